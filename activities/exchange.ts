@@ -1,0 +1,46 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { OrderTicket } from '../domain/order.js';
+
+/** The exchange could not be reached; trying again later may succeed. */
+export class OrderPlacementError extends Error {
+  override readonly name = 'OrderPlacementError';
+  constructor() {
+    super('Failed to place order at stock exchange. Connection not available');
+  }
+}
+
+/** The call itself is wrong (the seed's plain value error); no retry can fix it. */
+export class MissingOrderError extends Error {
+  override readonly name = 'MissingOrderError';
+  constructor() {
+    super('Required order parameter not provided');
+  }
+}
+
+export interface Exchange {
+  placeOrder(order: OrderTicket | undefined): Promise<void>;
+}
+
+export interface SimulatedExchangeOptions {
+  /** Share of calls that fail with OrderPlacementError (seed: 0.1; 1 = outage). */
+  failureRate: number;
+  /** Duration of a successful call (seed: 500 ms). */
+  latencyMs: number;
+  random?: () => number;
+}
+
+/**
+ * The TypeScript counterpart of the seed's `place_order`: fails before doing any work when a
+ * uniform draw lands in the top `failureRate` of [0, 1), otherwise takes `latencyMs`. It waits
+ * on a timer, so the event loop stays free while the "expensive operation" runs.
+ */
+export function createSimulatedExchange(options: SimulatedExchangeOptions): Exchange {
+  const random = options.random ?? Math.random;
+  return {
+    async placeOrder(order) {
+      if (!order) throw new MissingOrderError();
+      if (random() >= 1 - options.failureRate) throw new OrderPlacementError();
+      await sleep(options.latencyMs);
+    },
+  };
+}

@@ -1,0 +1,21 @@
+// Production entry point of the API: one process; run as many as needed behind a balancer.
+import { ConfigError, loadConfig } from '../config/config.js';
+import { createLogger } from '../config/logger.js';
+import { startApiServer } from './server.js';
+
+try {
+  const config = loadConfig();
+  const logger = createLogger('api', config.LOG_LEVEL);
+  const api = await startApiServer(config, logger);
+  logger.info({ url: api.url }, 'API listening');
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'API shutting down');
+    await api.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+}

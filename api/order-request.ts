@@ -1,0 +1,119 @@
+import { Decimal } from 'decimal.js';
+import { isLosslessNumber } from 'lossless-json';
+import { z } from 'zod';
+import { ORDER_SIDES, ORDER_TYPES, type NewOrder } from '../domain/order.js';
+import { RequestValidationError, type ValidationDetail } from './errors.js';
+
+export const LIMIT_PRICE_PROHIBITED = 'Providing a `limit_price` is prohibited for type `market`';
+export const LIMIT_PRICE_REQUIRED = 'Attribute `limit_price` is required for type `limit`';
+
+export const INSTRUMENT_LENGTH = 12;
+export const MAX_QUANTITY = 2_147_483_647; // PostgreSQL INTEGER
+export const MAX_LIMIT_PRICE = new Decimal('9999999999999999.99'); // NUMERIC(18,2)
+
+/** Source text of a JSON number (kept exact by the body parser), or undefined for anything else. */
+function numberText(value: unknown): string | undefined {
+  return isLosslessNumber(value) ? value.value : undefined;
+}
+
+const quantity = z.custom<unknown>().transform((value, ctx) => {
+  if (value === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'Field required', params: { type: 'missing' } });
+    return z.NEVER;
+  }
+  const text = numberText(value);
+  if (text === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'Input should be a valid integer', params: { type: 'int_type' } });
+    return z.NEVER;
+  }
+  const number = new Decimal(text);
+  if (!number.isInteger()) {
+    ctx.addIssue({ code: 'custom', message: 'Input should be a valid integer', params: { type: 'int_from_float' } });
+    return z.NEVER;
+  }
+  if (number.lte(0)) {
+    ctx.addIssue({ code: 'custom', message: 'Input should be greater than 0', params: { type: 'greater_than' } });
+    return z.NEVER;
+  }
+  if (number.gt(MAX_QUANTITY)) {
+    ctx.addIssue({ code: 'custom', message: `Input should be less than or equal to ${MAX_QUANTITY}`, params: { type: 'less_than_equal' } });
+    return z.NEVER;
+  }
+  return number.toNumber();
+});
+
+/** A price: a JSON number or a decimal string, > 0, with at most 2 decimal places. */
+const limitPrice = z.custom<unknown>().transform((value, ctx) => {
+  if (value === undefined || value === null) return null;
+  const text = numberText(value) ?? (typeof value === 'string' ? value.trim() : undefined);
+  let price: Decimal | undefined;
+  try {
+    // Decimal accepts "Infinity", "NaN" and hex; a price is plain decimal notation only.
+    if (text !== undefined && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) price = new Decimal(text);
+  } catch {
+    price = undefined;
+  }
+  if (price === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'Input should be a valid decimal', params: { type: 'decimal_parsing' } });
+    return z.NEVER;
+  }
+  if (price.decimalPlaces() > 2) {
+    ctx.addIssue({ code: 'custom', message: 'Decimal input should have no more than 2 decimal places', params: { type: 'decimal_max_places' } });
+    return z.NEVER;
+  }
+  if (price.lte(0)) {
+    ctx.addIssue({ code: 'custom', message: 'Input should be greater than 0', params: { type: 'greater_than' } });
+    return z.NEVER;
+  }
+  if (price.gt(MAX_LIMIT_PRICE)) {
+    ctx.addIssue({ code: 'custom', message: `Input should be less than or equal to ${MAX_LIMIT_PRICE.toFixed()}`, params: { type: 'less_than_equal' } });
+    return z.NEVER;
+  }
+  return price.toFixed(2);
+});
+
+export const orderRequestSchema = z
+  .strictObject(
+    {
+      type: z.enum(ORDER_TYPES, { error: "Input should be 'market' or 'limit'" }),
+      side: z.enum(ORDER_SIDES, { error: "Input should be 'buy' or 'sell'" }),
+      instrument: z
+        .string({ error: 'Input should be a valid string' })
+        .refine((value) => [...value].length === INSTRUMENT_LENGTH, {
+          message: `String should have exactly ${INSTRUMENT_LENGTH} characters`,
+        }),
+      limit_price: limitPrice.optional(),
+      quantity,
+    },
+    { error: (issue) => (issue.code === 'unrecognized_keys' ? 'Extra inputs are not permitted' : 'Input should be a valid object') },
+  )
+  .superRefine((order, ctx) => {
+    const price = order.limit_price ?? null;
+    if (order.type === 'market' && price !== null) {
+      ctx.addIssue({ code: 'custom', path: ['limit_price'], message: LIMIT_PRICE_PROHIBITED, params: { type: 'value_error' } });
+    }
+    if (order.type === 'limit' && price === null) {
+      ctx.addIssue({ code: 'custom', path: ['limit_price'], message: LIMIT_PRICE_REQUIRED, params: { type: 'value_error' } });
+    }
+  });
+
+/** Validates a parsed JSON body; throws RequestValidationError naming every failing field. */
+export function parseOrderRequest(body: unknown): NewOrder {
+  const result = orderRequestSchema.safeParse(body);
+  if (!result.success) {
+    throw new RequestValidationError(result.error.issues.flatMap(toDetails));
+  }
+  const { type, side, instrument, limit_price, quantity } = result.data;
+  return { type, side, instrument, limitPrice: limit_price ?? null, quantity: quantity as number };
+}
+
+function toDetails(issue: z.core.$ZodIssue): ValidationDetail[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ loc: ['body', key], msg: 'Extra inputs are not permitted', type: 'extra_forbidden' }));
+  }
+  const custom = (issue as { params?: { type?: string } }).params?.type;
+  const missing = custom === undefined && issue.input === undefined && issue.path.length > 0;
+  const loc = ['body', ...issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part))];
+  if (missing) return [{ loc, msg: 'Field required', type: 'missing' }];
+  return [{ loc, msg: issue.message, type: custom ?? issue.code }];
+}

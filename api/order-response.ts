@@ -1,0 +1,23 @@
+import { LosslessNumber, stringify } from 'lossless-json';
+import { workflowIdFor, type Order } from '../domain/order.js';
+
+/**
+ * The order as clients see it. `limit_price` is written as a JSON number whose text is the
+ * exact stored decimal (e.g. 101.25), so decimal-aware clients read it without rounding.
+ */
+export function orderJson(order: Order): string {
+  const body = {
+    id: order.id,
+    created_at: order.createdAt.toISOString(),
+    type: order.type,
+    side: order.side,
+    instrument: order.instrument,
+    limit_price: order.limitPrice === null ? null : new LosslessNumber(order.limitPrice),
+    quantity: order.quantity,
+    status: order.status,
+    placed_at: order.placedAt?.toISOString() ?? null,
+    rejected_reason: order.rejectedReason,
+    workflow_id: workflowIdFor(order.id),
+  };
+  return stringify(body) as string;
+}

@@ -1,0 +1,56 @@
+/**
+ * The order as the service knows it, independent of HTTP, Prisma and Temporal.
+ *
+ * Status transitions (each guarded by a conditional UPDATE, so concurrent actors cannot both win):
+ *   pending  -> placing   the order's workflow claimed it; it will reach the exchange
+ *   pending  -> rejected  the API could not confirm the workflow's start; it never will
+ *   placing  -> placed    the exchange accepted it
+ */
+export const ORDER_TYPES = ['market', 'limit'] as const;
+export const ORDER_SIDES = ['buy', 'sell'] as const;
+export const ORDER_STATUSES = ['pending', 'placing', 'placed', 'rejected'] as const;
+
+export type OrderType = (typeof ORDER_TYPES)[number];
+export type OrderSide = (typeof ORDER_SIDES)[number];
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/** A validated order request. `limitPrice` is a decimal string, never a float. */
+export interface NewOrder {
+  type: OrderType;
+  side: OrderSide;
+  instrument: string;
+  limitPrice: string | null;
+  quantity: number;
+}
+
+export interface Order extends NewOrder {
+  id: string;
+  status: OrderStatus;
+  createdAt: Date;
+  placedAt: Date | null;
+  rejectedAt: Date | null;
+  rejectedReason: string | null;
+}
+
+/** The order as it travels to the workflow and the exchange: plain JSON, dates as ISO text. */
+export interface OrderTicket extends NewOrder {
+  id: string;
+  createdAt: string;
+}
+
+export function toTicket(order: Order): OrderTicket {
+  return {
+    id: order.id,
+    type: order.type,
+    side: order.side,
+    instrument: order.instrument,
+    limitPrice: order.limitPrice,
+    quantity: order.quantity,
+    createdAt: order.createdAt.toISOString(),
+  };
+}
+
+/** One workflow per order: its id is derived from the order id, so a second start is refused. */
+export function workflowIdFor(orderId: string): string {
+  return `order-${orderId}`;
+}

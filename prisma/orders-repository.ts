@@ -1,0 +1,73 @@
+import type { NewOrder, Order, OrderStatus } from '../domain/order.js';
+import type { PrismaClient } from './client.js';
+import type { Order as OrderRow } from './generated/client.js';
+
+/**
+ * All reads and writes of orders. Status changes are conditional UPDATEs: when two actors race
+ * (the API rejecting an order whose workflow start it could not confirm, and that workflow
+ * claiming it), the database lets exactly one of them win.
+ */
+export class OrdersRepository {
+  constructor(private readonly db: PrismaClient) {}
+
+  async create(order: NewOrder): Promise<Order> {
+    const row = await this.db.order.create({
+      data: {
+        type: order.type,
+        side: order.side,
+        instrument: order.instrument,
+        limitPrice: order.limitPrice,
+        quantity: order.quantity,
+      },
+    });
+    return toOrder(row);
+  }
+
+  async find(id: string): Promise<Order | null> {
+    const row = await this.db.order.findUnique({ where: { id } });
+    return row ? toOrder(row) : null;
+  }
+
+  /** pending -> placing. Returns the status after the attempt, or null for an unknown order. */
+  async claimForPlacement(id: string): Promise<OrderStatus | null> {
+    return this.transition(id, 'pending', { status: 'placing' });
+  }
+
+  /** placing -> placed, with the time the exchange accepted it. */
+  async markPlaced(id: string, placedAt: Date): Promise<OrderStatus | null> {
+    return this.transition(id, 'placing', { status: 'placed', placedAt });
+  }
+
+  /** pending -> rejected. Returns the status after the attempt, or null for an unknown order. */
+  async rejectIfPending(id: string, reason: string): Promise<OrderStatus | null> {
+    return this.transition(id, 'pending', { status: 'rejected', rejectedAt: new Date(), rejectedReason: reason });
+  }
+
+  private async transition(
+    id: string,
+    from: OrderStatus,
+    data: { status: OrderStatus; placedAt?: Date; rejectedAt?: Date; rejectedReason?: string },
+  ): Promise<OrderStatus | null> {
+    const { count } = await this.db.order.updateMany({ where: { id, status: from }, data });
+    if (count === 1) return data.status;
+    const current = await this.db.order.findUnique({ where: { id }, select: { status: true } });
+    return current?.status ?? null;
+  }
+}
+
+function toOrder(row: OrderRow): Order {
+  return {
+    id: row.id,
+    type: row.type,
+    side: row.side,
+    instrument: row.instrument,
+    // NUMERIC(18,2) read as a decimal and written back as text: never a float on the way.
+    limitPrice: row.limitPrice === null ? null : row.limitPrice.toFixed(2),
+    quantity: row.quantity,
+    status: row.status,
+    createdAt: row.createdAt,
+    placedAt: row.placedAt,
+    rejectedAt: row.rejectedAt,
+    rejectedReason: row.rejectedReason,
+  };
+}
