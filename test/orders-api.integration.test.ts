@@ -1,0 +1,103 @@
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApiServer, type ApiServer } from '../api/server.js';
+import { createLogger } from '../config/logger.js';
+import { createOrderWorker, type OrderWorker } from '../worker/worker.js';
+import { testConfig } from './support/config.js';
+import { waitFor } from './support/wait.js';
+
+// The whole path through real parts: HTTP -> PostgreSQL -> Temporal dev server -> worker ->
+// simulated exchange (fast and flaky here, so retries happen within the test's time).
+const config = testConfig({ EXCHANGE_LATENCY_MS: '20', EXCHANGE_FAILURE_RATE: '0.2' });
+let api: ApiServer;
+let worker: OrderWorker;
+let workerRun: Promise<void>;
+let temporal: Client;
+
+beforeAll(async () => {
+  worker = await createOrderWorker(config);
+  workerRun = worker.run();
+  api = await startApiServer(config, createLogger('api', 'silent'));
+  temporal = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }) });
+});
+
+afterAll(async () => {
+  await api?.close();
+  worker?.shutdown();
+  await workerRun;
+  await temporal?.connection.close();
+});
+
+async function post(body: unknown) {
+  const response = await fetch(`${api.url}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+async function getOrder(id: string) {
+  const response = await fetch(`${api.url}/orders/${id}`);
+  return { status: response.status, body: await response.json() };
+}
+
+describe('POST /orders through real PostgreSQL and Temporal', () => {
+  it('answers 201, starts the order workflow and ends with the order placed', async () => {
+    const created = await post({ type: 'limit', side: 'buy', instrument: 'US0378331005', limit_price: 187.25, quantity: 10 });
+
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      type: 'limit',
+      side: 'buy',
+      instrument: 'US0378331005',
+      limit_price: 187.25,
+      quantity: 10,
+      status: 'pending',
+      placed_at: null,
+    });
+    expect(created.body.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Number.isNaN(Date.parse(created.body.created_at))).toBe(false);
+    expect(created.body.workflow_id).toBe(`order-${created.body.id}`);
+
+    const description = await temporal.workflow.getHandle(`order-${created.body.id}`).describe();
+    expect(description.type).toBe('placeOrderWorkflow');
+    expect(description.taskQueue).toBe(config.TEMPORAL_TASK_QUEUE);
+
+    const placed = await waitFor(async () => {
+      const current = await getOrder(created.body.id);
+      return current.body.status === 'placed' ? current : undefined;
+    });
+    expect(placed.status).toBe(200);
+    expect(placed.body).toMatchObject({ id: created.body.id, status: 'placed', limit_price: 187.25 });
+    expect(Date.parse(placed.body.placed_at)).toBeGreaterThanOrEqual(Date.parse(created.body.created_at));
+
+    const result = await temporal.workflow.getHandle(`order-${created.body.id}`).result();
+    expect(result).toEqual({ orderId: created.body.id, status: 'placed' });
+  });
+
+  it('places every one of many concurrent orders', async () => {
+    const bodies = Array.from({ length: 20 }, (_, i) => ({ type: 'market', side: i % 2 ? 'buy' : 'sell', instrument: 'DE0007164600', quantity: i + 1 }));
+    const created = await Promise.all(bodies.map(post));
+    expect(created.map((c) => c.status)).toEqual(bodies.map(() => 201));
+    for (const order of created) {
+      await waitFor(async () => ((await getOrder(order.body.id)).body.status === 'placed' ? true : undefined), 60_000);
+    }
+  });
+
+  it('keeps the exact decimal of a limit price given as a string', async () => {
+    const created = await post({ type: 'limit', side: 'sell', instrument: 'US0378331005', limit_price: '0.10', quantity: 1 });
+    expect(created.status).toBe(201);
+    const raw = await (await fetch(`${api.url}/orders/${created.body.id}`)).text();
+    expect(raw).toContain('"limit_price":0.10');
+  });
+
+  it('answers 404 for an unknown order and 422 for a malformed id', async () => {
+    const unknown = await getOrder('00000000-0000-4000-8000-000000000000');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.message).toContain('not found');
+    const malformed = await getOrder('not-a-uuid');
+    expect(malformed.status).toBe(422);
+    expect(malformed.body.detail[0].loc).toEqual(['path', 'id']);
+  });
+});

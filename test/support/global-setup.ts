@@ -1,0 +1,48 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import getPort from 'get-port';
+import type { TestProject } from 'vitest/node';
+import { applyMigrations } from '../../prisma/migrate.js';
+import { startEmbeddedPostgres } from '../../scripts/infra/embedded-postgres.js';
+import { startTemporalDevServer } from '../../scripts/infra/temporal-dev-server.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    temporalAddress: string;
+  }
+}
+
+/**
+ * One real PostgreSQL and one real Temporal dev server for the whole run, unless DATABASE_URL /
+ * TEMPORAL_ADDRESS name servers someone else runs. Tests that stop a server start their own.
+ */
+export default async function setup(project: TestProject) {
+  const stops: (() => Promise<void>)[] = [];
+  const tempDir = await mkdtemp(path.join(os.tmpdir(), 'order-service-test-'));
+  await chmod(tempDir, 0o755); // PostgreSQL runs as its own user when we are root
+
+  let databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    const postgres = await startEmbeddedPostgres({ dataDir: path.join(tempDir, 'postgres'), port: await getPort() });
+    stops.push(() => postgres.stop());
+    databaseUrl = postgres.url;
+  }
+  await applyMigrations(databaseUrl);
+
+  let temporalAddress = process.env.TEMPORAL_ADDRESS;
+  if (!temporalAddress) {
+    const temporal = await startTemporalDevServer({ port: await getPort(), uiPort: null, dbFile: null });
+    stops.push(() => temporal.stop());
+    temporalAddress = temporal.address;
+  }
+
+  project.provide('databaseUrl', databaseUrl);
+  project.provide('temporalAddress', temporalAddress);
+
+  return async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await rm(tempDir, { recursive: true, force: true });
+  };
+}
