@@ -4,6 +4,7 @@ import { startApiServer, type ApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
 import { createOrderWorker, type OrderWorker } from '../worker/worker.js';
 import { testConfig } from './support/config.js';
+import { postJson, request } from './support/http.js';
 import { waitFor } from './support/wait.js';
 
 // The whole path through real parts: HTTP -> PostgreSQL -> Temporal dev server -> worker ->
@@ -28,19 +29,8 @@ afterAll(async () => {
   await temporal?.connection.close();
 });
 
-async function post(body: unknown) {
-  const response = await fetch(`${api.url}/orders`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
-}
-
-async function getOrder(id: string) {
-  const response = await fetch(`${api.url}/orders/${id}`);
-  return { status: response.status, body: await response.json() };
-}
+const post = (body: unknown) => postJson(`${api.url}/orders`, body);
+const getOrder = (id: string) => request(`${api.url}/orders/${id}`);
 
 describe('POST /orders through real PostgreSQL and Temporal', () => {
   it('answers 201, starts the order workflow and ends with the order placed', async () => {
@@ -88,8 +78,8 @@ describe('POST /orders through real PostgreSQL and Temporal', () => {
   it('keeps the exact decimal of a limit price given as a string', async () => {
     const created = await post({ type: 'limit', side: 'sell', instrument: 'US0378331005', limit_price: '0.10', quantity: 1 });
     expect(created.status).toBe(201);
-    const raw = await (await fetch(`${api.url}/orders/${created.body.id}`)).text();
-    expect(raw).toContain('"limit_price":0.10');
+    const { text } = await getOrder(created.body.id);
+    expect(text).toContain('"limit_price":0.10');
   });
 
   it('answers 404 for an unknown order and 422 for a malformed id', async () => {
