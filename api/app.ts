@@ -10,6 +10,11 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true; // errors are logged by errorResponder, once
   const router = ordersRouter(deps);
   app.use(errorResponder(deps.logger));
+  app.use(async (ctx, next) => {
+    // Liveness only: the process answers. Readiness (dependencies reachable) is a separate check.
+    if (ctx.method === 'GET' && ctx.path === '/health/live') ctx.body = { status: 'ok' };
+    else await next();
+  });
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;

