@@ -16,6 +16,6 @@ export function createApp(deps: AppDeps): Koa {
     else await next();
   });
   app.use(router.routes());
-  app.use(router.allowedMethods({ throw: true }));
+  app.use(router.allowedMethods());
   return app;
 }

@@ -53,8 +53,10 @@ export function errorResponder(logger: Logger) {
   return async (ctx: Context, next: Next): Promise<void> => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        throw new ClientError(404, `No route for ${ctx.method} ${ctx.path}`);
+      if (ctx.body === undefined || ctx.body === null) {
+        // Nothing answered: no route (404), or the router's 405/501 with its Allow header set.
+        if (ctx.status === 404) throw new ClientError(404, `No route for ${ctx.method} ${ctx.path}`);
+        if (ctx.status >= 400) ctx.body = { message: ctx.message };
       }
     } catch (error) {
       if (error instanceof ClientError) {

@@ -48,8 +48,8 @@ const limitPrice = z.custom<unknown>().transform((value, ctx) => {
   const text = numberText(value) ?? (typeof value === 'string' ? value.trim() : undefined);
   let price: Decimal | undefined;
   try {
-    // Decimal accepts "Infinity", "NaN" and hex; a price is plain decimal notation only.
-    if (text !== undefined && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) price = new Decimal(text);
+    // Plain decimal notation only: Decimal would also take "Infinity", "NaN", hex and exponents.
+    if (text !== undefined && /^[+-]?(\d+\.?\d*|\.\d+)$/.test(text)) price = new Decimal(text);
   } catch {
     price = undefined;
   }
@@ -72,39 +72,48 @@ const limitPrice = z.custom<unknown>().transform((value, ctx) => {
   return price.toFixed(2);
 });
 
-export const orderRequestSchema = z
-  .strictObject(
-    {
-      type: z.enum(ORDER_TYPES, { error: "Input should be 'market' or 'limit'" }),
-      side: z.enum(ORDER_SIDES, { error: "Input should be 'buy' or 'sell'" }),
-      instrument: z
-        .string({ error: 'Input should be a valid string' })
-        .refine((value) => [...value].length === INSTRUMENT_LENGTH, {
-          message: `String should have exactly ${INSTRUMENT_LENGTH} characters`,
-        }),
-      limit_price: limitPrice.optional(),
-      quantity,
-    },
-    { error: (issue) => (issue.code === 'unrecognized_keys' ? 'Extra inputs are not permitted' : 'Input should be a valid object') },
-  )
-  .superRefine((order, ctx) => {
-    const price = order.limit_price ?? null;
-    if (order.type === 'market' && price !== null) {
-      ctx.addIssue({ code: 'custom', path: ['limit_price'], message: LIMIT_PRICE_PROHIBITED, params: { type: 'value_error' } });
-    }
-    if (order.type === 'limit' && price === null) {
-      ctx.addIssue({ code: 'custom', path: ['limit_price'], message: LIMIT_PRICE_REQUIRED, params: { type: 'value_error' } });
-    }
-  });
+export const orderRequestSchema = z.strictObject(
+  {
+    type: z.enum(ORDER_TYPES, { error: "Input should be 'market' or 'limit'" }),
+    side: z.enum(ORDER_SIDES, { error: "Input should be 'buy' or 'sell'" }),
+    instrument: z
+      .string({ error: 'Input should be a valid string' })
+      .refine((value) => [...value].length === INSTRUMENT_LENGTH, {
+        message: `String should have exactly ${INSTRUMENT_LENGTH} characters`,
+      }),
+    limit_price: limitPrice.optional(),
+    quantity,
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? 'Extra inputs are not permitted' : 'Input should be a valid object') },
+);
 
 /** Validates a parsed JSON body; throws RequestValidationError naming every failing field. */
 export function parseOrderRequest(body: unknown): NewOrder {
-  const result = orderRequestSchema.safeParse(body);
-  if (!result.success) {
-    throw new RequestValidationError(result.error.issues.flatMap(toDetails));
+  if (!isJsonObject(body)) {
+    throw new RequestValidationError([{ loc: ['body'], msg: 'Input should be a valid object', type: 'model_attributes_type' }]);
   }
+  // reportInput: zod 4 drops each issue's input otherwise, and it tells "missing" from "wrong".
+  const result = orderRequestSchema.safeParse(body, { reportInput: true });
+  const details = result.success ? [] : result.error.issues.flatMap(toDetails);
+  // The market/limit rules are checked whatever else fails, so one answer names every problem.
+  const priceRule = limitPriceRule(body);
+  if (priceRule && !details.some((detail) => detail.loc[1] === 'limit_price')) details.push(priceRule);
+  if (!result.success || details.length > 0) throw new RequestValidationError(details);
+
   const { type, side, instrument, limit_price, quantity } = result.data;
   return { type, side, instrument, limitPrice: limit_price ?? null, quantity: quantity as number };
+}
+
+function limitPriceRule(body: Record<string, unknown>): ValidationDetail | undefined {
+  const hasPrice = body.limit_price !== undefined && body.limit_price !== null;
+  if (body.type === 'market' && hasPrice) return { loc: ['body', 'limit_price'], msg: LIMIT_PRICE_PROHIBITED, type: 'value_error' };
+  if (body.type === 'limit' && !hasPrice) return { loc: ['body', 'limit_price'], msg: LIMIT_PRICE_REQUIRED, type: 'value_error' };
+  return undefined;
+}
+
+/** A JSON object: not an array, not null, and not a number (which the parser keeps as an object). */
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !isLosslessNumber(value);
 }
 
 function toDetails(issue: z.core.$ZodIssue): ValidationDetail[] {
