@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { OrderTicket } from '../domain/order.js';
+import type { ExchangeLedger } from './exchange-ledger.js';
 
 /** The exchange could not be reached; trying again later may succeed. */
 export class OrderPlacementError extends Error {
@@ -17,6 +18,14 @@ export class MissingOrderError extends Error {
   }
 }
 
+/** The exchange already accepted an order with this id (a venue refuses duplicate client ids). */
+export class DuplicateOrderError extends Error {
+  override readonly name = 'DuplicateOrderError';
+  constructor(orderId: string) {
+    super(`Order ${orderId} was already accepted by the exchange`);
+  }
+}
+
 export interface Exchange {
   placeOrder(order: OrderTicket | undefined): Promise<void>;
 }
@@ -27,6 +36,14 @@ export interface SimulatedExchangeOptions {
   /** Duration of a successful call (seed: 500 ms). */
   latencyMs: number;
   random?: () => number;
+  /** Where accepted orders are recorded; without one, nothing is remembered (the seed's behaviour). */
+  ledger?: ExchangeLedger;
+  /**
+   * Test hook: the process kills itself (SIGKILL) right after the exchange recorded its n-th
+   * acceptance, before the caller hears of it: the ambiguous failure that must not lead to a
+   * second placement.
+   */
+  crashAfterAccepts?: number;
 }
 
 /**
@@ -36,11 +53,16 @@ export interface SimulatedExchangeOptions {
  */
 export function createSimulatedExchange(options: SimulatedExchangeOptions): Exchange {
   const random = options.random ?? Math.random;
+  let accepts = 0;
   return {
     async placeOrder(order) {
       if (!order) throw new MissingOrderError();
       if (random() >= 1 - options.failureRate) throw new OrderPlacementError();
       await sleep(options.latencyMs);
+      if (!options.ledger) return;
+      if ((await options.ledger.accept(order)) === 'duplicate') throw new DuplicateOrderError(order.id);
+      accepts += 1;
+      if (accepts === options.crashAfterAccepts) process.kill(process.pid, 'SIGKILL');
     },
   };
 }

@@ -6,7 +6,10 @@ import { startApiServer } from './server.js';
 try {
   const config = loadConfig();
   const logger = createLogger('api', config.LOG_LEVEL);
-  const api = await startApiServer(config, logger);
+  const crashAt = config.API_TEST_CRASH_AT;
+  // Test hook: die abruptly at one step of POST /orders, as a process killed mid-request would.
+  const faults = crashAt ? (point: string) => void (point === crashAt && process.kill(process.pid, 'SIGKILL')) : undefined;
+  const api = await startApiServer(config, logger, faults);
   logger.info({ url: api.url }, 'API listening');
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'API shutting down');

@@ -2,41 +2,42 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Logger } from '../config/logger.js';
-import { toTicket } from '../domain/order.js';
+import type { NewOrder } from '../domain/order.js';
+import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import type { PlacementStarter } from '../workflows/client.js';
-import { OrderNotAcceptedError, OrderNotFoundError, RequestValidationError } from './errors.js';
+import { OrderNotFoundError, RequestValidationError } from './errors.js';
+import { IDEMPOTENCY_HEADER, validateKey, withIdempotencyKey } from './idempotency.js';
 import { readJsonBody } from './json-body.js';
 import { parseOrderRequest } from './order-request.js';
 import { orderJson } from './order-response.js';
+import { submitOrder, type FaultInjector } from './submit-order.js';
 
 export interface OrdersRouteDeps {
   orders: OrdersRepository;
   placement: PlacementStarter;
   logger: Logger;
+  idempotency: { keys: IdempotencyRepository; ttlMs: number; staleLockMs: number };
+  faults?: FaultInjector;
 }
 
 const orderId = z.uuid();
 
-export function ordersRouter({ orders, placement, logger }: OrdersRouteDeps): Router {
+export function ordersRouter(deps: OrdersRouteDeps): Router {
   const router = new Router();
+  const submit = (request: NewOrder, key?: string) => submitOrder(deps, request, key);
 
   router.post('/orders', async (ctx) => {
+    // Validation comes first: a request that fails it stores nothing, not even its key.
     const request = parseOrderRequest(await readJsonBody(ctx));
-    const order = await orders.create(request);
-    try {
-      await placement.start(toTicket(order));
-    } catch (startError) {
-      // The start failed or its outcome is unknown (a timeout may still land). Reject the order
-      // unless its workflow already claimed it: exactly one of the two wins in the database.
-      const status = await orders.rejectIfPending(order.id, 'Placement could not be confirmed when the order was submitted');
-      if (status === 'rejected' || status === null) {
-        throw new OrderNotAcceptedError(`Order ${order.id} rejected: workflow start not confirmed`, { cause: startError });
-      }
-      logger.warn({ orderId: order.id, err: startError, status }, 'workflow start reported an error but the workflow runs');
-      order.status = status;
+    const key = ctx.get(IDEMPOTENCY_HEADER);
+    if (key === '') {
+      respond(ctx, 201, orderJson(await submit(request)));
+      return;
     }
-    respond(ctx, 201, orderJson(order));
+    const answer = await withIdempotencyKey({ ...deps.idempotency, orders: deps.orders }, validateKey(key), request, submit);
+    if (answer.replayed) ctx.set('Idempotent-Replayed', 'true');
+    respond(ctx, answer.status, answer.body);
   });
 
   router.get('/orders/:id', async (ctx) => {
@@ -44,7 +45,7 @@ export function ordersRouter({ orders, placement, logger }: OrdersRouteDeps): Ro
     if (!id.success) {
       throw new RequestValidationError([{ loc: ['path', 'id'], msg: 'Input should be a valid UUID', type: 'uuid_parsing' }]);
     }
-    const order = await orders.find(id.data);
+    const order = await deps.orders.find(id.data);
     if (!order) throw new OrderNotFoundError(id.data);
     respond(ctx, 200, orderJson(order));
   });

@@ -3,9 +3,14 @@ import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import { createPrismaClient } from '../prisma/client.js';
+import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
 import { createPlacementStarter } from '../workflows/client.js';
 import { createApp } from './app.js';
+import type { FaultInjector } from './submit-order.js';
+
+// Longer than any request can take (see README, bounded time), so only a dead request's key is stale.
+const IDEMPOTENCY_STALE_LOCK_MS = 30_000;
 
 export interface ApiServer {
   server: Server;
@@ -18,7 +23,7 @@ export interface ApiServer {
  * to be up at start: both are connected lazily and reconnected by their clients, so the API
  * answers 500 while one is away and recovers by itself when it returns.
  */
-export async function startApiServer(config: Config, logger: Logger): Promise<ApiServer> {
+export async function startApiServer(config: Config, logger: Logger, faults?: FaultInjector): Promise<ApiServer> {
   const db = createPrismaClient({
     url: config.DATABASE_URL,
     poolSize: config.DB_POOL_SIZE,
@@ -30,7 +35,13 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   const app = createApp({
     orders: new OrdersRepository(db),
     placement: createPlacementStarter(client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_START_TIMEOUT_MS),
+    idempotency: {
+      keys: new IdempotencyRepository(db),
+      ttlMs: config.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000,
+      staleLockMs: IDEMPOTENCY_STALE_LOCK_MS,
+    },
     logger,
+    faults,
   });
 
   const server = app.listen(config.PORT, config.HOST);

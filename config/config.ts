@@ -17,6 +17,12 @@ const envSchema = z.object({
   TEMPORAL_START_TIMEOUT_MS: z.coerce.number().int().min(1).default(2000),
   EXCHANGE_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.1),
   EXCHANGE_LATENCY_MS: z.coerce.number().int().min(0).default(500),
+  STALE_ORDER_AFTER_MS: z.coerce.number().int().min(1000).default(60_000),
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  IDEMPOTENCY_KEY_TTL_HOURS: z.coerce.number().min(24).default(24),
+  // Test hooks for fault-injection tests with real processes; unset in any real deployment.
+  EXCHANGE_TEST_CRASH_AFTER_ACCEPTS: z.coerce.number().int().min(1).optional(),
+  API_TEST_CRASH_AT: z.enum(['afterInsert', 'afterStart', 'beforeAnswer']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

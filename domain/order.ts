@@ -1,14 +1,18 @@
 /**
  * The order as the service knows it, independent of HTTP, Prisma and Temporal.
  *
- * Status transitions (each guarded by a conditional UPDATE, so concurrent actors cannot both win):
- *   pending  -> placing   the order's workflow claimed it; it will reach the exchange
- *   pending  -> rejected  the API could not confirm the workflow's start; it never will
- *   placing  -> placed    the exchange accepted it
+ * Status transitions, each a conditional UPDATE, so of two actors racing exactly one wins:
+ *   pending  -> accepted  by the API, once Temporal acknowledged the order's workflow: the API
+ *                         answers 201 only after this; from here the order will be placed
+ *   pending  -> rejected  by the API when it cannot confirm the start, or by the stale-order
+ *                         sweep when the request that stored it ended without deciding
+ *                         (process died): the order will never be placed
+ *   accepted -> placing   by the order's workflow, right before it calls the exchange
+ *   placing  -> placed    by the order's workflow, once the exchange accepted the order
  */
 export const ORDER_TYPES = ['market', 'limit'] as const;
 export const ORDER_SIDES = ['buy', 'sell'] as const;
-export const ORDER_STATUSES = ['pending', 'placing', 'placed', 'rejected'] as const;
+export const ORDER_STATUSES = ['pending', 'accepted', 'placing', 'placed', 'rejected'] as const;
 
 export type OrderType = (typeof ORDER_TYPES)[number];
 export type OrderSide = (typeof ORDER_SIDES)[number];

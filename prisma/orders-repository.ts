@@ -10,7 +10,7 @@ import type { Order as OrderRow } from './generated/client.js';
 export class OrdersRepository {
   constructor(private readonly db: PrismaClient) {}
 
-  async create(order: NewOrder): Promise<Order> {
+  async create(order: NewOrder, idempotencyKey?: string): Promise<Order> {
     const row = await this.db.order.create({
       data: {
         type: order.type,
@@ -18,6 +18,7 @@ export class OrdersRepository {
         instrument: order.instrument,
         limitPrice: order.limitPrice,
         quantity: order.quantity,
+        idempotencyKey: idempotencyKey ?? null,
       },
     });
     return toOrder(row);
@@ -28,9 +29,24 @@ export class OrdersRepository {
     return row ? toOrder(row) : null;
   }
 
-  /** pending -> placing. Returns the status after the attempt, or null for an unknown order. */
+  async findByIdempotencyKey(key: string): Promise<Order | null> {
+    const row = await this.db.order.findUnique({ where: { idempotencyKey: key } });
+    return row ? toOrder(row) : null;
+  }
+
+  /** Frees a key held by a rejected order, so that a retry with the key can try again. */
+  async releaseIdempotencyKey(key: string): Promise<void> {
+    await this.db.order.updateMany({ where: { idempotencyKey: key, status: 'rejected' }, data: { idempotencyKey: null } });
+  }
+
+  /** pending -> accepted: the API confirms the order's workflow runs. Returns the status after. */
+  async accept(id: string): Promise<OrderStatus | null> {
+    return this.transition(id, 'pending', { status: 'accepted' });
+  }
+
+  /** accepted -> placing. Returns the status after the attempt, or null for an unknown order. */
   async claimForPlacement(id: string): Promise<OrderStatus | null> {
-    return this.transition(id, 'pending', { status: 'placing' });
+    return this.transition(id, 'accepted', { status: 'placing' });
   }
 
   /** placing -> placed, with the time the exchange accepted it. */
@@ -41,6 +57,18 @@ export class OrdersRepository {
   /** pending -> rejected. Returns the status after the attempt, or null for an unknown order. */
   async rejectIfPending(id: string, reason: string): Promise<OrderStatus | null> {
     return this.transition(id, 'pending', { status: 'rejected', rejectedAt: new Date(), rejectedReason: reason });
+  }
+
+  /**
+   * Rejects every order still pending after `olderThanMs`: the request that stored it ended long
+   * ago without accepting it, so it was never confirmed to its client. Returns their ids.
+   */
+  async rejectStale(olderThanMs: number, reason: string): Promise<string[]> {
+    const rows = await this.db.$queryRaw<{ id: string }[]>`
+      UPDATE "orders" SET "status" = 'rejected', "rejected_at" = now(), "rejected_reason" = ${reason}
+      WHERE "status" = 'pending' AND "created_at" < now() - make_interval(secs => ${olderThanMs / 1000})
+      RETURNING "id"`;
+    return rows.map((row) => row.id);
   }
 
   private async transition(

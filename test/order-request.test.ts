@@ -6,6 +6,7 @@ import { createApp } from '../api/app.js';
 import { MAX_BODY_BYTES } from '../api/json-body.js';
 import { createLogger } from '../config/logger.js';
 import { workflowIdFor, type NewOrder, type Order, type OrderStatus, type OrderTicket } from '../domain/order.js';
+import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import type { PlacementStarter } from '../workflows/client.js';
 import { postJson, request, type JsonResponse } from './support/http.js';
@@ -57,6 +58,13 @@ class FakeOrders {
     return this.byId.get(id) ?? null;
   }
 
+  async accept(id: string): Promise<OrderStatus | null> {
+    const stored = this.byId.get(id);
+    if (!stored) return null;
+    stored.status = 'accepted';
+    return stored.status;
+  }
+
   async rejectIfPending(id: string, reason: string): Promise<OrderStatus | null> {
     this.rejectCalls.push({ id, reason });
     if (this.rejectError) throw this.rejectError;
@@ -90,6 +98,8 @@ beforeAll(async () => {
     orders: orders as unknown as OrdersRepository,
     placement,
     logger: createLogger('test', 'silent'),
+    // No request here carries an Idempotency-Key (test/idempotency.test.ts covers them).
+    idempotency: { keys: {} as IdempotencyRepository, ttlMs: 0, staleLockMs: 0 },
   });
   server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
@@ -242,7 +252,7 @@ describe('POST /orders accepts valid bodies', () => {
       side: expected.side,
       instrument: expected.instrument,
       quantity: expected.quantity,
-      status: 'pending',
+      status: 'accepted',
       workflow_id: `order-${id}`,
     });
     expect(response.text).toContain(`"limit_price":${priceToken}`);

@@ -43,7 +43,7 @@ describe('POST /orders through real PostgreSQL and Temporal', () => {
       instrument: 'US0378331005',
       limit_price: 187.25,
       quantity: 10,
-      status: 'pending',
+      status: 'accepted',
       placed_at: null,
     });
     expect(created.body.id).toMatch(/^[0-9a-f-]{36}$/);

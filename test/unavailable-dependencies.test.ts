@@ -120,6 +120,6 @@ describe('Temporal unavailable', () => {
     cleanups.push(() => temporal.stop());
     const response = await timedPost(server.url);
     expect(response.status).toBe(201);
-    expect(response.body.status).toBe('pending');
+    expect(response.body.status).toBe('accepted');
   });
 });

@@ -1,0 +1,106 @@
+import { createHash } from 'node:crypto';
+import type { NewOrder, Order } from '../domain/order.js';
+import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
+import type { OrdersRepository } from '../prisma/orders-repository.js';
+import { ClientError } from './errors.js';
+import { orderJson } from './order-response.js';
+
+export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
+
+export interface IdempotencyDeps {
+  keys: IdempotencyRepository;
+  orders: OrdersRepository;
+  ttlMs: number;
+  /** A key held longer than this by a request that never finished is taken over (> request bound). */
+  staleLockMs: number;
+}
+
+export interface Answer {
+  status: number;
+  body: string;
+  replayed: boolean;
+}
+
+export function validateKey(key: string): string {
+  if (!KEY_FORMAT.test(key)) {
+    throw new ClientError(400, `${IDEMPOTENCY_HEADER} must be 1 to 255 visible ASCII characters`);
+  }
+  return key;
+}
+
+/** The same order, however its JSON was written (key order, 10.5 vs "10.50"). */
+export function fingerprint(request: NewOrder): string {
+  const { type, side, instrument, limitPrice, quantity } = request;
+  return createHash('sha256').update(JSON.stringify([type, side, instrument, limitPrice, quantity])).digest('hex');
+}
+
+/**
+ * Runs `submit` at most once per key, after the IETF Idempotency-Key draft and Stripe: a repeat
+ * with the same body gets the first answer again; with another body, 422; while the first is
+ * still running, 409. Only successes are stored: a request that failed (500) leaves no trace
+ * under its key, and its order was rejected, so a retry with the key simply tries again.
+ * `submit` receives the key, to store it on the order it creates.
+ */
+export async function withIdempotencyKey(
+  deps: IdempotencyDeps,
+  key: string,
+  request: NewOrder,
+  submit: (request: NewOrder, key: string) => Promise<Order>,
+): Promise<Answer> {
+  const hash = fingerprint(request);
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    if (await deps.keys.claim(key, hash, deps.ttlMs)) return execute(deps, key, request, submit);
+    const stored = await deps.keys.find(key);
+    if (!stored) continue; // released in between: claim again
+    if (stored.expiresAt.getTime() <= Date.now()) {
+      await deps.keys.deleteExpired(key);
+      continue;
+    }
+    if (stored.requestHash !== hash) {
+      throw new ClientError(422, `${IDEMPOTENCY_HEADER} was already used with a different request body`);
+    }
+    if (stored.responseStatus !== null && stored.responseBody !== null) {
+      return { status: stored.responseStatus, body: stored.responseBody, replayed: true };
+    }
+    const stale = stored.lockedAt.getTime() < Date.now() - deps.staleLockMs;
+    if (stale && (await deps.keys.takeOver(key, stored.lockedAt))) return execute(deps, key, request, submit);
+    throw new ClientError(409, `A request with this ${IDEMPOTENCY_HEADER} is still being processed`);
+  }
+  throw new ClientError(409, `A request with this ${IDEMPOTENCY_HEADER} is still being processed`);
+}
+
+async function execute(
+  deps: IdempotencyDeps,
+  key: string,
+  request: NewOrder,
+  submit: (request: NewOrder, key: string) => Promise<Order>,
+): Promise<Answer> {
+  try {
+    const order = await resumeOrSubmit(deps, key, request, submit);
+    const body = orderJson(order);
+    await deps.keys.complete(key, order.id, 201, body);
+    return { status: 201, body, replayed: false };
+  } catch (error) {
+    await deps.orders.releaseIdempotencyKey(key).catch(() => {});
+    await deps.keys.release(key).catch(() => {});
+    throw error;
+  }
+}
+
+/** An order an earlier request with this key stored before it died is decided, not duplicated. */
+async function resumeOrSubmit(
+  deps: IdempotencyDeps,
+  key: string,
+  request: NewOrder,
+  submit: (request: NewOrder, key: string) => Promise<Order>,
+): Promise<Order> {
+  const earlier = await deps.orders.findByIdempotencyKey(key);
+  if (earlier) {
+    const status =
+      earlier.status === 'pending' ? await deps.orders.rejectIfPending(earlier.id, 'Its request ended without confirming it') : earlier.status;
+    if (status !== null && status !== 'rejected') return { ...earlier, status };
+    await deps.orders.releaseIdempotencyKey(key);
+  }
+  return submit(request, key);
+}

@@ -1,0 +1,98 @@
+/**
+ * Records the history that test/order-workflow.replay.test.ts replays:
+ *
+ *   npx tsx scripts/record-workflow-history.ts [output.json]
+ *
+ * Runs one placeOrderWorkflow on the time-skipping test server (the Java one installed by
+ * `node scripts/run.mjs setup`) with fake activities: the order is claimed, the exchange fails
+ * twice with OrderPlacementError and then accepts it, the order is marked placed. Re-record after
+ * a deliberate, versioned change of the workflow; a failing replay test is the point otherwise.
+ */
+import { writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { History } from '@temporalio/common/lib/proto-utils.js';
+import proto from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { OrderPlacementError } from '../activities/exchange.js';
+import type { OrderActivities } from '../activities/order-activities.js';
+import { workflowIdFor, type OrderTicket } from '../domain/order.js';
+import { WORKFLOWS_PATH } from '../worker/worker.js';
+import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const TEST_SERVER = path.join(root, 'scripts/temporal-test-server/run.sh');
+const output = path.resolve(process.argv[2] ?? path.join(root, 'test/fixtures/place-order-workflow.history.json'));
+
+const FAILED_EXCHANGE_ATTEMPTS = 2;
+
+/**
+ * historyToJSON from @temporalio/common/lib/proto-utils, which throws "type must be a Type" in
+ * this install: npm gave @temporalio/common and @temporalio/proto separate copies of protobufjs 8
+ * (the top-level protobufjs is 7, for @grpc/proto-loader), and protojson checks `instanceof Type`.
+ * Same conversion, with the protojson of the copy that built the History type.
+ */
+function historyToJSON(history: History): string {
+  const protoRequire = createRequire(createRequire(import.meta.url).resolve('@temporalio/proto'));
+  const protojson = protoRequire('protobufjs/ext/protojson') as { toJson(type: unknown, message: unknown): unknown };
+  const type = proto.temporal.api.history.v1.History;
+  return JSON.stringify(protojson.toJson(type, type.fromObject(history)), null, 2);
+}
+
+const ticket: OrderTicket = {
+  id: '5f0c6a3e-2b7d-4c1a-9e8f-0a1b2c3d4e5f',
+  type: 'limit',
+  side: 'buy',
+  instrument: 'US0378331005',
+  limitPrice: '187.25',
+  quantity: 10,
+  createdAt: '2026-01-05T09:30:00.000Z',
+};
+
+let exchangeAttempts = 0;
+const activities: OrderActivities = {
+  async claimOrder() {
+    return 'placing';
+  },
+  async placeAtExchange() {
+    exchangeAttempts += 1;
+    if (exchangeAttempts <= FAILED_EXCHANGE_ATTEMPTS) throw new OrderPlacementError();
+  },
+  async markOrderPlaced() {},
+};
+
+// The two expected activity failures would otherwise be logged as warnings with stack traces.
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+const env = await TestWorkflowEnvironment.createTimeSkipping({
+  server: { executable: { type: 'existing-path', path: TEST_SERVER } },
+});
+try {
+  const taskQueue = `record-history-${Math.random().toString(36).slice(2, 10)}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowsPath: WORKFLOWS_PATH,
+    activities,
+  });
+  const workflowId = workflowIdFor(ticket.id);
+  const result = await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start<typeof placeOrderWorkflow>('placeOrderWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [ticket],
+    });
+    return handle.result();
+  });
+  if (result.status !== 'placed' || exchangeAttempts !== FAILED_EXCHANGE_ATTEMPTS + 1) {
+    throw new Error(`Unexpected run: ${JSON.stringify(result)} after ${exchangeAttempts} exchange attempts`);
+  }
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  await writeFile(output, `${historyToJSON(history)}\n`);
+  console.log(`Wrote ${history.events?.length ?? 0} events of ${workflowId} to ${path.relative(process.cwd(), output)}`);
+} finally {
+  await env.teardown();
+}

@@ -1,0 +1,277 @@
+import { fileURLToPath } from 'node:url';
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, type RetryPolicy } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time.js';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MissingOrderError, OrderPlacementError } from '../activities/exchange.js';
+import type { OrderActivities } from '../activities/order-activities.js';
+import type { OrderStatus, OrderTicket } from '../domain/order.js';
+import { workflowIdFor } from '../domain/order.js';
+import { WORKFLOWS_PATH } from '../worker/worker.js';
+import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
+import { EXCHANGE_ACTIVITY } from '../workflows/placement-policy.js';
+
+// The order workflow on Temporal's time-skipping test server (the Java one installed by
+// `node scripts/run.mjs setup`: the SDK's own download needs internet) and a real Worker running
+// the real workflow bundle, with fake activities. Retry timers are skipped, not waited for.
+
+const TEST_SERVER = fileURLToPath(new URL('../scripts/temporal-test-server/run.sh', import.meta.url));
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** One call of the fake placeAtExchange. Times are on the test server's (skipped) clock. */
+interface ExchangeAttempt {
+  attempt: number;
+  /** Info.scheduledTimestampMs: when the first attempt was scheduled. */
+  firstScheduledMs: number;
+  /** The server's current time when this attempt ran. */
+  startedMs: number;
+  outcome: 'failed' | 'succeeded';
+}
+
+/** What the fake activities do for one order, and what they saw; each test has orders of its own. */
+interface Scenario {
+  claim: OrderStatus;
+  /** Runs on every exchange attempt; throws to fail it. */
+  exchange(attempt: Omit<ExchangeAttempt, 'outcome'>): void;
+  exchangeAttempts: ExchangeAttempt[];
+  claimCalls: number;
+  /** One entry per markOrderPlaced call: how many exchange attempts had run by then. */
+  markPlacedCalls: { afterAttempts: number }[];
+}
+
+const scenarios = new Map<string, Scenario>();
+
+function scenarioFor(orderId: string): Scenario {
+  const scenario = scenarios.get(orderId);
+  if (!scenario) throw ApplicationFailure.nonRetryable(`No scenario for order ${orderId}`, 'TestSetupError');
+  return scenario;
+}
+
+let env: TestWorkflowEnvironment;
+
+const activities: OrderActivities = {
+  async claimOrder(orderId) {
+    const scenario = scenarioFor(orderId);
+    scenario.claimCalls += 1;
+    return scenario.claim;
+  },
+  async placeAtExchange(ticket) {
+    const scenario = scenarioFor(ticket.id);
+    const { info } = Context.current();
+    // The test server's Info.currentAttemptScheduledTimestampMs of a retry is the time the previous
+    // attempt failed, not the time the retry was due, so the attempt's own time comes from the
+    // server's clock instead.
+    const attempt = { attempt: info.attempt, firstScheduledMs: info.scheduledTimestampMs, startedMs: await env.currentTimeMs() };
+    try {
+      scenario.exchange(attempt);
+    } catch (error) {
+      scenario.exchangeAttempts.push({ ...attempt, outcome: 'failed' });
+      throw error;
+    }
+    scenario.exchangeAttempts.push({ ...attempt, outcome: 'succeeded' });
+  },
+  async markOrderPlaced(orderId) {
+    const scenario = scenarioFor(orderId);
+    scenario.markPlacedCalls.push({ afterAttempts: scenario.exchangeAttempts.length });
+  },
+};
+
+let worker: Worker | undefined;
+let workerRun: Promise<void> | undefined;
+const taskQueue = `order-workflow-ts-${Math.random().toString(36).slice(2, 10)}`;
+
+beforeAll(async () => {
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: TEST_SERVER } },
+  });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowsPath: WORKFLOWS_PATH,
+    activities,
+  });
+  workerRun = worker.run();
+});
+
+afterAll(async () => {
+  if (worker?.getState() === 'RUNNING') worker.shutdown();
+  await workerRun;
+  await env?.teardown();
+});
+
+let orderCounter = 0;
+
+function newOrder(claim: OrderStatus, exchange: Scenario['exchange'] = () => {}): { ticket: OrderTicket; scenario: Scenario } {
+  orderCounter += 1;
+  const id = `test-order-${orderCounter}-${Math.random().toString(36).slice(2, 8)}`;
+  const scenario: Scenario = { claim, exchange, exchangeAttempts: [], claimCalls: 0, markPlacedCalls: [] };
+  scenarios.set(id, scenario);
+  const ticket: OrderTicket = {
+    id,
+    type: 'limit',
+    side: 'buy',
+    instrument: 'US0378331005',
+    limitPrice: '187.25',
+    quantity: 10,
+    createdAt: '2026-01-05T09:30:00.000Z',
+  };
+  return { ticket, scenario };
+}
+
+/** Starts the workflow and awaits its result; awaiting is what lets the test server skip time. */
+function runWorkflow(ticket: OrderTicket) {
+  return env.client.workflow.execute<typeof placeOrderWorkflow>('placeOrderWorkflow', {
+    taskQueue,
+    workflowId: workflowIdFor(ticket.id),
+    args: [ticket],
+  });
+}
+
+/** The wait placement-policy.ts promises after attempt n (1-based) failed: min(initial * coeff^(n-1), max). */
+function expectedBackoffMs(policy: RetryPolicy, failedAttempt: number): number {
+  const initial = msToNumber(policy.initialInterval ?? '1 second');
+  const coefficient = policy.backoffCoefficient ?? 2;
+  const maximum = msToNumber(policy.maximumInterval ?? initial * 100);
+  return Math.min(initial * coefficient ** (failedAttempt - 1), maximum);
+}
+
+/**
+ * The worker logs every failed activity attempt (and failed workflow) at WARN with a stack trace,
+ * through the Runtime's logger (process.stderr). Thousands of expected failures would bury the
+ * test output, so only those of the test's own workflow are dropped while `run` runs.
+ */
+async function withoutExpectedFailureLogs<T>(workflowId: string, run: () => Promise<T>): Promise<T> {
+  const write = process.stderr.write;
+  process.stderr.write = function (this: unknown, chunk: unknown, ...rest: unknown[]) {
+    if (typeof chunk === 'string' && /\[WARN\] (Activity|Workflow) failed/.test(chunk) && chunk.includes(`workflowId: '${workflowId}'`)) {
+      return true;
+    }
+    return (write as (...args: unknown[]) => boolean).call(process.stderr, chunk, ...rest);
+  } as typeof process.stderr.write;
+  try {
+    return await run();
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+describe('placeOrderWorkflow on the time-skipping test server', () => {
+  it('keeps retrying the exchange through a 3-day outage on the policy schedule, then places the order', async () => {
+    const policy = EXCHANGE_ACTIVITY.retry;
+    if (!policy) throw new Error('EXCHANGE_ACTIVITY has no retry policy');
+    const maximumMs = msToNumber(policy.maximumInterval ?? '0');
+    const outageMs = 3 * DAY_MS;
+
+    const { ticket, scenario } = newOrder('placing', ({ startedMs, firstScheduledMs }) => {
+      if (startedMs - firstScheduledMs < outageMs) throw new OrderPlacementError();
+    });
+
+    const wallStart = performance.now();
+    const result = await withoutExpectedFailureLogs(workflowIdFor(ticket.id), () => runWorkflow(ticket));
+    const wallMs = performance.now() - wallStart;
+
+    expect(result).toEqual({ orderId: ticket.id, status: 'placed' });
+
+    const attempts = scenario.exchangeAttempts;
+    const first = attempts[0];
+    const last = attempts.at(-1);
+    if (!first || !last) throw new Error('placeAtExchange was never called');
+    const simulatedMs = last.startedMs - first.firstScheduledMs;
+    console.info(
+      `3-day outage: ${attempts.length} exchange attempts over ${(simulatedMs / DAY_MS).toFixed(3)} simulated days ` +
+        `(${(simulatedMs / 1000).toFixed(0)} s) in ${(wallMs / 1000).toFixed(1)} s wall time ` +
+        `(${(wallMs / attempts.length).toFixed(1)} ms per attempt)`,
+    );
+
+    // The outage lasted the full 3 days on the server's clock; the first attempt after it succeeded.
+    expect(simulatedMs).toBeGreaterThanOrEqual(outageMs);
+    expect(simulatedMs).toBeLessThan(outageMs + maximumMs + 5_000);
+    expect(attempts.map((a) => a.attempt)).toEqual(attempts.map((_, i) => i + 1));
+    expect(attempts.slice(0, -1).every((a) => a.outcome === 'failed')).toBe(true);
+    expect(last.outcome).toBe('succeeded');
+    expect(scenario.claimCalls).toBe(1);
+    expect(scenario.markPlacedCalls).toEqual([{ afterAttempts: attempts.length }]);
+
+    // Seconds of wall time for days of workflow time.
+    expect(wallMs).toBeLessThan(60_000);
+
+    // The retry schedule is the one placement-policy.ts declares. A gap is never shorter than the
+    // backoff; it is longer by the failed attempt's own run and the retry's dispatch, which take
+    // wall time (the clock is not skipped while an activity runs).
+    const toleranceMs = 500;
+    const gaps = attempts.slice(1).map((a, i) => ({
+      failedAttempt: i + 1,
+      actualMs: a.startedMs - attempts[i]!.startedMs,
+      expectedMs: expectedBackoffMs(policy, i + 1),
+    }));
+    const offSchedule = gaps.filter((g) => g.actualMs < g.expectedMs || g.actualMs > g.expectedMs + toleranceMs);
+    expect(offSchedule).toEqual([]);
+    console.info(`largest gap overhead over the backoff: ${Math.max(...gaps.map((g) => g.actualMs - g.expectedMs))} ms`);
+
+    // The backoff grows up to the cap, then stays at the cap for the rest of the outage.
+    const firstCapped = gaps.findIndex((g) => g.expectedMs === maximumMs);
+    expect(firstCapped).toBeGreaterThan(0);
+    expect(gaps[firstCapped - 1]!.actualMs).toBeLessThan(maximumMs);
+    const capped = gaps.slice(firstCapped);
+    expect(capped.length).toBeGreaterThan(0.99 * (outageMs / maximumMs));
+    expect(capped.every((g) => g.actualMs >= maximumMs && g.actualMs <= maximumMs + toleranceMs)).toBe(true);
+  }, 120_000);
+
+  it('does not call the exchange when the API rejected the order first', async () => {
+    const { ticket, scenario } = newOrder('rejected');
+
+    const result = await runWorkflow(ticket);
+
+    expect(result).toEqual({ orderId: ticket.id, status: 'rejected' });
+    expect(scenario.claimCalls).toBe(1);
+    expect(scenario.exchangeAttempts).toEqual([]);
+    expect(scenario.markPlacedCalls).toEqual([]);
+  });
+
+  it('does not call the exchange again when an earlier run already placed the order', async () => {
+    const { ticket, scenario } = newOrder('placed');
+
+    const result = await runWorkflow(ticket);
+
+    expect(result).toEqual({ orderId: ticket.id, status: 'placed' });
+    expect(scenario.claimCalls).toBe(1);
+    expect(scenario.exchangeAttempts).toEqual([]);
+    expect(scenario.markPlacedCalls).toEqual([]);
+  });
+
+  it.each([
+    ['ApplicationFailure.nonRetryable', () => ApplicationFailure.nonRetryable('Required order parameter not provided', 'MissingOrderError')],
+    // A plain retryable error, stopped only by the policy's nonRetryableErrorTypes. The SDK takes
+    // the failure type from the error's constructor name (not its `name` property).
+    ['a MissingOrderError thrown as is (nonRetryableErrorTypes)', () => new MissingOrderError()],
+  ])('fails the workflow after exactly one exchange attempt on %s', async (_, makeError) => {
+    // Later attempts would succeed, so a retry that should not happen shows up as a placed order.
+    const { ticket, scenario } = newOrder('placing', ({ attempt }) => {
+      if (attempt === 1) throw makeError();
+    });
+
+    const error = await withoutExpectedFailureLogs(workflowIdFor(ticket.id), () =>
+      runWorkflow(ticket).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
+
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const activityFailure = (error as WorkflowFailedError).cause;
+    expect(activityFailure).toBeInstanceOf(ActivityFailure);
+    expect((activityFailure as ActivityFailure).activityType).toBe('placeAtExchange');
+    const applicationFailure = (activityFailure as ActivityFailure).cause;
+    expect(applicationFailure).toBeInstanceOf(ApplicationFailure);
+    expect((applicationFailure as ApplicationFailure).type).toBe('MissingOrderError');
+    expect(scenario.exchangeAttempts.map((a) => [a.attempt, a.outcome])).toEqual([[1, 'failed']]);
+    expect(scenario.markPlacedCalls).toEqual([]);
+
+    const description = await env.client.workflow.getHandle(workflowIdFor(ticket.id)).describe();
+    expect(description.status.name).toBe('FAILED');
+  });
+});
