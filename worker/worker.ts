@@ -1,10 +1,15 @@
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createSimulatedExchange, type Exchange } from '../activities/exchange.js';
+import { createPostgresLedger } from '../activities/exchange-ledger.js';
 import { createOrderActivities } from '../activities/order-activities.js';
+import { createSweepActivities } from '../activities/sweep-activities.js';
 import type { Config } from '../config/config.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
+import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
+import { ensureSweepSchedule } from './sweep-schedule.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -27,15 +32,36 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
     queryTimeoutMs: config.DB_QUERY_TIMEOUT_MS,
   });
+  // The simulated exchange records what it accepted in the same PostgreSQL, in a schema of its own.
+  const ledger = overrides.exchange ? undefined : createPostgresLedger(config.DATABASE_URL);
   const exchange =
-    overrides.exchange ?? createSimulatedExchange({ failureRate: config.EXCHANGE_FAILURE_RATE, latencyMs: config.EXCHANGE_LATENCY_MS });
+    overrides.exchange ??
+    createSimulatedExchange({
+      failureRate: config.EXCHANGE_FAILURE_RATE,
+      latencyMs: config.EXCHANGE_LATENCY_MS,
+      ledger,
+      crashAfterAccepts: config.EXCHANGE_TEST_CRASH_AFTER_ACCEPTS,
+    });
+  const orders = new OrdersRepository(db);
+
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  await ensureSweepSchedule(new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }), {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    intervalMs: config.SWEEP_INTERVAL_MS,
+    staleAfterMs: config.STALE_ORDER_AFTER_MS,
+  });
+  await clientConnection.close();
+
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createOrderActivities({ orders: new OrdersRepository(db), exchange }),
+    activities: {
+      ...createOrderActivities({ orders, exchange }),
+      ...createSweepActivities({ orders, keys: new IdempotencyRepository(db) }),
+    },
     ...overrides.workerOptions,
   });
   return {
@@ -44,7 +70,7 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
       try {
         await worker.run();
       } finally {
-        await Promise.allSettled([connection.close(), db.$disconnect()]);
+        await Promise.allSettled([connection.close(), db.$disconnect(), ledger?.close()]);
       }
     },
     shutdown: () => worker.shutdown(),

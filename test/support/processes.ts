@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import getPort from 'get-port';
+import { waitFor } from './wait.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** The API's base URL (API processes only). */
+  url: string;
+  /** Output so far, for failure messages. */
+  output(): string;
+  /** Sends the signal and waits until the process has exited. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  exited(): Promise<void>;
+}
+
+/**
+ * Runs a production entry point (`api/main.ts`, `worker/main.ts`) as a real process with the
+ * given environment: what tests of crashes and restarts need.
+ */
+export async function startService(kind: 'api' | 'worker', env: Record<string, string>): Promise<ServiceProcess> {
+  const port = kind === 'api' ? String(await getPort()) : '0';
+  const child = spawn(process.execPath, ['--import', 'tsx', `${kind}/main.ts`], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: port, HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exit = once(child, 'exit').then(() => undefined);
+  const url = `http://127.0.0.1:${port}`;
+  const service: ServiceProcess = {
+    child,
+    url,
+    output: () => output,
+    exited: () => exit,
+    async kill(signal = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exit;
+    },
+  };
+  if (kind === 'api') {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`api exited: ${output}`);
+        return (await fetch(`${url}/health/live`)).ok ? true : undefined;
+      },
+      60_000,
+      'the API process to listen',
+    );
+  } else {
+    await waitFor(async () => {
+      if (child.exitCode !== null) throw new Error(`worker exited: ${output}`);
+      return /worker started/.test(output) ? true : undefined;
+    }, 60_000, 'the worker process to start');
+  }
+  return service;
+}
