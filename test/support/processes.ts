@@ -25,7 +25,8 @@ export async function startService(kind: 'api' | 'worker', env: Record<string, s
   const port = kind === 'api' ? String(await getPort()) : '0';
   const child = spawn(process.execPath, ['--import', 'tsx', `${kind}/main.ts`], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: port, HOST: '127.0.0.1' },
+    // The worker says 'worker started' at info level; that line is how readiness is seen.
+    env: { ...process.env, LOG_LEVEL: kind === 'worker' ? 'info' : 'warn', ...env, PORT: port, HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
