@@ -8,11 +8,14 @@
  *                         sweep when the request that stored it ended without deciding
  *                         (process died): the order will never be placed
  *   accepted -> placing   by the order's workflow, right before it calls the exchange
+ *   accepted -> cancelled by the order's workflow, on a client's cancel request that came
+ *                         before the claim: it will never be placed
  *   placing  -> placed    by the order's workflow, once the exchange accepted the order
+ * Every status an order takes is recorded with its time (table order_events, by a trigger).
  */
 export const ORDER_TYPES = ['market', 'limit'] as const;
 export const ORDER_SIDES = ['buy', 'sell'] as const;
-export const ORDER_STATUSES = ['pending', 'accepted', 'placing', 'placed', 'rejected'] as const;
+export const ORDER_STATUSES = ['pending', 'accepted', 'placing', 'placed', 'rejected', 'cancelled'] as const;
 
 export type OrderType = (typeof ORDER_TYPES)[number];
 export type OrderSide = (typeof ORDER_SIDES)[number];
@@ -34,6 +37,13 @@ export interface Order extends NewOrder {
   placedAt: Date | null;
   rejectedAt: Date | null;
   rejectedReason: string | null;
+  cancelledAt: Date | null;
+}
+
+export interface OrderEvent {
+  status: OrderStatus;
+  at: Date;
+  reason: string | null;
 }
 
 /** The order as it travels to the workflow and the exchange: plain JSON, dates as ISO text. */

@@ -1,4 +1,4 @@
-import type { NewOrder, Order, OrderStatus } from '../domain/order.js';
+import type { NewOrder, Order, OrderEvent, OrderStatus } from '../domain/order.js';
 import type { PrismaClient } from './client.js';
 import type { Order as OrderRow } from './generated/client.js';
 
@@ -49,6 +49,16 @@ export class OrdersRepository {
     return this.transition(id, 'accepted', { status: 'placing' });
   }
 
+  /** accepted -> cancelled. Returns the status after the attempt, or null for an unknown order. */
+  async cancelIfAccepted(id: string): Promise<OrderStatus | null> {
+    return this.transition(id, 'accepted', { status: 'cancelled', cancelledAt: new Date() });
+  }
+
+  /** The statuses the order took, oldest first. */
+  async events(id: string): Promise<OrderEvent[]> {
+    return this.db.orderEvent.findMany({ where: { orderId: id }, orderBy: { id: 'asc' }, select: { status: true, at: true, reason: true } });
+  }
+
   /** placing -> placed, with the time the exchange accepted it. */
   async markPlaced(id: string, placedAt: Date): Promise<OrderStatus | null> {
     return this.transition(id, 'placing', { status: 'placed', placedAt });
@@ -74,7 +84,7 @@ export class OrdersRepository {
   private async transition(
     id: string,
     from: OrderStatus,
-    data: { status: OrderStatus; placedAt?: Date; rejectedAt?: Date; rejectedReason?: string },
+    data: { status: OrderStatus; placedAt?: Date; rejectedAt?: Date; rejectedReason?: string; cancelledAt?: Date },
   ): Promise<OrderStatus | null> {
     const { count } = await this.db.order.updateMany({ where: { id, status: from }, data });
     if (count === 1) return data.status;
@@ -97,5 +107,6 @@ function toOrder(row: OrderRow): Order {
     placedAt: row.placedAt,
     rejectedAt: row.rejectedAt,
     rejectedReason: row.rejectedReason,
+    cancelledAt: row.cancelledAt,
   };
 }

@@ -49,6 +49,7 @@ class FakeOrders {
       placedAt: null,
       rejectedAt: null,
       rejectedReason: null,
+      cancelledAt: null,
     };
     this.byId.set(stored.id, stored);
     return { ...stored };
