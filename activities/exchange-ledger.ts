@@ -8,13 +8,23 @@ import type { OrderTicket } from '../domain/order.js';
  * it on its side), so tests can prove that every order was accepted exactly once.
  */
 export interface ExchangeLedger {
-  /** Records the order; 'duplicate' when this order id was accepted before. */
-  accept(order: OrderTicket): Promise<'accepted' | 'duplicate'>;
+  /**
+   * Records the order; 'duplicate' when this order id was accepted before, 'cancelled' when the
+   * client cancelled this id at the exchange first (the submission is refused).
+   */
+  accept(order: OrderTicket): Promise<'accepted' | 'duplicate' | 'cancelled'>;
+  /**
+   * Cancels an order id at the exchange: 'cancelled' unless the exchange accepted it already
+   * ('already_placed'). Afterwards a submission of the id is refused. Idempotent.
+   */
+  cancel(orderId: string): Promise<'cancelled' | 'already_placed'>;
   close(): Promise<void>;
 }
 
 export interface LedgerEntry {
   orderId: string;
+  /** 'accepted' (placed at the exchange) or 'cancelled' (cancelled there before it was placed). */
+  status: 'accepted' | 'cancelled';
   acceptedAt: Date;
   duplicateSubmissions: number;
 }
@@ -25,8 +35,10 @@ CREATE TABLE IF NOT EXISTS exchange_sim.accepted_orders (
   order_id              UUID PRIMARY KEY,
   accepted_at           TIMESTAMPTZ NOT NULL DEFAULT now(),
   duplicate_submissions INTEGER NOT NULL DEFAULT 0,
-  ticket                JSONB NOT NULL
-);`;
+  ticket                JSONB
+);
+ALTER TABLE exchange_sim.accepted_orders ADD COLUMN IF NOT EXISTS status TEXT NOT NULL DEFAULT 'accepted';
+ALTER TABLE exchange_sim.accepted_orders ALTER COLUMN ticket DROP NOT NULL;`;
 
 // Serialises the CREATE ... IF NOT EXISTS of many workers starting at once.
 const LEDGER_SETUP_LOCK = 4_711_001;
@@ -57,20 +69,32 @@ export function createPostgresLedger(databaseUrl: string, options: { poolSize?: 
       client.release();
     }
   };
+  const ensureReady = () =>
+    (ready ??= setup().catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    }));
   return {
     async accept(order) {
-      ready ??= setup().catch((error: unknown) => {
-        ready = undefined;
-        throw error;
-      });
-      await ready;
-      const { rows } = await pool.query<{ inserted: boolean }>(
+      await ensureReady();
+      const { rows } = await pool.query<{ inserted: boolean; status: string }>(
         `INSERT INTO exchange_sim.accepted_orders (order_id, ticket) VALUES ($1, $2)
          ON CONFLICT (order_id) DO UPDATE SET duplicate_submissions = accepted_orders.duplicate_submissions + 1
-         RETURNING (xmax = 0) AS inserted`,
+         RETURNING (xmax = 0) AS inserted, status`,
         [order.id, JSON.stringify(order)],
       );
-      return rows[0]?.inserted ? 'accepted' : 'duplicate';
+      const row = rows[0];
+      if (row?.status === 'cancelled') return 'cancelled';
+      return row?.inserted ? 'accepted' : 'duplicate';
+    },
+    async cancel(orderId) {
+      await ensureReady();
+      await pool.query(
+        `INSERT INTO exchange_sim.accepted_orders (order_id, status) VALUES ($1, 'cancelled') ON CONFLICT (order_id) DO NOTHING`,
+        [orderId],
+      );
+      const { rows } = await pool.query<{ status: string }>('SELECT status FROM exchange_sim.accepted_orders WHERE order_id = $1', [orderId]);
+      return rows[0]?.status === 'accepted' ? 'already_placed' : 'cancelled';
     },
     close: () => pool.end(),
   };
@@ -82,10 +106,15 @@ export async function readLedger(databaseUrl: string): Promise<LedgerEntry[]> {
   await client.connect();
   try {
     await ensureLedgerSchema(client);
-    const { rows } = await client.query<{ order_id: string; accepted_at: Date; duplicate_submissions: number }>(
-      'SELECT order_id, accepted_at, duplicate_submissions FROM exchange_sim.accepted_orders',
+    const { rows } = await client.query<{ order_id: string; status: 'accepted' | 'cancelled'; accepted_at: Date; duplicate_submissions: number }>(
+      'SELECT order_id, status, accepted_at, duplicate_submissions FROM exchange_sim.accepted_orders',
     );
-    return rows.map((row) => ({ orderId: row.order_id, acceptedAt: row.accepted_at, duplicateSubmissions: row.duplicate_submissions }));
+    return rows.map((row) => ({
+      orderId: row.order_id,
+      status: row.status,
+      acceptedAt: row.accepted_at,
+      duplicateSubmissions: row.duplicate_submissions,
+    }));
   } finally {
     await client.end();
   }

@@ -26,8 +26,18 @@ export class DuplicateOrderError extends Error {
   }
 }
 
+/** The client cancelled this order id at the exchange before submitting it; it is refused. */
+export class OrderCancelledAtExchangeError extends Error {
+  override readonly name = 'OrderCancelledAtExchangeError';
+  constructor(orderId: string) {
+    super(`Order ${orderId} was cancelled at the exchange`);
+  }
+}
+
 export interface Exchange {
   placeOrder(order: OrderTicket | undefined): Promise<void>;
+  /** Cancels the order id at the exchange, unless the exchange accepted it already. */
+  cancelOrder(orderId: string): Promise<'cancelled' | 'already_placed'>;
 }
 
 export interface SimulatedExchangeOptions {
@@ -60,9 +70,15 @@ export function createSimulatedExchange(options: SimulatedExchangeOptions): Exch
       if (random() >= 1 - options.failureRate) throw new OrderPlacementError();
       await sleep(options.latencyMs);
       if (!options.ledger) return;
-      if ((await options.ledger.accept(order)) === 'duplicate') throw new DuplicateOrderError(order.id);
+      const outcome = await options.ledger.accept(order);
+      if (outcome === 'duplicate') throw new DuplicateOrderError(order.id);
+      if (outcome === 'cancelled') throw new OrderCancelledAtExchangeError(order.id);
       accepts += 1;
       if (accepts === options.crashAfterAccepts) process.kill(process.pid, 'SIGKILL');
+    },
+    async cancelOrder(orderId) {
+      // Without a ledger nothing was ever recorded as accepted, so nothing can have been placed.
+      return options.ledger ? options.ledger.cancel(orderId) : 'cancelled';
     },
   };
 }

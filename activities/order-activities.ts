@@ -52,6 +52,18 @@ export function createOrderActivities({ orders, exchange, now = () => new Date()
       }
     },
 
+    /** Asks the exchange to cancel the order id: the exchange decides whether it got there first. */
+    async cancelAtExchange(orderId: string): Promise<'cancelled' | 'already_placed'> {
+      return exchange.cancelOrder(orderId);
+    },
+
+    async markOrderCancelled(orderId: string): Promise<void> {
+      const status = await orders.markCancelled(orderId);
+      if (status !== 'cancelled') {
+        throw ApplicationFailure.nonRetryable(`Order ${orderId} is ${status ?? 'missing'}, cannot mark it cancelled`, 'InvalidTransition');
+      }
+    },
+
     async markOrderPlaced(orderId: string): Promise<void> {
       const status = await orders.markPlaced(orderId, now());
       if (status !== 'placed') {

@@ -1,5 +1,6 @@
 import Koa from 'koa';
 import type { Logger } from '../config/logger.js';
+import { apiDocs } from './docs.js';
 import { errorResponder } from './errors.js';
 import { ordersRouter, type OrdersRouteDeps } from './orders-routes.js';
 
@@ -15,6 +16,7 @@ export function createApp(deps: AppDeps): Koa {
     if (ctx.method === 'GET' && ctx.path === '/health/live') ctx.body = { status: 'ok' };
     else await next();
   });
+  app.use(apiDocs()); // GET /openapi.json, /docs
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

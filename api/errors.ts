@@ -38,6 +38,20 @@ export class OrderNotFoundError extends ClientError {
   }
 }
 
+/** DELETE of an order that has reached the exchange, or will never: 409 naming its status. */
+export class OrderNotCancellableError extends ClientError {
+  constructor(
+    id: string,
+    readonly orderStatus: string,
+  ) {
+    super(409, `Order ${id} cannot be cancelled: it is ${orderStatus}`);
+  }
+
+  override body(): unknown {
+    return { message: this.message, status: this.orderStatus };
+  }
+}
+
 /** The order was stored but its placement could not be guaranteed, so it was rejected. */
 export class OrderNotAcceptedError extends Error {
   override readonly name = 'OrderNotAcceptedError';

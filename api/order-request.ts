@@ -11,6 +11,9 @@ export const INSTRUMENT_LENGTH = 12;
 export const MAX_QUANTITY = 2_147_483_647; // PostgreSQL INTEGER
 export const MAX_LIMIT_PRICE = new Decimal('9999999999999999.99'); // NUMERIC(18,2)
 
+/** A price as a decimal string, as documented: at most 16 digits, 2 decimals, and not zero. */
+const LIMIT_PRICE_PATTERN = '^(?=.*[1-9])(?:\\d{1,16}(?:\\.\\d{0,2})?|\\.\\d{1,2})$';
+
 /** Source text of a JSON number (kept exact by the body parser), or undefined for anything else. */
 function numberText(value: unknown): string | undefined {
   return isLosslessNumber(value) ? value.value : undefined;
@@ -40,6 +43,12 @@ const quantity = z.custom<unknown>().transform((value, ctx) => {
     return z.NEVER;
   }
   return number.toNumber();
+}).meta({
+  // Its JSON Schema (the validator above is a transform, which JSON Schema cannot express).
+  description: `A whole number of shares, 1 to ${MAX_QUANTITY}.`,
+  type: 'integer',
+  minimum: 1,
+  maximum: MAX_QUANTITY,
 });
 
 /** A price: a JSON number or a decimal string, > 0, with at most 2 decimal places. */
@@ -70,22 +79,52 @@ const limitPrice = z.custom<unknown>().transform((value, ctx) => {
     return z.NEVER;
   }
   return price.toFixed(2);
+}).meta({
+  // Its JSON Schema (the validator above is a transform, which JSON Schema cannot express).
+  description:
+    'Required for `limit`, prohibited for `market` (`null` counts as absent). A price > 0 with at most 2 decimal places ' +
+    `(at most ${MAX_LIMIT_PRICE.toFixed()}), as a JSON number (\`187.25\`) or a decimal string (\`"187.25"\`), checked on ` +
+    'its exact text: `0.1` is accepted, `0.105` refused; exponents, `NaN`, `Infinity` and hex are refused.',
+  anyOf: [
+    // As a binary float the largest price, 9999999999999999.99, is 1e16: as close as JSON Schema can say.
+    { type: 'number', exclusiveMinimum: 0, maximum: MAX_LIMIT_PRICE.toNumber(), multipleOf: 0.01 },
+    { type: 'string', pattern: LIMIT_PRICE_PATTERN },
+    { type: 'null' },
+  ],
 });
+
+/** JSON Schema of the whole order: its description and the two cross-field rules of limitPriceRule. */
+const ORDER_REQUEST_JSON_SCHEMA = {
+  description:
+    'A stock order. Unknown fields are rejected (422, `extra_forbidden`). `limit_price` is required for `limit` ' +
+    `("${LIMIT_PRICE_REQUIRED}") and prohibited for \`market\` ("${LIMIT_PRICE_PROHIBITED}").`,
+  allOf: [
+    {
+      if: { type: 'object', properties: { type: { const: 'limit' } }, required: ['type'] },
+      then: { type: 'object', properties: { limit_price: { not: { type: 'null' } } }, required: ['limit_price'] },
+    },
+    {
+      if: { type: 'object', properties: { type: { const: 'market' } }, required: ['type'] },
+      then: { type: 'object', properties: { limit_price: { type: 'null' } } },
+    },
+  ],
+};
 
 export const orderRequestSchema = z.strictObject(
   {
-    type: z.enum(ORDER_TYPES, { error: "Input should be 'market' or 'limit'" }),
-    side: z.enum(ORDER_SIDES, { error: "Input should be 'buy' or 'sell'" }),
+    type: z.enum(ORDER_TYPES, { error: "Input should be 'market' or 'limit'" }).meta({ description: 'A market or a limit order.' }),
+    side: z.enum(ORDER_SIDES, { error: "Input should be 'buy' or 'sell'" }).meta({ description: 'Buy or sell.' }),
     instrument: z
       .string({ error: 'Input should be a valid string' })
       .refine((value) => [...value].length === INSTRUMENT_LENGTH, {
         message: `String should have exactly ${INSTRUMENT_LENGTH} characters`,
-      }),
+      })
+      .meta({ description: `Exactly ${INSTRUMENT_LENGTH} characters (an ISIN's length).`, minLength: INSTRUMENT_LENGTH, maxLength: INSTRUMENT_LENGTH }),
     limit_price: limitPrice.optional(),
     quantity,
   },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? 'Extra inputs are not permitted' : 'Input should be a valid object') },
-);
+).meta(ORDER_REQUEST_JSON_SCHEMA);
 
 /** Validates a parsed JSON body; throws RequestValidationError naming every failing field. */
 export function parseOrderRequest(body: unknown): NewOrder {

@@ -1,11 +1,11 @@
 import { LosslessNumber, stringify } from 'lossless-json';
-import { workflowIdFor, type Order } from '../domain/order.js';
+import { workflowIdFor, type Order, type OrderEvent } from '../domain/order.js';
 
 /**
  * The order as clients see it. `limit_price` is written as a JSON number whose text is the
  * exact stored decimal (e.g. 101.25), so decimal-aware clients read it without rounding.
  */
-export function orderJson(order: Order): string {
+export function orderJson(order: Order, events?: OrderEvent[]): string {
   const body = {
     id: order.id,
     created_at: order.createdAt.toISOString(),
@@ -17,7 +17,10 @@ export function orderJson(order: Order): string {
     status: order.status,
     placed_at: order.placedAt?.toISOString() ?? null,
     rejected_reason: order.rejectedReason,
+    cancelled_at: order.cancelledAt?.toISOString() ?? null,
     workflow_id: workflowIdFor(order.id),
+    // The order's history, where an answer is about one order (GET /orders/:id, DELETE).
+    ...(events ? { events: events.map((event) => ({ status: event.status, at: event.at.toISOString(), reason: event.reason })) } : {}),
   };
   return stringify(body) as string;
 }

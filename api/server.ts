@@ -5,7 +5,8 @@ import type { Logger } from '../config/logger.js';
 import { createPrismaClient } from '../prisma/client.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
-import { createPlacementStarter } from '../workflows/client.js';
+import { OrdersQuery } from '../prisma/orders-query.js';
+import { createOrderCancellation, createPlacementStarter } from '../workflows/client.js';
 import { createApp } from './app.js';
 import type { FaultInjector } from './submit-order.js';
 
@@ -34,6 +35,8 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const app = createApp({
     orders: new OrdersRepository(db),
+    ordersQuery: new OrdersQuery(db),
+    cancellation: createOrderCancellation(client, config.TEMPORAL_CANCEL_TIMEOUT_MS),
     placement: createPlacementStarter(client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_START_TIMEOUT_MS),
     idempotency: {
       keys: new IdempotencyRepository(db),

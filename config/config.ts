@@ -15,6 +15,8 @@ const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('orders'),
   TEMPORAL_START_TIMEOUT_MS: z.coerce.number().int().min(1).default(2000),
+  // A cancel may wait for an exchange call in flight (up to its 10 s timeout) before it is decided.
+  TEMPORAL_CANCEL_TIMEOUT_MS: z.coerce.number().int().min(1).default(20_000),
   EXCHANGE_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.1),
   EXCHANGE_LATENCY_MS: z.coerce.number().int().min(0).default(500),
   STALE_ORDER_AFTER_MS: z.coerce.number().int().min(1000).default(60_000),

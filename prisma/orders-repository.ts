@@ -49,9 +49,9 @@ export class OrdersRepository {
     return this.transition(id, 'accepted', { status: 'placing' });
   }
 
-  /** accepted -> cancelled. Returns the status after the attempt, or null for an unknown order. */
-  async cancelIfAccepted(id: string): Promise<OrderStatus | null> {
-    return this.transition(id, 'accepted', { status: 'cancelled', cancelledAt: new Date() });
+  /** accepted | placing -> cancelled. Returns the status after the attempt, or null for an unknown order. */
+  async markCancelled(id: string): Promise<OrderStatus | null> {
+    return this.transition(id, ['accepted', 'placing'], { status: 'cancelled', cancelledAt: new Date() });
   }
 
   /** The statuses the order took, oldest first. */
@@ -83,10 +83,10 @@ export class OrdersRepository {
 
   private async transition(
     id: string,
-    from: OrderStatus,
+    from: OrderStatus | OrderStatus[],
     data: { status: OrderStatus; placedAt?: Date; rejectedAt?: Date; rejectedReason?: string; cancelledAt?: Date },
   ): Promise<OrderStatus | null> {
-    const { count } = await this.db.order.updateMany({ where: { id, status: from }, data });
+    const { count } = await this.db.order.updateMany({ where: { id, status: { in: [from].flat() } }, data });
     if (count === 1) return data.status;
     const current = await this.db.order.findUnique({ where: { id }, select: { status: true } });
     return current?.status ?? null;

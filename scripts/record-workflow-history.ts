@@ -21,6 +21,7 @@ import type { OrderActivities } from '../activities/order-activities.js';
 import { workflowIdFor, type OrderTicket } from '../domain/order.js';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
 import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
+import { registerSearchAttributes } from '../worker/search-attributes.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TEST_SERVER = path.join(root, 'scripts/temporal-test-server/run.sh');
@@ -61,6 +62,12 @@ const activities: OrderActivities = {
     if (exchangeAttempts <= FAILED_EXCHANGE_ATTEMPTS) throw new OrderPlacementError();
   },
   async markOrderPlaced() {},
+  async cancelAtExchange() {
+    throw new Error('the recorded run is never cancelled');
+  },
+  async markOrderCancelled() {
+    throw new Error('the recorded run is never cancelled');
+  },
 };
 
 // The two expected activity failures would otherwise be logged as warnings with stack traces.
@@ -69,6 +76,7 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 const env = await TestWorkflowEnvironment.createTimeSkipping({
   server: { executable: { type: 'existing-path', path: TEST_SERVER } },
 });
+await registerSearchAttributes(env.connection, 'default');
 try {
   const taskQueue = `record-history-${Math.random().toString(36).slice(2, 10)}`;
   const worker = await Worker.create({

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, type RetryPolicy } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -11,8 +11,10 @@ import type { OrderActivities } from '../activities/order-activities.js';
 import type { OrderStatus, OrderTicket } from '../domain/order.js';
 import { workflowIdFor } from '../domain/order.js';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
-import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
+import { cancelOrderUpdate, orderStatusQuery, placeOrderWorkflow } from '../workflows/order-workflow.js';
 import { EXCHANGE_ACTIVITY } from '../workflows/placement-policy.js';
+import { waitFor } from './support/wait.js';
+import { registerSearchAttributes } from '../worker/search-attributes.js';
 
 // The order workflow on Temporal's time-skipping test server (the Java one installed by
 // `node scripts/run.mjs setup`: the SDK's own download needs internet) and a real Worker running
@@ -35,11 +37,15 @@ interface ExchangeAttempt {
 interface Scenario {
   claim: OrderStatus;
   /** Runs on every exchange attempt; throws to fail it. */
-  exchange(attempt: Omit<ExchangeAttempt, 'outcome'>): void;
+  exchange(attempt: Omit<ExchangeAttempt, 'outcome'>): void | Promise<void>;
   exchangeAttempts: ExchangeAttempt[];
   claimCalls: number;
   /** One entry per markOrderPlaced call: how many exchange attempts had run by then. */
   markPlacedCalls: { afterAttempts: number }[];
+  /** What the fake exchange answers to a cancel: whether an interrupted call had reached it. */
+  exchangeHasIt?: boolean;
+  cancelAtExchangeCalls: number;
+  markCancelledCalls: number;
 }
 
 const scenarios = new Map<string, Scenario>();
@@ -66,7 +72,7 @@ const activities: OrderActivities = {
     // server's clock instead.
     const attempt = { attempt: info.attempt, firstScheduledMs: info.scheduledTimestampMs, startedMs: await env.currentTimeMs() };
     try {
-      scenario.exchange(attempt);
+      await scenario.exchange(attempt);
     } catch (error) {
       scenario.exchangeAttempts.push({ ...attempt, outcome: 'failed' });
       throw error;
@@ -76,6 +82,14 @@ const activities: OrderActivities = {
   async markOrderPlaced(orderId) {
     const scenario = scenarioFor(orderId);
     scenario.markPlacedCalls.push({ afterAttempts: scenario.exchangeAttempts.length });
+  },
+  async cancelAtExchange(orderId) {
+    const scenario = scenarioFor(orderId);
+    scenario.cancelAtExchangeCalls += 1;
+    return scenario.exchangeHasIt ? 'already_placed' : 'cancelled';
+  },
+  async markOrderCancelled(orderId) {
+    scenarioFor(orderId).markCancelledCalls += 1;
   },
 };
 
@@ -87,6 +101,7 @@ beforeAll(async () => {
   env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: TEST_SERVER } },
   });
+  await registerSearchAttributes(env.connection, 'default');
   worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
@@ -108,7 +123,7 @@ let orderCounter = 0;
 function newOrder(claim: OrderStatus, exchange: Scenario['exchange'] = () => {}): { ticket: OrderTicket; scenario: Scenario } {
   orderCounter += 1;
   const id = `test-order-${orderCounter}-${Math.random().toString(36).slice(2, 8)}`;
-  const scenario: Scenario = { claim, exchange, exchangeAttempts: [], claimCalls: 0, markPlacedCalls: [] };
+  const scenario: Scenario = { claim, exchange, exchangeAttempts: [], claimCalls: 0, markPlacedCalls: [], cancelAtExchangeCalls: 0, markCancelledCalls: 0 };
   scenarios.set(id, scenario);
   const ticket: OrderTicket = {
     id,
@@ -273,5 +288,47 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
 
     const description = await env.client.workflow.getHandle(workflowIdFor(ticket.id)).describe();
     expect(description.status.name).toBe('FAILED');
+  });
+
+  it('cancels an order whose exchange calls keep failing: no further attempt, the exchange confirms, status cancelled', async () => {
+    const { ticket, scenario } = newOrder('placing', () => {
+      throw new OrderPlacementError();
+    });
+    const handle = await env.client.workflow.start(placeOrderWorkflow, { taskQueue, workflowId: workflowIdFor(ticket.id), args: [ticket] });
+    await withoutExpectedFailureLogs(handle.workflowId, async () => {
+      await waitFor(async () => (scenario.exchangeAttempts.length >= 2 ? true : undefined), 30_000, 'two failed exchange attempts');
+      expect(await handle.query(orderStatusQuery)).toBe('placing');
+
+      expect(await handle.executeUpdate(cancelOrderUpdate)).toBe('cancelled');
+      expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'cancelled' });
+    });
+    const attemptsAtCancel = scenario.exchangeAttempts.length;
+    expect(scenario.cancelAtExchangeCalls).toBe(1);
+    expect(scenario.markCancelledCalls).toBe(1);
+    expect(scenario.markPlacedCalls).toEqual([]);
+    await env.sleep('1 hour'); // skipped time: a retry still scheduled would run now
+    expect(scenario.exchangeAttempts.length).toBe(attemptsAtCancel);
+    expect(await handle.query(orderStatusQuery)).toBe('cancelled');
+  });
+
+  it('refuses a cancel that comes while an exchange call is in flight and that call succeeds', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let inFlight = false;
+    const { ticket, scenario } = newOrder('placing', async () => {
+      inFlight = true;
+      await gate;
+    });
+    const handle = await env.client.workflow.start(placeOrderWorkflow, { taskQueue, workflowId: workflowIdFor(ticket.id), args: [ticket] });
+    await waitFor(async () => (inFlight ? true : undefined), 30_000, 'the exchange call to start');
+
+    // The workflow has taken the cancel (and cancelled the call's scope) before the call ends.
+    const cancel = await handle.startUpdate(cancelOrderUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
+    release();
+    expect(await cancel.result()).toBe('placed');
+    expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'placed' });
+    expect(scenario.cancelAtExchangeCalls).toBe(0);
+    expect(scenario.markPlacedCalls).toHaveLength(1);
+    expect(scenario.markCancelledCalls).toBe(0);
   });
 });

@@ -9,6 +9,7 @@ import type { Config } from '../config/config.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
+import { registerSearchAttributes } from './search-attributes.js';
 import { ensureSweepSchedule } from './sweep-schedule.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -45,6 +46,7 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
   const orders = new OrdersRepository(db);
 
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  await registerSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
   await ensureSweepSchedule(new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }), {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     intervalMs: config.SWEEP_INTERVAL_MS,

@@ -1,6 +1,6 @@
-import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { workflowIdFor, type OrderTicket } from '../domain/order.js';
-import type { placeOrderWorkflow } from './order-workflow.js';
+import { cancelOrderUpdate, type FinalStatus, type placeOrderWorkflow } from './order-workflow.js';
 
 export interface PlacementStarter {
   /** Resolves once Temporal has durably recorded the workflow's start; rejects otherwise. */
@@ -25,6 +25,30 @@ export function createPlacementStarter(client: Client, taskQueue: string, timeou
         }),
       );
       return { workflowId };
+    },
+  };
+}
+
+export interface OrderCancellation {
+  /**
+   * Asks the order's workflow to cancel it; resolves with the order's final status as the
+   * workflow decided it ('cancelled' if the cancel won), or null if the workflow no longer runs.
+   */
+  cancel(orderId: string): Promise<FinalStatus | null>;
+}
+
+/** Bounded by `timeoutMs`, which must exceed one exchange call (the workflow may wait for one). */
+export function createOrderCancellation(client: Client, timeoutMs: number): OrderCancellation {
+  return {
+    async cancel(orderId) {
+      try {
+        return await client.withDeadline(Date.now() + timeoutMs, () =>
+          client.workflow.getHandle(workflowIdFor(orderId)).executeUpdate(cancelOrderUpdate),
+        );
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return null;
+        throw error;
+      }
     },
   };
 }

@@ -1,27 +1,99 @@
-import { proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineUpdate,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/order-activities.js';
 import type { OrderStatus, OrderTicket } from '../domain/order.js';
 import { DATABASE_ACTIVITY, EXCHANGE_ACTIVITY } from './placement-policy.js';
+import { INSTRUMENT, ORDER_ID, ORDER_STATUS, SIDE } from './search-attributes.js';
 
-const { claimOrder, markOrderPlaced } = proxyActivities<OrderActivities>(DATABASE_ACTIVITY);
-const { placeAtExchange } = proxyActivities<OrderActivities>(EXCHANGE_ACTIVITY);
+const { claimOrder, markOrderPlaced, markOrderCancelled, cancelAtExchange } = proxyActivities<OrderActivities>(DATABASE_ACTIVITY);
+const { placeAtExchange } = proxyActivities<OrderActivities>({
+  ...EXCHANGE_ACTIVITY,
+  // On cancel, wait for an attempt in flight to finish: if it reached the exchange, the order
+  // is placed and the cancel is refused; only a call that certainly ended lets the cancel win.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
+
+export type FinalStatus = Extract<OrderStatus, 'placed' | 'rejected' | 'cancelled'>;
 
 export interface PlacementOutcome {
   orderId: string;
-  status: Extract<OrderStatus, 'placed' | 'rejected'>;
+  status: FinalStatus;
 }
+
+/** The workflow's live view of its order: the same status the database holds once a step completed. */
+export const orderStatusQuery = defineQuery<OrderStatus>('orderStatus');
+/** A client's cancel: resolves with the order's final status, 'cancelled' if the cancel won. */
+export const cancelOrderUpdate = defineUpdate<FinalStatus>('cancelOrder');
+
+const FINAL: ReadonlySet<OrderStatus> = new Set(['placed', 'rejected', 'cancelled']);
 
 /**
  * Places one order at the exchange. Started by the API with the order as input and an id
  * derived from the order id; once started, Temporal keeps it going across worker crashes.
+ * A cancel and the placement race here, in one place: a cancel wins while no exchange call has
+ * succeeded, and the exchange itself confirms that an interrupted call never reached it.
  */
 export async function placeOrderWorkflow(ticket: OrderTicket): Promise<PlacementOutcome> {
+  let status: OrderStatus = 'accepted';
+  let cancelRequested = false;
+  const exchangeCall = new CancellationScope();
+
+  const setStatus = (next: OrderStatus) => {
+    status = next;
+    upsertSearchAttributes([{ key: ORDER_STATUS, value: next }]);
+  };
+  setHandler(orderStatusQuery, () => status);
+  setHandler(cancelOrderUpdate, async () => {
+    if (!FINAL.has(status) && !cancelRequested) {
+      cancelRequested = true;
+      exchangeCall.cancel();
+    }
+    await condition(() => FINAL.has(status));
+    return status as FinalStatus;
+  });
+  upsertSearchAttributes([
+    { key: ORDER_ID, value: ticket.id },
+    { key: INSTRUMENT, value: ticket.instrument },
+    { key: SIDE, value: ticket.side },
+    { key: ORDER_STATUS, value: status },
+  ]);
+
   const claimed = await claimOrder(ticket.id);
-  if (claimed === 'rejected') return { orderId: ticket.id, status: 'rejected' };
-  if (claimed === 'placing') {
-    await placeAtExchange(ticket);
-    await markOrderPlaced(ticket.id);
+  if (claimed === 'rejected' || claimed === 'cancelled' || claimed === 'placed') {
+    // 'placed': an earlier run of this workflow already finished the job.
+    setStatus(claimed);
+    return { orderId: ticket.id, status: claimed };
   }
-  // 'placed' here means an earlier run of this workflow already finished the job.
+  if (claimed !== 'placing') throw ApplicationFailure.nonRetryable(`Unexpected claim result ${claimed}`, 'InvalidTransition');
+  setStatus('placing');
+
+  let reachedExchange = false;
+  if (!cancelRequested) {
+    try {
+      await exchangeCall.run(() => placeAtExchange(ticket));
+      reachedExchange = true;
+    } catch (error) {
+      // After a cancel, however the call ended (cancelled, timed out, failed), the exchange
+      // decides below whether it got the order. Without one, only a non-retryable error ends it.
+      if (!cancelRequested && !isCancellation(error)) throw error;
+    }
+  }
+  if (!reachedExchange && (await cancelAtExchange(ticket.id)) === 'cancelled') {
+    await markOrderCancelled(ticket.id);
+    setStatus('cancelled');
+    return { orderId: ticket.id, status: 'cancelled' };
+  }
+  await markOrderPlaced(ticket.id);
+  setStatus('placed');
   return { orderId: ticket.id, status: 'placed' };
 }

@@ -13,7 +13,7 @@ export const EXCHANGE_ACTIVITY: ActivityOptions = {
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '2 minutes',
-    nonRetryableErrorTypes: ['MissingOrderError'],
+    nonRetryableErrorTypes: ['MissingOrderError', 'OrderCancelledAtExchangeError'],
   },
 };
 

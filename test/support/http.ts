@@ -1,4 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- response bodies are checked by the tests */
+import { assertInContract } from './openapi-contract.js';
+
 export interface JsonResponse {
   status: number;
   headers: Headers;
@@ -15,6 +17,8 @@ export async function request(url: string, init: RequestInit = {}): Promise<Json
   } catch {
     body = undefined;
   }
+  // Every response must be one the OpenAPI document describes: its status, headers and body.
+  assertInContract({ method: init.method ?? 'GET', url, status: response.status, headers: response.headers, text, body });
   return { status: response.status, headers: response.headers, text, body };
 }
 

@@ -1,0 +1,237 @@
+import { createHash } from 'node:crypto';
+import type { Middleware } from 'koa';
+import { z } from 'zod';
+import { ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, type OrderSide, type OrderStatus, type OrderType } from '../domain/order.js';
+import type { OrderListFilters, OrderListPosition, OrdersQuery } from '../prisma/orders-query.js';
+import { RequestValidationError, type ValidationDetail } from './errors.js';
+import { INSTRUMENT_LENGTH } from './order-request.js';
+import { orderJson } from './order-response.js';
+
+/**
+ * GET /orders: orders newest first (created_at DESC, id DESC), filtered, in pages linked by an
+ * opaque cursor (keyset pagination, never OFFSET): `{"data": [<order>, …], "next": "<cursor>" | null}`.
+ * Query parameters: limit, status (repeated and/or comma-separated), instrument, side, type,
+ * created_from (inclusive), created_to (exclusive), cursor. Any other parameter is refused.
+ */
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 500;
+
+export interface ListOrdersParams {
+  limit: number;
+  filters: OrderListFilters;
+  /** The filters in canonical form; cursors are bound to it. */
+  filterKey: string;
+  after?: OrderListPosition;
+}
+
+const SINGLE_VALUE = 'Parameter should be given once';
+const STATUS_MESSAGE = `Input should be ${quotedList(ORDER_STATUSES)}`;
+const DATETIME_MESSAGE = 'Input should be an ISO 8601 timestamp with a time zone, e.g. 2026-11-23T20:35:52Z or 2026-11-23T21:35:52.123+01:00';
+const INVALID_CURSOR = 'Invalid cursor: pass the `next` value of a previous page unchanged';
+const FOREIGN_CURSOR = 'Invalid cursor: it was altered, or it belongs to a query with other filters';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function fail(ctx: z.RefinementCtx, message: string, type: string): never {
+  ctx.addIssue({ code: 'custom', message, params: { type } });
+  return z.NEVER;
+}
+
+/** A parameter that may appear once: its text, or an issue if it was repeated. */
+function once<T>(parse: (text: string, ctx: z.RefinementCtx) => T) {
+  return z.custom<unknown>().transform((value, ctx): T => (typeof value === 'string' ? parse(value, ctx) : fail(ctx, SINGLE_VALUE, 'value_error')));
+}
+
+function oneOf<const T extends readonly string[]>(values: T, message: string) {
+  return once((text, ctx) => ((values as readonly string[]).includes(text) ? (text as T[number]) : fail(ctx, message, 'enum')));
+}
+
+const limit = once((text, ctx) => {
+  if (!/^[+-]?\d+$/.test(text)) return fail(ctx, 'Input should be a valid integer, unable to parse string as an integer', 'int_parsing');
+  const value = Number(text);
+  if (value < 1) return fail(ctx, 'Input should be greater than or equal to 1', 'greater_than_equal');
+  if (value > MAX_LIMIT) return fail(ctx, `Input should be less than or equal to ${MAX_LIMIT}`, 'less_than_equal');
+  return value;
+});
+
+/** `status=a&status=b`, `status=a,b` or both: the distinct statuses, in a fixed order. */
+const status = z.custom<unknown>().transform((value, ctx): OrderStatus[] => {
+  const given = [value].flat().flatMap((text) => String(text).split(','));
+  if (!given.every((text) => (ORDER_STATUSES as readonly string[]).includes(text))) return fail(ctx, STATUS_MESSAGE, 'enum');
+  return ORDER_STATUSES.filter((known) => given.includes(known));
+});
+
+const instrument = once((text, ctx) =>
+  [...text].length === INSTRUMENT_LENGTH ? text : fail(ctx, `String should have exactly ${INSTRUMENT_LENGTH} characters`, 'string_length'),
+);
+
+const timestamp = once((text, ctx) => parseTimestamp(text) ?? fail(ctx, DATETIME_MESSAGE, 'datetime_parsing'));
+
+const listOrdersQuerySchema = z.strictObject(
+  {
+    limit: limit.optional(),
+    status: status.optional(),
+    instrument: instrument.optional(),
+    side: oneOf(ORDER_SIDES, "Input should be 'buy' or 'sell'").optional(),
+    type: oneOf(ORDER_TYPES, "Input should be 'market' or 'limit'").optional(),
+    created_from: timestamp.optional(),
+    created_to: timestamp.optional(),
+    cursor: once((text, ctx) => readCursor(text) ?? fail(ctx, INVALID_CURSOR, 'value_error')).optional(),
+  },
+  { error: 'Extra inputs are not permitted' },
+);
+
+/** Validates GET /orders' query (as Koa parsed it); throws RequestValidationError naming every bad parameter. */
+export function parseListOrdersQuery(query: Record<string, string | string[] | undefined>): ListOrdersParams {
+  const result = listOrdersQuerySchema.safeParse(query);
+  const details = result.success ? [] : result.error.issues.flatMap(toDetails);
+  // Checked whatever else fails (zod skips refinements after an issue), so one answer names every problem.
+  const range = rangeRule(query.created_from, query.created_to);
+  if (range) details.push(range);
+  if (!result.success || details.length > 0) throw new RequestValidationError(dedupe(details));
+  const { data } = result;
+  const filters: OrderListFilters = {
+    ...(data.status && { statuses: data.status }),
+    ...(data.instrument !== undefined && { instrument: data.instrument }),
+    ...(data.side && { side: data.side as OrderSide }),
+    ...(data.type && { type: data.type as OrderType }),
+    ...(data.created_from && { createdFrom: data.created_from.text }),
+    ...(data.created_to && { createdTo: data.created_to.text }),
+  };
+  const key = filterKey(filters, data.created_from?.instant, data.created_to?.instant);
+  const params: ListOrdersParams = { limit: data.limit ?? DEFAULT_LIMIT, filters, filterKey: key };
+  if (data.cursor !== undefined) {
+    // Checked here, once the filters it must belong to are known.
+    if (data.cursor.check !== cursorCheck(key, data.cursor.createdAt.toISOString(), data.cursor.id)) {
+      throw new RequestValidationError([{ loc: ['query', 'cursor'], msg: FOREIGN_CURSOR, type: 'value_error' }]);
+    }
+    params.after = { createdAt: data.cursor.createdAt, id: data.cursor.id };
+  }
+  return params;
+}
+
+function rangeRule(from: unknown, to: unknown): ValidationDetail | undefined {
+  const start = typeof from === 'string' ? parseTimestamp(from) : undefined;
+  const end = typeof to === 'string' ? parseTimestamp(to) : undefined;
+  if (!start || !end || start.instant <= end.instant) return undefined;
+  return { loc: ['query', 'created_from'], msg: '`created_from` should not be after `created_to`', type: 'value_error' };
+}
+
+export function listOrdersRoute(deps: { ordersQuery: OrdersQuery }): Middleware {
+  const orders = deps.ordersQuery;
+  return async (ctx) => {
+    const params = parseListOrdersQuery(ctx.query);
+    const page = await orders.page(params.filters, params.limit, params.after);
+    const last = page.orders.at(-1);
+    const next = page.more && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }, params.filterKey) : null;
+    ctx.status = 200;
+    ctx.type = 'application/json';
+    // Each order exactly as orderJson writes it (limit_price keeps its exact decimal token).
+    ctx.body = `{"data":[${page.orders.map((order) => orderJson(order)).join(',')}],"next":${JSON.stringify(next)}}`;
+  };
+}
+
+// ---- cursor ----------------------------------------------------------------------------------
+
+/**
+ * The cursor is base64url of `[1, created_at (ISO, milliseconds = the column's precision), id,
+ * check]`, where `check` is a hash of the filters it was issued for and of the position. It is
+ * opaque to clients; a cursor that does not decode, that was altered, or that is used with other
+ * filters than its own is refused (422, loc ['query', 'cursor']). The hash is not a secret
+ * signature: forging a position only ever shows orders the same query could list anyway.
+ */
+export function encodeCursor(position: OrderListPosition, filterKey: string): string {
+  const createdAt = position.createdAt.toISOString();
+  return Buffer.from(JSON.stringify([1, createdAt, position.id, cursorCheck(filterKey, createdAt, position.id)])).toString('base64url');
+}
+
+/** A cursor's content, or undefined if it is not one this service wrote (its check is verified later). */
+function readCursor(cursor: string): (OrderListPosition & { check: string }) | undefined {
+  if (!/^[A-Za-z0-9_-]{1,1024}$/.test(cursor)) return undefined;
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(decoded) || decoded.length !== 4 || decoded[0] !== 1) return undefined;
+  const [, createdAt, id, check] = decoded as unknown[];
+  if (typeof createdAt !== 'string' || typeof id !== 'string' || typeof check !== 'string' || !UUID.test(id)) return undefined;
+  const date = new Date(createdAt);
+  if (Number.isNaN(date.getTime()) || date.toISOString() !== createdAt) return undefined;
+  return { createdAt: date, id, check };
+}
+
+function cursorCheck(filterKey: string, createdAt: string, id: string): string {
+  return createHash('sha256').update(`orders-list-cursor/1\n${filterKey}\n${createdAt}\n${id}`).digest('base64url').slice(0, 22);
+}
+
+/** The filters in a canonical form: equal filters written differently give the same key. */
+function filterKey(filters: OrderListFilters, from: bigint | undefined, to: bigint | undefined): string {
+  return JSON.stringify([
+    filters.statuses ?? null,
+    filters.instrument ?? null,
+    filters.side ?? null,
+    filters.type ?? null,
+    from?.toString() ?? null,
+    to?.toString() ?? null,
+  ]);
+}
+
+// ---- timestamps ------------------------------------------------------------------------------
+
+interface Timestamp {
+  /** The text as given, handed to PostgreSQL (which parses exactly this form, to microseconds). */
+  text: string;
+  /** Nanoseconds since the epoch, to compare and to key cursors. */
+  instant: bigint;
+}
+
+const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):(\d{2}))$/;
+
+/** An ISO 8601 / RFC 3339 date and time with `Z` or an offset; undefined for anything else. */
+export function parseTimestamp(text: string): Timestamp | undefined {
+  const match = ISO_TIMESTAMP.exec(text);
+  if (!match) return undefined;
+  const [, year, month, day, hour, minute, second = '0', fraction = '', zone, sign, offsetHours = '0', offsetMinutes = '0'] = match;
+  const parts = [year, month, day, hour, minute, second].map(Number) as [number, number, number, number, number, number];
+  const [y, mo, d, h, mi, s] = parts;
+  if (y < 1 || Number(offsetHours) > 15 || Number(offsetMinutes) > 59) return undefined;
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  date.setUTCHours(h, mi, s, 0);
+  // The fields must be a real date and time: no February 30th, no 24:00, no 60th second.
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || date.getUTCHours() !== h || date.getUTCMinutes() !== mi || date.getUTCSeconds() !== s) {
+    return undefined;
+  }
+  const offsetMs = zone === 'Z' ? 0 : (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
+  const instant = BigInt(date.getTime() - offsetMs) * 1_000_000n + BigInt(fraction.padEnd(9, '0'));
+  return { text, instant };
+}
+
+// ---- 422 details -----------------------------------------------------------------------------
+
+function toDetails(issue: z.core.$ZodIssue): ValidationDetail[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ loc: ['query', key], msg: 'Extra inputs are not permitted', type: 'extra_forbidden' }));
+  }
+  const name = issue.path[0];
+  const loc = name === undefined ? ['query'] : ['query', String(name)];
+  const type = (issue as { params?: { type?: string } }).params?.type ?? issue.code;
+  return [{ loc, msg: issue.message, type }];
+}
+
+function dedupe(details: ValidationDetail[]): ValidationDetail[] {
+  const seen = new Set<string>();
+  return details.filter((detail) => {
+    const key = JSON.stringify(detail);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function quotedList(values: readonly string[]): string {
+  const quoted = values.map((value) => `'${value}'`);
+  return `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
+}

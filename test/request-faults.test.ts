@@ -1,0 +1,332 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readLedger } from '../activities/exchange-ledger.js';
+import { STALE_ORDER_REASON } from '../activities/sweep-activities.js';
+import { INTERNAL_ERROR_BODY } from '../api/errors.js';
+import { startApiServer, type ApiServer } from '../api/server.js';
+import type { FaultInjector, FaultPoint } from '../api/submit-order.js';
+import { createLogger } from '../config/logger.js';
+import { sweepScheduleId } from '../worker/sweep-schedule.js';
+import { createOrderWorker, type OrderWorker } from '../worker/worker.js';
+import { testConfig } from './support/config.js';
+import { postJson, type JsonResponse } from './support/http.js';
+import { startService, type ServiceProcess } from './support/processes.js';
+import { waitFor } from './support/wait.js';
+
+// A fault at each step of POST /orders (after the insert, after the workflow's start, before the
+// answer): first thrown inside the API, then as the API process dying by SIGKILL at that step.
+// Whatever happens, a 201 means placed exactly once, a 500 or no answer before acceptance means
+// never placed, and an order its request left pending is rejected by the stale-order sweep.
+// A generous start timeout: the machine is small and shared, and a slow start is not under test here.
+const config = testConfig({ EXCHANGE_LATENCY_MS: '20', EXCHANGE_FAILURE_RATE: '0.2', TEMPORAL_START_TIMEOUT_MS: '10000' });
+const EXACT_500 = JSON.stringify(INTERNAL_ERROR_BODY);
+const API_REJECTION = /could not be confirmed/;
+// Longer than any live request can take (README: about 8 s at worst), so the sweep only ever
+// rejects orders whose request died, including those of other test files sharing the database.
+const STALE_MS = 10_000;
+
+let worker: OrderWorker;
+let workerRun: Promise<void>;
+let temporal: Client;
+let db: pg.Client;
+
+beforeAll(async () => {
+  worker = await createOrderWorker(config);
+  workerRun = worker.run();
+  temporal = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }) });
+  db = new pg.Client({ connectionString: config.DATABASE_URL });
+  await db.connect();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await workerRun;
+  await temporal?.schedule
+    .getHandle(sweepScheduleId(config.TEMPORAL_TASK_QUEUE))
+    .delete()
+    .catch(() => {});
+  await temporal?.connection.close();
+  await db?.end();
+});
+
+/** A 12-character instrument no other test uses, to find this test's order in the database. */
+function uniqueInstrument(): string {
+  return `F${Math.random().toString(36).slice(2)}XXXXXXXXXXX`.slice(0, 12).toUpperCase();
+}
+
+const marketOrder = (instrument: string) => ({ type: 'market', side: 'sell', instrument, quantity: 3 });
+
+interface OrderRow {
+  id: string;
+  status: string;
+  rejected_reason: string | null;
+  rejected_at: Date | null;
+  placed_at: Date | null;
+}
+
+async function onlyOrderOf(instrument: string): Promise<OrderRow> {
+  const { rows } = await db.query<OrderRow>('SELECT id, status, rejected_reason, rejected_at, placed_at FROM orders WHERE instrument = $1', [
+    instrument,
+  ]);
+  expect(rows).toHaveLength(1);
+  return rows[0]!;
+}
+
+async function orderById(id: string): Promise<OrderRow> {
+  const { rows } = await db.query<OrderRow>('SELECT id, status, rejected_reason, rejected_at, placed_at FROM orders WHERE id = $1', [id]);
+  expect(rows).toHaveLength(1);
+  return rows[0]!;
+}
+
+async function waitForStatus(id: string, status: string, timeoutMs = 60_000): Promise<OrderRow> {
+  try {
+    return await waitFor(
+      async () => {
+        const order = await orderById(id);
+        return order.status === status ? order : undefined;
+      },
+      timeoutMs,
+      `order ${id} to be ${status}`,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n  ${await whereIs(id)}`);
+  }
+}
+
+/** For a failure message: the order's status and what its workflow is doing. */
+async function whereIs(orderId: string): Promise<string> {
+  const { rows } = await db.query<{ status: string }>('SELECT status FROM orders WHERE id = $1', [orderId]);
+  let workflow: string;
+  try {
+    const description = await workflowOf(orderId).describe();
+    const pending = (description.raw.pendingActivities ?? []).map((activity) => ({
+      type: activity.activityType?.name,
+      attempt: activity.attempt,
+      state: activity.state,
+      lastFailure: activity.lastFailure?.message,
+    }));
+    workflow = `workflow ${description.status.name}, pending activities ${JSON.stringify(pending)}`;
+  } catch (error) {
+    workflow = `workflow: ${String(error)}`;
+  }
+  return `order status ${rows[0]?.status ?? '(none)'}; ${workflow}`;
+}
+
+async function ledgerOf(orderId: string) {
+  return (await readLedger(config.DATABASE_URL)).filter((entry) => entry.orderId === orderId);
+}
+
+const workflowOf = (orderId: string) => temporal.workflow.getHandle(`order-${orderId}`);
+
+async function expectNoWorkflow(orderId: string): Promise<void> {
+  await expect(workflowOf(orderId).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+}
+
+function expectRejectedByApi(order: OrderRow): void {
+  expect(order.status).toBe('rejected');
+  expect(order.rejected_reason).toMatch(API_REJECTION);
+  expect(order.rejected_at).toBeInstanceOf(Date);
+  expect(order.placed_at).toBeNull();
+}
+
+/** Waits until the order is older than the sweep's threshold, then runs one sweep directly. */
+async function sweepOnceStale(orderId: string): Promise<{ rejectedOrderIds: string[] }> {
+  await waitFor(
+    async () => {
+      const { rows } = await db.query<{ stale: boolean }>('SELECT created_at < now() - make_interval(secs => $2) AS stale FROM orders WHERE id = $1', [
+        orderId,
+        STALE_MS / 1000 + 0.5,
+      ]);
+      return rows[0]?.stale ? true : undefined;
+    },
+    STALE_MS + 30_000,
+    `order ${orderId} to be older than ${STALE_MS} ms`,
+  );
+  return temporal.workflow.execute('sweepStaleOrdersWorkflow', {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowId: `sweep-test-${randomUUID()}`,
+    args: [STALE_MS],
+  });
+}
+
+describe('a fault thrown inside the API at each step of the request', { timeout: 120_000 }, () => {
+  let api: ApiServer;
+  let faultHook: FaultInjector | undefined;
+
+  beforeAll(async () => {
+    api = await startApiServer(config, createLogger('api', 'silent'), (point) => faultHook?.(point));
+  });
+  afterEach(() => {
+    faultHook = undefined;
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  /** Throws once, at `step`. */
+  function throwAt(step: FaultPoint): void {
+    let thrown = false;
+    faultHook = (point) => {
+      if (point === step && !thrown) {
+        thrown = true;
+        throw new Error(`injected fault at ${step}`);
+      }
+    };
+  }
+
+  const post = (body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> => postJson(`${api.url}/orders`, body, headers);
+
+  it('afterInsert: exact 500, the order is rejected, and no workflow ever places it', async () => {
+    const instrument = uniqueInstrument();
+    throwAt('afterInsert');
+    const response = await post(marketOrder(instrument));
+    expect(response.status).toBe(500);
+    expect(response.text).toBe(EXACT_500);
+    const order = await onlyOrderOf(instrument);
+    expectRejectedByApi(order);
+
+    // The worker is alive and placing: an order sent after it gets placed...
+    const control = await post(marketOrder(uniqueInstrument()));
+    expect(control.status).toBe(201);
+    await waitForStatus(control.body.id, 'placed');
+    expect(await ledgerOf(control.body.id)).toHaveLength(1);
+    // ...while the failed one never got a workflow and never reached the exchange.
+    await expectNoWorkflow(order.id);
+    expect(await ledgerOf(order.id)).toHaveLength(0);
+    expectRejectedByApi(await orderById(order.id));
+  });
+
+  it('afterStart: exact 500, the order is rejected, its workflow ends rejected without reaching the exchange', async () => {
+    const instrument = uniqueInstrument();
+    throwAt('afterStart');
+    const response = await post(marketOrder(instrument));
+    expect(response.status).toBe(500);
+    expect(response.text).toBe(EXACT_500);
+    const order = await onlyOrderOf(instrument);
+    expectRejectedByApi(order);
+
+    expect(await workflowOf(order.id).result()).toEqual({ orderId: order.id, status: 'rejected' });
+    expect(await ledgerOf(order.id)).toHaveLength(0);
+    expectRejectedByApi(await orderById(order.id));
+  });
+
+  it('beforeAnswer: 201 (the order was already accepted), placed exactly once', async () => {
+    const instrument = uniqueInstrument();
+    const key = `faults-${randomUUID()}`;
+    throwAt('beforeAnswer');
+    const response = await post(marketOrder(instrument), { 'Idempotency-Key': key });
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ instrument, status: 'accepted', workflow_id: `order-${response.body.id}` });
+    expect((await onlyOrderOf(instrument)).id).toBe(response.body.id);
+
+    const placed = await waitForStatus(response.body.id, 'placed');
+    expect(placed.rejected_reason).toBeNull();
+    expect(await workflowOf(response.body.id).result()).toEqual({ orderId: response.body.id, status: 'placed' });
+    expect(await ledgerOf(response.body.id)).toHaveLength(1);
+
+    // Its 201 was stored under the key: a retry gets it again and creates nothing.
+    const replay = await post(marketOrder(instrument), { 'Idempotency-Key': key });
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.text).toBe(response.text);
+    expect((await onlyOrderOf(instrument)).id).toBe(response.body.id);
+  });
+});
+
+describe('the API process killed (SIGKILL) at each step of the request', () => {
+  const processes: ServiceProcess[] = [];
+  let retryApi: ApiServer;
+
+  beforeAll(async () => {
+    // A second, healthy API on the same database and task queue, for retries after the crash.
+    retryApi = await startApiServer(config, createLogger('api', 'silent'));
+  });
+  afterEach(async () => {
+    for (const service of processes.splice(0)) await service.kill();
+  });
+  afterAll(async () => {
+    await retryApi?.close();
+  });
+
+  /** Starts an API process that kills itself at `step`, posts one order to it, expects no answer. */
+  async function postToCrashingApi(step: FaultPoint, instrument: string, key: string): Promise<OrderRow> {
+    const api = await startService('api', {
+      DATABASE_URL: config.DATABASE_URL,
+      TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
+      TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
+      TEMPORAL_START_TIMEOUT_MS: String(config.TEMPORAL_START_TIMEOUT_MS),
+      API_TEST_CRASH_AT: step,
+    });
+    processes.push(api);
+    await expect(postJson(`${api.url}/orders`, marketOrder(instrument), { 'Idempotency-Key': key })).rejects.toThrow();
+    await api.exited();
+    expect(api.child.signalCode).toBe('SIGKILL');
+    return onlyOrderOf(instrument);
+  }
+
+  /** The key of the dead request is still held: a retry is told to wait, and creates nothing. */
+  async function expectKeyStillHeld(instrument: string, key: string): Promise<void> {
+    const retry = await postJson(`${retryApi.url}/orders`, marketOrder(instrument), { 'Idempotency-Key': key });
+    expect(retry.status).toBe(409);
+    expect(retry.body.message).toMatch(/still being processed/);
+  }
+
+  function expectRejectedBySweep(order: OrderRow): void {
+    expect(order.status).toBe('rejected');
+    expect(order.rejected_reason).toBe(STALE_ORDER_REASON);
+    expect(order.rejected_at).toBeInstanceOf(Date);
+    expect(order.placed_at).toBeNull();
+  }
+
+  it('afterInsert: no answer; the pending order is rejected by the sweep and never placed', { timeout: 180_000 }, async () => {
+    const instrument = uniqueInstrument();
+    const key = `crash-${randomUUID()}`;
+    const order = await postToCrashingApi('afterInsert', instrument, key);
+    expect(order.status).toBe('pending');
+    await expectKeyStillHeld(instrument, key);
+    await expectNoWorkflow(order.id);
+
+    await sweepOnceStale(order.id);
+    expectRejectedBySweep(await orderById(order.id));
+    await expectNoWorkflow(order.id);
+    expect(await ledgerOf(order.id)).toHaveLength(0);
+    expect((await onlyOrderOf(instrument)).id).toBe(order.id);
+  });
+
+  it('afterStart: no answer; the workflow waits, the sweep rejects the order, the workflow ends rejected, never placed', { timeout: 180_000 }, async () => {
+    const instrument = uniqueInstrument();
+    const key = `crash-${randomUUID()}`;
+    const order = await postToCrashingApi('afterStart', instrument, key);
+    expect(order.status).toBe('pending');
+    await expectKeyStillHeld(instrument, key);
+    const description = await workflowOf(order.id).describe();
+    expect(description.type).toBe('placeOrderWorkflow');
+
+    await sweepOnceStale(order.id);
+    // Until the sweep, the workflow ran on a live worker but could not claim the unaccepted order.
+    expect(await workflowOf(order.id).result()).toEqual({ orderId: order.id, status: 'rejected' });
+    expectRejectedBySweep(await orderById(order.id));
+    expect(await ledgerOf(order.id)).toHaveLength(0);
+    expect((await onlyOrderOf(instrument)).id).toBe(order.id);
+  });
+
+  it('beforeAnswer: no answer, but the order was accepted: placed exactly once, and the sweep leaves it alone', { timeout: 180_000 }, async () => {
+    const instrument = uniqueInstrument();
+    const key = `crash-${randomUUID()}`;
+    const order = await postToCrashingApi('beforeAnswer', instrument, key);
+    expect(['accepted', 'placing', 'placed']).toContain(order.status);
+
+    const placed = await waitForStatus(order.id, 'placed');
+    expect(placed.rejected_reason).toBeNull();
+    expect(await workflowOf(order.id).result()).toEqual({ orderId: order.id, status: 'placed' });
+    expect(await ledgerOf(order.id)).toHaveLength(1);
+
+    const sweep = await sweepOnceStale(order.id);
+    expect(sweep.rejectedOrderIds).not.toContain(order.id);
+    expect((await orderById(order.id)).status).toBe('placed');
+    expect(await ledgerOf(order.id)).toHaveLength(1);
+    expect((await onlyOrderOf(instrument)).id).toBe(order.id);
+  });
+});

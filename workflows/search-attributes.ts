@@ -1,0 +1,14 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+// Custom search attributes of order workflows, so that the Web UI and visibility queries can
+// list e.g. every order still placing for one instrument:
+//   OrderStatus = 'placing' AND Instrument = 'US0378331005'
+export const ORDER_ID = defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD);
+export const INSTRUMENT = defineSearchAttributeKey('Instrument', SearchAttributeType.KEYWORD);
+export const SIDE = defineSearchAttributeKey('Side', SearchAttributeType.KEYWORD);
+export const ORDER_STATUS = defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD);
+
+export const ORDER_SEARCH_ATTRIBUTES = [ORDER_ID, INSTRUMENT, SIDE, ORDER_STATUS];
+
+/** Name and type as the dev server's `--search-attribute Name=Keyword` flag takes them. */
+export const SEARCH_ATTRIBUTE_DEFINITIONS = ORDER_SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, type: 'Keyword' as const }));
