@@ -1,0 +1,131 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApiServer } from '../api/server.js';
+import { createLogger } from '../config/logger.js';
+import { createOrderWorker } from '../worker/worker.js';
+import { orderStatusQuery } from '../workflows/order-workflow.js';
+import { testConfig } from './support/config.js';
+import { postJson, request } from './support/http.js';
+import { waitFor } from './support/wait.js';
+
+// DELETE /orders/:id racing the placement, through real PostgreSQL, Temporal and worker. Every
+// order must end in one of exactly two ways: cancelled (200) and never accepted by the exchange,
+// or placed once with the cancel refused (409). The workflow decides; the exchange's own record
+// is the witness.
+let db: pg.Client;
+let temporal: Client;
+
+beforeAll(async () => {
+  db = new pg.Client({ connectionString: testConfig().DATABASE_URL });
+  await db.connect();
+  temporal = new Client({ connection: await Connection.connect({ address: testConfig().TEMPORAL_ADDRESS }) });
+});
+afterAll(async () => {
+  await db?.end();
+  await temporal?.connection.close();
+});
+
+interface Race {
+  id: string;
+  cancel: { status: number; body: { status?: string; message?: string } };
+}
+
+async function raceCancels(options: { instrument: string; latencyMs: number; failureRate: number; orders: number; maxDelayMs: number }) {
+  const config = testConfig({ EXCHANGE_LATENCY_MS: String(options.latencyMs), EXCHANGE_FAILURE_RATE: String(options.failureRate) });
+  const worker = await createOrderWorker(config);
+  const running = worker.run();
+  const api = await startApiServer(config, createLogger('api', 'silent'));
+  try {
+    const races: Race[] = await Promise.all(
+      Array.from({ length: options.orders }, async (_, i) => {
+        const created = await postJson(`${api.url}/orders`, { type: 'limit', side: 'buy', instrument: options.instrument, limit_price: '10.00', quantity: i + 1 });
+        expect(created.status).toBe(201);
+        await sleep(Math.random() * options.maxDelayMs); // a random moment around placement
+        const cancel = await request(`${api.url}/orders/${created.body.id}`, { method: 'DELETE' });
+        return { id: created.body.id as string, cancel: { status: cancel.status, body: cancel.body } };
+      }),
+    );
+    // Every workflow finishes (cancelled ones at once; placed ones once the exchange took them).
+    await waitFor(async () => {
+      const { rows } = await db.query("SELECT count(*)::int AS n FROM orders WHERE instrument = $1 AND status IN ('placed', 'cancelled')", [options.instrument]);
+      return rows[0].n === options.orders ? true : undefined;
+    }, 120_000, 'every order placed or cancelled');
+
+    const { rows: ledger } = await db.query<{ order_id: string; status: string }>(
+      'SELECT order_id, status FROM exchange_sim.accepted_orders WHERE order_id = ANY($1::uuid[])',
+      [races.map((race) => race.id)],
+    );
+    const atExchange = new Map(ledger.map((row) => [row.order_id, row.status]));
+    const outcomes = { cancelled: 0, placed: 0 };
+    for (const race of races) {
+      const order = await request(`${api.url}/orders/${race.id}`);
+      if (race.cancel.status === 200) {
+        expect(race.cancel.body.status).toBe('cancelled');
+        expect(order.body.status).toBe('cancelled');
+        expect(atExchange.get(race.id) ?? 'never submitted').not.toBe('accepted');
+        outcomes.cancelled += 1;
+      } else {
+        expect(race.cancel.status, JSON.stringify(race.cancel.body)).toBe(409);
+        expect(race.cancel.body.status).toBe('placed');
+        expect(order.body.status).toBe('placed');
+        expect(atExchange.get(race.id)).toBe('accepted');
+        outcomes.placed += 1;
+      }
+      // The workflow's live view agrees with the database once the order is final.
+      expect(await temporal.workflow.getHandle(`order-${race.id}`).query(orderStatusQuery)).toBe(order.body.status);
+      // The history a client reads: every status in order, ending with the final one.
+      const history = (order.body.events as { status: string }[]).map((event) => event.status);
+      expect(history.slice(0, 2)).toEqual(['pending', 'accepted']);
+      expect(history.at(-1)).toBe(order.body.status);
+    }
+    return { races, outcomes, api: api.url, config };
+  } finally {
+    await api.close();
+    worker.shutdown();
+    await running;
+  }
+}
+
+describe('cancel racing placement', () => {
+  it('with a slow exchange: every order ends cancelled and never placed, or placed once with the cancel refused', { timeout: 300_000 }, async () => {
+    const { outcomes } = await raceCancels({ instrument: 'CANCELSLOW01', latencyMs: 400, failureRate: 0.3, orders: 30, maxDelayMs: 1200 });
+    console.log('slow exchange: cancelled', outcomes.cancelled, 'placed', outcomes.placed);
+    expect(outcomes.cancelled + outcomes.placed).toBe(30);
+  });
+
+  it('with a fast exchange: the same two outcomes, and nothing else', { timeout: 300_000 }, async () => {
+    const { outcomes } = await raceCancels({ instrument: 'CANCELFAST01', latencyMs: 5, failureRate: 0.1, orders: 30, maxDelayMs: 60 });
+    console.log('fast exchange: cancelled', outcomes.cancelled, 'placed', outcomes.placed);
+    expect(outcomes.cancelled + outcomes.placed).toBe(30);
+  });
+
+  it('during an exchange outage every cancel wins, cancelling twice is harmless, and visibility lists them', { timeout: 300_000 }, async () => {
+    const instrument = 'CANCELDOWN01';
+    const { races, outcomes, config } = await raceCancels({ instrument, latencyMs: 20, failureRate: 1, orders: 10, maxDelayMs: 300 });
+    expect(outcomes).toEqual({ cancelled: 10, placed: 0 });
+    const { rows } = await db.query('SELECT count(*)::int AS n FROM exchange_sim.accepted_orders WHERE order_id = ANY($1::uuid[]) AND status = $2', [races.map((r) => r.id), 'accepted']);
+    expect(rows[0].n).toBe(0);
+
+    // Cancelling again answers the same, without a workflow to ask.
+    const api = await startApiServer(config, createLogger('api', 'silent'));
+    try {
+      const again = await request(`${api.url}/orders/${races[0]!.id}`, { method: 'DELETE' });
+      expect(again.status).toBe(200);
+      expect(again.body.status).toBe('cancelled');
+      const unknown = await request(`${api.url}/orders/00000000-0000-4000-8000-000000000000`, { method: 'DELETE' });
+      expect(unknown.status).toBe(404);
+    } finally {
+      await api.close();
+    }
+
+    // The Web UI's view: workflows found by their custom search attributes.
+    const ids = await waitFor(async () => {
+      const found: string[] = [];
+      for await (const workflow of temporal.workflow.list({ query: `OrderStatus = 'cancelled' AND Instrument = '${instrument}'` })) found.push(workflow.workflowId);
+      return found.length === 10 ? found : undefined;
+    }, 30_000, 'visibility to list the cancelled workflows');
+    expect(ids.sort()).toEqual(races.map((race) => `order-${race.id}`).sort());
+  });
+});
