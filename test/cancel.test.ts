@@ -96,7 +96,7 @@ describe('cancel racing placement', () => {
   });
 
   it('with a fast exchange: the same two outcomes, and nothing else', { timeout: 300_000 }, async () => {
-    const { outcomes } = await raceCancels({ instrument: 'CANCELFAST01', latencyMs: 5, failureRate: 0.1, orders: 30, maxDelayMs: 60 });
+    const { outcomes } = await raceCancels({ instrument: 'CANCELFAST01', latencyMs: 5, failureRate: 0.1, orders: 30, maxDelayMs: 1500 });
     console.log('fast exchange: cancelled', outcomes.cancelled, 'placed', outcomes.placed);
     expect(outcomes.cancelled + outcomes.placed).toBe(30);
   });
