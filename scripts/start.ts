@@ -134,7 +134,8 @@ async function main(): Promise<void> {
   await waitForHttp(`${apiUrl}/health/live`, 60_000);
 
   say('ready');
-  say(`  API:             ${apiUrl}  (POST /orders, GET /orders/:id)`);
+  say(`  API:             ${apiUrl}  (POST /orders, GET /orders, GET|DELETE /orders/:id)`);
+  say(`  API docs:        ${apiUrl}/docs  (OpenAPI: ${apiUrl}/openapi.json)`);
   say(`  Temporal Web UI: ${uiUrl ?? 'the Web UI of the Temporal server at TEMPORAL_ADDRESS'}`);
   say('  Ctrl-C stops everything');
 }
