@@ -8,8 +8,8 @@
  *                         sweep when the request that stored it ended without deciding
  *                         (process died): the order will never be placed
  *   accepted -> placing   by the order's workflow, right before it calls the exchange
- *   accepted -> cancelled by the order's workflow, on a client's cancel request that came
- *                         before the claim: it will never be placed
+ *   placing  -> cancelled by the order's workflow, on a client's cancel, once no exchange call
+ *                         succeeded and the exchange confirmed it never got the order
  *   placing  -> placed    by the order's workflow, once the exchange accepted the order
  * Every status an order takes is recorded with its time (table order_events, by a trigger).
  */
