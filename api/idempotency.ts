@@ -76,16 +76,19 @@ async function execute(
   request: NewOrder,
   submit: (request: NewOrder, key: string) => Promise<Order>,
 ): Promise<Answer> {
+  let order: Order;
   try {
-    const order = await resumeOrSubmit(deps, key, request, submit);
-    const body = orderJson(order);
-    await deps.keys.complete(key, order.id, 201, body);
-    return { status: 201, body, replayed: false };
+    order = await resumeOrSubmit(deps, key, request, submit);
   } catch (error) {
     await deps.orders.releaseIdempotencyKey(key).catch(() => {});
     await deps.keys.release(key).catch(() => {});
     throw error;
   }
+  const body = orderJson(order);
+  // The order is accepted: the answer is 201 whatever happens now. If storing it fails, the key
+  // stays locked; once stale, a retry takes it over, finds this order and stores the answer.
+  await deps.keys.complete(key, order.id, 201, body).catch(() => {});
+  return { status: 201, body, replayed: false };
 }
 
 /** An order an earlier request with this key stored before it died is decided, not duplicated. */

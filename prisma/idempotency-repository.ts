@@ -16,7 +16,7 @@ export class IdempotencyRepository {
   async claim(key: string, requestHash: string, ttlMs: number): Promise<boolean> {
     const now = new Date();
     const { count } = await this.db.idempotencyKey.createMany({
-      data: [{ key, requestHash, lockedAt: now, expiresAt: new Date(now.getTime() + ttlMs) }],
+      data: [{ key, requestHash, lockedAt: now, createdAt: now, expiresAt: new Date(now.getTime() + ttlMs) }],
       skipDuplicates: true,
     });
     return count === 1;
