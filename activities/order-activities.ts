@@ -29,6 +29,9 @@ export function createOrderActivities({ orders, exchange, now = () => new Date()
       for (;;) {
         const status = await orders.claimForPlacement(orderId);
         if (status === null) throw ApplicationFailure.nonRetryable(`Order ${orderId} does not exist`, 'UnknownOrder');
+        // 'accepted' here means the API accepted it between the claim's UPDATE and its read-back:
+        // claim again at once.
+        if (status === 'accepted') continue;
         if (status !== 'pending') return status;
         if (Date.now() >= deadline) throw ApplicationFailure.retryable(`Order ${orderId} is not accepted yet`, 'OrderNotYetAccepted');
         await Context.current().sleep(CLAIM_POLL_MS);

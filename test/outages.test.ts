@@ -123,7 +123,7 @@ describe('Temporal stopped and started again', () => {
     // A sweep runs (as its schedule would), and none of the refused orders reached the exchange.
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     cleanups.push(() => client.connection.close());
-    await client.workflow.execute('sweepStaleOrdersWorkflow', { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: `sweep-${Date.now()}`, args: [1000] });
+    await client.workflow.execute('sweepStaleOrdersWorkflow', { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: `sweep-${Date.now()}`, args: [10_000] }); // above the request bound: in-flight orders of other tests stay untouched
     const db = new pg.Client({ connectionString: config.DATABASE_URL });
     await db.connect();
     cleanups.push(() => db.end());

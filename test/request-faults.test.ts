@@ -26,6 +26,8 @@ const API_REJECTION = /could not be confirmed/;
 // Longer than any live request can take (README: about 8 s at worst), so the sweep only ever
 // rejects orders whose request died, including those of other test files sharing the database.
 const STALE_MS = 10_000;
+// temporal.api.enums.v1.PendingActivityState: an attempt of the activity is running.
+const PENDING_ACTIVITY_STATE_STARTED = 2;
 
 let worker: OrderWorker;
 let workerRun: Promise<void>;
@@ -50,6 +52,12 @@ afterAll(async () => {
   await temporal?.connection.close();
   await db?.end();
 });
+
+function deferred(): { promise: Promise<void>; resolve(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
 
 /** A 12-character instrument no other test uses, to find this test's order in the database. */
 function uniqueInstrument(): string {
@@ -154,12 +162,15 @@ async function sweepOnceStale(orderId: string): Promise<{ rejectedOrderIds: stri
 describe('a fault thrown inside the API at each step of the request', { timeout: 120_000 }, () => {
   let api: ApiServer;
   let faultHook: FaultInjector | undefined;
+  let releaseHeld: (() => void) | undefined;
 
   beforeAll(async () => {
     api = await startApiServer(config, createLogger('api', 'silent'), (point) => faultHook?.(point));
   });
   afterEach(() => {
     faultHook = undefined;
+    releaseHeld?.(); // requests a failed test left held
+    releaseHeld = undefined;
   });
   afterAll(async () => {
     await api?.close();
@@ -210,6 +221,66 @@ describe('a fault thrown inside the API at each step of the request', { timeout:
     expect(await workflowOf(order.id).result()).toEqual({ orderId: order.id, status: 'rejected' });
     expect(await ledgerOf(order.id)).toHaveLength(0);
     expectRejectedByApi(await orderById(order.id));
+  });
+
+  it('afterStart slow, the workflow already claiming while the API accepts: every 201 is placed exactly once', { timeout: 180_000 }, async () => {
+    // The order's workflow usually runs before the API accepts the order, and its claim polls
+    // the order meanwhile. Here every request is held after the start until its workflow's claim
+    // is polling, then all are let go: each acceptance lands somewhere in a claim's poll cycle.
+    const ORDERS = 20;
+    const instrument = uniqueInstrument();
+    let held = 0;
+    const allHeld = deferred();
+    const go = deferred();
+    releaseHeld = () => go.resolve();
+    faultHook = async (point) => {
+      if (point !== 'afterStart') return;
+      held += 1;
+      if (held === ORDERS) allHeld.resolve();
+      await go.promise;
+    };
+
+    const posts = Array.from({ length: ORDERS }, (_, i) => post({ ...marketOrder(instrument), quantity: i + 1 }));
+    await Promise.race([
+      allHeld.promise,
+      Promise.all(posts).then((answers) => {
+        throw new Error(`requests answered before all were held: ${answers.map((a) => a.status).join(',')}`);
+      }),
+    ]);
+    const { rows } = await db.query<{ id: string }>('SELECT id FROM orders WHERE instrument = $1', [instrument]);
+    const ids = rows.map((row) => row.id).sort();
+    expect(ids).toHaveLength(ORDERS);
+    await waitFor(
+      async () => {
+        for (const id of ids) {
+          const claim = (await workflowOf(id).describe()).raw.pendingActivities?.[0];
+          if (claim?.activityType?.name !== 'claimOrder' || claim.state !== PENDING_ACTIVITY_STATE_STARTED) return undefined;
+        }
+        return true;
+      },
+      60_000,
+      "every order's workflow to be polling its claim",
+    );
+    go.resolve();
+
+    const answers = await Promise.all(posts);
+    expect(answers.map((answer) => answer.status)).toEqual(ids.map(() => 201));
+    expect(answers.map((answer) => answer.body.id).sort()).toEqual(ids);
+
+    // Every workflow ends, and each must have placed its order exactly once (a workflow ends
+    // 'placed' only after it recorded the placement, so no waiting for the database here).
+    const outcomes = await Promise.all(
+      ids.map(async (id) => {
+        const workflow = await workflowOf(id)
+          .result()
+          .then(
+            (result) => result.status,
+            (error: Error) => `failed: ${(error.cause as Error | undefined)?.message ?? error.message}`,
+          );
+        return { id, workflow, status: (await orderById(id)).status, ledgerRows: (await ledgerOf(id)).length };
+      }),
+    );
+    expect(outcomes).toEqual(ids.map((id) => ({ id, workflow: 'placed', status: 'placed', ledgerRows: 1 })));
   });
 
   it('beforeAnswer: 201 (the order was already accepted), placed exactly once', async () => {
