@@ -93,7 +93,7 @@ export class OrdersRepository {
   }
 }
 
-function toOrder(row: OrderRow): Order {
+export function toOrder(row: OrderRow): Order {
   return {
     id: row.id,
     type: row.type,

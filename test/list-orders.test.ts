@@ -7,7 +7,7 @@ import { ORDER_STATUSES, type Order, type OrderSide, type OrderStatus, type Orde
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { Prisma } from '../prisma/generated/client.js';
 import { listOrdersSql, type OrderListQuery } from '../prisma/orders-query.js';
-import { OrdersRepository } from '../prisma/orders-repository.js';
+import { OrdersRepository, toOrder } from '../prisma/orders-repository.js';
 import { testConfig } from './support/config.js';
 import { request, type JsonResponse } from './support/http.js';
 
@@ -97,20 +97,7 @@ async function seed(rows: Seed[]): Promise<Order[]> {
       };
     }),
   });
-  return created.map((row) => ({
-    id: row.id,
-    type: row.type,
-    side: row.side,
-    instrument: row.instrument,
-    limitPrice: row.limitPrice === null ? null : row.limitPrice.toFixed(2),
-    quantity: row.quantity,
-    status: row.status,
-    createdAt: row.createdAt,
-    placedAt: row.placedAt,
-    rejectedAt: row.rejectedAt,
-    rejectedReason: row.rejectedReason,
-    cancelledAt: row.cancelledAt,
-  }));
+  return created.map(toOrder);
 }
 
 /** (created_at, id) descending, as PostgreSQL orders them (uuid order = order of the lowercase hex text). */
