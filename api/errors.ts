@@ -1,5 +1,8 @@
+import { isGrpcServiceError, ServiceError, TemporalFailure, WorkflowFailedError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import type { Context, Next } from 'koa';
+import pg from 'pg';
 import type { Logger } from '../config/logger.js';
+import type { InternalErrorCause } from './metrics.js';
 
 /** One entry of a 422 answer, in the shape FastAPI gave the seed's clients. */
 export interface ValidationDetail {
@@ -62,8 +65,10 @@ export const INTERNAL_ERROR_BODY = { message: 'Internal server error while placi
 /**
  * The one place where errors become HTTP answers. Client errors keep their status and message;
  * everything else is logged and answered with the fixed 500 body, so no internal text leaks.
+ * Each 500 is classified by its cause (`onInternalError`, for the metrics); the line is written
+ * with the request's logger (`ctx.state.logger`) when there is one.
  */
-export function errorResponder(logger: Logger) {
+export function errorResponder(logger: Logger, onInternalError?: (cause: InternalErrorCause) => void) {
   return async (ctx: Context, next: Next): Promise<void> => {
     try {
       await next();
@@ -85,11 +90,54 @@ export function errorResponder(logger: Logger) {
         ctx.body = { message: (error as Error).message };
         return;
       }
-      logger.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
+      const cause = internalErrorCause(error);
+      const log: Logger = (ctx.state as { logger?: Logger }).logger ?? logger;
+      log.error({ err: error, cause, method: ctx.method, path: ctx.path }, 'request failed');
+      onInternalError?.(cause);
       ctx.status = 500;
       ctx.body = INTERNAL_ERROR_BODY;
     }
   };
+}
+
+/**
+ * What made a request fail: the first error along its `cause` chain (outermost first) that comes
+ * from PostgreSQL or from Temporal decides; anything else is 'unexpected' (a bug, or a dependency
+ * failing in a way not recognised here, which is worth a look either way).
+ */
+export function internalErrorCause(error: unknown): InternalErrorCause {
+  const seen = new Set<unknown>();
+  for (let current: unknown = error; current instanceof Error && !seen.has(current); current = current.cause) {
+    seen.add(current);
+    if (isDatabaseError(current)) return 'database';
+    if (isTemporalError(current)) return 'temporal';
+  }
+  return 'unexpected';
+}
+
+// Node's socket errors, as the pg driver passes them on when the server is away.
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
+
+function isDatabaseError(error: Error): boolean {
+  if (error instanceof pg.DatabaseError) return true;
+  // Prisma's errors (PrismaClientKnownRequestError, …InitializationError, …) and its driver adapter's.
+  if (error.name.startsWith('PrismaClient') || error.name === 'DriverAdapterError') return true;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) return true;
+  // node-postgres' own connection failures are plain Errors.
+  return /^Connection terminated|timeout exceeded when trying to connect|Query read timeout|^Client was closed/i.test(error.message);
+}
+
+function isTemporalError(error: Error): boolean {
+  return (
+    error instanceof ServiceError ||
+    error instanceof TemporalFailure ||
+    error instanceof WorkflowFailedError ||
+    error instanceof WorkflowUpdateFailedError ||
+    error instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+    isGrpcServiceError(error) ||
+    error.name === 'TransportError'
+  );
 }
 
 function httpErrorStatus(error: unknown): number | undefined {

@@ -11,9 +11,13 @@ try {
   const faults = crashAt ? (point: string) => void (point === crashAt && process.kill(process.pid, 'SIGKILL')) : undefined;
   const api = await startApiServer(config, logger, faults);
   logger.info({ url: api.url }, 'API listening');
+  // SIGTERM/SIGINT: readiness turns 503 at once, the listener closes (after SHUTDOWN_DRAIN_DELAY_MS),
+  // requests in flight finish (at most SHUTDOWN_TIMEOUT_MS), then the process exits. A second
+  // signal kills it at once (the handlers are installed once).
   const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'API shutting down');
-    await api.close();
+    logger.info({ signal, drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'API shutting down');
+    await api.close({ drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+    logger.info('API stopped');
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -209,7 +209,7 @@ function componentSchemas(schemas: Record<string, z.ZodType>, io: 'input' | 'out
 function assertRepresented(schema: unknown, path: string): void {
   if (typeof schema !== 'object' || schema === null) return;
   if (Array.isArray(schema)) {
-    schema.forEach((item, index) => assertRepresented(item, `${path}/${index}`));
+    for (const [index, item] of schema.entries()) assertRepresented(item, `${path}/${index}`);
     return;
   }
   for (const [key, value] of Object.entries(schema)) {

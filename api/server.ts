@@ -1,13 +1,18 @@
 import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config/config.js';
+import { annotateLog } from '../config/log-context.js';
 import type { Logger } from '../config/logger.js';
+import { workflowIdFor } from '../domain/order.js';
 import { createPrismaClient } from '../prisma/client.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
 import { OrdersQuery } from '../prisma/orders-query.js';
 import { createOrderCancellation, createPlacementStarter } from '../workflows/client.js';
 import { createApp } from './app.js';
+import { createReadinessProbe, type ReadinessProbe } from './health.js';
+import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import type { FaultInjector } from './submit-order.js';
 
 // Longer than any request can take (see README, bounded time), so only a dead request's key is stale.
@@ -16,7 +21,15 @@ const IDEMPOTENCY_STALE_LOCK_MS = 30_000;
 export interface ApiServer {
   server: Server;
   url: string;
-  close(): Promise<void>;
+  metrics: ApiMetrics;
+  readiness: ReadinessProbe;
+  /**
+   * Graceful stop: readiness answers 503 at once; after `drainDelayMs` the listener closes (new
+   * connections are refused), requests in flight finish (their connections close after the
+   * answer), and after `timeoutMs` whatever is still open is cut; then the database and Temporal
+   * clients are closed.
+   */
+  close(options?: { drainDelayMs?: number; timeoutMs?: number }): Promise<void>;
 }
 
 /**
@@ -33,11 +46,20 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
   });
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS, connectTimeout: config.TEMPORAL_START_TIMEOUT_MS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const metrics = createApiMetrics();
+  const readiness = createReadinessProbe({ db, temporal: client, timeoutMs: config.READINESS_TIMEOUT_MS });
+  const starter = createPlacementStarter(client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_START_TIMEOUT_MS);
   const app = createApp({
     orders: new OrdersRepository(db),
     ordersQuery: new OrdersQuery(db),
     cancellation: createOrderCancellation(client, config.TEMPORAL_CANCEL_TIMEOUT_MS),
-    placement: createPlacementStarter(client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_START_TIMEOUT_MS),
+    placement: {
+      start(ticket) {
+        // From here on the request's log lines name the order and its workflow.
+        annotateLog({ orderId: ticket.id, workflowId: workflowIdFor(ticket.id) });
+        return starter.start(ticket);
+      },
+    },
     idempotency: {
       keys: new IdempotencyRepository(db),
       ttlMs: config.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000,
@@ -45,6 +67,8 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     },
     logger,
     faults,
+    metrics,
+    readiness,
   });
 
   const server = app.listen(config.PORT, config.HOST);
@@ -56,16 +80,38 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
 
+  let closing: Promise<void> | undefined;
   return {
     server,
     url: `http://${host}:${port}`,
-    async close() {
-      // Stop accepting connections and let in-flight requests finish before dropping clients.
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await Promise.allSettled([db.$disconnect(), connection.close()]);
+    metrics,
+    readiness,
+    close({ drainDelayMs = 0, timeoutMs = config.SHUTDOWN_TIMEOUT_MS } = {}) {
+      closing ??= (async () => {
+        readiness.drain();
+        if (drainDelayMs > 0) await sleep(drainDelayMs);
+        await closeGracefully(server, timeoutMs);
+        await Promise.allSettled([db.$disconnect(), connection.close()]);
+      })();
+      return closing;
     },
   };
+}
+
+/**
+ * Stops accepting connections and waits for the requests in flight. Connections kept alive are
+ * closed as soon as they are idle (answers during the drain say `Connection: close`); after
+ * `timeoutMs` every connection still open is cut.
+ */
+async function closeGracefully(server: Server, timeoutMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  const deadline = setTimeout(() => server.closeAllConnections(), timeoutMs);
+  try {
+    await closed;
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(deadline);
+  }
 }

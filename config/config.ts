@@ -26,6 +26,23 @@ const envSchema = z.object({
   EXCHANGE_TEST_CRASH_AFTER_ACCEPTS: z.coerce.number().int().min(1).optional(),
   API_TEST_CRASH_AT: z.enum(['afterInsert', 'afterStart', 'beforeAnswer']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Readiness (GET /health/ready): the most each dependency check may take before it counts as failed.
+  READINESS_TIMEOUT_MS: z.coerce.number().int().min(1).default(1000),
+  // API shutdown (SIGTERM): readiness answers 503 at once; the listener stays open this long more
+  // (for a balancer to notice), then closes; in-flight requests get up to SHUTDOWN_TIMEOUT_MS.
+  SHUTDOWN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).default(0),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1).default(20_000),
+  // Worker shutdown (SIGTERM): running activities get this long to finish before they are cancelled.
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(15_000),
+  // The worker's own Prometheus metrics (and /health/live) on this port; unset: no such server.
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // The Temporal SDK's own Prometheus exporter (host:port); unset: the SDK exports no metrics.
+  TEMPORAL_METRICS_BIND_ADDRESS: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9465')
+    .optional(),
+  // A workflow bundle prebuilt by scripts/bundle-workflows.ts; unset: workflows are bundled at start.
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The project's two commands: `npm start` and `npm test` both land here. Before running, this
-// installs whatever the machine lacks (npm packages, the Temporal CLI, the time-skipping test
-// server, the generated Prisma client). Each step is skipped when a stamp says it is current,
-// so the second run starts at once. Plain Node only: nothing here may need node_modules.
+// The project's two commands: `npm start` and `npm test` both land here, and `npm run bench`.
+// Before running, this installs whatever the machine lacks (npm packages, the Temporal CLI, the
+// time-skipping test server, the generated Prisma client). Each step is skipped when a stamp
+// says it is current, so the second run starts at once. Plain Node only: nothing here may need
+// node_modules.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -95,19 +96,26 @@ try {
     if (!process.env.TEMPORAL_ADDRESS) ensureTemporalCli();
     ensurePrismaClient();
     exec(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...rest]);
+  } else if (command === 'bench') {
+    // Starts its own PostgreSQL and Temporal dev server, so it needs what `start` needs.
+    ensureTemporalCli();
+    ensurePrismaClient();
+    exec(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...rest]);
   } else if (command === 'test') {
     ensureTemporalCli();
     ensureTestServer();
     ensurePrismaClient();
     log('type-checking');
     run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
+    log('linting and checking the format (biome)');
+    run(bin('biome'), ['ci', '.']);
     exec(bin('vitest'), ['run', ...rest]);
   } else if (command === 'setup') {
     ensureTemporalCli();
     ensureTestServer();
     ensurePrismaClient();
   } else {
-    log('usage: node scripts/run.mjs start|test|setup');
+    log('usage: node scripts/run.mjs start|test|bench|setup');
     process.exit(2);
   }
 } catch (error) {

@@ -1,17 +1,55 @@
 // Production entry point of the worker: one process; run as many as needed on one task queue.
-import { Runtime } from '@temporalio/worker';
+import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
+import { type MetricsServer, startMetricsServer } from './metrics.js';
+import { temporalLogger } from './temporal-logger.js';
 import { createOrderWorker } from './worker.js';
 
 try {
   const config = loadConfig();
   const logger = createLogger('worker', config.LOG_LEVEL);
-  // SIGINT/SIGTERM make the SDK shut the worker down gracefully: running activities finish first.
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  Runtime.install({
+    // The SDK's lines, workflow and activity `log` calls, and the Rust core's warnings all go to
+    // the same pino logger as the worker's own lines: one JSON log.
+    logger: temporalLogger(logger),
+    telemetryOptions: {
+      logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) },
+      // The SDK's own metrics (task slots, poll and schedule-to-start latencies, …) on their own port.
+      ...(config.TEMPORAL_METRICS_BIND_ADDRESS ? { metrics: { prometheus: { bindAddress: config.TEMPORAL_METRICS_BIND_ADDRESS } } } : {}),
+    },
+    // SIGINT/SIGTERM make the SDK shut the worker down gracefully: it stops polling, and running
+    // activities get WORKER_SHUTDOWN_GRACE_MS to finish (their results are reported) before
+    // they are cancelled.
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+  });
   const orderWorker = await createOrderWorker(config);
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS }, 'worker started');
-  await orderWorker.run();
+  let metricsServer: MetricsServer | undefined;
+  if (config.WORKER_METRICS_PORT !== undefined) {
+    metricsServer = await startMetricsServer({
+      registry: orderWorker.metrics.registry,
+      port: config.WORKER_METRICS_PORT,
+      host: config.HOST,
+      live: () => orderWorker.worker.getState() === 'RUNNING',
+    });
+  }
+  process.once('SIGTERM', () => logger.info({ signal: 'SIGTERM', graceMs: config.WORKER_SHUTDOWN_GRACE_MS }, 'worker shutting down'));
+  process.once('SIGINT', () => logger.info({ signal: 'SIGINT', graceMs: config.WORKER_SHUTDOWN_GRACE_MS }, 'worker shutting down'));
+  logger.info(
+    {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      address: config.TEMPORAL_ADDRESS,
+      metricsPort: metricsServer?.port ?? null,
+      temporalMetrics: config.TEMPORAL_METRICS_BIND_ADDRESS ?? null,
+      workflowBundle: config.WORKFLOW_BUNDLE_PATH ?? null,
+    },
+    'worker started',
+  );
+  try {
+    await orderWorker.run();
+  } finally {
+    await metricsServer?.close();
+  }
   logger.info('worker stopped');
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : error);

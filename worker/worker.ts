@@ -9,6 +9,7 @@ import type { Config } from '../config/config.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
+import { activityInterceptors, createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { registerSearchAttributes } from './search-attributes.js';
 import { ensureSweepSchedule } from './sweep-schedule.js';
 
@@ -16,6 +17,8 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', imp
 
 export interface OrderWorker {
   worker: Worker;
+  /** This worker's own series (placements, exchange calls, placement lag). */
+  metrics: WorkerMetrics;
   /** Runs until shutdown() (or a fatal error); then closes the worker's own connections. */
   run(): Promise<void>;
   shutdown(): void;
@@ -54,12 +57,17 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
   });
   await clientConnection.close();
 
+  const metrics = createWorkerMetrics();
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    workflowsPath: WORKFLOWS_PATH,
+    // A bundle prebuilt at image build time (scripts/bundle-workflows.ts) starts faster and needs no bundler at run time.
+    ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : { workflowsPath: WORKFLOWS_PATH }),
+    // On shutdown, running activities get this long to finish before they are cancelled.
+    shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
+    interceptors: { activity: [activityInterceptors(metrics, orders)] },
     activities: {
       ...createOrderActivities({ orders, exchange }),
       ...createSweepActivities({ orders, keys: new IdempotencyRepository(db) }),
@@ -68,6 +76,7 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
   });
   return {
     worker,
+    metrics,
     async run() {
       try {
         await worker.run();

@@ -1,0 +1,138 @@
+import type { Client } from '@temporalio/client';
+import type { Middleware } from 'koa';
+import type { PrismaClient } from '../prisma/client.js';
+import { readMigrations } from '../prisma/migrate.js';
+
+/** One dependency's state as GET /health/ready reports it. */
+export interface CheckResult {
+  status: 'pass' | 'fail';
+  duration_ms: number;
+  message?: string;
+}
+
+export interface Readiness {
+  status: 'ready' | 'unready';
+  checks: Record<string, CheckResult>;
+}
+
+export interface ReadinessProbe {
+  /** Runs every check (each bounded in time) and says whether the API can take traffic. */
+  check(): Promise<Readiness>;
+  /** From now on the API is unready whatever its dependencies say: it is shutting down. */
+  drain(): void;
+  readonly draining: boolean;
+}
+
+class CheckTimeoutError extends Error {}
+
+/** Resolves or rejects as `work` does, but rejects after `timeoutMs` at the latest. */
+async function bounded<T>(work: () => Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CheckTimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  const running = work();
+  running.catch(() => {}); // its failure after the timeout has nobody to tell
+  try {
+    return await Promise.race([running, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof CheckTimeoutError) return error.message;
+  const message = error instanceof Error ? error.message : String(error);
+  // Prisma's messages span lines and can be long; the first line says what happened.
+  return (message.split('\n').find((line) => line.trim() !== '') ?? 'failed').trim().slice(0, 300);
+}
+
+async function timed(work: () => Promise<string | undefined>, timeoutMs: number): Promise<CheckResult> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  try {
+    const message = await bounded(work, timeoutMs);
+    return { status: 'pass', duration_ms: elapsed(), ...(message ? { message } : {}) };
+  } catch (error) {
+    return { status: 'fail', duration_ms: elapsed(), message: describe(error) };
+  }
+}
+
+export interface ReadinessDeps {
+  db: PrismaClient;
+  temporal: Client;
+  timeoutMs: number;
+  /** Where the migrations this build expects live (prisma/migrations by default). */
+  migrationsDir?: string;
+}
+
+/**
+ * Ready means: PostgreSQL answers, every migration of this build is applied there (as recorded
+ * in `_prisma_migrations`, with the same checksum; later ones, from a newer build, are fine), and
+ * Temporal answers. The checks run in parallel, each bounded by `timeoutMs`, so an answer never
+ * takes much longer than that whatever hangs.
+ */
+export function createReadinessProbe({ db, temporal, timeoutMs, migrationsDir }: ReadinessDeps): ReadinessProbe {
+  let draining = false;
+  let expected: Promise<{ name: string; checksum: string }[]> | undefined;
+  const expectedMigrations = () =>
+    (expected ??= readMigrations(migrationsDir).catch((error: unknown) => {
+      expected = undefined;
+      throw error;
+    }));
+
+  const database = async () => {
+    const [row] = await db.$queryRawUnsafe<{ present: boolean }[]>(`SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS present`);
+    if (!row?.present) return { applied: null };
+    const applied = await db.$queryRawUnsafe<{ migration_name: string; checksum: string }[]>(
+      'SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+    );
+    return { applied: new Map(applied.map((m) => [m.migration_name, m.checksum])) };
+  };
+
+  return {
+    get draining() {
+      return draining;
+    },
+    drain() {
+      draining = true;
+    },
+    async check() {
+      if (draining) {
+        return { status: 'unready', checks: { shutdown: { status: 'fail', duration_ms: 0, message: 'shutting down' } } };
+      }
+      const schema = database();
+      schema.catch(() => {});
+      const [databaseCheck, migrationsCheck, temporalCheck] = await Promise.all([
+        timed(async () => void (await schema), timeoutMs),
+        timed(async () => {
+          const [{ applied }, wanted] = await Promise.all([schema, expectedMigrations()]);
+          if (applied === null) throw new Error('no migration applied (table _prisma_migrations missing)');
+          const missing = wanted.filter((m) => !applied.has(m.name)).map((m) => m.name);
+          if (missing.length > 0) throw new Error(`not applied: ${missing.join(', ')}`);
+          const changed = wanted.filter((m) => applied.get(m.name) !== m.checksum).map((m) => m.name);
+          if (changed.length > 0) throw new Error(`applied with another checksum: ${changed.join(', ')}`);
+          return `${wanted.length} applied`;
+        }, timeoutMs),
+        timed(async () => {
+          await temporal.connection.withDeadline(Date.now() + timeoutMs, () => temporal.connection.workflowService.getSystemInfo({}));
+          return undefined;
+        }, timeoutMs),
+      ]);
+      const checks = { database: databaseCheck, migrations: migrationsCheck, temporal: temporalCheck };
+      const ready = Object.values(checks).every((check) => check.status === 'pass') && !draining;
+      return { status: ready ? 'ready' : 'unready', checks };
+    },
+  };
+}
+
+/** GET /health/ready: 200 with the checks when ready, else 503 with them. */
+export function readinessRoute(probe: ReadinessProbe): Middleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'GET' || ctx.path !== '/health/ready') return next();
+    const readiness = await probe.check();
+    ctx.status = readiness.status === 'ready' ? 200 : 503;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = readiness;
+  };
+}

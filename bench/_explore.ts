@@ -1,0 +1,13 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { createPlacementStarter } from '../workflows/client.js';
+import { closedLoop } from './load.js';
+const [address, conc, dur] = process.argv.slice(2);
+const connection = await Connection.connect({ address: address! });
+const client = new Client({ connection });
+const starter = createPlacementStarter(client, 'unpolled-' + randomUUID(), 5000);
+const task = () => starter.start({ id: randomUUID(), type: 'limit', side: 'buy', instrument: 'BEXPLORE0000', limitPrice: '1.00', quantity: 1, createdAt: new Date().toISOString() });
+await closedLoop({ concurrency: Number(conc), durationS: 2, task });
+const r = await closedLoop({ concurrency: Number(conc), durationS: Number(dur), task });
+console.log(JSON.stringify({ perSecond: r.perSecond.toFixed(0), p50: r.latency.p50Ms, p99: r.latency.p99Ms, errors: r.errors }));
+await connection.close();

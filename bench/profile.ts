@@ -1,0 +1,56 @@
+// The two modes of `npm run bench`: the full run and a quick look (`--short`).
+
+export interface Profile {
+  name: 'full' | 'short';
+  /** Concurrency of every closed-loop measurement (POST /orders and the three limits). */
+  connections: number;
+  warmupS: number;
+  durationS: number;
+  /** Orders accepted at once for the placement runs. */
+  burstOrders: number;
+  /** Steady arrival rate (orders/s), how long lag is measured over, and how long the run lasts (memory). */
+  steadyRate: number;
+  lagWindowS: number;
+  steadyRunS: number;
+  steadyConnections: number;
+  /** How long to wait for a backlog to be placed before giving up (and saying so). */
+  burstWaitS: number;
+  /** How long to wait after the steady run for its last orders to be placed. */
+  steadyDrainS: number;
+  /** RSS is sampled this often; "start" is the first sample after rssSettleS. */
+  rssSampleS: number;
+  rssSettleS: number;
+}
+
+export const PROFILES: Record<Profile['name'], Profile> = {
+  full: {
+    name: 'full',
+    connections: 64,
+    warmupS: 5,
+    durationS: 30,
+    burstOrders: 5000,
+    steadyRate: 100,
+    lagWindowS: 60,
+    steadyRunS: 600,
+    steadyConnections: 64,
+    burstWaitS: 1800,
+    steadyDrainS: 300,
+    rssSampleS: 5,
+    rssSettleS: 30,
+  },
+  short: {
+    name: 'short',
+    connections: 16,
+    warmupS: 1,
+    durationS: 8,
+    burstOrders: 300,
+    steadyRate: 50,
+    lagWindowS: 15,
+    steadyRunS: 15,
+    steadyConnections: 32,
+    burstWaitS: 25,
+    steadyDrainS: 15,
+    rssSampleS: 1,
+    rssSettleS: 3,
+  },
+};

@@ -1,0 +1,228 @@
+// The one table `npm run bench` prints: the machine, every figure, the issue's targets next to
+// them, and whether each is met. Markdown, so it can be pasted into docs/benchmarks.md as is.
+import type { LatencySummary } from './histogram.js';
+import type { MachineInfo } from './infra.js';
+import type { LoadResult } from './load.js';
+import type { Profile } from './profile.js';
+import { ACTIVITY_SLOTS, EXCHANGE_LATENCY_S, type BurstResult, type CpuUse, type Measured, type PostResults, type SteadyResult } from './scenarios.js';
+
+export type Outcome<T> = T | { error: string } | undefined;
+
+export interface Results {
+  profile: Profile;
+  /** Some of the mode's values were overridden on the command line. */
+  overridden?: boolean;
+  machine: MachineInfo;
+  temporalDb: 'file' | 'memory';
+  loadBefore: string;
+  loadAfter?: string;
+  totalS?: number;
+  limitHttp?: Outcome<Measured>;
+  limitInsert?: Outcome<Measured>;
+  limitStart?: Outcome<Measured>;
+  post?: Outcome<PostResults>;
+  down?: Outcome<Measured>;
+  burstInstant?: Outcome<BurstResult>;
+  burstOne?: Outcome<BurstResult>;
+  burstTwo?: Outcome<BurstResult>;
+  steady?: Outcome<SteadyResult>;
+}
+
+function ok<T>(outcome: Outcome<T>): T | undefined {
+  return outcome === undefined || (typeof outcome === 'object' && outcome !== null && 'error' in outcome) ? undefined : (outcome as T);
+}
+
+function failure(outcome: Outcome<unknown>): string {
+  if (outcome === undefined) return 'not run';
+  if (typeof outcome === 'object' && outcome !== null && 'error' in outcome) return `FAILED: ${String((outcome as { error: string }).error).split('\n')[0]}`;
+  return '';
+}
+
+const num = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+
+function ms(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  if (value >= 100) return value.toFixed(0);
+  if (value >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}
+
+function latency(summary: LatencySummary): string {
+  return `p50 ${ms(summary.p50Ms)} / p90 ${ms(summary.p90Ms)} / p99 ${ms(summary.p99Ms)} / max ${ms(summary.maxMs)} ms`;
+}
+
+function lag(summary: LatencySummary): string {
+  return `p50 ${ms(summary.p50Ms)} / p99 ${ms(summary.p99Ms)} / max ${ms(summary.maxMs)} ms (${summary.count} orders)`;
+}
+
+function cpu(use: CpuUse | undefined): string {
+  if (!use) return '';
+  const names: Record<string, string> = { api: 'api', worker: 'worker', server: 'server', postgres: 'pg', temporal: 'temporal', bench: 'bench' };
+  const parts = Object.entries(use.cores)
+    .filter(([, cores]) => cores >= 0.005)
+    .map(([name, cores]) => `${names[name] ?? name} ${cores.toFixed(2)}`);
+  return `${parts.join(', ')}; machine ${num(use.machineBusyPct)}% busy`;
+}
+
+function errorsOf(result: LoadResult): string {
+  const codes = Object.entries(result.statusCodes)
+    .filter(([code]) => !code.startsWith('2'))
+    .map(([code, count]) => `${count}×${code}`);
+  return `non-2xx ${result.non2xx}${codes.length ? ` (${codes.join(', ')})` : ''}, errors ${result.errors}`;
+}
+
+function httpFigure(result: LoadResult, unit = 'req/s'): string {
+  return `${num(result.perSecond)} ${unit} (${result.completed} in ${num(result.durationS, 1)} s); ${latency(result.latency)}; ${errorsOf(result)}`;
+}
+
+const verdict = (met: boolean | undefined) => (met === undefined ? 'n/a' : met ? 'met' : '**NOT met**');
+
+interface Row {
+  measure: string;
+  figure: string;
+  cpu?: string;
+  target?: string;
+  verdict?: string;
+}
+
+export function renderTable(results: Results): string {
+  const { profile, machine } = results;
+  const c = profile.connections;
+  const rows: Row[] = [];
+  const section = (title: string) => rows.push({ measure: `**${title}**`, figure: '' });
+  const failed = (measure: string, outcome: Outcome<unknown>) => rows.push({ measure, figure: failure(outcome) });
+
+  section('Machine and run');
+  rows.push({ measure: 'machine', figure: `${machine.cpuModel}, ${machine.cores} cores, ${num(machine.memoryGiB, 1)} GiB memory` });
+  rows.push({ measure: 'software', figure: `Node ${machine.node}; Temporal CLI ${machine.temporalCli} (dev server, SQLite ${results.temporalDb === 'file' ? 'file, WAL' : 'in memory'}); embedded PostgreSQL 18` });
+  rows.push({
+    measure: 'run',
+    figure: `${machine.date}; code ${machine.commit}; mode ${profile.name}${results.overridden ? ' (with overrides: not a standard run)' : ''}${results.totalS !== undefined ? `, ${num(results.totalS / 60, 1)} min` : ''}; load average (1/5/15 min) before ${results.loadBefore}${results.loadAfter ? `, after ${results.loadAfter}` : ''}`,
+  });
+
+  // 2. limits first: POST is read against them
+  const http = ok(results.limitHttp);
+  const insert = ok(results.limitInsert);
+  const start = ok(results.limitStart);
+  section(`Limits: each part of POST /orders alone, ${c} concurrent, ${profile.durationS} s`);
+  if (http) rows.push({ measure: '(a) HTTP + validation only (Koa, readJsonBody, parseOrderRequest, orderJson; no DB, no Temporal)', figure: httpFigure(http), cpu: cpu(http.cpu) });
+  else failed('(a) HTTP + validation only', results.limitHttp);
+  if (insert) rows.push({ measure: '(b) Prisma insert only (OrdersRepository.create, pool 10)', figure: httpFigure(insert, 'inserts/s').replace(/non-2xx 0, /, ''), cpu: cpu(insert.cpu) });
+  else failed('(b) Prisma insert only', results.limitInsert);
+  if (start) rows.push({ measure: '(c) Temporal workflow start only (PlacementStarter, unpolled queue)', figure: httpFigure(start, 'starts/s').replace(/non-2xx 0, /, ''), cpu: cpu(start.cpu) });
+  else failed('(c) Temporal workflow start only', results.limitStart);
+
+  // 1. POST /orders
+  const post = ok(results.post);
+  const down = ok(results.down);
+  section(`POST /orders, ${c} connections, ${profile.warmupS} s warm-up + ${profile.durationS} s`);
+  if (post) {
+    const errors = post.oneApi.non2xx + post.oneApi.errors;
+    rows.push({ measure: 'exchange healthy (1 API, 1 worker)', figure: httpFigure(post.oneApi), cpu: cpu(post.oneApi.cpu), target: '0 errors', verdict: verdict(errors === 0) });
+  } else failed('exchange healthy', results.post);
+  if (down) {
+    const errors = down.non2xx + down.errors;
+    rows.push({ measure: 'exchange down (worker with EXCHANGE_FAILURE_RATE=1)', figure: httpFigure(down), cpu: cpu(down.cpu), target: '0 errors', verdict: verdict(errors === 0) });
+  } else failed('exchange down', results.down);
+  if (post && down) {
+    const ratio = down.latency.p99Ms / post.oneApi.latency.p99Ms;
+    rows.push({ measure: 'p99 down ÷ p99 healthy', figure: `${num(ratio, 2)} (${ms(down.latency.p99Ms)} ÷ ${ms(post.oneApi.latency.p99Ms)} ms)`, target: '≤ 1.1', verdict: verdict(ratio <= 1.1) });
+  }
+  if (post && http && insert && start) {
+    const limits = [
+      { name: '(a) HTTP', rate: http.perSecond },
+      { name: '(b) insert', rate: insert.perSecond },
+      { name: '(c) workflow start', rate: start.perSecond },
+    ].sort((x, y) => x.rate - y.rate);
+    const slowest = limits[0]!;
+    const fraction = post.oneApi.perSecond / slowest.rate;
+    const errors = post.oneApi.non2xx + post.oneApi.errors;
+    rows.push({
+      measure: 'POST throughput ÷ slowest limit',
+      figure: `${num(fraction, 2)} (${num(post.oneApi.perSecond)} ÷ ${num(slowest.rate)}/s, slowest: ${slowest.name})`,
+      target: '≥ 0.80 with 0 errors',
+      verdict: verdict(fraction >= 0.8 && errors === 0),
+    });
+  }
+
+  // 3. placement
+  const instant = ok(results.burstInstant);
+  const one = ok(results.burstOne);
+  const two = ok(results.burstTwo);
+  section(`Placement: ${profile.burstOrders} orders accepted at once, then released to the worker(s)`);
+  const burstRow = (label: string, burst: BurstResult) =>
+    rows.push({
+      measure: label,
+      figure:
+        `${burst.complete ? 'all ' : ''}${burst.placed}/${burst.orders} placed ${num(burst.drainS, 1)} s after release` +
+        (burst.complete ? '; ' : ` (stopped waiting after ${profile.burstWaitS} s: figures of the placed ones); `) +
+        `${num(burst.bulkPerSecond)} placements/s (bulk, 10→90%), ` +
+        `${num(burst.overallPerSecond)}/s overall; wait from release ${lag(burst.wait).replace(/ \(\d+ orders\)/, '')}` +
+        (burst.placedBeforeAllReady > 0 ? `; ${burst.placedBeforeAllReady} placed before the 2nd worker polled` : '') +
+        `; submitted at ${num(burst.submit.perSecond)}/s, worker start ${num(burst.workerStartS, 1)} s`,
+      cpu: cpu(burst.cpu),
+    });
+  if (instant) burstRow("Temporal's own rate: 1 worker, instant never-failing exchange (0 ms, 0%)", instant);
+  else failed("Temporal's own rate (instant exchange)", results.burstInstant);
+  if (one) burstRow(`1 worker, exchange at defaults (${EXCHANGE_LATENCY_S} s, 10% failures)`, one);
+  else failed('1 worker, exchange at defaults', results.burstOne);
+  const slotBound = ACTIVITY_SLOTS / EXCHANGE_LATENCY_S;
+  if (one && instant) {
+    const bound = Math.min(slotBound, instant.bulkPerSecond);
+    const fraction = one.bulkPerSecond / bound;
+    rows.push({
+      measure: 'placements/s ÷ min(activity slots ÷ 0.5 s, Temporal\'s own rate)',
+      figure: `${num(fraction, 2)} (${num(one.bulkPerSecond)} ÷ min(${ACTIVITY_SLOTS} ÷ ${EXCHANGE_LATENCY_S} = ${num(slotBound)}, ${num(instant.bulkPerSecond)}) = ${num(bound)}/s)`,
+      target: '≥ 0.80',
+      verdict: verdict(fraction >= 0.8),
+    });
+  }
+  const st = ok(results.steady);
+  if (st) {
+    const rateNote = st.rate === 100 ? '' : ` (target is at 100/s; this is ${st.rate}/s)`;
+    rows.push({
+      measure: `steady ${st.rate} orders/s through the API: lag created_at → placed_at, first ${st.lagWindowS} s`,
+      figure:
+        `${lag(st.lagWindow)}` +
+        (st.unplacedInWindow > 0 ? ` (${st.unplacedInWindow} not placed ${profile.steadyDrainS} s after the run: counted with their wait so far, so lower bounds)` : '') +
+        `; sent ${num(st.post.perSecond, 1)}/s, POST ${latency(st.post.latency)}, ${errorsOf(st.post)}` +
+        (st.allPlaced ? '' : `; ${st.placed} of ${st.orders} placed ${profile.steadyDrainS} s after the run`),
+      cpu: cpu(st.cpu),
+      target: `lag p50 ≤ 600 ms at 100/s${rateNote}`,
+      verdict: verdict(st.lagWindow.p50Ms <= 600 && st.allPlaced) + (st.rate === 100 ? '' : ' (at lower rate)'),
+    });
+    if (st.runS > st.lagWindowS) rows.push({ measure: `  the same over the whole ${num(st.runS / 60, 0)} min run`, figure: lag(st.lagAll) });
+  } else failed('steady arrivals', results.steady);
+
+  // 4. scale-out
+  section('Scale-out (2 cores: the shape, not a doubling)');
+  if (post) {
+    const ratio = post.twoApis.perSecond / post.oneApi.perSecond;
+    rows.push({
+      measure: `POST /orders, 2 API processes (1 worker), ${c} connections`,
+      figure: `${httpFigure(post.twoApis)}; ×${num(ratio, 2)} the throughput of 1 API`,
+      cpu: cpu(post.twoApis.cpu),
+    });
+  }
+  if (two) burstRow('placement, 2 workers, exchange at defaults', two);
+  else failed('placement, 2 workers', results.burstTwo);
+  if (one && two) rows.push({ measure: '2 workers ÷ 1 worker (bulk placements/s)', figure: `×${num(two.bulkPerSecond / one.bulkPerSecond, 2)}` });
+
+  // 5. memory
+  section(`Memory: RSS during the steady run, sampled every ${profile.rssSampleS} s, start = first sample after ${profile.rssSettleS} s`);
+  if (st) {
+    const full = st.runS >= 600;
+    for (const [name, rss] of Object.entries(st.rss)) {
+      rows.push({
+        measure: `${name} process RSS over ${st.runS >= 120 ? `${num(st.runS / 60)} min` : `${st.runS} s`}`,
+        figure: `start ${num(rss.startMiB)} MiB, end ${num(rss.endMiB)} MiB, max ${num(rss.maxMiB)} MiB; change ${rss.changePct >= 0 ? '+' : ''}${num(rss.changePct, 1)}%`,
+        target: 'flat ±10% over 10 min',
+        verdict: verdict(Math.abs(rss.changePct) <= 10) + (full ? '' : ' (short run only)'),
+      });
+    }
+  } else failed('memory', results.steady);
+
+  const header = '| measure | figure | CPU used (cores) | target | verdict |\n|---|---|---|---|---|';
+  const escape = (text: string) => text.replaceAll('|', '\\|');
+  return [header, ...rows.map((row) => `| ${[row.measure, row.figure, row.cpu ?? '', row.target ?? '', row.verdict ?? ''].map(escape).join(' | ')} |`)].join('\n');
+}

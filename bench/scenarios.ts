@@ -1,0 +1,482 @@
+// The measurements. Each scenario runs against the benchmark's own PostgreSQL and Temporal, on a
+// task queue of its own, and tags its orders with an instrument of its own, so that no scenario
+// sees another's orders or workflows (a stopped worker's leftovers stay on a queue nobody polls).
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
+import { submitOrder } from '../api/submit-order.js';
+import { loadConfig, type Config } from '../config/config.js';
+import type { NewOrder, OrderTicket } from '../domain/order.js';
+import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
+import { OrdersRepository } from '../prisma/orders-repository.js';
+import { createPlacementStarter } from '../workflows/client.js';
+import { summariseMs, type LatencySummary } from './histogram.js';
+import type { Infra } from './infra.js';
+import { closedLoop, httpLoad, type LoadResult } from './load.js';
+import { machineCpu, rssBytes, treeCpuSeconds } from './proc.js';
+import type { Profile } from './profile.js';
+import { startApi, startHttpService, startWorker, type Service } from './services.js';
+
+/** The worker's activity slots: the SDK's default (maxConcurrentActivityTaskExecutions), which worker/worker.ts keeps. */
+export const ACTIVITY_SLOTS = 100;
+/** The simulated exchange's default latency, in seconds (config EXCHANGE_LATENCY_MS). */
+export const EXCHANGE_LATENCY_S = 0.5;
+
+export interface Bench {
+  profile: Profile;
+  infra: Infra;
+  config: Config;
+  log: (message: string) => void;
+  /** For the benchmark's own queries (counting placed orders, reading lags). */
+  pool: pg.Pool;
+  prisma: PrismaClient;
+  orders: OrdersRepository;
+  temporal: Client;
+  close(): Promise<void>;
+}
+
+export async function openBench(profile: Profile, infra: Infra, log: (message: string) => void): Promise<Bench> {
+  // The service's defaults (pool size, timeouts), pointed at the benchmark's servers.
+  const config = loadConfig({ DATABASE_URL: infra.databaseUrl, TEMPORAL_ADDRESS: infra.temporalAddress, LOG_LEVEL: 'warn' });
+  const pool = new pg.Pool({ connectionString: infra.databaseUrl, max: 2 });
+  const prisma = createPrismaClient({
+    url: config.DATABASE_URL,
+    poolSize: config.DB_POOL_SIZE,
+    connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+    queryTimeoutMs: config.DB_QUERY_TIMEOUT_MS,
+  });
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  return {
+    profile,
+    infra,
+    config,
+    log,
+    pool,
+    prisma,
+    orders: new OrdersRepository(prisma),
+    temporal,
+    async close() {
+      await Promise.allSettled([pool.end(), prisma.$disconnect(), connection.close()]);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orders and where the CPU went
+
+/** A 12-character instrument that marks one scenario's orders. */
+export function instrumentFor(code: string): string {
+  return `B${code}`.toUpperCase().padEnd(12, '0').slice(0, 12);
+}
+
+export function newOrder(instrument: string): NewOrder {
+  return { type: 'limit', side: 'buy', instrument, limitPrice: '187.25', quantity: 10 };
+}
+
+export function orderBody(instrument: string): string {
+  return JSON.stringify({ type: 'limit', side: 'buy', instrument, limit_price: 187.25, quantity: 10 });
+}
+
+/** CPU used during a scenario, in cores (CPU seconds per second), per process group. */
+export interface CpuUse {
+  cores: Record<string, number>;
+  /** How busy the whole machine was, whoever used it (other work runs on it too). */
+  machineBusyPct: number;
+}
+
+function cpuMeter(bench: Bench, groups: Record<string, Service[]>): () => CpuUse {
+  const readers: Record<string, () => number> = {
+    bench: () => {
+      const usage = process.cpuUsage();
+      return (usage.user + usage.system) / 1e6;
+    },
+    postgres: () => treeCpuSeconds(bench.infra.postgresPid),
+    temporal: () => treeCpuSeconds(bench.infra.temporalPid),
+  };
+  for (const [name, services] of Object.entries(groups)) {
+    readers[name] = () => services.reduce((sum, service) => sum + treeCpuSeconds(service.pid), 0);
+  }
+  const read = () => Object.fromEntries(Object.entries(readers).map(([name, reader]) => [name, reader()]));
+  const before = read();
+  const machineBefore = machineCpu();
+  const t0 = performance.now();
+  return () => {
+    const after = read();
+    const machineAfter = machineCpu();
+    const elapsedS = (performance.now() - t0) / 1000;
+    const cores = Object.fromEntries(Object.keys(after).map((name) => [name, (after[name]! - before[name]!) / elapsedS]));
+    const totalS = machineAfter.totalS - machineBefore.totalS;
+    return { cores, machineBusyPct: totalS > 0 ? (100 * (machineAfter.busyS - machineBefore.busyS)) / totalS : NaN };
+  };
+}
+
+function serviceEnv(bench: Bench, taskQueue: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: bench.infra.databaseUrl,
+    TEMPORAL_ADDRESS: bench.infra.temporalAddress,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    ...extra,
+  };
+}
+
+function queueFor(code: string): string {
+  return `bench-${code}-${randomUUID().slice(0, 8)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. The limits: each part of POST /orders alone, at the same concurrency for the same time
+
+export interface Measured extends LoadResult {
+  cpu: CpuUse;
+}
+
+/** (a) HTTP + validation alone: the project's own pieces in a tiny Koa server, no DB, no Temporal. */
+export async function limitHttpOnly(bench: Bench): Promise<Measured> {
+  const { profile } = bench;
+  const server = await startHttpService('http-only', 'bench/http-only-server.ts', {});
+  try {
+    const load = { urls: [server.url], connections: profile.connections, body: orderBody(instrumentFor('limitht')) };
+    await httpLoad({ ...load, durationS: profile.warmupS });
+    const cpu = cpuMeter(bench, { server: [server] });
+    const result = await httpLoad({ ...load, durationS: profile.durationS });
+    return { ...result, cpu: cpu() };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** (b) The INSERT alone: OrdersRepository.create through Prisma with the service's pool size. */
+export async function limitInsert(bench: Bench): Promise<Measured> {
+  const { profile } = bench;
+  const order = newOrder(instrumentFor('limitdb'));
+  const task = () => bench.orders.create(order);
+  await closedLoop({ concurrency: profile.connections, durationS: profile.warmupS, task });
+  const cpu = cpuMeter(bench, {});
+  const result = await closedLoop({ concurrency: profile.connections, durationS: profile.durationS, task });
+  return { ...result, cpu: cpu() };
+}
+
+/** (c) The workflow start alone: the project's PlacementStarter, on a task queue no worker polls. */
+export async function limitWorkflowStart(bench: Bench): Promise<Measured> {
+  const { profile, config } = bench;
+  const starter = createPlacementStarter(bench.temporal, queueFor('unpolled'), config.TEMPORAL_START_TIMEOUT_MS);
+  const base = newOrder(instrumentFor('limitwf'));
+  const task = () => {
+    const ticket: OrderTicket = { ...base, id: randomUUID(), createdAt: new Date().toISOString() };
+    return starter.start(ticket);
+  };
+  await closedLoop({ concurrency: profile.connections, durationS: profile.warmupS, task });
+  const cpu = cpuMeter(bench, {});
+  const result = await closedLoop({ concurrency: profile.connections, durationS: profile.durationS, task });
+  return { ...result, cpu: cpu() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1 and 4. POST /orders at fixed concurrency: 1 API, 2 APIs, and with the exchange down
+
+export interface PostResults {
+  oneApi: Measured;
+  twoApis: Measured;
+}
+
+/**
+ * The long-lived processes of the POST, steady and exchange-down runs, each group on a task
+ * queue of its own. They are all spawned at once (idle processes cost nothing measurable; their
+ * start-up does, so it is paid once), and each group is stopped as soon as its run is over.
+ */
+export interface Fleet {
+  post?: { apis: [Service, Service]; worker: Service };
+  steady?: { api: Service; worker: Service };
+  down?: { api: Service; worker: Service };
+}
+
+export async function startFleet(bench: Bench, groups: { post: boolean; steady: boolean; down: boolean }): Promise<Fleet> {
+  const postEnv = serviceEnv(bench, queueFor('post'));
+  const steadyEnv = serviceEnv(bench, queueFor('steady'));
+  const downEnv = serviceEnv(bench, queueFor('down'));
+  const [post, steady, down] = await Promise.all([
+    groups.post
+      ? Promise.all([startApi('api-1', postEnv), startApi('api-2', postEnv), startWorker('worker', postEnv)]).then(([api1, api2, worker]) => ({
+          apis: [api1, api2] as [Service, Service],
+          worker,
+        }))
+      : undefined,
+    groups.steady ? Promise.all([startApi('api', steadyEnv), startWorker('worker', steadyEnv)]).then(([api, worker]) => ({ api, worker })) : undefined,
+    groups.down
+      ? Promise.all([startApi('api', downEnv), startWorker('worker-down', { ...downEnv, EXCHANGE_FAILURE_RATE: '1' })]).then(([api, worker]) => ({ api, worker }))
+      : undefined,
+  ]);
+  return { ...(post ? { post } : {}), ...(steady ? { steady } : {}), ...(down ? { down } : {}) };
+}
+
+/** One worker with the exchange at its defaults; POST against one API process, then two. */
+export async function postHealthy(bench: Bench, fleet: Fleet['post']): Promise<PostResults> {
+  if (!fleet) throw new Error('no processes for the POST runs');
+  const { profile } = bench;
+  const { apis, worker } = fleet;
+  try {
+    const body = orderBody(instrumentFor('post'));
+    const groups = { api: apis, worker: [worker] };
+    bench.log(`POST /orders, 1 API, exchange healthy: ${profile.connections} connections, ${profile.warmupS} s warm-up + ${profile.durationS} s`);
+    await httpLoad({ urls: [apis[0].url], connections: profile.connections, durationS: profile.warmupS, body });
+    let cpu = cpuMeter(bench, groups);
+    const one = await httpLoad({ urls: [apis[0].url], connections: profile.connections, durationS: profile.durationS, body });
+    const oneApi = { ...one, cpu: cpu() };
+
+    bench.log('POST /orders, 2 API processes (same worker, same queue)');
+    const urls = apis.map((api) => api.url);
+    await httpLoad({ urls, connections: profile.connections, durationS: profile.warmupS, body });
+    cpu = cpuMeter(bench, groups);
+    const two = await httpLoad({ urls, connections: profile.connections, durationS: profile.durationS, body });
+    return { oneApi, twoApis: { ...two, cpu: cpu() } };
+  } finally {
+    await Promise.all([...apis.map((api) => api.stop()), worker.stop()]);
+  }
+}
+
+/** POST with the exchange down: the worker's every exchange call fails (EXCHANGE_FAILURE_RATE=1). */
+export async function postExchangeDown(bench: Bench, fleet: Fleet['down']): Promise<Measured> {
+  if (!fleet) throw new Error('no processes for the exchange-down run');
+  const { profile } = bench;
+  const { api, worker } = fleet;
+  try {
+    const load = { urls: [api.url], connections: profile.connections, body: orderBody(instrumentFor('down')) };
+    await httpLoad({ ...load, durationS: profile.warmupS });
+    const cpu = cpuMeter(bench, { api: [api], worker: [worker] });
+    const result = await httpLoad({ ...load, durationS: profile.durationS });
+    return { ...result, cpu: cpu() };
+  } finally {
+    await Promise.all([api.stop(), worker.stop()]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3 and 4. Placement: a backlog of accepted orders, released at once to 1 or 2 workers
+
+export interface BurstResult {
+  workers: number;
+  exchange: 'default' | 'instant';
+  orders: number;
+  /** Submitting them (store + start + accept, in the benchmark process, no worker polling yet). */
+  submit: LoadResult;
+  /** Worker start (spawn to polling), seconds; with 2 workers, until both poll. */
+  workerStartS: number;
+  placed: number;
+  /** From the moment all workers poll to the last placed_at. */
+  drainS: number;
+  /** Orders placed while the first worker polled and the second was still starting. */
+  placedBeforeAllReady: number;
+  /** Placements per second while the bulk of the backlog drained (10% → 90% of orders placed). */
+  bulkPerSecond: number;
+  /** placed / drainS: includes the tail of orders whose exchange call failed and waits its retry. */
+  overallPerSecond: number;
+  /** placed_at − moment of release (all workers polling): how long the backlog made orders wait. */
+  wait: LatencySummary;
+  /** False when the wait was given up (profile.burstWaitS): the figures then cover the placed orders only. */
+  complete: boolean;
+  cpu: CpuUse;
+}
+
+export async function burst(bench: Bench, options: { workers: number; exchange: 'default' | 'instant' }): Promise<BurstResult> {
+  const { profile, config } = bench;
+  const code = `burst${options.workers}${options.exchange === 'instant' ? 'i' : 'd'}`;
+  const queue = queueFor(code);
+  const instrument = instrumentFor(code);
+  const n = profile.burstOrders;
+  bench.log(`placement: ${n} orders accepted at once, ${options.workers} worker(s), exchange ${options.exchange}`);
+
+  // The API's own path (submitOrder) in this process, on a queue no worker polls yet.
+  const placement = createPlacementStarter(bench.temporal, queue, config.TEMPORAL_START_TIMEOUT_MS);
+  const order = newOrder(instrument);
+  const submit = await closedLoop({
+    concurrency: profile.connections,
+    amount: n,
+    task: () => submitOrder({ orders: bench.orders, placement }, order),
+  });
+  const accepted = await countOrders(bench, instrument);
+  if (submit.errors > 0) bench.log(`  ${submit.errors} submissions failed (${submit.firstError})`);
+
+  const exchangeEnv: Record<string, string> = options.exchange === 'instant' ? { EXCHANGE_LATENCY_MS: '0', EXCHANGE_FAILURE_RATE: '0' } : {};
+  const env = serviceEnv(bench, queue, exchangeEnv);
+  const spawnedAt = Date.now();
+  const workers = await Promise.all(Array.from({ length: options.workers }, (_, i) => startWorker(`worker-${i + 1}`, env)));
+  try {
+    const cpu = cpuMeter(bench, { worker: workers });
+    const releasedAt = Math.max(...workers.map((worker) => worker.readyAt));
+    const complete = await waitUntilPlaced(bench, instrument, accepted.total, profile.burstWaitS * 1000);
+    const cpuUse = cpu();
+    const times = await placementTimes(bench, instrument);
+    const placedAt = times.flatMap((time) => (time.placedMs === null ? [] : [time.placedMs])).sort((a, b) => a - b);
+    const last = placedAt.at(-1) ?? releasedAt;
+    const drainS = (last - releasedAt) / 1000;
+    const placedAfter = placedAt.filter((time) => time >= releasedAt).length;
+    return {
+      workers: options.workers,
+      exchange: options.exchange,
+      orders: accepted.total,
+      submit,
+      workerStartS: (releasedAt - spawnedAt) / 1000,
+      placed: placedAt.length,
+      drainS,
+      placedBeforeAllReady: placedAt.length - placedAfter,
+      bulkPerSecond: bulkRate(placedAt, releasedAt),
+      overallPerSecond: placedAfter / drainS,
+      wait: summariseMs(placedAt.map((time) => Math.max(0, time - releasedAt))),
+      complete,
+      cpu: cpuUse,
+    };
+  } finally {
+    await Promise.all(workers.map((worker) => worker.stop()));
+  }
+}
+
+/** Placements per second between the 10th and the 90th percentile of placed_at (not before release). */
+function bulkRate(sortedPlacedAt: number[], releasedAt: number): number {
+  const n = sortedPlacedAt.length;
+  if (n < 10) return NaN;
+  const from = Math.max(sortedPlacedAt[Math.floor(n * 0.1)]!, releasedAt);
+  const to = sortedPlacedAt[Math.floor(n * 0.9)]!;
+  const count = sortedPlacedAt.filter((time) => time >= from && time <= to).length;
+  return to > from ? count / ((to - from) / 1000) : NaN;
+}
+
+async function countOrders(bench: Bench, instrument: string): Promise<{ total: number; placed: number; open: number }> {
+  const { rows } = await bench.pool.query<{ total: number; placed: number; open: number }>(
+    `SELECT count(*)::int AS total,
+            count(*) FILTER (WHERE status = 'placed')::int AS placed,
+            count(*) FILTER (WHERE status IN ('pending', 'accepted', 'placing'))::int AS open
+       FROM orders WHERE instrument = $1`,
+    [instrument],
+  );
+  return rows[0]!;
+}
+
+/** Waits until no order of the scenario is still on its way; false if that took longer than timeoutMs. */
+async function waitUntilPlaced(bench: Bench, instrument: string, expected: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let lastReport = Date.now();
+  for (;;) {
+    const counts = await countOrders(bench, instrument);
+    if (counts.open === 0 && counts.total >= expected) return true;
+    if (Date.now() > deadline) {
+      bench.log(`  gave up waiting: ${counts.placed} of ${counts.total} placed after ${timeoutMs / 1000} s`);
+      return false;
+    }
+    if (Date.now() - lastReport > 10_000) {
+      bench.log(`  ${counts.placed} of ${counts.total} placed`);
+      lastReport = Date.now();
+    }
+    await sleep(200);
+  }
+}
+
+/** created_at and placed_at (null while not placed) of a scenario's orders, except rejected ones. */
+async function placementTimes(bench: Bench, instrument: string): Promise<{ createdMs: number; placedMs: number | null }[]> {
+  const { rows } = await bench.pool.query<{ created: number; placed: number | null }>(
+    `SELECT (extract(epoch FROM created_at) * 1000)::float8 AS created, (extract(epoch FROM placed_at) * 1000)::float8 AS placed
+       FROM orders WHERE instrument = $1 AND status <> 'rejected'`,
+    [instrument],
+  );
+  return rows.map((row) => ({ createdMs: row.created, placedMs: row.placed }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3 and 5. Steady arrivals through the API: lag, and the processes' memory over the run
+
+export interface RssSummary {
+  startMiB: number;
+  endMiB: number;
+  maxMiB: number;
+  changePct: number;
+  samples: number;
+}
+
+export interface SteadyResult {
+  rate: number;
+  runS: number;
+  post: LoadResult;
+  /**
+   * created_at → placed_at of the orders created in the first lagWindowS seconds. An order not
+   * placed when the benchmark stopped waiting counts with its wait so far (a lower bound).
+   */
+  lagWindowS: number;
+  lagWindow: LatencySummary;
+  unplacedInWindow: number;
+  /** The same over the whole run. */
+  lagAll: LatencySummary;
+  orders: number;
+  placed: number;
+  allPlaced: boolean;
+  rss: { api: RssSummary; worker: RssSummary };
+  cpu: CpuUse;
+}
+
+export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<SteadyResult> {
+  if (!fleet) throw new Error('no processes for the steady run');
+  const { profile } = bench;
+  const instrument = instrumentFor('steady');
+  const { api, worker } = fleet;
+  try {
+    bench.log(`steady arrivals: ${profile.steadyRate} orders/s for ${profile.steadyRunS} s through the API, ${profile.steadyConnections} connections`);
+    const samples: { atS: number; api: number; worker: number }[] = [];
+    const t0 = performance.now();
+    const sample = () => {
+      const apiRss = rssBytes(api.pid);
+      const workerRss = rssBytes(worker.pid);
+      if (apiRss !== null && workerRss !== null) samples.push({ atS: (performance.now() - t0) / 1000, api: apiRss, worker: workerRss });
+    };
+    sample();
+    const sampler = setInterval(sample, profile.rssSampleS * 1000);
+    const progress = setInterval(() => bench.log(`  ${Math.round((performance.now() - t0) / 1000)} s of ${profile.steadyRunS} s`), 60_000);
+    const cpu = cpuMeter(bench, { api: [api], worker: [worker] });
+    let post: LoadResult;
+    try {
+      post = await httpLoad({
+        urls: [api.url],
+        connections: profile.steadyConnections,
+        durationS: profile.steadyRunS,
+        overallRate: profile.steadyRate,
+        body: orderBody(instrument),
+      });
+    } finally {
+      clearInterval(sampler);
+      clearInterval(progress);
+    }
+    sample();
+    const cpuUse = cpu();
+    const accepted = await countOrders(bench, instrument);
+    const allPlaced = await waitUntilPlaced(bench, instrument, accepted.total, profile.steadyDrainS * 1000);
+    const times = await placementTimes(bench, instrument);
+    const stoppedWaitingAt = Date.now();
+    const firstCreated = Math.min(...times.map((time) => time.createdMs));
+    const lag = (time: { createdMs: number; placedMs: number | null }) => (time.placedMs ?? stoppedWaitingAt) - time.createdMs;
+    const inWindow = times.filter((time) => time.createdMs < firstCreated + profile.lagWindowS * 1000);
+    return {
+      rate: profile.steadyRate,
+      runS: profile.steadyRunS,
+      post,
+      lagWindowS: profile.lagWindowS,
+      lagWindow: summariseMs(inWindow.map(lag)),
+      unplacedInWindow: inWindow.filter((time) => time.placedMs === null).length,
+      lagAll: summariseMs(times.map(lag)),
+      orders: times.length,
+      placed: times.filter((time) => time.placedMs !== null).length,
+      allPlaced,
+      rss: { api: rssSummary(samples, 'api', profile.rssSettleS), worker: rssSummary(samples, 'worker', profile.rssSettleS) },
+      cpu: cpuUse,
+    };
+  } finally {
+    await Promise.all([api.stop(), worker.stop()]);
+  }
+}
+
+function rssSummary(samples: { atS: number; api: number; worker: number }[], which: 'api' | 'worker', settleS: number): RssSummary {
+  // "start" is the first sample once the process has warmed up under the load.
+  const settled = samples.filter((sample) => sample.atS >= settleS);
+  const series = (settled.length > 1 ? settled : samples).map((sample) => sample[which] / 2 ** 20);
+  const start = series[0] ?? NaN;
+  const end = series.at(-1) ?? NaN;
+  return { startMiB: start, endMiB: end, maxMiB: Math.max(...series), changePct: (100 * (end - start)) / start, samples: series.length };
+}

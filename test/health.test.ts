@@ -1,0 +1,160 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import getPort from 'get-port';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Readiness } from '../api/health.js';
+import { type ApiServer, startApiServer } from '../api/server.js';
+import { createLogger } from '../config/logger.js';
+import { applyMigrations, readMigrations } from '../prisma/migrate.js';
+import { type RunningPostgres, startEmbeddedPostgres } from '../scripts/infra/embedded-postgres.js';
+import { testConfig } from './support/config.js';
+import { waitFor } from './support/wait.js';
+
+// GET /health/ready against dependencies that go away and come back. The tests that stop
+// PostgreSQL run their own, so the rest of the suite keeps the shared one.
+const TIMEOUT_MS = 1000; // READINESS_TIMEOUT_MS here
+// Each check is bounded by the timeout; the rest is slack for a busy 2-core machine.
+const ANSWER_BOUND_MS = TIMEOUT_MS + 1500;
+
+let tempDir: string;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  tempDir = await mkdtemp(path.join(os.tmpdir(), 'health-'));
+  await chmod(tempDir, 0o755); // PostgreSQL runs as its own user when we are root
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+afterAll(() => rm(tempDir, { recursive: true, force: true }));
+
+async function startApi(overrides: Record<string, string> = {}): Promise<ApiServer> {
+  const api = await startApiServer(testConfig({ READINESS_TIMEOUT_MS: String(TIMEOUT_MS), ...overrides }), createLogger('api', 'silent'));
+  cleanups.push(() => api.close());
+  return api;
+}
+
+async function ready(api: ApiServer): Promise<{ status: number; body: Readiness; elapsedMs: number }> {
+  const started = performance.now();
+  const response = await fetch(`${api.url}/health/ready`);
+  const body = (await response.json()) as Readiness;
+  return { status: response.status, body, elapsedMs: performance.now() - started };
+}
+
+/** A TCP server that accepts connections and never answers: a hung dependency. */
+async function blackhole(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('GET /health/ready', () => {
+  it('is ready with every dependency up, and says what it checked', async () => {
+    const api = await startApi();
+    const answer = await ready(api);
+    expect(answer.status).toBe(200);
+    expect(answer.body.status).toBe('ready');
+    expect(Object.keys(answer.body.checks).sort()).toEqual(['database', 'migrations', 'temporal']);
+    for (const check of Object.values(answer.body.checks)) expect(check.status).toBe('pass');
+    expect(answer.body.checks.migrations?.message).toBe(`${(await readMigrations()).length} applied`);
+    // Liveness says nothing about dependencies.
+    expect((await fetch(`${api.url}/health/live`)).status).toBe(200);
+  });
+
+  it('turns unready when PostgreSQL stops and ready again when it returns', { timeout: 180_000 }, async () => {
+    const postgres: RunningPostgres = await startEmbeddedPostgres({ dataDir: path.join(tempDir, 'pg'), port: await getPort() });
+    cleanups.push(() => postgres.stop());
+    await applyMigrations(postgres.url);
+    const api = await startApi({ DATABASE_URL: postgres.url });
+    expect((await ready(api)).status).toBe(200);
+
+    await postgres.stop();
+    for (let i = 0; i < 3; i += 1) {
+      const down = await ready(api);
+      expect(down.status).toBe(503);
+      expect(down.body.status).toBe('unready');
+      expect(down.body.checks.database?.status).toBe('fail');
+      expect(down.body.checks.database?.message).toBeTruthy();
+      expect(down.body.checks.migrations?.status).toBe('fail');
+      expect(down.body.checks.temporal?.status).toBe('pass');
+      expect(down.elapsedMs).toBeLessThan(ANSWER_BOUND_MS);
+    }
+    // Liveness is unaffected: restarting the process would not help.
+    expect((await fetch(`${api.url}/health/live`)).status).toBe(200);
+
+    await postgres.start();
+    const back = await waitFor(async () => {
+      const answer = await ready(api);
+      return answer.status === 200 ? answer : undefined;
+    }, 30_000, 'readiness to return');
+    expect(back.body.status).toBe('ready');
+  });
+
+  it('is unready while the migrations of this build are not applied', { timeout: 60_000 }, async () => {
+    const name = `health_${Math.random().toString(36).slice(2, 10)}`;
+    const admin = new pg.Client({ connectionString: testConfig().DATABASE_URL });
+    await admin.connect();
+    cleanups.push(() => admin.end());
+    await admin.query(`CREATE DATABASE ${name}`);
+    cleanups.push(() => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    const url = new URL(testConfig().DATABASE_URL);
+    url.pathname = `/${name}`;
+    const api = await startApi({ DATABASE_URL: url.toString() });
+
+    const empty = await ready(api);
+    expect(empty.status).toBe(503);
+    expect(empty.body.checks.database?.status).toBe('pass');
+    expect(empty.body.checks.migrations).toMatchObject({ status: 'fail', message: expect.stringContaining('_prisma_migrations') });
+
+    await applyMigrations(url.toString());
+    expect((await ready(api)).status).toBe(200);
+
+    // A migration of this build missing from the database (as if a deploy skipped the job).
+    const [last] = (await readMigrations()).slice(-1);
+    const direct = new pg.Client({ connectionString: url.toString() });
+    await direct.connect();
+    cleanups.push(() => direct.end());
+    await direct.query('DELETE FROM "_prisma_migrations" WHERE migration_name = $1', [last!.name]);
+    const behind = await ready(api);
+    expect(behind.status).toBe(503);
+    expect(behind.body.checks.migrations).toMatchObject({ status: 'fail', message: `not applied: ${last!.name}` });
+  });
+
+  it('is unready when Temporal is unreachable, refused or hung, within the bound', { timeout: 60_000 }, async () => {
+    const refused = await startApi({ TEMPORAL_ADDRESS: `127.0.0.1:${await getPort()}` });
+    const hung = await blackhole();
+    cleanups.push(hung.close);
+    const hanging = await startApi({ TEMPORAL_ADDRESS: `127.0.0.1:${hung.port}` });
+    for (const api of [refused, hanging]) {
+      for (let i = 0; i < 2; i += 1) {
+        const answer = await ready(api);
+        expect(answer.status).toBe(503);
+        expect(answer.body.status).toBe('unready');
+        expect(answer.body.checks.temporal?.status).toBe('fail');
+        expect(answer.body.checks.database?.status).toBe('pass');
+        expect(answer.body.checks.migrations?.status).toBe('pass');
+        expect(answer.elapsedMs).toBeLessThan(ANSWER_BOUND_MS);
+      }
+    }
+  });
+
+  it('turns unready at once when the API starts shutting down', async () => {
+    const api = await startApi();
+    expect((await ready(api)).status).toBe(200);
+    api.readiness.drain();
+    const draining = await ready(api);
+    expect(draining.status).toBe(503);
+    expect(draining.body).toEqual({ status: 'unready', checks: { shutdown: { status: 'fail', duration_ms: 0, message: 'shutting down' } } });
+  });
+});

@@ -1,0 +1,159 @@
+import { createServer, type Server } from 'node:http';
+import type { Context as ActivityContext } from '@temporalio/activity';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { OrdersRepository } from '../prisma/orders-repository.js';
+
+export interface WorkerMetrics {
+  registry: Registry;
+  placements: Counter;
+  exchangeAttempts: Counter;
+  exchangeFailures: Counter<'reason'>;
+  placementLag: Histogram;
+}
+
+let processRegistry: Registry | undefined;
+
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+// The exchange's failures as the activity reports them; anything else counts as 'other'.
+const FAILURE_REASONS = new Set(['OrderPlacementError', 'OrderCancelledAtExchangeError', 'MissingOrderError', 'CancelledFailure']);
+
+export function createWorkerMetrics(): WorkerMetrics {
+  const own = new Registry();
+  const placements = new Counter({
+    name: 'order_placements_total',
+    help: 'Orders marked placed by this worker (placing -> placed).',
+    registers: [own],
+  });
+  const exchangeAttempts = new Counter({
+    name: 'exchange_attempts_total',
+    help: 'Calls of the exchange to place an order (every attempt, retries included).',
+    registers: [own],
+  });
+  const exchangeFailures = new Counter({
+    name: 'exchange_failures_total',
+    help: 'Calls of the exchange to place an order that failed, by reason (the error type).',
+    labelNames: ['reason'] as const,
+    registers: [own],
+  });
+  const placementLag = new Histogram({
+    name: 'order_placement_lag_seconds',
+    help: "Time from an order's creation (created_at) to its placement (placed_at).",
+    // One exchange call takes 0.5 s; retries back off from 1 s up to 2 minutes each.
+    buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [own],
+  });
+  exchangeFailures.inc({ reason: 'OrderPlacementError' }, 0);
+  return { registry: Registry.merge([own, processMetrics()]), placements, exchangeAttempts, exchangeFailures, placementLag };
+}
+
+function failureReason(error: unknown): string {
+  const type = (error as { type?: unknown }).type; // an ApplicationFailure's type
+  const name = typeof type === 'string' ? type : error instanceof Error ? error.name : 'other';
+  return FAILURE_REASONS.has(name) ? name : 'other';
+}
+
+/** The order a workflow places, from its id (`order-<order id>`, domain/order.ts). */
+function orderIdOf(workflowId: string | undefined): string | undefined {
+  return workflowId?.startsWith('order-') ? workflowId.slice('order-'.length) : undefined;
+}
+
+/**
+ * Activity interceptors: count exchange calls and their failures, count placements and observe
+ * their lag (read back from the order row after `markOrderPlaced`, off the activity's path), and
+ * add `orderId` to every line an activity logs (the SDK already adds workflowId, activityType, …).
+ */
+export function activityInterceptors(metrics: WorkerMetrics, orders: OrdersRepository): ActivityInterceptorsFactory {
+  return (ctx: ActivityContext) => {
+    const orderId = orderIdOf(ctx.info.workflowExecution?.workflowId);
+    return {
+      inbound: {
+        async execute(input, next) {
+          const type = ctx.info.activityType;
+          if (type === 'placeAtExchange') metrics.exchangeAttempts.inc();
+          try {
+            const result = await next(input);
+            if (type === 'markOrderPlaced') {
+              metrics.placements.inc();
+              const placedId = typeof input.args[0] === 'string' ? input.args[0] : orderId;
+              if (placedId) void observeLag(metrics, orders, placedId);
+            }
+            return result;
+          } catch (error) {
+            if (type === 'placeAtExchange') metrics.exchangeFailures.inc({ reason: failureReason(error) });
+            throw error;
+          }
+        },
+      },
+      outbound: orderId ? { getLogAttributes: (attributes, next) => next({ ...attributes, orderId }) } : {},
+    };
+  };
+}
+
+async function observeLag(metrics: WorkerMetrics, orders: OrdersRepository, orderId: string): Promise<void> {
+  try {
+    const order = await orders.find(orderId);
+    if (order?.placedAt) metrics.placementLag.observe(Math.max(0, (order.placedAt.getTime() - order.createdAt.getTime()) / 1000));
+  } catch {
+    // A metric is not worth failing or delaying a placement for; this observation is lost.
+  }
+}
+
+export interface MetricsServer {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The worker's small HTTP server: GET /metrics (its prom-client registry) and GET /health/live
+ * (200 while `live()` says so, else 503), for Prometheus and the container's health check.
+ */
+export async function startMetricsServer(options: { registry: Registry; port: number; host: string; live: () => boolean }): Promise<MetricsServer> {
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method === 'GET' && path === '/metrics') {
+      options.registry.metrics().then(
+        (text) => {
+          response.writeHead(200, { 'content-type': options.registry.contentType });
+          response.end(text);
+        },
+        () => {
+          response.writeHead(500, { 'content-type': 'text/plain' });
+          response.end('metrics collection failed\n');
+        },
+      );
+      return;
+    }
+    if (request.method === 'GET' && path === '/health/live') {
+      const live = options.live();
+      response.writeHead(live ? 200 : 503, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ status: live ? 'ok' : 'stopping' }));
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ message: 'Not found' }));
+  });
+  server.listen(options.port, options.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address();
+  return {
+    server,
+    port: typeof address === 'object' && address ? address.port : options.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,36 @@
+import type { Logger as TemporalLogger, LogLevel, LogMetadata } from '@temporalio/common';
+import type { Logger } from '../config/logger.js';
+
+const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+/**
+ * The Temporal SDK's Logger interface over pino, for `Runtime.install({ logger })`: the SDK's own
+ * lines, the Rust core's (forwarded), and those of `log` in workflows and activities all become
+ * lines of the worker's JSON log. Their metadata (workflowId, activityType, taskQueue, …) become
+ * fields; an `error` becomes pino's serialised `err`.
+ */
+export function temporalLogger(logger: Logger): TemporalLogger {
+  const write = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    const method = LEVELS[level] ?? 'info';
+    if (!logger.isLevelEnabled(method)) return;
+    const { error, ...rest } = meta ?? {};
+    // Own string keys only: the SDK's timestamp rides on a symbol key (a bigint pino cannot write).
+    const fields: Record<string, unknown> = Object.fromEntries(Object.entries(rest));
+    if (error !== undefined) fields.err = error;
+    logger[method](fields, message);
+  };
+  return {
+    log: write,
+    trace: (message, meta) => write('TRACE', message, meta),
+    debug: (message, meta) => write('DEBUG', message, meta),
+    info: (message, meta) => write('INFO', message, meta),
+    warn: (message, meta) => write('WARN', message, meta),
+    error: (message, meta) => write('ERROR', message, meta),
+  };
+}
