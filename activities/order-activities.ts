@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { OrderStatus, OrderTicket } from '../domain/order.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
-import { DuplicateOrderError, MissingOrderError, type Exchange } from './exchange.js';
+import { DuplicateOrderError, type Exchange, MissingOrderError } from './exchange.js';
 
 export interface OrderActivityDeps {
   orders: OrdersRepository;

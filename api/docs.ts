@@ -15,7 +15,14 @@ import { openApiDocument } from './openapi.js';
 const SWAGGER_UI_DIR = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
 /** The files of swagger-ui-dist the page uses (plus the source map its CSS names), by name. */
-const VENDOR_ASSETS = ['swagger-ui.css', 'swagger-ui.css.map', 'swagger-ui-bundle.js', 'index.css', 'favicon-32x32.png', 'favicon-16x16.png'];
+const VENDOR_ASSETS = [
+  'swagger-ui.css',
+  'swagger-ui.css.map',
+  'swagger-ui-bundle.js',
+  'index.css',
+  'favicon-32x32.png',
+  'favicon-16x16.png',
+];
 
 const CONTENT_TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
@@ -78,7 +85,9 @@ interface Asset {
 /** The paths this middleware answers (GET and HEAD), with their bodies; vendor files read on first use. */
 function docsAssets(): Map<string, () => Asset> {
   const assets = new Map<string, () => Asset>();
-  const fixed = (type: string, body: string): (() => Asset) => () => ({ type, body, cache: 'no-cache' });
+  const fixed =
+    (type: string, body: string): (() => Asset) =>
+    () => ({ type, body, cache: 'no-cache' });
   let openApiJson: string | undefined;
   assets.set('/openapi.json', () => {
     openApiJson ??= JSON.stringify(openApiDocument());

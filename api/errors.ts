@@ -1,4 +1,11 @@
-import { isGrpcServiceError, ServiceError, TemporalFailure, WorkflowFailedError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import {
+  isGrpcServiceError,
+  ServiceError,
+  TemporalFailure,
+  WorkflowFailedError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import type { Context, Next } from 'koa';
 import pg from 'pg';
 import type { Logger } from '../config/logger.js';

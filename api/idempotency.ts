@@ -32,7 +32,9 @@ export function validateKey(key: string): string {
 /** The same order, however its JSON was written (key order, 10.5 vs "10.50"). */
 export function fingerprint(request: NewOrder): string {
   const { type, side, instrument, limitPrice, quantity } = request;
-  return createHash('sha256').update(JSON.stringify([type, side, instrument, limitPrice, quantity])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([type, side, instrument, limitPrice, quantity]))
+    .digest('hex');
 }
 
 /**
@@ -101,7 +103,9 @@ async function resumeOrSubmit(
   const earlier = await deps.orders.findByIdempotencyKey(key);
   if (earlier) {
     const status =
-      earlier.status === 'pending' ? await deps.orders.rejectIfPending(earlier.id, 'Its request ended without confirming it') : earlier.status;
+      earlier.status === 'pending'
+        ? await deps.orders.rejectIfPending(earlier.id, 'Its request ended without confirming it')
+        : earlier.status;
     if (status !== null && status !== 'rejected') return { ...earlier, status };
     await deps.orders.releaseIdempotencyKey(key);
   }

@@ -27,7 +27,8 @@ export interface ListOrdersParams {
 
 const SINGLE_VALUE = 'Parameter should be given once';
 const STATUS_MESSAGE = `Input should be ${quotedList(ORDER_STATUSES)}`;
-const DATETIME_MESSAGE = 'Input should be an ISO 8601 timestamp with a time zone, e.g. 2026-11-23T20:35:52Z or 2026-11-23T21:35:52.123+01:00';
+const DATETIME_MESSAGE =
+  'Input should be an ISO 8601 timestamp with a time zone, e.g. 2026-11-23T20:35:52Z or 2026-11-23T21:35:52.123+01:00';
 const INVALID_CURSOR = 'Invalid cursor: pass the `next` value of a previous page unchanged';
 const FOREIGN_CURSOR = 'Invalid cursor: it was altered, or it belongs to a query with other filters';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -39,7 +40,9 @@ function fail(ctx: z.RefinementCtx, message: string, type: string): never {
 
 /** A parameter that may appear once: its text, or an issue if it was repeated. */
 function once<T>(parse: (text: string, ctx: z.RefinementCtx) => T) {
-  return z.custom<unknown>().transform((value, ctx): T => (typeof value === 'string' ? parse(value, ctx) : fail(ctx, SINGLE_VALUE, 'value_error')));
+  return z
+    .custom<unknown>()
+    .transform((value, ctx): T => (typeof value === 'string' ? parse(value, ctx) : fail(ctx, SINGLE_VALUE, 'value_error')));
 }
 
 function oneOf<const T extends readonly string[]>(values: T, message: string) {
@@ -201,7 +204,14 @@ export function parseTimestamp(text: string): Timestamp | undefined {
   date.setUTCFullYear(y, mo - 1, d);
   date.setUTCHours(h, mi, s, 0);
   // The fields must be a real date and time: no February 30th, no 24:00, no 60th second.
-  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || date.getUTCHours() !== h || date.getUTCMinutes() !== mi || date.getUTCSeconds() !== s) {
+  if (
+    date.getUTCFullYear() !== y ||
+    date.getUTCMonth() !== mo - 1 ||
+    date.getUTCDate() !== d ||
+    date.getUTCHours() !== h ||
+    date.getUTCMinutes() !== mi ||
+    date.getUTCSeconds() !== s
+  ) {
     return undefined;
   }
   const offsetMs = zone === 'Z' ? 0 : (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 /** Why a request answered 500: the dependency that failed, or something else. */
 export type InternalErrorCause = 'database' | 'temporal' | 'unexpected';

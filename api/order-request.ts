@@ -1,7 +1,7 @@
 import { Decimal } from 'decimal.js';
 import { isLosslessNumber } from 'lossless-json';
 import { z } from 'zod';
-import { ORDER_SIDES, ORDER_TYPES, type NewOrder } from '../domain/order.js';
+import { type NewOrder, ORDER_SIDES, ORDER_TYPES } from '../domain/order.js';
 import { RequestValidationError, type ValidationDetail } from './errors.js';
 
 export const LIMIT_PRICE_PROHIBITED = 'Providing a `limit_price` is prohibited for type `market`';
@@ -19,79 +19,97 @@ function numberText(value: unknown): string | undefined {
   return isLosslessNumber(value) ? value.value : undefined;
 }
 
-const quantity = z.custom<unknown>().transform((value, ctx) => {
-  if (value === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'Field required', params: { type: 'missing' } });
-    return z.NEVER;
-  }
-  const text = numberText(value);
-  if (text === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'Input should be a valid integer', params: { type: 'int_type' } });
-    return z.NEVER;
-  }
-  const number = new Decimal(text);
-  if (!number.isInteger()) {
-    ctx.addIssue({ code: 'custom', message: 'Input should be a valid integer', params: { type: 'int_from_float' } });
-    return z.NEVER;
-  }
-  if (number.lte(0)) {
-    ctx.addIssue({ code: 'custom', message: 'Input should be greater than 0', params: { type: 'greater_than' } });
-    return z.NEVER;
-  }
-  if (number.gt(MAX_QUANTITY)) {
-    ctx.addIssue({ code: 'custom', message: `Input should be less than or equal to ${MAX_QUANTITY}`, params: { type: 'less_than_equal' } });
-    return z.NEVER;
-  }
-  return number.toNumber();
-}).meta({
-  // Its JSON Schema (the validator above is a transform, which JSON Schema cannot express).
-  description: `A whole number of shares, 1 to ${MAX_QUANTITY}.`,
-  type: 'integer',
-  minimum: 1,
-  maximum: MAX_QUANTITY,
-});
+const quantity = z
+  .custom<unknown>()
+  .transform((value, ctx) => {
+    if (value === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'Field required', params: { type: 'missing' } });
+      return z.NEVER;
+    }
+    const text = numberText(value);
+    if (text === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'Input should be a valid integer', params: { type: 'int_type' } });
+      return z.NEVER;
+    }
+    const number = new Decimal(text);
+    if (!number.isInteger()) {
+      ctx.addIssue({ code: 'custom', message: 'Input should be a valid integer', params: { type: 'int_from_float' } });
+      return z.NEVER;
+    }
+    if (number.lte(0)) {
+      ctx.addIssue({ code: 'custom', message: 'Input should be greater than 0', params: { type: 'greater_than' } });
+      return z.NEVER;
+    }
+    if (number.gt(MAX_QUANTITY)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `Input should be less than or equal to ${MAX_QUANTITY}`,
+        params: { type: 'less_than_equal' },
+      });
+      return z.NEVER;
+    }
+    return number.toNumber();
+  })
+  .meta({
+    // Its JSON Schema (the validator above is a transform, which JSON Schema cannot express).
+    description: `A whole number of shares, 1 to ${MAX_QUANTITY}.`,
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_QUANTITY,
+  });
 
 /** A price: a JSON number or a decimal string, > 0, with at most 2 decimal places. */
-const limitPrice = z.custom<unknown>().transform((value, ctx) => {
-  if (value === undefined || value === null) return null;
-  const text = numberText(value) ?? (typeof value === 'string' ? value.trim() : undefined);
-  let price: Decimal | undefined;
-  try {
-    // Plain decimal notation only: Decimal would also take "Infinity", "NaN", hex and exponents.
-    if (text !== undefined && /^[+-]?(\d+\.?\d*|\.\d+)$/.test(text)) price = new Decimal(text);
-  } catch {
-    price = undefined;
-  }
-  if (price === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'Input should be a valid decimal', params: { type: 'decimal_parsing' } });
-    return z.NEVER;
-  }
-  if (price.decimalPlaces() > 2) {
-    ctx.addIssue({ code: 'custom', message: 'Decimal input should have no more than 2 decimal places', params: { type: 'decimal_max_places' } });
-    return z.NEVER;
-  }
-  if (price.lte(0)) {
-    ctx.addIssue({ code: 'custom', message: 'Input should be greater than 0', params: { type: 'greater_than' } });
-    return z.NEVER;
-  }
-  if (price.gt(MAX_LIMIT_PRICE)) {
-    ctx.addIssue({ code: 'custom', message: `Input should be less than or equal to ${MAX_LIMIT_PRICE.toFixed()}`, params: { type: 'less_than_equal' } });
-    return z.NEVER;
-  }
-  return price.toFixed(2);
-}).meta({
-  // Its JSON Schema (the validator above is a transform, which JSON Schema cannot express).
-  description:
-    'Required for `limit`, prohibited for `market` (`null` counts as absent). A price > 0 with at most 2 decimal places ' +
-    `(at most ${MAX_LIMIT_PRICE.toFixed()}), as a JSON number (\`187.25\`) or a decimal string (\`"187.25"\`), checked on ` +
-    'its exact text: `0.1` is accepted, `0.105` refused; exponents, `NaN`, `Infinity` and hex are refused.',
-  anyOf: [
-    // As a binary float the largest price, 9999999999999999.99, is 1e16: as close as JSON Schema can say.
-    { type: 'number', exclusiveMinimum: 0, maximum: MAX_LIMIT_PRICE.toNumber(), multipleOf: 0.01 },
-    { type: 'string', pattern: LIMIT_PRICE_PATTERN },
-    { type: 'null' },
-  ],
-});
+const limitPrice = z
+  .custom<unknown>()
+  .transform((value, ctx) => {
+    if (value === undefined || value === null) return null;
+    const text = numberText(value) ?? (typeof value === 'string' ? value.trim() : undefined);
+    let price: Decimal | undefined;
+    try {
+      // Plain decimal notation only: Decimal would also take "Infinity", "NaN", hex and exponents.
+      if (text !== undefined && /^[+-]?(\d+\.?\d*|\.\d+)$/.test(text)) price = new Decimal(text);
+    } catch {
+      price = undefined;
+    }
+    if (price === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'Input should be a valid decimal', params: { type: 'decimal_parsing' } });
+      return z.NEVER;
+    }
+    if (price.decimalPlaces() > 2) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'Decimal input should have no more than 2 decimal places',
+        params: { type: 'decimal_max_places' },
+      });
+      return z.NEVER;
+    }
+    if (price.lte(0)) {
+      ctx.addIssue({ code: 'custom', message: 'Input should be greater than 0', params: { type: 'greater_than' } });
+      return z.NEVER;
+    }
+    if (price.gt(MAX_LIMIT_PRICE)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `Input should be less than or equal to ${MAX_LIMIT_PRICE.toFixed()}`,
+        params: { type: 'less_than_equal' },
+      });
+      return z.NEVER;
+    }
+    return price.toFixed(2);
+  })
+  .meta({
+    // Its JSON Schema (the validator above is a transform, which JSON Schema cannot express).
+    description:
+      'Required for `limit`, prohibited for `market` (`null` counts as absent). A price > 0 with at most 2 decimal places ' +
+      `(at most ${MAX_LIMIT_PRICE.toFixed()}), as a JSON number (\`187.25\`) or a decimal string (\`"187.25"\`), checked on ` +
+      'its exact text: `0.1` is accepted, `0.105` refused; exponents, `NaN`, `Infinity` and hex are refused.',
+    anyOf: [
+      // As a binary float the largest price, 9999999999999999.99, is 1e16: as close as JSON Schema can say.
+      { type: 'number', exclusiveMinimum: 0, maximum: MAX_LIMIT_PRICE.toNumber(), multipleOf: 0.01 },
+      { type: 'string', pattern: LIMIT_PRICE_PATTERN },
+      { type: 'null' },
+    ],
+  });
 
 /** JSON Schema of the whole order: its description and the two cross-field rules of limitPriceRule. */
 const ORDER_REQUEST_JSON_SCHEMA = {
@@ -110,21 +128,27 @@ const ORDER_REQUEST_JSON_SCHEMA = {
   ],
 };
 
-export const orderRequestSchema = z.strictObject(
-  {
-    type: z.enum(ORDER_TYPES, { error: "Input should be 'market' or 'limit'" }).meta({ description: 'A market or a limit order.' }),
-    side: z.enum(ORDER_SIDES, { error: "Input should be 'buy' or 'sell'" }).meta({ description: 'Buy or sell.' }),
-    instrument: z
-      .string({ error: 'Input should be a valid string' })
-      .refine((value) => [...value].length === INSTRUMENT_LENGTH, {
-        message: `String should have exactly ${INSTRUMENT_LENGTH} characters`,
-      })
-      .meta({ description: `Exactly ${INSTRUMENT_LENGTH} characters (an ISIN's length).`, minLength: INSTRUMENT_LENGTH, maxLength: INSTRUMENT_LENGTH }),
-    limit_price: limitPrice.optional(),
-    quantity,
-  },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? 'Extra inputs are not permitted' : 'Input should be a valid object') },
-).meta(ORDER_REQUEST_JSON_SCHEMA);
+export const orderRequestSchema = z
+  .strictObject(
+    {
+      type: z.enum(ORDER_TYPES, { error: "Input should be 'market' or 'limit'" }).meta({ description: 'A market or a limit order.' }),
+      side: z.enum(ORDER_SIDES, { error: "Input should be 'buy' or 'sell'" }).meta({ description: 'Buy or sell.' }),
+      instrument: z
+        .string({ error: 'Input should be a valid string' })
+        .refine((value) => [...value].length === INSTRUMENT_LENGTH, {
+          message: `String should have exactly ${INSTRUMENT_LENGTH} characters`,
+        })
+        .meta({
+          description: `Exactly ${INSTRUMENT_LENGTH} characters (an ISIN's length).`,
+          minLength: INSTRUMENT_LENGTH,
+          maxLength: INSTRUMENT_LENGTH,
+        }),
+      limit_price: limitPrice.optional(),
+      quantity,
+    },
+    { error: (issue) => (issue.code === 'unrecognized_keys' ? 'Extra inputs are not permitted' : 'Input should be a valid object') },
+  )
+  .meta(ORDER_REQUEST_JSON_SCHEMA);
 
 /** Validates a parsed JSON body; throws RequestValidationError naming every failing field. */
 export function parseOrderRequest(body: unknown): NewOrder {

@@ -1,5 +1,5 @@
 import { LosslessNumber, stringify } from 'lossless-json';
-import { workflowIdFor, type Order, type OrderEvent } from '../domain/order.js';
+import { type Order, type OrderEvent, workflowIdFor } from '../domain/order.js';
 
 /**
  * The order as clients see it. `limit_price` is written as a JSON number whose text is the

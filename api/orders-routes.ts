@@ -4,8 +4,8 @@ import { z } from 'zod';
 import type { Logger } from '../config/logger.js';
 import type { NewOrder, Order, OrderStatus } from '../domain/order.js';
 import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
-import type { OrdersRepository } from '../prisma/orders-repository.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
+import type { OrdersRepository } from '../prisma/orders-repository.js';
 import type { OrderCancellation, PlacementStarter } from '../workflows/client.js';
 import { OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
 import { IDEMPOTENCY_HEADER, validateKey, withIdempotencyKey } from './idempotency.js';
@@ -13,7 +13,7 @@ import { readJsonBody } from './json-body.js';
 import { listOrdersRoute } from './list-orders.js';
 import { parseOrderRequest } from './order-request.js';
 import { orderJson } from './order-response.js';
-import { submitOrder, type FaultInjector } from './submit-order.js';
+import { type FaultInjector, submitOrder } from './submit-order.js';
 
 export interface OrdersRouteDeps {
   orders: OrdersRepository;

@@ -1,4 +1,4 @@
-import { toTicket, type NewOrder, type Order, type OrderStatus } from '../domain/order.js';
+import { type NewOrder, type Order, type OrderStatus, toTicket } from '../domain/order.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import type { PlacementStarter } from '../workflows/client.js';
 import { OrderNotAcceptedError } from './errors.js';
@@ -27,7 +27,11 @@ const REJECTION_REASON = 'Placement could not be confirmed when the order was su
  * Resolves with the accepted order; rejects with OrderNotAcceptedError (never placed) or the
  * database's error (not stored, or left `pending` for the stale-order sweep to reject).
  */
-export async function submitOrder({ orders, placement, faults }: SubmitOrderDeps, request: NewOrder, idempotencyKey?: string): Promise<Order> {
+export async function submitOrder(
+  { orders, placement, faults }: SubmitOrderDeps,
+  request: NewOrder,
+  idempotencyKey?: string,
+): Promise<Order> {
   const order = await orders.create(request, idempotencyKey);
   try {
     await faults?.('afterInsert');

@@ -15,12 +15,19 @@ export interface Infra {
   databaseUrl: string;
   temporalAddress: string;
   postgresPid: number;
-  temporalPid: number;
-  temporalDb: 'file' | 'memory';
+  /** null: a Temporal server the benchmark did not start and cannot see (no CPU figures for it). */
+  temporalPid: number | null;
+  /** How Temporal was run: the dev server's SQLite 'file' or 'memory', or 'external'. */
+  temporal: 'file' | 'memory' | 'external';
   stop(): Promise<void>;
 }
 
-export async function startInfra(options: { temporalDb: 'file' | 'memory'; log: (line: string) => void }): Promise<Infra> {
+export async function startInfra(options: {
+  temporalDb: 'file' | 'memory';
+  /** A Temporal server to use instead of starting one (for exploring its settings). */
+  temporalAddress?: string;
+  log: (line: string) => void;
+}): Promise<Infra> {
   const stops: (() => Promise<void>)[] = [];
   const tempDir = await mkdtemp(path.join(os.tmpdir(), 'order-service-bench-'));
   await chmod(tempDir, 0o755); // PostgreSQL runs as its own user when we are root
@@ -36,6 +43,12 @@ export async function startInfra(options: { temporalDb: 'file' | 'memory'; log: 
     await applyMigrations(postgres.url);
     options.log(`PostgreSQL at ${postgres.url.replace(/:[^:@]*@/, ':***@')} (pid ${postgresPid}), migrations applied`);
 
+    if (options.temporalAddress) {
+      const port = options.temporalAddress.split(':').at(-1) ?? '';
+      const temporalPid = findProcess(['--port', port]);
+      options.log(`using the Temporal server at ${options.temporalAddress}${temporalPid === null ? '' : ` (pid ${temporalPid})`}`);
+      return { databaseUrl: postgres.url, temporalAddress: options.temporalAddress, postgresPid, temporalPid, temporal: 'external', stop };
+    }
     const port = await getPort();
     // Like `npm start`: the dev server keeps its state in a SQLite file (WAL); 'memory' is the
     // test suite's setting, for comparison.
@@ -48,7 +61,7 @@ export async function startInfra(options: { temporalDb: 'file' | 'memory'; log: 
     const temporalPid = findProcess(['start-dev', '--port', String(port)]);
     if (temporalPid === null) throw new Error('could not find the Temporal dev server process');
     options.log(`Temporal dev server at ${temporal.address} (pid ${temporalPid}, SQLite ${options.temporalDb})`);
-    return { databaseUrl: postgres.url, temporalAddress: temporal.address, postgresPid, temporalPid, temporalDb: options.temporalDb, stop };
+    return { databaseUrl: postgres.url, temporalAddress: temporal.address, postgresPid, temporalPid, temporal: options.temporalDb, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -70,7 +83,9 @@ export function machineInfo(): MachineInfo {
   const cpus = os.cpus();
   let temporalCli = 'unknown';
   try {
-    temporalCli = execFileSync(TEMPORAL_CLI, ['--version'], { encoding: 'utf8' }).trim().replace(/^temporal version /, '');
+    temporalCli = execFileSync(TEMPORAL_CLI, ['--version'], { encoding: 'utf8' })
+      .trim()
+      .replace(/^temporal version /, '');
   } catch {
     // reported as unknown
   }

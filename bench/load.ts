@@ -2,7 +2,7 @@
 // calls (the Prisma insert, the Temporal start). Both record every latency in an hdr histogram.
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { newHistogram, recordMs, summarise, type LatencySummary } from './histogram.js';
+import { type LatencySummary, newHistogram, recordMs, summarise } from './histogram.js';
 
 export interface LoadResult {
   /** Completed operations (HTTP: responses of any status). */

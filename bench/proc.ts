@@ -35,7 +35,9 @@ function procStat(pid: number): ProcStat | null {
 }
 
 function allPids(): number[] {
-  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number);
 }
 
 /** The process and all its descendants. */
@@ -95,5 +97,8 @@ export function machineCpu(): { busyS: number; totalS: number } {
 }
 
 export function loadAverage(): string {
-  return os.loadavg().map((value) => value.toFixed(2)).join(' ');
+  return os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
 }

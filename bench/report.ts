@@ -4,7 +4,15 @@ import type { LatencySummary } from './histogram.js';
 import type { MachineInfo } from './infra.js';
 import type { LoadResult } from './load.js';
 import type { Profile } from './profile.js';
-import { ACTIVITY_SLOTS, EXCHANGE_LATENCY_S, type BurstResult, type CpuUse, type Measured, type PostResults, type SteadyResult } from './scenarios.js';
+import {
+  ACTIVITY_SLOTS,
+  type BurstResult,
+  type CpuUse,
+  EXCHANGE_LATENCY_S,
+  type Measured,
+  type PostResults,
+  type SteadyResult,
+} from './scenarios.js';
 
 export type Outcome<T> = T | { error: string } | undefined;
 
@@ -13,7 +21,7 @@ export interface Results {
   /** Some of the mode's values were overridden on the command line. */
   overridden?: boolean;
   machine: MachineInfo;
-  temporalDb: 'file' | 'memory';
+  temporal: 'file' | 'memory' | 'external';
   loadBefore: string;
   loadAfter?: string;
   totalS?: number;
@@ -34,7 +42,8 @@ function ok<T>(outcome: Outcome<T>): T | undefined {
 
 function failure(outcome: Outcome<unknown>): string {
   if (outcome === undefined) return 'not run';
-  if (typeof outcome === 'object' && outcome !== null && 'error' in outcome) return `FAILED: ${String((outcome as { error: string }).error).split('\n')[0]}`;
+  if (typeof outcome === 'object' && outcome !== null && 'error' in outcome)
+    return `FAILED: ${String((outcome as { error: string }).error).split('\n')[0]}`;
   return '';
 }
 
@@ -57,7 +66,14 @@ function lag(summary: LatencySummary): string {
 
 function cpu(use: CpuUse | undefined): string {
   if (!use) return '';
-  const names: Record<string, string> = { api: 'api', worker: 'worker', server: 'server', postgres: 'pg', temporal: 'temporal', bench: 'bench' };
+  const names: Record<string, string> = {
+    api: 'api',
+    worker: 'worker',
+    server: 'server',
+    postgres: 'pg',
+    temporal: 'temporal',
+    bench: 'bench',
+  };
   const parts = Object.entries(use.cores)
     .filter(([, cores]) => cores >= 0.005)
     .map(([name, cores]) => `${names[name] ?? name} ${cores.toFixed(2)}`);
@@ -94,7 +110,10 @@ export function renderTable(results: Results): string {
 
   section('Machine and run');
   rows.push({ measure: 'machine', figure: `${machine.cpuModel}, ${machine.cores} cores, ${num(machine.memoryGiB, 1)} GiB memory` });
-  rows.push({ measure: 'software', figure: `Node ${machine.node}; Temporal CLI ${machine.temporalCli} (dev server, SQLite ${results.temporalDb === 'file' ? 'file, WAL' : 'in memory'}); embedded PostgreSQL 18` });
+  rows.push({
+    measure: 'software',
+    figure: `Node ${machine.node}; Temporal CLI ${machine.temporalCli} (${{ file: 'dev server, SQLite file, WAL', memory: 'dev server, SQLite in memory', external: 'an external Temporal server' }[results.temporal]}); embedded PostgreSQL 18`,
+  });
   rows.push({
     measure: 'run',
     figure: `${machine.date}; code ${machine.commit}; mode ${profile.name}${results.overridden ? ' (with overrides: not a standard run)' : ''}${results.totalS !== undefined ? `, ${num(results.totalS / 60, 1)} min` : ''}; load average (1/5/15 min) before ${results.loadBefore}${results.loadAfter ? `, after ${results.loadAfter}` : ''}`,
@@ -105,11 +124,26 @@ export function renderTable(results: Results): string {
   const insert = ok(results.limitInsert);
   const start = ok(results.limitStart);
   section(`Limits: each part of POST /orders alone, ${c} concurrent, ${profile.durationS} s`);
-  if (http) rows.push({ measure: '(a) HTTP + validation only (Koa, readJsonBody, parseOrderRequest, orderJson; no DB, no Temporal)', figure: httpFigure(http), cpu: cpu(http.cpu) });
+  if (http)
+    rows.push({
+      measure: '(a) HTTP + validation only (Koa, readJsonBody, parseOrderRequest, orderJson; no DB, no Temporal)',
+      figure: httpFigure(http),
+      cpu: cpu(http.cpu),
+    });
   else failed('(a) HTTP + validation only', results.limitHttp);
-  if (insert) rows.push({ measure: '(b) Prisma insert only (OrdersRepository.create, pool 10)', figure: httpFigure(insert, 'inserts/s').replace(/non-2xx 0, /, ''), cpu: cpu(insert.cpu) });
+  if (insert)
+    rows.push({
+      measure: '(b) Prisma insert only (OrdersRepository.create, pool 10)',
+      figure: httpFigure(insert, 'inserts/s').replace(/non-2xx 0, /, ''),
+      cpu: cpu(insert.cpu),
+    });
   else failed('(b) Prisma insert only', results.limitInsert);
-  if (start) rows.push({ measure: '(c) Temporal workflow start only (PlacementStarter, unpolled queue)', figure: httpFigure(start, 'starts/s').replace(/non-2xx 0, /, ''), cpu: cpu(start.cpu) });
+  if (start)
+    rows.push({
+      measure: '(c) Temporal workflow start only (PlacementStarter, unpolled queue)',
+      figure: httpFigure(start, 'starts/s').replace(/non-2xx 0, /, ''),
+      cpu: cpu(start.cpu),
+    });
   else failed('(c) Temporal workflow start only', results.limitStart);
 
   // 1. POST /orders
@@ -118,15 +152,32 @@ export function renderTable(results: Results): string {
   section(`POST /orders, ${c} connections, ${profile.warmupS} s warm-up + ${profile.durationS} s`);
   if (post) {
     const errors = post.oneApi.non2xx + post.oneApi.errors;
-    rows.push({ measure: 'exchange healthy (1 API, 1 worker)', figure: httpFigure(post.oneApi), cpu: cpu(post.oneApi.cpu), target: '0 errors', verdict: verdict(errors === 0) });
+    rows.push({
+      measure: 'exchange healthy (1 API, 1 worker)',
+      figure: httpFigure(post.oneApi),
+      cpu: cpu(post.oneApi.cpu),
+      target: '0 errors',
+      verdict: verdict(errors === 0),
+    });
   } else failed('exchange healthy', results.post);
   if (down) {
     const errors = down.non2xx + down.errors;
-    rows.push({ measure: 'exchange down (worker with EXCHANGE_FAILURE_RATE=1)', figure: httpFigure(down), cpu: cpu(down.cpu), target: '0 errors', verdict: verdict(errors === 0) });
+    rows.push({
+      measure: 'exchange down (worker with EXCHANGE_FAILURE_RATE=1)',
+      figure: httpFigure(down),
+      cpu: cpu(down.cpu),
+      target: '0 errors',
+      verdict: verdict(errors === 0),
+    });
   } else failed('exchange down', results.down);
   if (post && down) {
     const ratio = down.latency.p99Ms / post.oneApi.latency.p99Ms;
-    rows.push({ measure: 'p99 down ÷ p99 healthy', figure: `${num(ratio, 2)} (${ms(down.latency.p99Ms)} ÷ ${ms(post.oneApi.latency.p99Ms)} ms)`, target: '≤ 1.1', verdict: verdict(ratio <= 1.1) });
+    rows.push({
+      measure: 'p99 down ÷ p99 healthy',
+      figure: `${num(ratio, 2)} (${ms(down.latency.p99Ms)} ÷ ${ms(post.oneApi.latency.p99Ms)} ms)`,
+      target: '≤ 1.1',
+      verdict: verdict(ratio <= 1.1),
+    });
   }
   if (post && http && insert && start) {
     const limits = [
@@ -171,7 +222,7 @@ export function renderTable(results: Results): string {
     const bound = Math.min(slotBound, instant.bulkPerSecond);
     const fraction = one.bulkPerSecond / bound;
     rows.push({
-      measure: 'placements/s ÷ min(activity slots ÷ 0.5 s, Temporal\'s own rate)',
+      measure: "placements/s ÷ min(activity slots ÷ 0.5 s, Temporal's own rate)",
       figure: `${num(fraction, 2)} (${num(one.bulkPerSecond)} ÷ min(${ACTIVITY_SLOTS} ÷ ${EXCHANGE_LATENCY_S} = ${num(slotBound)}, ${num(instant.bulkPerSecond)}) = ${num(bound)}/s)`,
       target: '≥ 0.80',
       verdict: verdict(fraction >= 0.8),
@@ -184,14 +235,17 @@ export function renderTable(results: Results): string {
       measure: `steady ${st.rate} orders/s through the API: lag created_at → placed_at, first ${st.lagWindowS} s`,
       figure:
         `${lag(st.lagWindow)}` +
-        (st.unplacedInWindow > 0 ? ` (${st.unplacedInWindow} not placed ${profile.steadyDrainS} s after the run: counted with their wait so far, so lower bounds)` : '') +
+        (st.unplacedInWindow > 0
+          ? ` (${st.unplacedInWindow} not placed ${profile.steadyDrainS} s after the run: counted with their wait so far, so lower bounds)`
+          : '') +
         `; sent ${num(st.post.perSecond, 1)}/s, POST ${latency(st.post.latency)}, ${errorsOf(st.post)}` +
         (st.allPlaced ? '' : `; ${st.placed} of ${st.orders} placed ${profile.steadyDrainS} s after the run`),
       cpu: cpu(st.cpu),
       target: `lag p50 ≤ 600 ms at 100/s${rateNote}`,
       verdict: verdict(st.lagWindow.p50Ms <= 600 && st.allPlaced) + (st.rate === 100 ? '' : ' (at lower rate)'),
     });
-    if (st.runS > st.lagWindowS) rows.push({ measure: `  the same over the whole ${num(st.runS / 60, 0)} min run`, figure: lag(st.lagAll) });
+    if (st.runS > st.lagWindowS)
+      rows.push({ measure: `  the same over the whole ${num(st.runS / 60, 0)} min run`, figure: lag(st.lagAll) });
   } else failed('steady arrivals', results.steady);
 
   // 4. scale-out
@@ -206,7 +260,8 @@ export function renderTable(results: Results): string {
   }
   if (two) burstRow('placement, 2 workers, exchange at defaults', two);
   else failed('placement, 2 workers', results.burstTwo);
-  if (one && two) rows.push({ measure: '2 workers ÷ 1 worker (bulk placements/s)', figure: `×${num(two.bulkPerSecond / one.bulkPerSecond, 2)}` });
+  if (one && two)
+    rows.push({ measure: '2 workers ÷ 1 worker (bulk placements/s)', figure: `×${num(two.bulkPerSecond / one.bulkPerSecond, 2)}` });
 
   // 5. memory
   section(`Memory: RSS during the steady run, sampled every ${profile.rssSampleS} s, start = first sample after ${profile.rssSettleS} s`);
@@ -223,6 +278,11 @@ export function renderTable(results: Results): string {
   } else failed('memory', results.steady);
 
   const header = '| measure | figure | CPU used (cores) | target | verdict |\n|---|---|---|---|---|';
-  const escape = (text: string) => text.replaceAll('|', '\\|');
-  return [header, ...rows.map((row) => `| ${[row.measure, row.figure, row.cpu ?? '', row.target ?? '', row.verdict ?? ''].map(escape).join(' | ')} |`)].join('\n');
+  const escapeCell = (text: string) => text.replaceAll('|', '\\|');
+  return [
+    header,
+    ...rows.map(
+      (row) => `| ${[row.measure, row.figure, row.cpu ?? '', row.target ?? '', row.verdict ?? ''].map(escapeCell).join(' | ')} |`,
+    ),
+  ].join('\n');
 }

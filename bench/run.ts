@@ -5,16 +5,19 @@
 //
 // Options: --short; --json FILE (the raw figures); --only LIST (comma-separated scenarios:
 // limits, post, burst, steady, down); --temporal-db file|memory (default file, as `npm start`);
+// --temporal-address HOST:PORT uses a Temporal server started by hand (to try its settings);
 // for exploring, --burst-orders N, --steady-rate N, --steady-seconds N override the mode's values
 // (the table then shows those, and says so in the run row).
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { type Infra, machineInfo, startInfra } from './infra.js';
 import { loadAverage } from './proc.js';
-import { startInfra, machineInfo, type Infra } from './infra.js';
 import { PROFILES } from './profile.js';
-import { renderTable, type Outcome, type Results } from './report.js';
+import { type Outcome, type Results, renderTable } from './report.js';
 import {
+  type Bench,
   burst,
+  type Fleet,
   limitHttpOnly,
   limitInsert,
   limitWorkflowStart,
@@ -23,8 +26,6 @@ import {
   postHealthy,
   startFleet,
   steady,
-  type Bench,
-  type Fleet,
 } from './scenarios.js';
 import { stopAllServices } from './services.js';
 
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     only: { type: 'string' },
     'temporal-db': { type: 'string', default: 'file' },
+    'temporal-address': { type: 'string' },
     'burst-orders': { type: 'string' },
     'steady-rate': { type: 'string' },
     'steady-seconds': { type: 'string' },
@@ -60,7 +62,8 @@ const profile = {
 };
 const only = new Set(values.only ? values.only.split(',').map((name) => name.trim()) : SCENARIOS);
 for (const name of only) {
-  if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only: unknown scenario ${name} (known: ${SCENARIOS.join(', ')})`);
+  if (!(SCENARIOS as readonly string[]).includes(name))
+    throw new Error(`--only: unknown scenario ${name} (known: ${SCENARIOS.join(', ')})`);
 }
 const temporalDbOption = values['temporal-db'];
 if (temporalDbOption !== 'file' && temporalDbOption !== 'memory') throw new Error('--temporal-db must be file or memory');
@@ -104,9 +107,16 @@ async function attempt<T>(name: string, run: () => Promise<T>): Promise<Outcome<
 }
 
 async function main(): Promise<void> {
-  const results: Results = { profile, overridden, machine: machineInfo(), temporalDb, loadBefore: loadAverage() };
+  const temporalAddress = values['temporal-address'];
+  const results: Results = {
+    profile,
+    overridden,
+    machine: machineInfo(),
+    temporal: temporalAddress ? 'external' : temporalDb,
+    loadBefore: loadAverage(),
+  };
   log(`mode ${profile.name}; load average ${results.loadBefore}; ${results.machine.cores} cores`);
-  infra = await startInfra({ temporalDb, log });
+  infra = await startInfra({ temporalDb, ...(temporalAddress ? { temporalAddress } : {}), log });
   bench = await openBench(profile, infra, log);
   const b = bench;
 

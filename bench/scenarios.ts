@@ -6,17 +6,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { submitOrder } from '../api/submit-order.js';
-import { loadConfig, type Config } from '../config/config.js';
+import { type Config, loadConfig } from '../config/config.js';
 import type { NewOrder, OrderTicket } from '../domain/order.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
 import { createPlacementStarter } from '../workflows/client.js';
-import { summariseMs, type LatencySummary } from './histogram.js';
+import { type LatencySummary, summariseMs } from './histogram.js';
 import type { Infra } from './infra.js';
 import { closedLoop, httpLoad, type LoadResult } from './load.js';
 import { machineCpu, rssBytes, treeCpuSeconds } from './proc.js';
 import type { Profile } from './profile.js';
-import { startApi, startHttpService, startWorker, type Service } from './services.js';
+import { type Service, startApi, startHttpService, startWorker } from './services.js';
 
 /** The worker's activity slots: the SDK's default (maxConcurrentActivityTaskExecutions), which worker/worker.ts keeps. */
 export const ACTIVITY_SLOTS = 100;
@@ -93,7 +93,7 @@ function cpuMeter(bench: Bench, groups: Record<string, Service[]>): () => CpuUse
       return (usage.user + usage.system) / 1e6;
     },
     postgres: () => treeCpuSeconds(bench.infra.postgresPid),
-    temporal: () => treeCpuSeconds(bench.infra.temporalPid),
+    ...(bench.infra.temporalPid === null ? {} : { temporal: () => treeCpuSeconds(bench.infra.temporalPid!) }),
   };
   for (const [name, services] of Object.entries(groups)) {
     readers[name] = () => services.reduce((sum, service) => sum + treeCpuSeconds(service.pid), 0);
@@ -198,14 +198,20 @@ export async function startFleet(bench: Bench, groups: { post: boolean; steady: 
   const downEnv = serviceEnv(bench, queueFor('down'));
   const [post, steady, down] = await Promise.all([
     groups.post
-      ? Promise.all([startApi('api-1', postEnv), startApi('api-2', postEnv), startWorker('worker', postEnv)]).then(([api1, api2, worker]) => ({
-          apis: [api1, api2] as [Service, Service],
-          worker,
-        }))
+      ? Promise.all([startApi('api-1', postEnv), startApi('api-2', postEnv), startWorker('worker', postEnv)]).then(
+          ([api1, api2, worker]) => ({
+            apis: [api1, api2] as [Service, Service],
+            worker,
+          }),
+        )
       : undefined,
-    groups.steady ? Promise.all([startApi('api', steadyEnv), startWorker('worker', steadyEnv)]).then(([api, worker]) => ({ api, worker })) : undefined,
+    groups.steady
+      ? Promise.all([startApi('api', steadyEnv), startWorker('worker', steadyEnv)]).then(([api, worker]) => ({ api, worker }))
+      : undefined,
     groups.down
-      ? Promise.all([startApi('api', downEnv), startWorker('worker-down', { ...downEnv, EXCHANGE_FAILURE_RATE: '1' })]).then(([api, worker]) => ({ api, worker }))
+      ? Promise.all([startApi('api', downEnv), startWorker('worker-down', { ...downEnv, EXCHANGE_FAILURE_RATE: '1' })]).then(
+          ([api, worker]) => ({ api, worker }),
+        )
       : undefined,
   ]);
   return { ...(post ? { post } : {}), ...(steady ? { steady } : {}), ...(down ? { down } : {}) };
@@ -219,7 +225,9 @@ export async function postHealthy(bench: Bench, fleet: Fleet['post']): Promise<P
   try {
     const body = orderBody(instrumentFor('post'));
     const groups = { api: apis, worker: [worker] };
-    bench.log(`POST /orders, 1 API, exchange healthy: ${profile.connections} connections, ${profile.warmupS} s warm-up + ${profile.durationS} s`);
+    bench.log(
+      `POST /orders, 1 API, exchange healthy: ${profile.connections} connections, ${profile.warmupS} s warm-up + ${profile.durationS} s`,
+    );
     await httpLoad({ urls: [apis[0].url], connections: profile.connections, durationS: profile.warmupS, body });
     let cpu = cpuMeter(bench, groups);
     const one = await httpLoad({ urls: [apis[0].url], connections: profile.connections, durationS: profile.durationS, body });
@@ -298,7 +306,8 @@ export async function burst(bench: Bench, options: { workers: number; exchange: 
   const accepted = await countOrders(bench, instrument);
   if (submit.errors > 0) bench.log(`  ${submit.errors} submissions failed (${submit.firstError})`);
 
-  const exchangeEnv: Record<string, string> = options.exchange === 'instant' ? { EXCHANGE_LATENCY_MS: '0', EXCHANGE_FAILURE_RATE: '0' } : {};
+  const exchangeEnv: Record<string, string> =
+    options.exchange === 'instant' ? { EXCHANGE_LATENCY_MS: '0', EXCHANGE_FAILURE_RATE: '0' } : {};
   const env = serviceEnv(bench, queue, exchangeEnv);
   const spawnedAt = Date.now();
   const workers = await Promise.all(Array.from({ length: options.workers }, (_, i) => startWorker(`worker-${i + 1}`, env)));
@@ -419,7 +428,9 @@ export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<Stea
   const instrument = instrumentFor('steady');
   const { api, worker } = fleet;
   try {
-    bench.log(`steady arrivals: ${profile.steadyRate} orders/s for ${profile.steadyRunS} s through the API, ${profile.steadyConnections} connections`);
+    bench.log(
+      `steady arrivals: ${profile.steadyRate} orders/s for ${profile.steadyRunS} s through the API, ${profile.steadyConnections} connections`,
+    );
     const samples: { atS: number; api: number; worker: number }[] = [];
     const t0 = performance.now();
     const sample = () => {

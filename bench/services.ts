@@ -1,10 +1,13 @@
 // The service's real processes (api/main.ts, worker/main.ts), spawned the way
 // test/support/processes.ts spawns them, plus what the benchmark needs to know of each: its pid
 // (memory, CPU) and the moment it became ready.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import getPort from 'get-port';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -24,26 +27,36 @@ export interface Service {
 
 const running = new Set<Service>();
 
-/** Stops every service still running (on the way out, whatever happened). */
+/** Stops every service still running (on the way out, whatever happened), and drops their logs. */
 export async function stopAllServices(): Promise<void> {
   await Promise.allSettled([...running].map((service) => service.stop()));
+  if (logDir) rmSync(logDir, { recursive: true, force: true });
+  logDir = undefined;
 }
 
+let logDir: string | undefined;
+
+/**
+ * Spawns the entry point with its output (the service's JSON log) going to a file, as a deployed
+ * service's does: the benchmark never slows a service down by reading its log late.
+ */
 function spawnEntry(name: string, entry: string, env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  logDir ??= mkdtempSync(path.join(os.tmpdir(), 'order-service-bench-logs-'));
+  const logFile = path.join(logDir, `${name}-${Date.now()}.log`);
+  const fd = openSync(logFile, 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', fd, fd],
   });
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output += chunk.toString();
-    if (output.length > 200_000) output = output.slice(-100_000); // a long run must not grow this without bound
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  closeSync(fd);
   if (child.pid === undefined) throw new Error(`${name} could not be spawned`);
-  return { child, output: () => output };
+  return { child, output: () => readFileSync(logFile, 'utf8') };
+}
+
+/** The last lines of a service's log, for error messages. */
+function tail(text: string): string {
+  return text.split('\n').slice(-30).join('\n');
 }
 
 function serviceOf(name: string, child: ChildProcess, output: () => string, url: string, readyAt: number): Service {
@@ -71,11 +84,12 @@ function serviceOf(name: string, child: ChildProcess, output: () => string, url:
 /** An entry point that serves HTTP on PORT (the API, or the benchmark's HTTP-only server). */
 export async function startHttpService(name: string, entry: string, env: Record<string, string>): Promise<Service> {
   const port = await getPort();
-  const { child, output } = spawnEntry(name, entry, { LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' });
+  // The service's own log level (info unless env says otherwise): what it costs deployed.
+  const { child, output } = spawnEntry(name, entry, { ...env, PORT: String(port), HOST: '127.0.0.1' });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited before listening:\n${output()}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited before listening:\n${tail(output())}`);
     try {
       if ((await fetch(`${url}/health/live`)).ok) break;
     } catch {
@@ -83,7 +97,7 @@ export async function startHttpService(name: string, entry: string, env: Record<
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${name} did not listen within ${READY_TIMEOUT_MS / 1000} s:\n${output()}`);
+      throw new Error(`${name} did not listen within ${READY_TIMEOUT_MS / 1000} s:\n${tail(output())}`);
     }
     await sleep(100);
   }
@@ -96,6 +110,7 @@ export function startApi(name: string, env: Record<string, string>): Promise<Ser
 
 /** A worker process; ready when it logs 'worker started' (right before it starts polling). */
 export async function startWorker(name: string, env: Record<string, string>): Promise<Service> {
+  // 'worker started' is logged at info: the level must let it through.
   const { child, output } = spawnEntry(name, 'worker/main.ts', { ...env, LOG_LEVEL: 'info', PORT: '0' });
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
@@ -107,10 +122,10 @@ export async function startWorker(name: string, env: Record<string, string>): Pr
       const time = (JSON.parse(line) as { time?: number }).time;
       return serviceOf(name, child, output, '', typeof time === 'number' ? time : Date.now());
     }
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited before it started:\n${output()}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited before it started:\n${tail(output())}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${name} did not start within ${READY_TIMEOUT_MS / 1000} s:\n${output()}`);
+      throw new Error(`${name} did not start within ${READY_TIMEOUT_MS / 1000} s:\n${tail(output())}`);
     }
     await sleep(50);
   }

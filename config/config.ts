@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -42,7 +43,7 @@ const envSchema = z.object({
     .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9465')
     .optional(),
   // A workflow bundle prebuilt by scripts/bundle-workflows.ts; unset: workflows are bundled at start.
-  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).refine(existsSync, 'no such file').optional(),
 });
 
 export type Config = z.infer<typeof envSchema>;

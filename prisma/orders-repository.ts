@@ -56,7 +56,11 @@ export class OrdersRepository {
 
   /** The statuses the order took, oldest first. */
   async events(id: string): Promise<OrderEvent[]> {
-    return this.db.orderEvent.findMany({ where: { orderId: id }, orderBy: { id: 'asc' }, select: { status: true, at: true, reason: true } });
+    return this.db.orderEvent.findMany({
+      where: { orderId: id },
+      orderBy: { id: 'asc' },
+      select: { status: true, at: true, reason: true },
+    });
   }
 
   /** placing -> placed, with the time the exchange accepted it. */

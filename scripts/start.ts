@@ -2,7 +2,7 @@
 // migrations, the Temporal dev server (SQLite in .data/temporal.db, Web UI), one worker and one
 // API process. DATABASE_URL / TEMPORAL_ADDRESS use servers someone else runs instead.
 // Ctrl-C or SIGTERM stops everything, in reverse order, and leaves no process behind.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

@@ -40,7 +40,13 @@ async function raceCancels(options: { instrument: string; latencyMs: number; fai
   try {
     const races: Race[] = await Promise.all(
       Array.from({ length: options.orders }, async (_, i) => {
-        const created = await postJson(`${api.url}/orders`, { type: 'limit', side: 'buy', instrument: options.instrument, limit_price: '10.00', quantity: i + 1 });
+        const created = await postJson(`${api.url}/orders`, {
+          type: 'limit',
+          side: 'buy',
+          instrument: options.instrument,
+          limit_price: '10.00',
+          quantity: i + 1,
+        });
         expect(created.status).toBe(201);
         await sleep(Math.random() * options.maxDelayMs); // a random moment around placement
         const cancel = await request(`${api.url}/orders/${created.body.id}`, { method: 'DELETE' });
@@ -48,10 +54,17 @@ async function raceCancels(options: { instrument: string; latencyMs: number; fai
       }),
     );
     // Every workflow finishes (cancelled ones at once; placed ones once the exchange took them).
-    await waitFor(async () => {
-      const { rows } = await db.query("SELECT count(*)::int AS n FROM orders WHERE instrument = $1 AND status IN ('placed', 'cancelled')", [options.instrument]);
-      return rows[0].n === options.orders ? true : undefined;
-    }, 120_000, 'every order placed or cancelled');
+    await waitFor(
+      async () => {
+        const { rows } = await db.query(
+          "SELECT count(*)::int AS n FROM orders WHERE instrument = $1 AND status IN ('placed', 'cancelled')",
+          [options.instrument],
+        );
+        return rows[0].n === options.orders ? true : undefined;
+      },
+      120_000,
+      'every order placed or cancelled',
+    );
 
     const { rows: ledger } = await db.query<{ order_id: string; status: string }>(
       'SELECT order_id, status FROM exchange_sim.accepted_orders WHERE order_id = ANY($1::uuid[])',
@@ -89,7 +102,9 @@ async function raceCancels(options: { instrument: string; latencyMs: number; fai
 }
 
 describe('cancel racing placement', () => {
-  it('with a slow exchange: every order ends cancelled and never placed, or placed once with the cancel refused', { timeout: 300_000 }, async () => {
+  it('with a slow exchange: every order ends cancelled and never placed, or placed once with the cancel refused', {
+    timeout: 300_000,
+  }, async () => {
     const { outcomes } = await raceCancels({ instrument: 'CANCELSLOW01', latencyMs: 400, failureRate: 0.3, orders: 30, maxDelayMs: 1200 });
     console.log('slow exchange: cancelled', outcomes.cancelled, 'placed', outcomes.placed);
     expect(outcomes.cancelled + outcomes.placed).toBe(30);
@@ -101,11 +116,16 @@ describe('cancel racing placement', () => {
     expect(outcomes.cancelled + outcomes.placed).toBe(30);
   });
 
-  it('during an exchange outage every cancel wins, cancelling twice is harmless, and visibility lists them', { timeout: 300_000 }, async () => {
+  it('during an exchange outage every cancel wins, cancelling twice is harmless, and visibility lists them', {
+    timeout: 300_000,
+  }, async () => {
     const instrument = 'CANCELDOWN01';
     const { races, outcomes, config } = await raceCancels({ instrument, latencyMs: 20, failureRate: 1, orders: 10, maxDelayMs: 300 });
     expect(outcomes).toEqual({ cancelled: 10, placed: 0 });
-    const { rows } = await db.query('SELECT count(*)::int AS n FROM exchange_sim.accepted_orders WHERE order_id = ANY($1::uuid[]) AND status = $2', [races.map((r) => r.id), 'accepted']);
+    const { rows } = await db.query(
+      'SELECT count(*)::int AS n FROM exchange_sim.accepted_orders WHERE order_id = ANY($1::uuid[]) AND status = $2',
+      [races.map((r) => r.id), 'accepted'],
+    );
     expect(rows[0].n).toBe(0);
 
     // Cancelling again answers the same, without a workflow to ask.
@@ -121,11 +141,16 @@ describe('cancel racing placement', () => {
     }
 
     // The Web UI's view: workflows found by their custom search attributes.
-    const ids = await waitFor(async () => {
-      const found: string[] = [];
-      for await (const workflow of temporal.workflow.list({ query: `OrderStatus = 'cancelled' AND Instrument = '${instrument}'` })) found.push(workflow.workflowId);
-      return found.length === 10 ? found : undefined;
-    }, 30_000, 'visibility to list the cancelled workflows');
+    const ids = await waitFor(
+      async () => {
+        const found: string[] = [];
+        for await (const workflow of temporal.workflow.list({ query: `OrderStatus = 'cancelled' AND Instrument = '${instrument}'` }))
+          found.push(workflow.workflowId);
+        return found.length === 10 ? found : undefined;
+      },
+      30_000,
+      'visibility to list the cancelled workflows',
+    );
     expect(ids.sort()).toEqual(races.map((race) => `order-${race.id}`).sort());
   });
 });

@@ -4,13 +4,13 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readLedger } from '../activities/exchange-ledger.js';
 import { INTERNAL_ERROR_BODY } from '../api/errors.js';
-import { startApiServer, type ApiServer } from '../api/server.js';
+import { type ApiServer, startApiServer } from '../api/server.js';
 import type { FaultInjector, FaultPoint } from '../api/submit-order.js';
 import { createLogger } from '../config/logger.js';
 import { sweepScheduleId } from '../worker/sweep-schedule.js';
 import { createOrderWorker, type OrderWorker } from '../worker/worker.js';
 import { testConfig } from './support/config.js';
-import { postJson, type JsonResponse } from './support/http.js';
+import { type JsonResponse, postJson } from './support/http.js';
 import { waitFor } from './support/wait.js';
 
 // POST /orders with an Idempotency-Key, through the real API, PostgreSQL, Temporal and a worker
@@ -173,19 +173,24 @@ async function ledgerOf(orderId: string) {
 /** Every order id the exchange accepted for this instrument, whatever its order id. */
 async function placementsOf(instrument: string): Promise<string[]> {
   await readLedger(config.DATABASE_URL); // makes sure the ledger's schema exists
-  const { rows } = await db.query<{ order_id: string }>("SELECT order_id FROM exchange_sim.accepted_orders WHERE ticket->>'instrument' = $1", [
-    instrument,
-  ]);
+  const { rows } = await db.query<{ order_id: string }>(
+    "SELECT order_id FROM exchange_sim.accepted_orders WHERE ticket->>'instrument' = $1",
+    [instrument],
+  );
   return rows.map((row) => row.order_id);
 }
 
 /** Runs of workflow id `order-<id>` that Temporal knows of (visibility), once it lists any. */
 async function workflowRuns(orderId: string): Promise<string[]> {
-  return waitFor(async () => {
-    const runs: string[] = [];
-    for await (const execution of temporal.workflow.list({ query: `WorkflowId = 'order-${orderId}'` })) runs.push(execution.runId);
-    return runs.length > 0 ? runs : undefined;
-  }, 30_000, `workflow order-${orderId} to be listed`);
+  return waitFor(
+    async () => {
+      const runs: string[] = [];
+      for await (const execution of temporal.workflow.list({ query: `WorkflowId = 'order-${orderId}'` })) runs.push(execution.runId);
+      return runs.length > 0 ? runs : undefined;
+    },
+    30_000,
+    `workflow order-${orderId} to be listed`,
+  );
 }
 
 /** Placed exactly once: status placed, one ledger row, one workflow run that ended placed. */

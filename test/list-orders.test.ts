@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiServer, type ApiServer } from '../api/server.js';
 import { orderJson } from '../api/order-response.js';
+import { type ApiServer, startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
 import { ORDER_STATUSES, type Order, type OrderSide, type OrderStatus, type OrderType } from '../domain/order.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
@@ -9,7 +9,7 @@ import { Prisma } from '../prisma/generated/client.js';
 import { listOrdersSql, type OrderListQuery } from '../prisma/orders-query.js';
 import { OrdersRepository, toOrder } from '../prisma/orders-repository.js';
 import { testConfig } from './support/config.js';
-import { request, type JsonResponse } from './support/http.js';
+import { type JsonResponse, request } from './support/http.js';
 
 // GET /orders against the suite's real PostgreSQL. The database is shared with test files running
 // in parallel, so every assertion is scoped to this file's own rows: a unique instrument per test,
@@ -130,7 +130,11 @@ describe('GET /orders: keyset pagination', () => {
     // 120 orders in groups of 5 with the same created_at, so pages of 7 end inside ties.
     const base = Date.now() - 3_600_000;
     const existing = await seed(
-      Array.from({ length: 120 }, (_, i) => ({ instrument, createdAt: new Date(base + Math.floor(i / 5) * 1_000), status: 'placed' as const })),
+      Array.from({ length: 120 }, (_, i) => ({
+        instrument,
+        createdAt: new Date(base + Math.floor(i / 5) * 1_000),
+        status: 'placed' as const,
+      })),
     );
 
     // New orders of the same instrument: through the repository (created_at = now(), as
@@ -229,7 +233,11 @@ describe('GET /orders: filters', () => {
   it('filters by side and by type', async () => {
     await expectListed(`${inWindow}&side=sell`, (o) => o.side === 'sell');
     await expectListed(`${inWindow}&type=market`, (o) => o.type === 'market');
-    await expectListed(`instrument=${instrumentB}&side=buy&type=limit`, (o) => o.instrument === instrumentB && o.side === 'buy' && o.type === 'limit', 1);
+    await expectListed(
+      `instrument=${instrumentB}&side=buy&type=limit`,
+      (o) => o.instrument === instrumentB && o.side === 'buy' && o.type === 'limit',
+      1,
+    );
   });
 
   it('filters by created_at: created_from inclusive, created_to exclusive, any offset', async () => {
@@ -338,7 +346,11 @@ describe('GET /orders: bad parameters', () => {
     ['cursor=', 'query.cursor', 'value_error'],
     ['cursor=not%20a%20cursor', 'query.cursor', 'value_error'],
     [`cursor=${Buffer.from('{"id":1}').toString('base64url')}`, 'query.cursor', 'value_error'],
-    [`cursor=${Buffer.from('[1,"2026-11-23T10:00:00.000Z","00000000-0000-4000-8000-000000000000","x"]').toString('base64url')}`, 'query.cursor', 'value_error'],
+    [
+      `cursor=${Buffer.from('[1,"2026-11-23T10:00:00.000Z","00000000-0000-4000-8000-000000000000","x"]').toString('base64url')}`,
+      'query.cursor',
+      'value_error',
+    ],
   ];
 
   it.each(cases)('%s answers 422 naming %s', async (query, loc, type) => {
@@ -371,7 +383,9 @@ describe('GET /orders: bad parameters', () => {
 
   it('refuses a tampered cursor', async () => {
     const instrument = uniqueInstrument('TC');
-    await seed(Array.from({ length: 3 }, (_, i) => ({ instrument, createdAt: new Date(Date.now() - 60_000 + i), status: 'placed' as const })));
+    await seed(
+      Array.from({ length: 3 }, (_, i) => ({ instrument, createdAt: new Date(Date.now() - 60_000 + i), status: 'placed' as const })),
+    );
     const { body } = await list(`instrument=${instrument}&limit=1`);
     const decoded = JSON.parse(Buffer.from(body.next, 'base64url').toString()) as [number, string, string, string];
     const alter = (index: number, value: string) => {
@@ -381,8 +395,14 @@ describe('GET /orders: bad parameters', () => {
     };
     const tampered = [
       alter(1, new Date(Date.parse(decoded[1]) + 1).toISOString()),
-      alter(2, decoded[2].replace(/^./, (c) => (c === 'a' ? 'b' : 'a'))),
-      alter(3, decoded[3].replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))),
+      alter(
+        2,
+        decoded[2].replace(/^./, (c) => (c === 'a' ? 'b' : 'a')),
+      ),
+      alter(
+        3,
+        decoded[3].replace(/^./, (c) => (c === 'A' ? 'B' : 'A')),
+      ),
       alter(1, 'not a date'),
       body.next.slice(0, -2),
     ];
@@ -485,7 +505,10 @@ describe('GET /orders: query plans', () => {
     expectIndexScans('statuses', 'orders_status_created_at_id_idx', { keyset: false, sortAtMost: 2 * 51 });
     expectIndexScans('statuses, after a cursor', 'orders_status_created_at_id_idx', { keyset: true, sortAtMost: 3 * 51 });
     for (const name of Object.keys(plans)) {
-      expect(plans[name]!.some((node) => node['Node Type'] === 'Seq Scan'), name).toBe(false);
+      expect(
+        plans[name]!.some((node) => node['Node Type'] === 'Seq Scan'),
+        name,
+      ).toBe(false);
     }
   });
 });

@@ -17,8 +17,8 @@ import { type ServiceProcess, startService } from './support/processes.js';
 import { waitFor } from './support/wait.js';
 
 // The Prometheus series of the API (in-process) and of a real worker process, and how they move
-// while orders flow: 30 orders through an exchange that fails 30% of the calls.
-const ORDERS = 30;
+// while orders flow: 40 orders through an exchange that fails 20% of the calls.
+const ORDERS = 40;
 const INSTRUMENT = 'METRICSTEST1';
 const config = testConfig({ EXCHANGE_LATENCY_MS: '20' });
 
@@ -38,7 +38,7 @@ beforeAll(async () => {
     TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
     TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
     EXCHANGE_LATENCY_MS: '20',
-    EXCHANGE_FAILURE_RATE: '0.3',
+    EXCHANGE_FAILURE_RATE: '0.2',
     WORKER_METRICS_PORT: String(metricsPort),
     TEMPORAL_METRICS_BIND_ADDRESS: `127.0.0.1:${sdkPort}`,
   });
@@ -55,16 +55,21 @@ afterAll(async () => {
 });
 
 function post(body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${api.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return fetch(`${api.url}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 const order = (quantity: number) => ({ type: 'market', side: 'buy', instrument: INSTRUMENT, quantity });
 
 describe('GET /metrics of the API', () => {
-  it('counts requests by route template and status, orders created and their latency', { timeout: 120_000 }, async () => {
+  it('counts requests by route template and status, orders created and their latency', { timeout: 240_000 }, async () => {
     const before = await scrape(`${api.url}/metrics`);
     expect(metricValue(before, 'orders_created_total')).toBe(0);
-    for (const cause of ['database', 'temporal', 'unexpected']) expect(before.some((s) => s.name === 'http_internal_errors_total' && s.labels.cause === cause)).toBe(true);
+    for (const cause of ['database', 'temporal', 'unexpected'])
+      expect(before.some((s) => s.name === 'http_internal_errors_total' && s.labels.cause === cause)).toBe(true);
     expect(before.some((s) => s.name === 'process_cpu_user_seconds_total')).toBe(true);
     expect(before.some((s) => s.name === 'nodejs_eventloop_lag_seconds')).toBe(true);
 
@@ -92,7 +97,9 @@ describe('GET /metrics of the API', () => {
     expect(metricValue(after, 'http_requests_total', { method: 'GET', route: 'unmatched', status: '404' })).toBe(1);
     expect(metricValue(after, 'http_request_duration_seconds_count', { method: 'POST', route: '/orders', status: '201' })).toBe(ORDERS + 2);
     expect(metricValue(after, 'http_request_duration_seconds_sum', { method: 'POST', route: '/orders', status: '201' })).toBeGreaterThan(0);
-    expect(metricValue(after, 'http_request_duration_seconds_bucket', { method: 'POST', route: '/orders', status: '201', le: '+Inf' })).toBe(ORDERS + 2);
+    expect(
+      metricValue(after, 'http_request_duration_seconds_bucket', { method: 'POST', route: '/orders', status: '201', le: '+Inf' }),
+    ).toBe(ORDERS + 2);
     // Labels are templates, never raw URLs: no order id appears in any series.
     expect(after.some((sample) => Object.values(sample.labels).some((value) => ids.some((id) => value.includes(id))))).toBe(false);
     expect(metricValue(after, 'http_internal_errors_total')).toBe(0);
@@ -102,14 +109,30 @@ describe('GET /metrics of the API', () => {
       const { rows } = await db.query("SELECT count(*)::int AS n FROM orders WHERE instrument = $1 AND status = 'placed'", [INSTRUMENT]);
       return rows[0].n as number;
     };
-    await waitFor(async () => ((await placed()) === ORDERS + 1 ? true : undefined), 100_000, 'every order placed');
-    const workerSamples: Sample[] = await waitFor(async () => {
-      const samples = await scrape(workerMetricsUrl);
-      return metricValue(samples, 'order_placement_lag_seconds_count') === ORDERS + 1 ? samples : undefined;
-    }, 10_000, 'every placement lag observed');
+    // Retries back off 1 s, 2 s, 4 s, …: an order unlucky five times in a row takes a minute.
+    await waitFor(async () => ((await placed()) === ORDERS + 1 ? true : undefined), 180_000, 'every order placed').catch(
+      async (error: unknown) => {
+        const { rows } = await db.query('SELECT status, count(*)::int AS n FROM orders WHERE instrument = $1 GROUP BY status', [
+          INSTRUMENT,
+        ]);
+        const samples = await scrape(workerMetricsUrl).catch(() => []);
+        throw new Error(
+          `${(error as Error).message}; orders by status: ${JSON.stringify(rows)}; exchange attempts ${metricValue(samples, 'exchange_attempts_total')}, ` +
+            `failures ${metricValue(samples, 'exchange_failures_total')}; worker output tail: ${worker.output().slice(-2000)}`,
+        );
+      },
+    );
+    const workerSamples: Sample[] = await waitFor(
+      async () => {
+        const samples = await scrape(workerMetricsUrl);
+        return metricValue(samples, 'order_placement_lag_seconds_count') === ORDERS + 1 ? samples : undefined;
+      },
+      10_000,
+      'every placement lag observed',
+    );
     expect(metricValue(workerSamples, 'order_placements_total')).toBe(ORDERS + 1);
     const failures = metricValue(workerSamples, 'exchange_failures_total');
-    // 31 orders at a 30% failure rate: no failure at all has a chance of 0.7^31 (0.002%).
+    // 41 orders at a 20% failure rate: no failure at all has a chance of 0.8^41 (0.01%).
     expect(metricValue(workerSamples, 'exchange_failures_total', { reason: 'OrderPlacementError' })).toBeGreaterThan(0);
     // Every attempt either failed or placed its order once (nothing crashed, nothing was cancelled).
     expect(metricValue(workerSamples, 'exchange_attempts_total')).toBe(ORDERS + 1 + failures);
@@ -133,7 +156,10 @@ describe('500s by cause', () => {
       createLogger('api', 'silent'),
     );
     cleanups.push(() => noDatabase.close());
-    const noTemporal = await startApiServer(testConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${await getPort()}` }), createLogger('api', 'silent'));
+    const noTemporal = await startApiServer(
+      testConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${await getPort()}` }),
+      createLogger('api', 'silent'),
+    );
     cleanups.push(() => noTemporal.close());
 
     for (const [server, cause] of [
@@ -173,7 +199,11 @@ describe('500s by cause', () => {
     await new Promise<void>((resolve) => server.once('listening', resolve));
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const response = await fetch(`${url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order(1)) });
+    const response = await fetch(`${url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(order(1)),
+    });
     expect(response.status).toBe(500);
     const samples = await scrape(`${url}/metrics`);
     expect(metricValue(samples, 'http_internal_errors_total', { cause: 'unexpected' })).toBe(1);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient } from '../prisma/client.js';
-import { MIGRATIONS_DIR, MigrationError, applyMigrations, readMigrations } from '../prisma/migrate.js';
+import { applyMigrations, MIGRATIONS_DIR, MigrationError, readMigrations } from '../prisma/migrate.js';
 import { testConfig } from './support/config.js';
 
 const suiteUrl = testConfig().DATABASE_URL;

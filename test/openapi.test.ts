@@ -6,16 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../api/app.js';
 import { INTERNAL_ERROR_BODY } from '../api/errors.js';
 import { validateKey } from '../api/idempotency.js';
-import { buildOpenApiDocument, HTTP_METHODS, ORDER_STATUS_DESCRIPTIONS, type OpenApiDocument } from '../api/openapi.js';
+import { buildOpenApiDocument, HTTP_METHODS, type OpenApiDocument, ORDER_STATUS_DESCRIPTIONS } from '../api/openapi.js';
 import { parseOrderRequest } from '../api/order-request.js';
 import { createLogger } from '../config/logger.js';
 import { ORDER_STATUSES } from '../domain/order.js';
 import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
-import type { OrdersRepository } from '../prisma/orders-repository.js';
-import type { PlacementStarter } from '../workflows/client.js';
-import { contractProblems, validatorAt, type ObservedResponse } from './support/openapi-contract.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
-import type { OrderCancellation } from '../workflows/client.js';
+import type { OrdersRepository } from '../prisma/orders-repository.js';
+import type { OrderCancellation, PlacementStarter } from '../workflows/client.js';
+import { contractProblems, type ObservedResponse, validatorAt } from './support/openapi-contract.js';
 
 // The OpenAPI document (api/openapi.ts) and the docs page (api/docs.ts): the document is served,
 // is valid OpenAPI 3.1, has every route, status and error body of the API, and its request schema
@@ -79,8 +78,10 @@ describe('GET /openapi.json', () => {
         const operation = item[method];
         if (!operation) continue;
         for (const [status, response] of Object.entries(operation.responses)) {
-          for (const type of Object.keys(response.content ?? {})) validatorAt(['paths', path, method, 'responses', status, 'content', type, 'schema']);
-          for (const header of Object.keys(response.headers ?? {})) validatorAt(['paths', path, method, 'responses', status, 'headers', header, 'schema']);
+          for (const type of Object.keys(response.content ?? {}))
+            validatorAt(['paths', path, method, 'responses', status, 'content', type, 'schema']);
+          for (const header of Object.keys(response.headers ?? {}))
+            validatorAt(['paths', path, method, 'responses', status, 'headers', header, 'schema']);
         }
       }
     }
@@ -88,7 +89,10 @@ describe('GET /openapi.json', () => {
 
   it('has every route with exactly its statuses', () => {
     const routes = Object.entries(served.paths).flatMap(([path, item]) =>
-      HTTP_METHODS.filter((method) => item[method]).map((method) => [`${method.toUpperCase()} ${path}`, Object.keys(item[method]!.responses)]),
+      HTTP_METHODS.filter((method) => item[method]).map((method) => [
+        `${method.toUpperCase()} ${path}`,
+        Object.keys(item[method]!.responses),
+      ]),
     );
     expect(Object.fromEntries(routes)).toEqual({
       'POST /orders': ['201', '400', '409', '413', '415', '422', '500'],
@@ -109,7 +113,12 @@ describe('GET /openapi.json', () => {
     expect(schemaOf('/orders', 'get', '200')).toEqual(ref('OrderList'));
     expect(schemaOf('/orders/{id}', 'get', '404')).toEqual(ref('Message'));
     expect(schemaOf('/orders/{id}', 'delete', '409')).toEqual(ref('CancelConflict'));
-    for (const [path, method] of [['/orders', 'post'], ['/orders', 'get'], ['/orders/{id}', 'get'], ['/orders/{id}', 'delete']] as const) {
+    for (const [path, method] of [
+      ['/orders', 'post'],
+      ['/orders', 'get'],
+      ['/orders/{id}', 'get'],
+      ['/orders/{id}', 'delete'],
+    ] as const) {
       expect(schemaOf(path, method, '500')).toEqual(ref('InternalError'));
       if (!(path === '/orders' && method === 'post')) expect(schemaOf(path, method, '422')).toEqual(ref('ValidationError'));
     }
@@ -124,15 +133,29 @@ describe('GET /openapi.json', () => {
 
   it('takes the order schema from the validator: closed, with every field and the status vocabulary', () => {
     const { OrderRequest, Order, OrderStatus } = served.components.schemas;
-    expect(OrderRequest).toMatchObject({ type: 'object', additionalProperties: false, required: ['type', 'side', 'instrument', 'quantity'] });
+    expect(OrderRequest).toMatchObject({
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'side', 'instrument', 'quantity'],
+    });
     expect(Object.keys(OrderRequest?.properties as object)).toEqual(['type', 'side', 'instrument', 'limit_price', 'quantity']);
     expect(OrderRequest?.properties).toMatchObject({
       quantity: { type: 'integer', minimum: 1, maximum: 2147483647 },
       limit_price: { anyOf: [{ type: 'number', exclusiveMinimum: 0, multipleOf: 0.01 }, { type: 'string' }, { type: 'null' }] },
     });
     expect(Order?.required).toEqual([
-      'id', 'created_at', 'type', 'side', 'instrument', 'limit_price', 'quantity', 'status',
-      'placed_at', 'rejected_reason', 'cancelled_at', 'workflow_id',
+      'id',
+      'created_at',
+      'type',
+      'side',
+      'instrument',
+      'limit_price',
+      'quantity',
+      'status',
+      'placed_at',
+      'rejected_reason',
+      'cancelled_at',
+      'workflow_id',
     ]);
     expect(Order?.properties).toHaveProperty('events');
     expect(OrderStatus?.enum).toEqual([...ORDER_STATUSES]);
@@ -144,9 +167,27 @@ describe('GET /openapi.json', () => {
     expect(post?.parameters).toEqual([expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: false })]);
     expect(post?.requestBody?.content['application/json']?.schema).toEqual({ $ref: '#/components/schemas/OrderRequest' });
     const list = served.paths['/orders']?.get?.parameters ?? [];
-    expect(list.map((parameter) => parameter.name)).toEqual(['status', 'instrument', 'side', 'type', 'created_from', 'created_to', 'limit', 'cursor']);
-    expect(list.find((parameter) => parameter.name === 'limit')?.schema).toEqual({ type: 'integer', minimum: 1, maximum: 500, default: 50 });
-    expect(list.find((parameter) => parameter.name === 'status')).toMatchObject({ style: 'form', explode: true, schema: { type: 'array' } });
+    expect(list.map((parameter) => parameter.name)).toEqual([
+      'status',
+      'instrument',
+      'side',
+      'type',
+      'created_from',
+      'created_to',
+      'limit',
+      'cursor',
+    ]);
+    expect(list.find((parameter) => parameter.name === 'limit')?.schema).toEqual({
+      type: 'integer',
+      minimum: 1,
+      maximum: 500,
+      default: 50,
+    });
+    expect(list.find((parameter) => parameter.name === 'status')).toMatchObject({
+      style: 'form',
+      explode: true,
+      schema: { type: 'array' },
+    });
     expect(served.paths['/orders/{id}']?.parameters).toEqual([expect.objectContaining({ name: 'id', in: 'path', required: true })]);
   });
 });
@@ -161,7 +202,8 @@ describe('the request schema agrees with the validator it documents', () => {
       return false;
     }
   };
-  const order = (fields: Record<string, unknown>) => JSON.stringify({ type: 'limit', side: 'buy', instrument: 'US0378331005', limit_price: 187.25, quantity: 10, ...fields });
+  const order = (fields: Record<string, unknown>) =>
+    JSON.stringify({ type: 'limit', side: 'buy', instrument: 'US0378331005', limit_price: 187.25, quantity: 10, ...fields });
   const without = (field: string) => {
     const body: Record<string, unknown> = JSON.parse(order({}));
     delete body[field];
@@ -237,7 +279,13 @@ describe('the request schema agrees with the validator it documents', () => {
 });
 
 describe('the contract check of test/support/http.ts', () => {
-  const observed = (method: string, path: string, status: number, body: unknown, contentType = 'application/json; charset=utf-8'): ObservedResponse => ({
+  const observed = (
+    method: string,
+    path: string,
+    status: number,
+    body: unknown,
+    contentType = 'application/json; charset=utf-8',
+  ): ObservedResponse => ({
     method,
     url: `http://127.0.0.1:1${path}`,
     status,
@@ -262,9 +310,15 @@ describe('the contract check of test/support/http.ts', () => {
 
   it('passes documented answers', () => {
     expect(contractProblems(observed('POST', '/orders', 201, order))).toEqual([]);
-    expect(contractProblems(observed('GET', `/orders/${order.id}`, 200, { ...order, events: [{ status: 'pending', at: order.created_at, reason: null }] }))).toEqual([]);
+    expect(
+      contractProblems(
+        observed('GET', `/orders/${order.id}`, 200, { ...order, events: [{ status: 'pending', at: order.created_at, reason: null }] }),
+      ),
+    ).toEqual([]);
     expect(contractProblems(observed('GET', '/orders?status=placed', 200, { data: [order], next: null }))).toEqual([]);
-    expect(contractProblems(observed('POST', '/orders', 422, { message: 'Idempotency-Key was already used with a different request body' }))).toEqual([]);
+    expect(
+      contractProblems(observed('POST', '/orders', 422, { message: 'Idempotency-Key was already used with a different request body' })),
+    ).toEqual([]);
     expect(contractProblems(observed('POST', '/orders', 500, INTERNAL_ERROR_BODY))).toEqual([]);
     expect(contractProblems(observed('DELETE', '/orders/x', 409, { message: 'placed', status: 'placed' }))).toEqual([]);
     expect(contractProblems(observed('GET', '/no-such-route', 404, { message: 'No route for GET /no-such-route' }))).toEqual([]);
@@ -273,7 +327,9 @@ describe('the contract check of test/support/http.ts', () => {
 
   it('fails answers the document does not have', () => {
     const problems = (response: ObservedResponse) => contractProblems(response).join('\n');
-    expect(problems(observed('GET', '/orders/x', 418, { message: 'teapot' }))).toMatch(/status 418 is not documented for GET \/orders\/\{id\} \(documented: 200, 404, 422, 500\)/);
+    expect(problems(observed('GET', '/orders/x', 418, { message: 'teapot' }))).toMatch(
+      /status 418 is not documented for GET \/orders\/\{id\} \(documented: 200, 404, 422, 500\)/,
+    );
     expect(problems(observed('POST', '/orders', 201, { ...order, extra: 1 }))).toMatch(/must NOT have additional properties/);
     expect(problems(observed('POST', '/orders', 201, { ...order, limit_price: 187.255 }))).toMatch(/limit_price/);
     expect(problems(observed('POST', '/orders', 201, { ...order, status: 'done' }))).toMatch(/status/);
@@ -338,7 +394,9 @@ describe('GET /docs', () => {
     for (const url of [...scripts, ...styles]) {
       const response = await fetch(url);
       expect(response.status, url.pathname).toBe(200);
-      expect(response.headers.get('content-type'), url.pathname).toMatch(url.pathname.endsWith('.css') ? /^text\/css/ : /^text\/javascript/);
+      expect(response.headers.get('content-type'), url.pathname).toMatch(
+        url.pathname.endsWith('.css') ? /^text\/css/ : /^text\/javascript/,
+      );
       const text = await response.text();
       const loaded = [...text.matchAll(/^[/][/*][#@] sourceMappingURL=([^\s*]+)/gm)].map((match) => match[1]!);
       if (url.pathname.endsWith('.css')) {

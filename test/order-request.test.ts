@@ -5,13 +5,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../api/app.js';
 import { MAX_BODY_BYTES } from '../api/json-body.js';
 import { createLogger } from '../config/logger.js';
-import { workflowIdFor, type NewOrder, type Order, type OrderEvent, type OrderStatus, type OrderTicket } from '../domain/order.js';
+import { type NewOrder, type Order, type OrderEvent, type OrderStatus, type OrderTicket, workflowIdFor } from '../domain/order.js';
 import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
-import type { OrdersRepository } from '../prisma/orders-repository.js';
-import type { PlacementStarter } from '../workflows/client.js';
-import { postJson, request, type JsonResponse } from './support/http.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
-import type { OrderCancellation } from '../workflows/client.js';
+import type { OrdersRepository } from '../prisma/orders-repository.js';
+import type { OrderCancellation, PlacementStarter } from '../workflows/client.js';
+import { type JsonResponse, postJson, request } from './support/http.js';
 
 // POST /orders over HTTP, with the database and Temporal replaced by in-memory fakes: every
 // validation rule of the seed, the 422 shape FastAPI gave its clients, the exact decimal of a
@@ -327,10 +326,26 @@ describe('POST /orders rejects invalid bodies with 422', () => {
     },
     { name: 'instrument as a 12-digit number', body: { ...market, instrument: 123456789012 }, errors: [notString] },
     // limit_price against type
-    { name: 'market with limit_price 10.25', body: { ...market, limit_price: 10.25 }, errors: [{ field: 'limit_price', msg: PROHIBITED, type: 'value_error' }] },
-    { name: 'market with limit_price "10.25"', body: { ...market, limit_price: '10.25' }, errors: [{ field: 'limit_price', msg: PROHIBITED, type: 'value_error' }] },
-    { name: 'limit without limit_price', body: { ...market, type: 'limit' }, errors: [{ field: 'limit_price', msg: REQUIRED, type: 'value_error' }] },
-    { name: 'limit with limit_price null', body: { ...limit, limit_price: null }, errors: [{ field: 'limit_price', msg: REQUIRED, type: 'value_error' }] },
+    {
+      name: 'market with limit_price 10.25',
+      body: { ...market, limit_price: 10.25 },
+      errors: [{ field: 'limit_price', msg: PROHIBITED, type: 'value_error' }],
+    },
+    {
+      name: 'market with limit_price "10.25"',
+      body: { ...market, limit_price: '10.25' },
+      errors: [{ field: 'limit_price', msg: PROHIBITED, type: 'value_error' }],
+    },
+    {
+      name: 'limit without limit_price',
+      body: { ...market, type: 'limit' },
+      errors: [{ field: 'limit_price', msg: REQUIRED, type: 'value_error' }],
+    },
+    {
+      name: 'limit with limit_price null',
+      body: { ...limit, limit_price: null },
+      errors: [{ field: 'limit_price', msg: REQUIRED, type: 'value_error' }],
+    },
     // limit_price values
     { name: 'limit_price with 3 decimal places (number)', body: raw('"limit_price":10.255'), errors: [tooManyPlaces] },
     { name: 'limit_price with 3 decimal places (string)', body: { ...limit, limit_price: '10.255' }, errors: [tooManyPlaces] },

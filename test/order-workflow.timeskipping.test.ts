@@ -10,11 +10,11 @@ import { MissingOrderError, OrderPlacementError } from '../activities/exchange.j
 import type { OrderActivities } from '../activities/order-activities.js';
 import type { OrderStatus, OrderTicket } from '../domain/order.js';
 import { workflowIdFor } from '../domain/order.js';
+import { registerSearchAttributes } from '../worker/search-attributes.js';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
 import { cancelOrderUpdate, orderStatusQuery, placeOrderWorkflow } from '../workflows/order-workflow.js';
 import { EXCHANGE_ACTIVITY } from '../workflows/placement-policy.js';
 import { waitFor } from './support/wait.js';
-import { registerSearchAttributes } from '../worker/search-attributes.js';
 
 // The order workflow on Temporal's time-skipping test server (the Java one installed by
 // `node scripts/run.mjs setup`: the SDK's own download needs internet) and a real Worker running
@@ -123,7 +123,15 @@ let orderCounter = 0;
 function newOrder(claim: OrderStatus, exchange: Scenario['exchange'] = () => {}): { ticket: OrderTicket; scenario: Scenario } {
   orderCounter += 1;
   const id = `test-order-${orderCounter}-${Math.random().toString(36).slice(2, 8)}`;
-  const scenario: Scenario = { claim, exchange, exchangeAttempts: [], claimCalls: 0, markPlacedCalls: [], cancelAtExchangeCalls: 0, markCancelledCalls: 0 };
+  const scenario: Scenario = {
+    claim,
+    exchange,
+    exchangeAttempts: [],
+    claimCalls: 0,
+    markPlacedCalls: [],
+    cancelAtExchangeCalls: 0,
+    markCancelledCalls: 0,
+  };
   scenarios.set(id, scenario);
   const ticket: OrderTicket = {
     id,
@@ -259,7 +267,10 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
   });
 
   it.each([
-    ['ApplicationFailure.nonRetryable', () => ApplicationFailure.nonRetryable('Required order parameter not provided', 'MissingOrderError')],
+    [
+      'ApplicationFailure.nonRetryable',
+      () => ApplicationFailure.nonRetryable('Required order parameter not provided', 'MissingOrderError'),
+    ],
     // A plain retryable error, stopped only by the policy's nonRetryableErrorTypes. The SDK takes
     // the failure type from the error's constructor name (not its `name` property).
     ['a MissingOrderError thrown as is (nonRetryableErrorTypes)', () => new MissingOrderError()],

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiServer, type ApiServer } from '../api/server.js';
+import { type ApiServer, startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
 import { createOrderWorker, type OrderWorker } from '../worker/worker.js';
 import { testConfig } from './support/config.js';
@@ -67,7 +67,12 @@ describe('POST /orders through real PostgreSQL and Temporal', () => {
   });
 
   it('places every one of many concurrent orders', { timeout: 180_000 }, async () => {
-    const bodies = Array.from({ length: 20 }, (_, i) => ({ type: 'market', side: i % 2 ? 'buy' : 'sell', instrument: 'DE0007164600', quantity: i + 1 }));
+    const bodies = Array.from({ length: 20 }, (_, i) => ({
+      type: 'market',
+      side: i % 2 ? 'buy' : 'sell',
+      instrument: 'DE0007164600',
+      quantity: i + 1,
+    }));
     const created = await Promise.all(bodies.map(post));
     expect(created.map((c) => c.status)).toEqual(bodies.map(() => 201));
     for (const order of created) {

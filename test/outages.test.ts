@@ -7,14 +7,14 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readLedger } from '../activities/exchange-ledger.js';
 import { INTERNAL_ERROR_BODY } from '../api/errors.js';
-import { startApiServer, type ApiServer } from '../api/server.js';
+import { type ApiServer, startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
 import { applyMigrations } from '../prisma/migrate.js';
-import { startEmbeddedPostgres, type RunningPostgres } from '../scripts/infra/embedded-postgres.js';
-import { startTemporalDevServer, type RunningTemporal } from '../scripts/infra/temporal-dev-server.js';
+import { type RunningPostgres, startEmbeddedPostgres } from '../scripts/infra/embedded-postgres.js';
+import { type RunningTemporal, startTemporalDevServer } from '../scripts/infra/temporal-dev-server.js';
 import { testConfig } from './support/config.js';
 import { postJson } from './support/http.js';
-import { startService, type ServiceProcess } from './support/processes.js';
+import { type ServiceProcess, startService } from './support/processes.js';
 import { waitFor } from './support/wait.js';
 
 // Whole dependencies stopped and started again under a running API and worker. Each test that
@@ -61,7 +61,12 @@ describe('PostgreSQL stopped and started again', () => {
     cleanups.push(() => postgres.stop());
     await applyMigrations(postgres.url);
     const config = testConfig({ DATABASE_URL: postgres.url, EXCHANGE_LATENCY_MS: '20', EXCHANGE_FAILURE_RATE: '0' });
-    const worker = await startService('worker', { DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE, EXCHANGE_LATENCY_MS: '20' });
+    const worker = await startService('worker', {
+      DATABASE_URL: postgres.url,
+      TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
+      TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
+      EXCHANGE_LATENCY_MS: '20',
+    });
     cleanups.push(() => worker.kill());
     const api: ApiServer = await startApiServer(config, createLogger('api', 'silent'));
     cleanups.push(() => api.close());
@@ -78,10 +83,14 @@ describe('PostgreSQL stopped and started again', () => {
     }
 
     await postgres.start();
-    const after = await waitFor(async () => {
-      const response = await timedPost(api.url, order('PGDOWNTEST01'));
-      return response.status === 201 ? response : undefined;
-    }, 30_000, 'POST /orders to work again');
+    const after = await waitFor(
+      async () => {
+        const response = await timedPost(api.url, order('PGDOWNTEST01'));
+        return response.status === 201 ? response : undefined;
+      },
+      30_000,
+      'POST /orders to work again',
+    );
     for (const id of [before.body.id, after.body.id] as string[]) {
       await waitFor(async () => ((await statusOf(postgres.url, id)) === 'placed' ? true : undefined), 60_000, `order ${id} placed`);
     }
@@ -89,13 +98,20 @@ describe('PostgreSQL stopped and started again', () => {
 });
 
 describe('Temporal stopped and started again', () => {
-  it('answers the exact 500 while it is down, never places those orders, and recovers without a restart', { timeout: 240_000 }, async () => {
+  it('answers the exact 500 while it is down, never places those orders, and recovers without a restart', {
+    timeout: 240_000,
+  }, async () => {
     const port = await getPort();
     const dbFile = path.join(tempDir, 'temporal.db');
     const temporal: RunningTemporal = await startTemporalDevServer({ port, uiPort: null, dbFile });
     cleanups.push(() => temporal.stop());
     const config = testConfig({ TEMPORAL_ADDRESS: temporal.address, EXCHANGE_LATENCY_MS: '20' });
-    const workerEnv = { DATABASE_URL: config.DATABASE_URL, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE, EXCHANGE_LATENCY_MS: '20' };
+    const workerEnv = {
+      DATABASE_URL: config.DATABASE_URL,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
+      EXCHANGE_LATENCY_MS: '20',
+    };
     let worker: ServiceProcess = await startService('worker', workerEnv);
     cleanups.push(() => worker.kill());
     const api = await startApiServer(config, createLogger('api', 'silent'));
@@ -114,22 +130,36 @@ describe('Temporal stopped and started again', () => {
     await temporal.start();
     // The worker may or may not survive a stretch without its server; a new one is started if not.
     if (worker.child.exitCode !== null || worker.child.signalCode !== null) worker = await startService('worker', workerEnv);
-    const after = await waitFor(async () => {
-      const response = await timedPost(api.url, order('TMPDOWNOK001'));
-      return response.status === 201 ? response : undefined;
-    }, 30_000, 'POST /orders to work again');
-    await waitFor(async () => ((await statusOf(config.DATABASE_URL, after.body.id)) === 'placed' ? true : undefined), 60_000, 'the new order placed');
+    const after = await waitFor(
+      async () => {
+        const response = await timedPost(api.url, order('TMPDOWNOK001'));
+        return response.status === 201 ? response : undefined;
+      },
+      30_000,
+      'POST /orders to work again',
+    );
+    await waitFor(
+      async () => ((await statusOf(config.DATABASE_URL, after.body.id)) === 'placed' ? true : undefined),
+      60_000,
+      'the new order placed',
+    );
 
     // A sweep runs (as its schedule would), and none of the refused orders reached the exchange.
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     cleanups.push(() => client.connection.close());
-    await client.workflow.execute('sweepStaleOrdersWorkflow', { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: `sweep-${Date.now()}`, args: [10_000] }); // above the request bound: in-flight orders of other tests stay untouched
+    await client.workflow.execute('sweepStaleOrdersWorkflow', {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      workflowId: `sweep-${Date.now()}`,
+      args: [10_000],
+    }); // above the request bound: in-flight orders of other tests stay untouched
     const db = new pg.Client({ connectionString: config.DATABASE_URL });
     await db.connect();
     cleanups.push(() => db.end());
     const { rows } = await db.query("SELECT status FROM orders WHERE instrument = 'TMPDOWNLOST1'");
     expect(rows.map((row) => row.status)).toEqual(['rejected', 'rejected', 'rejected']);
-    const ledger = await db.query("SELECT count(*)::int AS n FROM exchange_sim.accepted_orders WHERE ticket->>'instrument' = 'TMPDOWNLOST1'");
+    const ledger = await db.query(
+      "SELECT count(*)::int AS n FROM exchange_sim.accepted_orders WHERE ticket->>'instrument' = 'TMPDOWNLOST1'",
+    );
     expect(ledger.rows[0].n).toBe(0);
   });
 });
@@ -137,7 +167,12 @@ describe('Temporal stopped and started again', () => {
 describe('exchange outage', () => {
   it('keeps answering 201 at the same latency, and places every order once the exchange is back', { timeout: 240_000 }, async () => {
     const config = testConfig({ EXCHANGE_LATENCY_MS: '20' });
-    const workerEnv = { DATABASE_URL: config.DATABASE_URL, TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE, EXCHANGE_LATENCY_MS: '20' };
+    const workerEnv = {
+      DATABASE_URL: config.DATABASE_URL,
+      TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
+      TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
+      EXCHANGE_LATENCY_MS: '20',
+    };
     const api = await startApiServer(config, createLogger('api', 'silent'));
     cleanups.push(() => api.close());
 
@@ -156,7 +191,9 @@ describe('exchange outage', () => {
     const outageWorker = await startService('worker', { ...workerEnv, EXCHANGE_FAILURE_RATE: '1' });
     cleanups.push(() => outageWorker.kill());
     const outage = await measure('EXCHANGEDOWN', 40);
-    console.log(`POST /orders latency, healthy exchange: p50 ${healthy.p50.toFixed(1)} ms, p90 ${healthy.p90.toFixed(1)} ms; exchange down: p50 ${outage.p50.toFixed(1)} ms, p90 ${outage.p90.toFixed(1)} ms`);
+    console.log(
+      `POST /orders latency, healthy exchange: p50 ${healthy.p50.toFixed(1)} ms, p90 ${healthy.p90.toFixed(1)} ms; exchange down: p50 ${outage.p50.toFixed(1)} ms, p90 ${outage.p90.toFixed(1)} ms`,
+    );
     // The API never waits on the exchange: the same order of latency (loose, for a shared 2-core machine).
     expect(outage.p50).toBeLessThan(Math.max(3 * healthy.p50, healthy.p50 + 50));
 
@@ -164,19 +201,27 @@ describe('exchange outage', () => {
     const db = new pg.Client({ connectionString: config.DATABASE_URL });
     await db.connect();
     cleanups.push(() => db.end());
-    await waitFor(async () => {
-      const { rows } = await db.query("SELECT count(*)::int AS n FROM orders WHERE instrument = 'EXCHANGEDOWN' AND status = 'placing'");
-      return rows[0].n === 40 ? true : undefined;
-    }, 60_000, 'every order of the outage claimed and waiting for the exchange');
+    await waitFor(
+      async () => {
+        const { rows } = await db.query("SELECT count(*)::int AS n FROM orders WHERE instrument = 'EXCHANGEDOWN' AND status = 'placing'");
+        return rows[0].n === 40 ? true : undefined;
+      },
+      60_000,
+      'every order of the outage claimed and waiting for the exchange',
+    );
     expect((await readLedger(config.DATABASE_URL)).filter((e) => outage.ids.includes(e.orderId))).toEqual([]);
     await outageWorker.kill('SIGTERM');
 
     const recovered = await startService('worker', { ...workerEnv, EXCHANGE_FAILURE_RATE: '0' });
     cleanups.push(() => recovered.kill());
-    await waitFor(async () => {
-      const { rows } = await db.query("SELECT count(*)::int AS n FROM orders WHERE instrument = 'EXCHANGEDOWN' AND status = 'placed'");
-      return rows[0].n === 40 ? true : undefined;
-    }, 150_000, 'every order of the outage placed');
+    await waitFor(
+      async () => {
+        const { rows } = await db.query("SELECT count(*)::int AS n FROM orders WHERE instrument = 'EXCHANGEDOWN' AND status = 'placed'");
+        return rows[0].n === 40 ? true : undefined;
+      },
+      150_000,
+      'every order of the outage placed',
+    );
     const ledger = (await readLedger(config.DATABASE_URL)).filter((e) => outage.ids.includes(e.orderId));
     expect(ledger).toHaveLength(40);
   });

@@ -5,14 +5,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readLedger } from '../activities/exchange-ledger.js';
 import { STALE_ORDER_REASON } from '../activities/sweep-activities.js';
 import { INTERNAL_ERROR_BODY } from '../api/errors.js';
-import { startApiServer, type ApiServer } from '../api/server.js';
+import { type ApiServer, startApiServer } from '../api/server.js';
 import type { FaultInjector, FaultPoint } from '../api/submit-order.js';
 import { createLogger } from '../config/logger.js';
 import { sweepScheduleId } from '../worker/sweep-schedule.js';
 import { createOrderWorker, type OrderWorker } from '../worker/worker.js';
 import { testConfig } from './support/config.js';
-import { postJson, type JsonResponse } from './support/http.js';
-import { startService, type ServiceProcess } from './support/processes.js';
+import { type JsonResponse, postJson } from './support/http.js';
+import { type ServiceProcess, startService } from './support/processes.js';
 import { waitFor } from './support/wait.js';
 
 // A fault at each step of POST /orders (after the insert, after the workflow's start, before the
@@ -75,9 +75,10 @@ interface OrderRow {
 }
 
 async function onlyOrderOf(instrument: string): Promise<OrderRow> {
-  const { rows } = await db.query<OrderRow>('SELECT id, status, rejected_reason, rejected_at, placed_at FROM orders WHERE instrument = $1', [
-    instrument,
-  ]);
+  const { rows } = await db.query<OrderRow>(
+    'SELECT id, status, rejected_reason, rejected_at, placed_at FROM orders WHERE instrument = $1',
+    [instrument],
+  );
   expect(rows).toHaveLength(1);
   return rows[0]!;
 }
@@ -143,10 +144,10 @@ function expectRejectedByApi(order: OrderRow): void {
 async function sweepOnceStale(orderId: string): Promise<{ rejectedOrderIds: string[] }> {
   await waitFor(
     async () => {
-      const { rows } = await db.query<{ stale: boolean }>('SELECT created_at < now() - make_interval(secs => $2) AS stale FROM orders WHERE id = $1', [
-        orderId,
-        STALE_MS / 1000 + 0.5,
-      ]);
+      const { rows } = await db.query<{ stale: boolean }>(
+        'SELECT created_at < now() - make_interval(secs => $2) AS stale FROM orders WHERE id = $1',
+        [orderId, STALE_MS / 1000 + 0.5],
+      );
       return rows[0]?.stale ? true : undefined;
     },
     STALE_MS + 30_000,
@@ -223,7 +224,9 @@ describe('a fault thrown inside the API at each step of the request', { timeout:
     expectRejectedByApi(await orderById(order.id));
   });
 
-  it('afterStart slow, the workflow already claiming while the API accepts: every 201 is placed exactly once', { timeout: 180_000 }, async () => {
+  it('afterStart slow, the workflow already claiming while the API accepts: every 201 is placed exactly once', {
+    timeout: 180_000,
+  }, async () => {
     // The order's workflow usually runs before the API accepts the order, and its claim polls
     // the order meanwhile. Here every request is held after the start until its workflow's claim
     // is polling, then all are let go: each acceptance lands somewhere in a claim's poll cycle.
@@ -366,7 +369,9 @@ describe('the API process killed (SIGKILL) at each step of the request', () => {
     expect((await onlyOrderOf(instrument)).id).toBe(order.id);
   });
 
-  it('afterStart: no answer; the workflow waits, the sweep rejects the order, the workflow ends rejected, never placed', { timeout: 180_000 }, async () => {
+  it('afterStart: no answer; the workflow waits, the sweep rejects the order, the workflow ends rejected, never placed', {
+    timeout: 180_000,
+  }, async () => {
     const instrument = uniqueInstrument();
     const key = `crash-${randomUUID()}`;
     const order = await postToCrashingApi('afterStart', instrument, key);
@@ -383,7 +388,9 @@ describe('the API process killed (SIGKILL) at each step of the request', () => {
     expect((await onlyOrderOf(instrument)).id).toBe(order.id);
   });
 
-  it('beforeAnswer: no answer, but the order was accepted: placed exactly once, and the sweep leaves it alone', { timeout: 180_000 }, async () => {
+  it('beforeAnswer: no answer, but the order was accepted: placed exactly once, and the sweep leaves it alone', {
+    timeout: 180_000,
+  }, async () => {
     const instrument = uniqueInstrument();
     const key = `crash-${randomUUID()}`;
     const order = await postToCrashingApi('beforeAnswer', instrument, key);

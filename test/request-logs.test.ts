@@ -35,7 +35,11 @@ async function startApi(overrides: Record<string, string> = {}) {
 
 const ORDER = { type: 'market', side: 'buy', instrument: 'REQUESTLOG01', quantity: 3 };
 function post(url: string, headers: Record<string, string> = {}) {
-  return fetch(`${url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(ORDER) });
+  return fetch(`${url}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(ORDER),
+  });
 }
 
 describe('request logs', () => {
@@ -64,7 +68,11 @@ describe('request logs', () => {
     expect(typeof lines[0]!.durationMs).toBe('number');
 
     await fetch(`${healthy.api.url}/orders/${id}`, { headers: { 'X-Request-Id': 'client-req-0002' } });
-    expect(healthy.lines.find((line) => line.reqId === 'client-req-0002')).toMatchObject({ route: '/orders/:id', status: 200, orderId: id });
+    expect(healthy.lines.find((line) => line.reqId === 'client-req-0002')).toMatchObject({
+      route: '/orders/:id',
+      status: 200,
+      orderId: id,
+    });
   });
 
   it('replaces an X-Request-Id that is not a sane token with its own', async () => {
@@ -84,7 +92,12 @@ describe('request logs', () => {
     const ofRequest = lines.filter((line) => line.reqId === 'failing-req-1');
     expect(ofRequest.map((line) => line.msg)).toEqual(['request failed', 'request']);
     const [failure, summary] = ofRequest;
-    expect(failure).toMatchObject({ level: 50, cause: 'temporal', orderId: expect.any(String), workflowId: expect.stringMatching(/^order-/) });
+    expect(failure).toMatchObject({
+      level: 50,
+      cause: 'temporal',
+      orderId: expect.any(String),
+      workflowId: expect.stringMatching(/^order-/),
+    });
     expect(summary).toMatchObject({ status: 500, orderId: failure!.orderId, workflowId: failure!.workflowId });
     // Lines outside any request carry no request fields.
     expect(lines.filter((line) => line.reqId === undefined && line.orderId !== undefined)).toEqual([]);

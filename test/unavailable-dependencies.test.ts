@@ -3,9 +3,9 @@ import getPort from 'get-port';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { INTERNAL_ERROR_BODY } from '../api/errors.js';
-import { startApiServer, type ApiServer } from '../api/server.js';
+import { type ApiServer, startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
-import { startTemporalDevServer, type RunningTemporal } from '../scripts/infra/temporal-dev-server.js';
+import { type RunningTemporal, startTemporalDevServer } from '../scripts/infra/temporal-dev-server.js';
 import { testConfig } from './support/config.js';
 import { postJson } from './support/http.js';
 

@@ -1,11 +1,11 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLedger } from '../activities/exchange-ledger.js';
-import { startApiServer, type ApiServer } from '../api/server.js';
+import { type ApiServer, startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
 import { testConfig } from './support/config.js';
 import { postJson } from './support/http.js';
-import { startService, type ServiceProcess } from './support/processes.js';
+import { type ServiceProcess, startService } from './support/processes.js';
 import { waitFor } from './support/wait.js';
 
 // Real worker processes killed with SIGKILL while orders flow in, the exchange at its default
@@ -95,7 +95,9 @@ describe('worker processes killed with SIGKILL during placement', () => {
     // as a duplicate, and taken as placed rather than placed twice.
     expect(ledger.filter((entry) => entry.duplicateSubmissions > 0).length).toBeGreaterThanOrEqual(1);
     // Nothing else with this test's instrument reached the exchange.
-    const { rows } = await db.query("SELECT count(*)::int AS n FROM exchange_sim.accepted_orders WHERE ticket->>'instrument' = $1", [INSTRUMENT]);
+    const { rows } = await db.query("SELECT count(*)::int AS n FROM exchange_sim.accepted_orders WHERE ticket->>'instrument' = $1", [
+      INSTRUMENT,
+    ]);
     expect(rows[0].n).toBe(ORDERS);
   });
 });

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Context as ActivityContext } from '@temporalio/activity';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 
 export interface WorkerMetrics {
@@ -116,7 +116,12 @@ export interface MetricsServer {
  * The worker's small HTTP server: GET /metrics (its prom-client registry) and GET /health/live
  * (200 while `live()` says so, else 503), for Prometheus and the container's health check.
  */
-export async function startMetricsServer(options: { registry: Registry; port: number; host: string; live: () => boolean }): Promise<MetricsServer> {
+export async function startMetricsServer(options: {
+  registry: Registry;
+  port: number;
+  host: string;
+  live: () => boolean;
+}): Promise<MetricsServer> {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method === 'GET' && path === '/metrics') {

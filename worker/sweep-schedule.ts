@@ -1,4 +1,4 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 
 export function sweepScheduleId(taskQueue: string): string {
   return `sweep-stale-orders-${taskQueue}`;
@@ -8,7 +8,10 @@ export function sweepScheduleId(taskQueue: string): string {
  * Makes sure the Temporal Schedule that runs the stale-order sweep exists. Every worker calls
  * this at start; the first creates it, the others find it there.
  */
-export async function ensureSweepSchedule(client: Client, options: { taskQueue: string; intervalMs: number; staleAfterMs: number }): Promise<void> {
+export async function ensureSweepSchedule(
+  client: Client,
+  options: { taskQueue: string; intervalMs: number; staleAfterMs: number },
+): Promise<void> {
   const scheduleId = sweepScheduleId(options.taskQueue);
   try {
     await client.schedule.create({

@@ -1,4 +1,4 @@
-import type { Logger as TemporalLogger, LogLevel, LogMetadata } from '@temporalio/common';
+import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import type { Logger } from '../config/logger.js';
 
 const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {

@@ -1,5 +1,5 @@
-import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { workflowIdFor, type OrderTicket } from '../domain/order.js';
+import { type Client, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { type OrderTicket, workflowIdFor } from '../domain/order.js';
 import { cancelOrderUpdate, type FinalStatus, type placeOrderWorkflow } from './order-workflow.js';
 
 export interface PlacementStarter {

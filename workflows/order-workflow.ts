@@ -1,7 +1,7 @@
 import {
   ActivityCancellationType,
-  CancellationScope,
   ApplicationFailure,
+  CancellationScope,
   condition,
   defineQuery,
   defineUpdate,

@@ -1,5 +1,5 @@
 import { inject } from 'vitest';
-import { loadConfig, type Config } from '../../config/config.js';
+import { type Config, loadConfig } from '../../config/config.js';
 
 /** A configuration pointing at the suite's servers, on a task queue of the test's own. */
 export function testConfig(overrides: Record<string, string> = {}): Config {

@@ -1,6 +1,13 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
-import { HTTP_METHODS, openApiDocument, type HttpMethod, type JsonSchema, type OpenApiOperation, type OpenApiPathItem } from '../../api/openapi.js';
+import {
+  HTTP_METHODS,
+  type HttpMethod,
+  type JsonSchema,
+  type OpenApiOperation,
+  type OpenApiPathItem,
+  openApiDocument,
+} from '../../api/openapi.js';
 
 /**
  * Checks a response against the OpenAPI document (api/openapi.ts, built in-process): its method
@@ -39,7 +46,18 @@ export function validatorAt(pointer: string[]): ValidateFunction {
       ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, multipleOfPrecision: 9 });
       ajvFormats.default(ajv);
       // The document's own keywords around its schemas: known to ajv, validated by nothing.
-      ajv.addVocabulary(['openapi', 'info', 'tags', 'paths', 'components', 'servers', 'webhooks', 'security', 'externalDocs', 'jsonSchemaDialect']);
+      ajv.addVocabulary([
+        'openapi',
+        'info',
+        'tags',
+        'paths',
+        'components',
+        'servers',
+        'webhooks',
+        'security',
+        'externalDocs',
+        'jsonSchemaDialect',
+      ]);
       ajv.addSchema(openApiDocument() as unknown as JsonSchema, DOC_ID);
     }
     try {
@@ -56,7 +74,10 @@ function schemaErrors(pointer: string[], value: unknown): string | undefined {
   const validate = validatorAt(pointer);
   if (validate(value)) return undefined;
   return (validate.errors ?? [])
-    .map((error) => `${error.instancePath || '(root)'} ${error.message ?? error.keyword}${error.params ? ` ${JSON.stringify(error.params)}` : ''}`)
+    .map(
+      (error) =>
+        `${error.instancePath || '(root)'} ${error.message ?? error.keyword}${error.params ? ` ${JSON.stringify(error.params)}` : ''}`,
+    )
     .join('; ');
 }
 
@@ -65,7 +86,9 @@ function matchPath(pathname: string): string | undefined {
   const segments = pathname.split('/');
   const matches = (template: string) => {
     const parts = template.split('/');
-    return parts.length === segments.length && parts.every((part, i) => (/^\{[^}]+\}$/.test(part) ? segments[i] !== '' : part === segments[i]));
+    return (
+      parts.length === segments.length && parts.every((part, i) => (/^\{[^}]+\}$/.test(part) ? segments[i] !== '' : part === segments[i]))
+    );
   };
   // A literal path beats a template (/orders/search before /orders/{id}).
   return templates.find((template) => template === pathname) ?? templates.find(matches);

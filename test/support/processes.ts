@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import getPort from 'get-port';
@@ -54,10 +54,14 @@ export async function startService(kind: 'api' | 'worker', env: Record<string, s
       'the API process to listen',
     );
   } else {
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`worker exited: ${output}`);
-      return /worker started/.test(output) ? true : undefined;
-    }, 60_000, 'the worker process to start');
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`worker exited: ${output}`);
+        return /worker started/.test(output) ? true : undefined;
+      },
+      60_000,
+      'the worker process to start',
+    );
   }
   return service;
 }
