@@ -164,6 +164,20 @@ const cancelConflict = z
 
 const liveness = z.object({ status: z.literal('ok') });
 
+const readiness = z
+  .object({
+    status: z.enum(['ready', 'unready']),
+    checks: z.record(
+      z.string(),
+      z.object({
+        status: z.enum(['pass', 'fail']),
+        duration_ms: z.number().min(0),
+        message: z.string().optional(),
+      }),
+    ),
+  })
+  .meta({ description: 'Each dependency check (database, migrations, temporal; shutdown while draining), bounded in time.' });
+
 const responseSchemas = {
   Order: order,
   OrderEvent: orderEvent,
@@ -174,6 +188,7 @@ const responseSchemas = {
   InternalError: internalError,
   CancelConflict: cancelConflict,
   Liveness: liveness,
+  Readiness: readiness,
 };
 const requestSchemas = { OrderRequest: orderRequestSchema };
 
@@ -420,6 +435,29 @@ function buildPaths(): Record<string, OpenApiPathItem> {
         summary: 'Liveness',
         description: 'The process answers. Says nothing about PostgreSQL or Temporal.',
         responses: { 200: json('Alive.', ref('Liveness')) },
+      },
+    },
+    '/health/ready': {
+      get: {
+        operationId: 'ready',
+        tags: ['health'],
+        summary: 'Readiness',
+        description: 'PostgreSQL reachable with every migration applied, and Temporal reachable. Turns 503 at once on SIGTERM.',
+        responses: {
+          200: json('Ready to take traffic.', ref('Readiness')),
+          503: json('Not ready: a check failed, or the process is shutting down.', ref('Readiness')),
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        tags: ['health'],
+        summary: 'Prometheus metrics',
+        description: 'Request counts and latencies by route and status, orders created, 500s by cause, and process metrics.',
+        responses: {
+          200: { description: 'Prometheus text exposition format.', content: { 'text/plain': { schema: { type: 'string' } } } },
+        },
       },
     },
   };

@@ -11,6 +11,7 @@ import { createLogger } from '../config/logger.js';
 import { applyMigrations, readMigrations } from '../prisma/migrate.js';
 import { type RunningPostgres, startEmbeddedPostgres } from '../scripts/infra/embedded-postgres.js';
 import { testConfig } from './support/config.js';
+import { request } from './support/http.js';
 import { waitFor } from './support/wait.js';
 
 // GET /health/ready against dependencies that go away and come back. The tests that stop
@@ -39,9 +40,9 @@ async function startApi(overrides: Record<string, string> = {}): Promise<ApiServ
 
 async function ready(api: ApiServer): Promise<{ status: number; body: Readiness; elapsedMs: number }> {
   const started = performance.now();
-  const response = await fetch(`${api.url}/health/ready`);
-  const body = (await response.json()) as Readiness;
-  return { status: response.status, body, elapsedMs: performance.now() - started };
+  // Through the contract-checking helper: every answer must match /openapi.json.
+  const response = await request(`${api.url}/health/ready`);
+  return { status: response.status, body: response.body as Readiness, elapsedMs: performance.now() - started };
 }
 
 /** Waits until the API says ready (the first checks also open its connections, which takes a moment). */

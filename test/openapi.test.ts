@@ -100,6 +100,8 @@ describe('GET /openapi.json', () => {
       'GET /orders/{id}': ['200', '404', '422', '500'],
       'DELETE /orders/{id}': ['200', '404', '409', '422', '500'],
       'GET /health/live': ['200'],
+      'GET /health/ready': ['200', '503'],
+      'GET /metrics': ['200'],
     });
   });
 
