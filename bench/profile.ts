@@ -17,9 +17,10 @@ export interface Profile {
   burstWaitS: number;
   /** How long to wait after the steady run for its last orders to be placed. */
   steadyDrainS: number;
-  /** RSS is sampled this often; "start" is the first sample after rssSettleS. */
+  /** RSS is sampled this often; start and end are medians of the first and last rssWindowS after rssSettleS. */
   rssSampleS: number;
   rssSettleS: number;
+  rssWindowS: number;
 }
 
 export const PROFILES: Record<Profile['name'], Profile> = {
@@ -34,9 +35,10 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     steadyRunS: 600,
     steadyConnections: 64,
     burstWaitS: 1800,
-    steadyDrainS: 300,
+    steadyDrainS: 120,
     rssSampleS: 5,
     rssSettleS: 30,
+    rssWindowS: 60,
   },
   short: {
     name: 'short',
@@ -52,5 +54,6 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     steadyDrainS: 10,
     rssSampleS: 1,
     rssSettleS: 3,
+    rssWindowS: 3,
   },
 };

@@ -87,8 +87,21 @@ function errorsOf(result: LoadResult): string {
   return `non-2xx ${result.non2xx}${codes.length ? ` (${codes.join(', ')})` : ''}, errors ${result.errors}`;
 }
 
-function httpFigure(result: LoadResult, unit = 'req/s'): string {
-  return `${num(result.perSecond)} ${unit} (${result.completed} in ${num(result.durationS, 1)} s); ${latency(result.latency)}; ${errorsOf(result)}`;
+function serverErrorsOf(errors: Record<string, number> | undefined): string {
+  const entries = Object.entries(errors ?? {}).sort((a, b) => b[1] - a[1]);
+  if (entries.length === 0) return '';
+  return `; the API logged ${entries
+    .slice(0, 2)
+    .map(([message, count]) => `${count}× "${message.length > 160 ? `${message.slice(0, 160)}…` : message}"`)
+    .join(', ')}`;
+}
+
+function httpFigure(result: LoadResult & { serverErrors?: Record<string, number> }, unit = 'req/s'): string {
+  return (
+    `${num(result.perSecond)} ${unit} (${result.completed} in ${num(result.durationS, 1)} s); ${latency(result.latency)}; ${errorsOf(result)}` +
+    (result.errors > 0 && result.firstError ? ` (first: "${result.firstError}")` : '') +
+    serverErrorsOf(result.serverErrors)
+  );
 }
 
 const verdict = (met: boolean | undefined) => (met === undefined ? 'n/a' : met ? 'met' : '**NOT met**');
@@ -238,7 +251,7 @@ export function renderTable(results: Results): string {
         (st.unplacedInWindow > 0
           ? ` (${st.unplacedInWindow} not placed ${profile.steadyDrainS} s after the run: counted with their wait so far, so lower bounds)`
           : '') +
-        `; sent ${num(st.post.perSecond, 1)}/s, POST ${latency(st.post.latency)}, ${errorsOf(st.post)}` +
+        `; sent ${num(st.post.perSecond, 1)}/s, POST ${latency(st.post.latency)}, ${errorsOf(st.post)}${serverErrorsOf(st.serverErrors)}` +
         (st.allPlaced ? '' : `; ${st.placed} of ${st.orders} placed ${profile.steadyDrainS} s after the run`),
       cpu: cpu(st.cpu),
       target: `lag p50 ≤ 600 ms at 100/s${rateNote}`,
@@ -264,13 +277,15 @@ export function renderTable(results: Results): string {
     rows.push({ measure: '2 workers ÷ 1 worker (bulk placements/s)', figure: `×${num(two.bulkPerSecond / one.bulkPerSecond, 2)}` });
 
   // 5. memory
-  section(`Memory: RSS during the steady run, sampled every ${profile.rssSampleS} s, start = first sample after ${profile.rssSettleS} s`);
+  section(
+    `Memory: RSS during the steady run, sampled every ${profile.rssSampleS} s from ${profile.rssSettleS} s on; start and end: medians of the first and the last ${profile.rssWindowS} s`,
+  );
   if (st) {
     const full = st.runS >= 600;
     for (const [name, rss] of Object.entries(st.rss)) {
       rows.push({
         measure: `${name} process RSS over ${st.runS >= 120 ? `${num(st.runS / 60)} min` : `${st.runS} s`}`,
-        figure: `start ${num(rss.startMiB)} MiB, end ${num(rss.endMiB)} MiB, max ${num(rss.maxMiB)} MiB; change ${rss.changePct >= 0 ? '+' : ''}${num(rss.changePct, 1)}%`,
+        figure: `start ${num(rss.startMiB)} MiB, end ${num(rss.endMiB)} MiB, min ${num(rss.minMiB)}, max ${num(rss.maxMiB)} MiB; change ${rss.changePct >= 0 ? '+' : ''}${num(rss.changePct, 1)}%`,
         target: 'flat ±10% over 10 min',
         verdict: verdict(Math.abs(rss.changePct) <= 10) + (full ? '' : ' (short run only)'),
       });

@@ -130,6 +130,8 @@ function queueFor(code: string): string {
 
 export interface Measured extends LoadResult {
   cpu: CpuUse;
+  /** What the API processes logged as errors during the run (500s), by message. */
+  serverErrors?: Record<string, number>;
 }
 
 /** (a) HTTP + validation alone: the project's own pieces in a tiny Koa server, no DB, no Temporal. */
@@ -230,15 +232,17 @@ export async function postHealthy(bench: Bench, fleet: Fleet['post']): Promise<P
     );
     await httpLoad({ urls: [apis[0].url], connections: profile.connections, durationS: profile.warmupS, body });
     let cpu = cpuMeter(bench, groups);
+    let errorsBefore = apis.map((api) => api.errorCounts());
     const one = await httpLoad({ urls: [apis[0].url], connections: profile.connections, durationS: profile.durationS, body });
-    const oneApi = { ...one, cpu: cpu() };
+    const oneApi = { ...one, cpu: cpu(), serverErrors: errorsSince(apis, errorsBefore) };
 
     bench.log('POST /orders, 2 API processes (same worker, same queue)');
     const urls = apis.map((api) => api.url);
     await httpLoad({ urls, connections: profile.connections, durationS: profile.warmupS, body });
     cpu = cpuMeter(bench, groups);
+    errorsBefore = apis.map((api) => api.errorCounts());
     const two = await httpLoad({ urls, connections: profile.connections, durationS: profile.durationS, body });
-    return { oneApi, twoApis: { ...two, cpu: cpu() } };
+    return { oneApi, twoApis: { ...two, cpu: cpu(), serverErrors: errorsSince(apis, errorsBefore) } };
   } finally {
     await Promise.all([...apis.map((api) => api.stop()), worker.stop()]);
   }
@@ -253,11 +257,24 @@ export async function postExchangeDown(bench: Bench, fleet: Fleet['down']): Prom
     const load = { urls: [api.url], connections: profile.connections, body: orderBody(instrumentFor('down')) };
     await httpLoad({ ...load, durationS: profile.warmupS });
     const cpu = cpuMeter(bench, { api: [api], worker: [worker] });
+    const errorsBefore = [api.errorCounts()];
     const result = await httpLoad({ ...load, durationS: profile.durationS });
-    return { ...result, cpu: cpu() };
+    return { ...result, cpu: cpu(), serverErrors: errorsSince([api], errorsBefore) };
   } finally {
     await Promise.all([api.stop(), worker.stop()]);
   }
+}
+
+/** Errors the services logged since `before` (one reading per service), by message. */
+function errorsSince(services: Service[], before: Record<string, number>[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  services.forEach((service, i) => {
+    for (const [message, count] of Object.entries(service.errorCounts())) {
+      const added = count - (before[i]?.[message] ?? 0);
+      if (added > 0) counts[message] = (counts[message] ?? 0) + added;
+    }
+  });
+  return counts;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -395,17 +412,23 @@ async function placementTimes(bench: Bench, instrument: string): Promise<{ creat
 // 3 and 5. Steady arrivals through the API: lag, and the processes' memory over the run
 
 export interface RssSummary {
+  /** Medians of the first and the last windowS seconds of samples (after rssSettleS). */
   startMiB: number;
   endMiB: number;
+  minMiB: number;
   maxMiB: number;
   changePct: number;
   samples: number;
+  windowS: number;
+  /** Every sample (MiB), for the JSON output. */
+  series: number[];
 }
 
 export interface SteadyResult {
   rate: number;
   runS: number;
   post: LoadResult;
+  serverErrors: Record<string, number>;
   /**
    * created_at → placed_at of the orders created in the first lagWindowS seconds. An order not
    * placed when the benchmark stopped waiting counts with its wait so far (a lower bound).
@@ -442,6 +465,7 @@ export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<Stea
     const sampler = setInterval(sample, profile.rssSampleS * 1000);
     const progress = setInterval(() => bench.log(`  ${Math.round((performance.now() - t0) / 1000)} s of ${profile.steadyRunS} s`), 60_000);
     const cpu = cpuMeter(bench, { api: [api], worker: [worker] });
+    const errorsBefore = [api.errorCounts()];
     let post: LoadResult;
     try {
       post = await httpLoad({
@@ -457,6 +481,7 @@ export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<Stea
     }
     sample();
     const cpuUse = cpu();
+    const serverErrors = errorsSince([api], errorsBefore);
     const accepted = await countOrders(bench, instrument);
     const allPlaced = await waitUntilPlaced(bench, instrument, accepted.total, profile.steadyDrainS * 1000);
     const times = await placementTimes(bench, instrument);
@@ -468,6 +493,7 @@ export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<Stea
       rate: profile.steadyRate,
       runS: profile.steadyRunS,
       post,
+      serverErrors,
       lagWindowS: profile.lagWindowS,
       lagWindow: summariseMs(inWindow.map(lag)),
       unplacedInWindow: inWindow.filter((time) => time.placedMs === null).length,
@@ -475,7 +501,7 @@ export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<Stea
       orders: times.length,
       placed: times.filter((time) => time.placedMs !== null).length,
       allPlaced,
-      rss: { api: rssSummary(samples, 'api', profile.rssSettleS), worker: rssSummary(samples, 'worker', profile.rssSettleS) },
+      rss: { api: rssSummary(samples, 'api', profile), worker: rssSummary(samples, 'worker', profile) },
       cpu: cpuUse,
     };
   } finally {
@@ -483,11 +509,28 @@ export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<Stea
   }
 }
 
-function rssSummary(samples: { atS: number; api: number; worker: number }[], which: 'api' | 'worker', settleS: number): RssSummary {
-  // "start" is the first sample once the process has warmed up under the load.
-  const settled = samples.filter((sample) => sample.atS >= settleS);
+function rssSummary(samples: { atS: number; api: number; worker: number }[], which: 'api' | 'worker', profile: Profile): RssSummary {
+  // Once the process has warmed up under the load; start and end are medians over a window, so
+  // that one garbage collection (tens of MiB either way) does not pass for growth or shrinkage.
+  const settled = samples.filter((sample) => sample.atS >= profile.rssSettleS);
   const series = (settled.length > 1 ? settled : samples).map((sample) => sample[which] / 2 ** 20);
-  const start = series[0] ?? NaN;
-  const end = series.at(-1) ?? NaN;
-  return { startMiB: start, endMiB: end, maxMiB: Math.max(...series), changePct: (100 * (end - start)) / start, samples: series.length };
+  const window = Math.max(1, Math.min(Math.round(profile.rssWindowS / profile.rssSampleS), Math.floor(series.length / 3)));
+  const start = median(series.slice(0, window));
+  const end = median(series.slice(-window));
+  return {
+    startMiB: start,
+    endMiB: end,
+    minMiB: Math.min(...series),
+    maxMiB: Math.max(...series),
+    changePct: (100 * (end - start)) / start,
+    samples: series.length,
+    windowS: window * profile.rssSampleS,
+    series: series.map((mib) => Math.round(mib)),
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

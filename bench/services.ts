@@ -21,6 +21,8 @@ export interface Service {
   /** Epoch ms at which it was ready: listening (API), or polling its task queue (worker). */
   readyAt: number;
   output(): string;
+  /** Error lines of its log (level error and above) so far, by message (ids blanked out). */
+  errorCounts(): Record<string, number>;
   /** SIGTERM, SIGKILL after 15 s; resolves once the process has exited. */
   stop(): Promise<void>;
 }
@@ -54,6 +56,26 @@ function spawnEntry(name: string, entry: string, env: Record<string, string>): {
   return { child, output: () => readFileSync(logFile, 'utf8') };
 }
 
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+function errorCounts(log: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{') || (!line.includes('"level":5') && !line.includes('"level":6'))) continue;
+    try {
+      const entry = JSON.parse(line) as { msg?: string; err?: { type?: string; message?: string } };
+      const what = [entry.msg, entry.err ? `${entry.err.type ?? 'Error'}: ${entry.err.message ?? ''}` : undefined]
+        .filter(Boolean)
+        .join(': ');
+      const key = what.replace(UUID, '<id>').slice(0, 300);
+      counts[key] = (counts[key] ?? 0) + 1;
+    } catch {
+      // not a JSON line
+    }
+  }
+  return counts;
+}
+
 /** The last lines of a service's log, for error messages. */
 function tail(text: string): string {
   return text.split('\n').slice(-30).join('\n');
@@ -67,6 +89,7 @@ function serviceOf(name: string, child: ChildProcess, output: () => string, url:
     url,
     readyAt,
     output,
+    errorCounts: () => errorCounts(output()),
     async stop() {
       running.delete(service);
       if (child.exitCode === null && child.signalCode === null) {
