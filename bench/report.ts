@@ -18,6 +18,8 @@ export type Outcome<T> = T | { error: string } | undefined;
 
 export interface Results {
   profile: Profile;
+  /** The signal that stopped the run before its end, if one did. */
+  interrupted?: string;
   /** Some of the mode's values were overridden on the command line. */
   overridden?: boolean;
   machine: MachineInfo;
@@ -129,7 +131,7 @@ export function renderTable(results: Results): string {
   });
   rows.push({
     measure: 'run',
-    figure: `${machine.date}; code ${machine.commit}; mode ${profile.name}${results.overridden ? ' (with overrides: not a standard run)' : ''}${results.totalS !== undefined ? `, ${num(results.totalS / 60, 1)} min` : ''}; load average (1/5/15 min) before ${results.loadBefore}${results.loadAfter ? `, after ${results.loadAfter}` : ''}`,
+    figure: `${machine.date}; code ${machine.commit}; mode ${profile.name}${results.interrupted ? ` (INTERRUPTED by ${results.interrupted}: incomplete)` : ''}${results.overridden ? ' (with overrides: not a standard run)' : ''}${results.totalS !== undefined ? `, ${num(results.totalS / 60, 1)} min` : ''}; load average (1/5/15 min) before ${results.loadBefore}${results.loadAfter ? `, after ${results.loadAfter}` : ''}`,
   });
 
   // 2. limits first: POST is read against them

@@ -77,6 +77,13 @@ function log(message: string): void {
 
 let infra: Infra | undefined;
 let bench: Bench | undefined;
+let results: Results | undefined;
+
+/** Prints the table (and writes the JSON) of whatever was measured so far. */
+async function report(finished: Results): Promise<void> {
+  if (values.json) await writeFile(values.json, JSON.stringify(finished, null, 2));
+  process.stdout.write(`\n${renderTable(finished)}\n`);
+}
 let cleaning: Promise<void> | undefined;
 function cleanUp(): Promise<void> {
   cleaning ??= (async () => {
@@ -91,8 +98,13 @@ function cleanUp(): Promise<void> {
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.removeAllListeners(signal);
   process.on(signal, () => {
-    log(`${signal}: stopping`);
-    void cleanUp().finally(() => process.exit(130));
+    log(`${signal}: stopping; the table shows what was measured so far`);
+    void cleanUp()
+      .then(async () => {
+        if (results)
+          await report({ ...results, interrupted: signal, loadAfter: loadAverage(), totalS: (performance.now() - started) / 1000 });
+      })
+      .finally(() => process.exit(130));
   });
 }
 
@@ -108,7 +120,7 @@ async function attempt<T>(name: string, run: () => Promise<T>): Promise<Outcome<
 
 async function main(): Promise<void> {
   const temporalAddress = values['temporal-address'];
-  const results: Results = {
+  results = {
     profile,
     overridden,
     machine: machineInfo(),
@@ -155,8 +167,7 @@ async function main(): Promise<void> {
   log('stopping');
   await cleanUp();
   log(`done in ${(results.totalS / 60).toFixed(1)} min`);
-  if (values.json) await writeFile(values.json, JSON.stringify(results, null, 2));
-  process.stdout.write(`\n${renderTable(results)}\n`);
+  await report(results);
 }
 
 main()
