@@ -4,7 +4,7 @@ import path from 'node:path';
 import getPort from 'get-port';
 import type { TestProject } from 'vitest/node';
 import { applyMigrations } from '../../prisma/migrate.js';
-import { startEmbeddedPostgres } from '../../scripts/infra/embedded-postgres.js';
+import { startEmbeddedPostgresProcess } from '../../scripts/infra/embedded-postgres-process.js';
 import { startTemporalDevServer } from '../../scripts/infra/temporal-dev-server.js';
 
 declare module 'vitest' {
@@ -25,7 +25,9 @@ export default async function setup(project: TestProject) {
 
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
-    const postgres = await startEmbeddedPostgres({ dataDir: path.join(tempDir, 'postgres'), port: await getPort() });
+    // In a child process: embedded-postgres' exit hook would otherwise set this process's exit
+    // code (see startEmbeddedPostgresProcess).
+    const postgres = await startEmbeddedPostgresProcess({ dataDir: path.join(tempDir, 'postgres'), port: await getPort() });
     stops.push(() => postgres.stop());
     databaseUrl = postgres.url;
   }
