@@ -25,7 +25,7 @@ import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TEST_SERVER = path.join(root, 'scripts/temporal-test-server/run.sh');
-const output = path.resolve(process.argv[2] ?? path.join(root, 'test/fixtures/place-order-workflow.history.json'));
+const output = path.resolve(process.argv[2] ?? path.join(root, 'test/fixtures/place-order-workflow.local-db-steps.history.json'));
 
 const FAILED_EXCHANGE_ATTEMPTS = 2;
 

@@ -8,18 +8,20 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
 
-// Determinism: histories recorded by the current workflow code must replay on the code the worker
-// runs, or workflows in flight during a deployment get stuck. The fixture is a real run (claimed,
-// two failed exchange attempts, placed), recorded by `npx tsx scripts/record-workflow-history.ts`.
+// Determinism: histories recorded by earlier and current workflow code must replay on the code the
+// worker runs, or workflows in flight during a deployment get stuck. Each fixture is a real run
+// (claimed, two failed exchange attempts, placed), recorded by
+// `npx tsx scripts/record-workflow-history.ts`: one from before the database steps became local
+// activities (the patch 'database-steps-as-local-activities'), one from after.
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/place-order-workflow.history.json', import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const NONDETERMINISTIC_WORKFLOWS = fileURLToPath(new URL('./fixtures/nondeterministic-workflow.ts', import.meta.url));
 
 interface HistoryJson {
-  events: ({ eventType: string } & Record<string, { activityType?: { name: string }; attempt?: number } | string>)[];
+  events: ({ eventType: string } & Record<string, { activityType?: { name: string }; attempt?: number; markerName?: string } | string>)[];
 }
 
-const historyJson = JSON.parse(readFileSync(FIXTURE, 'utf8')) as HistoryJson;
+const readHistory = (name: string) => JSON.parse(readFileSync(fixture(name), 'utf8')) as HistoryJson;
 
 /**
  * The fixture as a History message. Worker.runReplayHistory would take the JSON as is, but its
@@ -43,18 +45,35 @@ function attributesOf(event: HistoryJson['events'][number]) {
   return attributes;
 }
 
-describe('placeOrderWorkflow replay', () => {
+const FIXTURES = [
+  {
+    name: 'place-order-workflow.scheduled-db-steps.history.json',
+    scheduled: ['claimOrder', 'placeAtExchange', 'markOrderPlaced'],
+    startedAttempts: [1, 3, 1], // the exchange succeeded on its third attempt
+    markers: [] as string[],
+  },
+  {
+    name: 'place-order-workflow.local-db-steps.history.json',
+    scheduled: ['placeAtExchange'],
+    startedAttempts: [3],
+    // the patch, then claimOrder and markOrderPlaced as local activities
+    markers: ['core_patch', 'core_local_activity', 'core_local_activity'],
+  },
+];
+
+describe.each(FIXTURES)('placeOrderWorkflow replay of $name', ({ name, scheduled, startedAttempts, markers }) => {
+  const historyJson = readHistory(name);
+
   it('the recorded history covers claim, exchange retries and placement', () => {
-    const scheduled = historyJson.events
-      .filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')
-      .map((e) => attributesOf(e).activityType?.name);
-    expect(scheduled).toEqual(['claimOrder', 'placeAtExchange', 'markOrderPlaced']);
-
-    const startedAttempts = historyJson.events
-      .filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_STARTED')
-      .map((e) => attributesOf(e).attempt);
-    expect(startedAttempts).toEqual([1, 3, 1]); // the exchange succeeded on its third attempt
-
+    expect(
+      historyJson.events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED').map((e) => attributesOf(e).activityType?.name),
+    ).toEqual(scheduled);
+    expect(
+      historyJson.events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_STARTED').map((e) => attributesOf(e).attempt),
+    ).toEqual(startedAttempts);
+    expect(historyJson.events.filter((e) => e.eventType === 'EVENT_TYPE_MARKER_RECORDED').map((e) => attributesOf(e).markerName)).toEqual(
+      markers,
+    );
     expect(historyJson.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
   });
 
