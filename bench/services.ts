@@ -46,7 +46,10 @@ function spawnEntry(name: string, entry: string, env: Record<string, string>): {
   logDir ??= mkdtempSync(path.join(os.tmpdir(), 'order-service-bench-logs-'));
   const logFile = path.join(logDir, `${name}-${Date.now()}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  // BENCH_CPU_PROFILE_DIR: each service writes a V8 CPU profile there when it stops (open it in
+  // Chrome DevTools or speedscope) to see where a process's time goes.
+  const profile = process.env.BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', entry], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', fd, fd],

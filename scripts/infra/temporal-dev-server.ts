@@ -44,6 +44,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     namespace,
   ];
   for (const { name, type } of SEARCH_ATTRIBUTE_DEFINITIONS) args.push('--search-attribute', `${name}=${type}`);
+  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   if (options.uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort));
   // WAL with synchronous=NORMAL: a commit survives a crash of the server process (the failure the
