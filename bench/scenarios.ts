@@ -2,14 +2,19 @@
 // task queue of its own, and tags its orders with an instrument of its own, so that no scenario
 // sees another's orders or workflows (a stopped worker's leftovers stay on a queue nobody polls).
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import pg from 'pg';
 import { submitOrder } from '../api/submit-order.js';
 import { type Config, loadConfig } from '../config/config.js';
 import type { NewOrder, OrderTicket } from '../domain/order.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
+import { WORKFLOWS_PATH } from '../worker/worker.js';
 import { createPlacementStarter } from '../workflows/client.js';
 import { type LatencySummary, summariseMs } from './histogram.js';
 import type { Infra } from './infra.js';
@@ -33,6 +38,8 @@ export interface Bench {
   prisma: PrismaClient;
   orders: OrdersRepository;
   temporal: Client;
+  /** The workflow code, bundled once for every worker process (WORKFLOW_BUNDLE_PATH). */
+  workflowBundlePath: string;
   close(): Promise<void>;
 }
 
@@ -48,6 +55,12 @@ export async function openBench(profile: Profile, infra: Infra, log: (message: s
   });
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  // Workers load one prebuilt bundle, as the container image's do: bundling at every worker
+  // start would spend seconds of CPU in the middle of the measurements.
+  const bundleDir = await mkdtemp(path.join(os.tmpdir(), 'order-service-bench-bundle-'));
+  const workflowBundlePath = path.join(bundleDir, 'workflow-bundle.js');
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  await writeFile(workflowBundlePath, code);
   return {
     profile,
     infra,
@@ -57,8 +70,9 @@ export async function openBench(profile: Profile, infra: Infra, log: (message: s
     prisma,
     orders: new OrdersRepository(prisma),
     temporal,
+    workflowBundlePath,
     async close() {
-      await Promise.allSettled([pool.end(), prisma.$disconnect(), connection.close()]);
+      await Promise.allSettled([pool.end(), prisma.$disconnect(), connection.close(), rm(bundleDir, { recursive: true, force: true })]);
     },
   };
 }
@@ -117,6 +131,7 @@ function serviceEnv(bench: Bench, taskQueue: string, extra: Record<string, strin
     DATABASE_URL: bench.infra.databaseUrl,
     TEMPORAL_ADDRESS: bench.infra.temporalAddress,
     TEMPORAL_TASK_QUEUE: taskQueue,
+    WORKFLOW_BUNDLE_PATH: bench.workflowBundlePath,
     ...extra,
   };
 }
