@@ -19,34 +19,31 @@ function numberText(value: unknown): string | undefined {
   return isLosslessNumber(value) ? value.value : undefined;
 }
 
+/** Reports one FastAPI-shaped issue (its `type` and message) and ends the transform. */
+function invalid(ctx: z.RefinementCtx, type: string, message: string): never {
+  ctx.addIssue({ code: 'custom', message, params: { type } });
+  return z.NEVER;
+}
+
 const quantity = z
   .custom<unknown>()
   .transform((value, ctx) => {
     if (value === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'Field required', params: { type: 'missing' } });
-      return z.NEVER;
+      return invalid(ctx, 'missing', 'Field required');
     }
     const text = numberText(value);
     if (text === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'Input should be a valid integer', params: { type: 'int_type' } });
-      return z.NEVER;
+      return invalid(ctx, 'int_type', 'Input should be a valid integer');
     }
     const number = new Decimal(text);
     if (!number.isInteger()) {
-      ctx.addIssue({ code: 'custom', message: 'Input should be a valid integer', params: { type: 'int_from_float' } });
-      return z.NEVER;
+      return invalid(ctx, 'int_from_float', 'Input should be a valid integer');
     }
     if (number.lte(0)) {
-      ctx.addIssue({ code: 'custom', message: 'Input should be greater than 0', params: { type: 'greater_than' } });
-      return z.NEVER;
+      return invalid(ctx, 'greater_than', 'Input should be greater than 0');
     }
     if (number.gt(MAX_QUANTITY)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `Input should be less than or equal to ${MAX_QUANTITY}`,
-        params: { type: 'less_than_equal' },
-      });
-      return z.NEVER;
+      return invalid(ctx, 'less_than_equal', `Input should be less than or equal to ${MAX_QUANTITY}`);
     }
     return number.toNumber();
   })
@@ -72,28 +69,16 @@ const limitPrice = z
       price = undefined;
     }
     if (price === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'Input should be a valid decimal', params: { type: 'decimal_parsing' } });
-      return z.NEVER;
+      return invalid(ctx, 'decimal_parsing', 'Input should be a valid decimal');
     }
     if (price.decimalPlaces() > 2) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'Decimal input should have no more than 2 decimal places',
-        params: { type: 'decimal_max_places' },
-      });
-      return z.NEVER;
+      return invalid(ctx, 'decimal_max_places', 'Decimal input should have no more than 2 decimal places');
     }
     if (price.lte(0)) {
-      ctx.addIssue({ code: 'custom', message: 'Input should be greater than 0', params: { type: 'greater_than' } });
-      return z.NEVER;
+      return invalid(ctx, 'greater_than', 'Input should be greater than 0');
     }
     if (price.gt(MAX_LIMIT_PRICE)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `Input should be less than or equal to ${MAX_LIMIT_PRICE.toFixed()}`,
-        params: { type: 'less_than_equal' },
-      });
-      return z.NEVER;
+      return invalid(ctx, 'less_than_equal', `Input should be less than or equal to ${MAX_LIMIT_PRICE.toFixed()}`);
     }
     return price.toFixed(2);
   })
