@@ -44,6 +44,28 @@ async function timedPost(url: string, body: unknown) {
   return { ...response, elapsedMs: performance.now() - started };
 }
 
+/** Three orders while a dependency is down: each answered with the exact 500, within the bound. */
+async function expectExact500sWhileDown(url: string, orderNumber: (i: number) => unknown) {
+  for (let i = 0; i < 3; i += 1) {
+    const during = await timedPost(url, orderNumber(i));
+    expect(during.status).toBe(500);
+    expect(during.text).toBe(EXACT_500);
+    expect(during.elapsedMs).toBeLessThan(BOUND_MS);
+  }
+}
+
+/** Posts the order until it is accepted again (the dependency is back); the 201 response. */
+function postUntilAccepted(url: string, body: unknown) {
+  return waitFor(
+    async () => {
+      const response = await timedPost(url, body);
+      return response.status === 201 ? response : undefined;
+    },
+    30_000,
+    'POST /orders to work again',
+  );
+}
+
 async function statusOf(databaseUrl: string, id: string): Promise<string> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -75,22 +97,10 @@ describe('PostgreSQL stopped and started again', () => {
     expect(before.status).toBe(201);
 
     await postgres.stop();
-    for (let i = 0; i < 3; i += 1) {
-      const during = await timedPost(api.url, order('PGDOWNTEST01'));
-      expect(during.status).toBe(500);
-      expect(during.text).toBe(EXACT_500);
-      expect(during.elapsedMs).toBeLessThan(BOUND_MS);
-    }
+    await expectExact500sWhileDown(api.url, () => order('PGDOWNTEST01'));
 
     await postgres.start();
-    const after = await waitFor(
-      async () => {
-        const response = await timedPost(api.url, order('PGDOWNTEST01'));
-        return response.status === 201 ? response : undefined;
-      },
-      30_000,
-      'POST /orders to work again',
-    );
+    const after = await postUntilAccepted(api.url, order('PGDOWNTEST01'));
     for (const id of [before.body.id, after.body.id] as string[]) {
       await waitFor(async () => ((await statusOf(postgres.url, id)) === 'placed' ? true : undefined), 60_000, `order ${id} placed`);
     }
@@ -120,24 +130,12 @@ describe('Temporal stopped and started again', () => {
     expect((await timedPost(api.url, order('TMPDOWNOK001'))).status).toBe(201);
 
     await temporal.stop();
-    for (let i = 0; i < 3; i += 1) {
-      const during = await timedPost(api.url, order('TMPDOWNLOST1', i + 1));
-      expect(during.status).toBe(500);
-      expect(during.text).toBe(EXACT_500);
-      expect(during.elapsedMs).toBeLessThan(BOUND_MS);
-    }
+    await expectExact500sWhileDown(api.url, (i) => order('TMPDOWNLOST1', i + 1));
 
     await temporal.start();
     // The worker may or may not survive a stretch without its server; a new one is started if not.
     if (worker.child.exitCode !== null || worker.child.signalCode !== null) worker = await startService('worker', workerEnv);
-    const after = await waitFor(
-      async () => {
-        const response = await timedPost(api.url, order('TMPDOWNOK001'));
-        return response.status === 201 ? response : undefined;
-      },
-      30_000,
-      'POST /orders to work again',
-    );
+    const after = await postUntilAccepted(api.url, order('TMPDOWNOK001'));
     await waitFor(
       async () => ((await statusOf(config.DATABASE_URL, after.body.id)) === 'placed' ? true : undefined),
       60_000,
