@@ -2,19 +2,18 @@
 // task queue of its own, and tags its orders with an instrument of its own, so that no scenario
 // sees another's orders or workflows (a stopped worker's leftovers stay on a queue nobody polls).
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import pg from 'pg';
 import { submitOrder } from '../api/submit-order.js';
 import { type Config, loadConfig } from '../config/config.js';
 import type { NewOrder, OrderTicket } from '../domain/order.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
-import { WORKFLOWS_PATH } from '../worker/worker.js';
+import { writeWorkflowBundle } from '../worker/workflow-bundle.js';
 import { createPlacementStarter } from '../workflows/client.js';
 import { type LatencySummary, summariseMs } from './histogram.js';
 import type { Infra } from './infra.js';
@@ -59,8 +58,7 @@ export async function openBench(profile: Profile, infra: Infra, log: (message: s
   // start would spend seconds of CPU in the middle of the measurements.
   const bundleDir = await mkdtemp(path.join(os.tmpdir(), 'order-service-bench-bundle-'));
   const workflowBundlePath = path.join(bundleDir, 'workflow-bundle.js');
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
-  await writeFile(workflowBundlePath, code);
+  await writeWorkflowBundle(workflowBundlePath);
   return {
     profile,
     infra,
