@@ -44,6 +44,8 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     namespace,
   ];
   for (const { name, type } of SEARCH_ATTRIBUTE_DEFINITIONS) args.push('--search-attribute', `${name}=${type}`);
+  // The exchange activity goes back to the worker with the workflow task's completion instead of
+  // through the task queue (+10–40% placements/s, docs/benchmarks.md).
   args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   if (options.uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort));
