@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { ApplicationFailure, log } from '@temporalio/activity';
 import type { OrderStatus, OrderTicket } from '../domain/order.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { DuplicateOrderError, type Exchange, MissingOrderError } from './exchange.js';
@@ -7,35 +7,27 @@ export interface OrderActivityDeps {
   orders: OrdersRepository;
   exchange: Exchange;
   now?: () => Date;
-  /** How long one claim attempt waits for the API to accept the order before it retries. */
-  claimWaitMs?: number;
 }
-
-const CLAIM_POLL_MS = 20;
 
 export type OrderActivities = ReturnType<typeof createOrderActivities>;
 
-export function createOrderActivities({ orders, exchange, now = () => new Date(), claimWaitMs = 5000 }: OrderActivityDeps) {
+export function createOrderActivities({ orders, exchange, now = () => new Date() }: OrderActivityDeps) {
   return {
     /**
-     * accepted -> placing. The workflow usually runs before the API has recorded its acceptance
-     * (the API accepts only after Temporal acknowledged the start), so this waits a little for
-     * it; an order still pending after claimWaitMs makes the attempt fail and be retried until
-     * the API accepts it or the stale-order sweep rejects it. Returns the resulting status:
-     * 'placing' (go on), 'placed' (an earlier run finished) or 'rejected' (never place it).
+     * pending | accepted -> placing, one conditional UPDATE. It races the API's rejection of an
+     * order whose start the API could not confirm: if the rejection ran first, the order is
+     * 'rejected' and must never be placed. Returns the resulting status: 'placing' (go on; also
+     * what a retry finds after an attempt whose answer was lost), 'placed' or 'cancelled' (an
+     * earlier run finished) or 'rejected'.
      */
     async claimOrder(orderId: string): Promise<OrderStatus> {
-      const deadline = Date.now() + claimWaitMs;
-      for (;;) {
+      for (let attempt = 0; attempt < 3; attempt += 1) {
         const status = await orders.claimForPlacement(orderId);
         if (status === null) throw ApplicationFailure.nonRetryable(`Order ${orderId} does not exist`, 'UnknownOrder');
-        // 'accepted' here means the API accepted it between the claim's UPDATE and its read-back:
-        // claim again at once.
-        if (status === 'accepted') continue;
-        if (status !== 'pending') return status;
-        if (Date.now() >= deadline) throw ApplicationFailure.retryable(`Order ${orderId} is not accepted yet`, 'OrderNotYetAccepted');
-        await Context.current().sleep(CLAIM_POLL_MS);
+        // Still claimable: the API recorded 'accepted' between the claim's UPDATE and its read-back.
+        if (status !== 'pending' && status !== 'accepted') return status;
       }
+      throw ApplicationFailure.retryable(`Order ${orderId} could not be claimed`, 'ClaimContended');
     },
 
     async placeAtExchange(ticket: OrderTicket): Promise<void> {

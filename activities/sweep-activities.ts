@@ -1,16 +1,34 @@
 import { log } from '@temporalio/activity';
 import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
+import { decidePendingOrder, type OrderWorkflowProbe } from './pending-orders.js';
 
-export const STALE_ORDER_REASON = 'Its request ended without confirming it; rejected by the stale-order sweep';
+export const STALE_ORDER_REASON = 'Its request ended without starting its placement; rejected by the stale-order sweep';
+// One sweep decides at most this many orders; the next sweep takes the rest.
+const SWEEP_BATCH = 500;
 
 export type SweepActivities = ReturnType<typeof createSweepActivities>;
 
-export function createSweepActivities({ orders, keys }: { orders: OrdersRepository; keys: IdempotencyRepository }) {
+export function createSweepActivities({
+  orders,
+  keys,
+  probe,
+}: {
+  orders: OrdersRepository;
+  keys: IdempotencyRepository;
+  probe: OrderWorkflowProbe;
+}) {
   return {
-    /** Rejects orders left `pending` by requests that died; their workflows, if any, then stop. */
+    /**
+     * Decides orders left `pending` by requests that died: rejected when their workflow never
+     * started (or ended without claiming them), recorded as accepted when it runs. Returns the
+     * ids of the rejected ones.
+     */
     async rejectStaleOrders(olderThanMs: number): Promise<string[]> {
-      const rejected = await orders.rejectStale(olderThanMs, STALE_ORDER_REASON);
+      const rejected: string[] = [];
+      for (const id of await orders.stalePending(olderThanMs, SWEEP_BATCH)) {
+        if ((await decidePendingOrder({ orders, probe }, id, STALE_ORDER_REASON)) === 'rejected') rejected.push(id);
+      }
       if (rejected.length > 0) log.warn('rejected stale orders', { count: rejected.length, orderIds: rejected });
       return rejected;
     },

@@ -67,7 +67,17 @@ export class OrderNotAcceptedError extends Error {
   override readonly name = 'OrderNotAcceptedError';
 }
 
+/** DELETE /orders/:id could not record the cancel in the order's workflow (Temporal unreachable). */
+export class CancelNotRecordedError extends Error {
+  override readonly name = 'CancelNotRecordedError';
+  constructor(orderId: string, options?: ErrorOptions) {
+    super(`The cancel of order ${orderId} could not be recorded`, options);
+  }
+}
+
+/** The seed's exact answer to an internal error of POST /orders (and of every read). */
 export const INTERNAL_ERROR_BODY = { message: 'Internal server error while placing the order' } as const;
+export const CANCEL_INTERNAL_ERROR_BODY = { message: 'Internal server error while cancelling the order' } as const;
 
 /**
  * The one place where errors become HTTP answers. Client errors keep their status and message;
@@ -102,7 +112,7 @@ export function errorResponder(logger: Logger, onInternalError?: (cause: Interna
       log.error({ err: error, cause, method: ctx.method, path: ctx.path }, 'request failed');
       onInternalError?.(cause);
       ctx.status = 500;
-      ctx.body = INTERNAL_ERROR_BODY;
+      ctx.body = ctx.method === 'DELETE' ? CANCEL_INTERNAL_ERROR_BODY : INTERNAL_ERROR_BODY;
     }
   };
 }

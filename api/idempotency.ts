@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { decidePendingOrder, type OrderWorkflowProbe } from '../activities/pending-orders.js';
 import type { NewOrder, Order } from '../domain/order.js';
 import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
@@ -11,6 +12,8 @@ const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
 export interface IdempotencyDeps {
   keys: IdempotencyRepository;
   orders: OrdersRepository;
+  /** Whether an earlier request's order has a workflow: decides an order it left pending. */
+  probe: OrderWorkflowProbe;
   ttlMs: number;
   /** A key held longer than this by a request that never finished is taken over (> request bound). */
   staleLockMs: number;
@@ -104,7 +107,7 @@ async function resumeOrSubmit(
   if (earlier) {
     const status =
       earlier.status === 'pending'
-        ? await deps.orders.rejectIfPending(earlier.id, 'Its request ended without confirming it')
+        ? await decidePendingOrder(deps, earlier.id, 'Its request ended without starting its placement')
         : earlier.status;
     if (status !== null && status !== 'rejected') return { ...earlier, status };
     await deps.orders.releaseIdempotencyKey(key);

@@ -11,6 +11,7 @@ export interface ApiMetrics {
   requestDuration: Histogram<'method' | 'route' | 'status'>;
   ordersCreated: Counter;
   internalErrors: Counter<'cause'>;
+  openOutcomes: Counter<'outcome'>;
 }
 
 let processRegistry: Registry | undefined;
@@ -52,7 +53,14 @@ export function createApiMetrics(): ApiMetrics {
     labelNames: ['cause'] as const,
     registers: [own],
   });
-  // Every cause present from the start, so a rate() over it works before the first failure.
+  const openOutcomes = new Counter({
+    name: 'orders_open_outcome_total',
+    help: 'POST /orders answered 500 with neither start nor rejection confirmed (outcome=open), and how each was decided later (rejected, started).',
+    labelNames: ['outcome'] as const,
+    registers: [own],
+  });
+  // Every label present from the start, so a rate() over it works before the first event.
   for (const cause of INTERNAL_ERROR_CAUSES) internalErrors.inc({ cause }, 0);
-  return { registry: Registry.merge([own, processMetrics()]), requests, requestDuration, ordersCreated, internalErrors };
+  for (const outcome of ['open', 'rejected', 'started']) openOutcomes.inc({ outcome }, 0);
+  return { registry: Registry.merge([own, processMetrics()]), requests, requestDuration, ordersCreated, internalErrors, openOutcomes };
 }

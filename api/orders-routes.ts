@@ -1,19 +1,20 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import type { OrderWorkflowProbe } from '../activities/pending-orders.js';
 import type { Logger } from '../config/logger.js';
-import type { NewOrder, Order, OrderStatus } from '../domain/order.js';
+import { isFinal, type NewOrder, type Order, type OrderStatus } from '../domain/order.js';
 import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
-import type { OrderCancellation, PlacementStarter } from '../workflows/client.js';
-import { OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
+import { CancelNotRecordedError, OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
 import { IDEMPOTENCY_HEADER, validateKey, withIdempotencyKey } from './idempotency.js';
 import { readJsonBody } from './json-body.js';
 import { listOrdersRoute } from './list-orders.js';
 import { parseOrderRequest } from './order-request.js';
 import { orderJson } from './order-response.js';
-import { type FaultInjector, submitOrder } from './submit-order.js';
+import type { OrderCancellation, PlacementStarter } from './placement-client.js';
+import { type FaultInjector, type OpenOutcomeReporter, submitOrder } from './submit-order.js';
 
 export interface OrdersRouteDeps {
   orders: OrdersRepository;
@@ -21,13 +22,17 @@ export interface OrdersRouteDeps {
   placement: PlacementStarter;
   cancellation: OrderCancellation;
   logger: Logger;
-  idempotency: { keys: IdempotencyRepository; ttlMs: number; staleLockMs: number };
+  idempotency: { keys: IdempotencyRepository; probe: OrderWorkflowProbe; ttlMs: number; staleLockMs: number };
+  /** POST /orders: insert and start within orderMs; DELETE: the decision awaited for cancelMs. */
+  budgets: { orderMs: number; cancelMs: number };
+  openOutcome?: OpenOutcomeReporter;
   faults?: FaultInjector;
 }
 
 const orderId = z.uuid();
-// Orders whose workflow can still stop them before they reach the exchange.
-const CANCELLABLE: ReadonlySet<OrderStatus> = new Set(['accepted', 'placing']);
+// Orders whose workflow may still stop them before they reach the exchange ('pending': a 201 may
+// have been answered although recording 'accepted' failed; without a workflow the cancel is refused).
+const CANCELLABLE: ReadonlySet<OrderStatus> = new Set(['pending', 'accepted', 'placing']);
 
 async function findOrder(orders: OrdersRepository, rawId: string | undefined): Promise<Order> {
   const id = orderId.safeParse(rawId);
@@ -41,13 +46,15 @@ async function findOrder(orders: OrdersRepository, rawId: string | undefined): P
 
 export function ordersRouter(deps: OrdersRouteDeps): Router {
   const router = new Router();
-  const submit = (request: NewOrder, key?: string) => submitOrder(deps, request, key);
+  const submitDeps = { ...deps, budgetMs: deps.budgets.orderMs };
+  const submit = (request: NewOrder, key?: string) => submitOrder(submitDeps, request, key);
 
   router.post('/orders', async (ctx) => {
     // Validation comes first: a request that fails it stores nothing, not even its key.
     const request = parseOrderRequest(await readJsonBody(ctx));
     const key = ctx.get(IDEMPOTENCY_HEADER);
-    if (key === '') {
+    // No header at all: no key. A header present but empty is a bad key (validateKey: 400).
+    if (ctx.headers[IDEMPOTENCY_HEADER.toLowerCase()] === undefined) {
       respond(ctx, 201, orderJson(await submit(request)));
       return;
     }
@@ -64,11 +71,25 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
   });
 
   // Cancel: the order's workflow decides, against its own placement, whether the cancel wins.
+  // 200 cancelled; 409 too late (placed) or never to be placed (rejected); 202 when the cancel is
+  // recorded in the workflow but not decided within the budget: the decision follows, readable
+  // with GET /orders/:id.
   router.delete('/orders/:id', async (ctx) => {
     let order = await findOrder(deps.orders, ctx.params.id);
+    let decided = true;
     if (CANCELLABLE.has(order.status)) {
-      await deps.cancellation.cancel(order.id);
-      order = await findOrder(deps.orders, order.id);
+      let outcome: Awaited<ReturnType<OrderCancellation['cancel']>>;
+      try {
+        outcome = await deps.cancellation.cancel(order.id, Date.now() + deps.budgets.cancelMs);
+      } catch (error) {
+        throw new CancelNotRecordedError(order.id, { cause: error });
+      }
+      decided = outcome?.decided !== false;
+      order = (await deps.orders.find(order.id).catch(() => null)) ?? order;
+    }
+    if (!decided && !isFinal(order.status)) {
+      respond(ctx, 202, orderJson(order, await deps.orders.events(order.id).catch(() => [])));
+      return;
     }
     // Cancelling a cancelled order again is harmless: the same answer.
     if (order.status !== 'cancelled') throw new OrderNotCancellableError(order.id, order.status);

@@ -1,6 +1,7 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
+import { createOrderWorkflowProbe } from '../activities/pending-orders.js';
 import type { Config } from '../config/config.js';
 import { annotateLog } from '../config/log-context.js';
 import type { Logger } from '../config/logger.js';
@@ -9,10 +10,11 @@ import { createPrismaClient } from '../prisma/client.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrdersQuery } from '../prisma/orders-query.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
-import { createOrderCancellation, createPlacementStarter } from '../workflows/client.js';
 import { createApp } from './app.js';
 import { createReadinessProbe, type ReadinessProbe } from './health.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
+import { createOpenOutcomeTracker } from './open-outcomes.js';
+import { createOrderCancellation, createPlacementStarter } from './placement-client.js';
 import type { FaultInjector } from './submit-order.js';
 
 // Longer than any request can take (see README, bounded time), so only a dead request's key is stale.
@@ -44,24 +46,29 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
     queryTimeoutMs: config.DB_QUERY_TIMEOUT_MS,
   });
-  const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS, connectTimeout: config.TEMPORAL_START_TIMEOUT_MS });
+  const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS, connectTimeout: config.TEMPORAL_RPC_TIMEOUT_MS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const metrics = createApiMetrics();
   const readiness = createReadinessProbe({ db, temporal: client, timeoutMs: config.READINESS_TIMEOUT_MS });
-  const starter = createPlacementStarter(client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_START_TIMEOUT_MS);
+  const starter = createPlacementStarter(client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_START_CONCURRENCY);
+  const orders = new OrdersRepository(db);
+  const openOutcomes = createOpenOutcomeTracker({ orders, logger, metrics });
   const app = createApp({
-    orders: new OrdersRepository(db),
+    orders,
     ordersQuery: new OrdersQuery(db),
-    cancellation: createOrderCancellation(client, config.TEMPORAL_CANCEL_TIMEOUT_MS),
+    cancellation: createOrderCancellation(client),
+    budgets: { orderMs: config.ORDER_BUDGET_MS, cancelMs: config.CANCEL_BUDGET_MS },
+    openOutcome: openOutcomes.report,
     placement: {
-      start(ticket) {
+      start(ticket, deadline) {
         // From here on the request's log lines name the order and its workflow.
         annotateLog({ orderId: ticket.id, workflowId: workflowIdFor(ticket.id) });
-        return starter.start(ticket);
+        return starter.start(ticket, deadline);
       },
     },
     idempotency: {
       keys: new IdempotencyRepository(db),
+      probe: createOrderWorkflowProbe(client, config.TEMPORAL_RPC_TIMEOUT_MS),
       ttlMs: config.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000,
       staleLockMs: IDEMPOTENCY_STALE_LOCK_MS,
     },
@@ -69,9 +76,15 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     faults,
     metrics,
     readiness,
+    settings: config,
   });
 
-  const server = app.listen(config.PORT, config.HOST);
+  // Slow clients (README, bounded time): Node answers 408 and closes a connection whose headers,
+  // or whole request, did not arrive in time; it checks every second (its default: 30 s).
+  const server = createServer(
+    { headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS, requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+    app.callback(),
+  ).listen(config.PORT, config.HOST);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -91,6 +104,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
         readiness.drain();
         if (drainDelayMs > 0) await sleep(drainDelayMs);
         await closeGracefully(server, timeoutMs);
+        openOutcomes.stop();
         await Promise.allSettled([db.$disconnect(), connection.close()]);
       })();
       return closing;

@@ -1,49 +1,71 @@
-import { type NewOrder, type Order, type OrderStatus, toTicket } from '../domain/order.js';
+import { type NewOrder, type Order, type OrderStatus, STARTED_STATUSES, toTicket } from '../domain/order.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
-import type { PlacementStarter } from '../workflows/client.js';
 import { OrderNotAcceptedError } from './errors.js';
+import type { PlacementStarter } from './placement-client.js';
 
 /** The steps of a request at which tests inject faults. */
 export type FaultPoint = 'afterInsert' | 'afterStart' | 'beforeAnswer';
 export type FaultInjector = (point: FaultPoint) => void | Promise<void>;
 
+/** An order whose request answered 500 without knowing whether it will be placed (a double fault). */
+export type OpenOutcomeReporter = (orderId: string, cause: unknown) => void;
+
 export interface SubmitOrderDeps {
-  orders: OrdersRepository;
+  orders: Pick<OrdersRepository, 'create' | 'accept' | 'rejectIfPending'>;
   placement: PlacementStarter;
+  /** The time one POST /orders may take for its insert and its workflow start together. */
+  budgetMs: number;
+  openOutcome?: OpenOutcomeReporter;
   faults?: FaultInjector;
 }
 
-const ACCEPTED_OR_LATER: ReadonlySet<OrderStatus> = new Set(['accepted', 'placing', 'placed']);
-const REJECTION_REASON = 'Placement could not be confirmed when the order was submitted';
+export const REJECTION_REASON = 'Placement could not be confirmed when the order was submitted';
 
 /**
  * Stores the order and guarantees its placement, or guarantees it will never be placed.
  *
  * 1. insert the order as `pending`;
- * 2. start its workflow and wait for Temporal's acknowledgement (bounded);
- * 3. `pending -> accepted`: from here the order will be placed, and only now is it confirmed.
- * Any failure on the way rejects the order (`pending -> rejected`) unless it already got to
- * `accepted`, in which case the failure came too late to matter and the order is confirmed.
- * Resolves with the accepted order; rejects with OrderNotAcceptedError (never placed) or the
- * database's error (not stored, or left `pending` for the stale-order sweep to reject).
+ * 2. start its workflow and wait for Temporal's acknowledgement, within what is left of the
+ *    request's budget: once acknowledged, the workflow will place the order, so this is the
+ *    decision, and nothing after it can turn the answer into a 500;
+ * 3. record `pending -> accepted` for readers (best effort: the order is placed either way).
+ * If the start is not acknowledged, the workflow may still exist (a lost acknowledgement, a start
+ * Temporal runs late): the compensation `pending -> rejected` fences it, because a workflow can
+ * only claim a pending order. If the workflow claimed it first, it is placing: answer 201. Only
+ * when the compensation cannot be confirmed either (Temporal and PostgreSQL both failing) is the
+ * outcome open: the answer is 500, and the order is reported until it is decided.
  */
-export async function submitOrder(
-  { orders, placement, faults }: SubmitOrderDeps,
-  request: NewOrder,
-  idempotencyKey?: string,
-): Promise<Order> {
+export async function submitOrder(deps: SubmitOrderDeps, request: NewOrder, idempotencyKey?: string): Promise<Order> {
+  const { orders, placement, faults } = deps;
+  const deadline = Date.now() + deps.budgetMs;
   const order = await orders.create(request, idempotencyKey);
   try {
     await faults?.('afterInsert');
-    await placement.start(toTicket(order));
-    await faults?.('afterStart');
-    const status = await orders.accept(order.id);
-    if (status !== 'accepted') throw new OrderNotAcceptedError(`Order ${order.id} is ${status ?? 'missing'}, not accepted`);
-    await faults?.('beforeAnswer');
-    return { ...order, status };
+    await placement.start(toTicket(order), deadline);
+    await faults?.('afterStart'); // a throw here stands for a start whose acknowledgement was lost
   } catch (error) {
-    const status = await orders.rejectIfPending(order.id, REJECTION_REASON).catch(() => null);
-    if (status !== null && ACCEPTED_OR_LATER.has(status)) return { ...order, status };
-    throw new OrderNotAcceptedError(`Order ${order.id} not accepted (now ${status ?? 'unknown'})`, { cause: error });
+    return compensate(deps, order, error);
   }
+  // Decided: the workflow will place the order. Nothing from here on may turn the answer into a 500.
+  let status: OrderStatus | null = null;
+  try {
+    status = await orders.accept(order.id);
+    await faults?.('beforeAnswer');
+  } catch {
+    // `accepted` is only a record for readers; the workflow claims a pending order all the same.
+  }
+  return { ...order, status: status !== null && STARTED_STATUSES.includes(status) ? status : 'accepted' };
+}
+
+async function compensate(deps: SubmitOrderDeps, order: Order, error: unknown): Promise<Order> {
+  let status: OrderStatus | null;
+  try {
+    status = await deps.orders.rejectIfPending(order.id, REJECTION_REASON);
+  } catch (rejectError) {
+    deps.openOutcome?.(order.id, rejectError);
+    throw new OrderNotAcceptedError(`Order ${order.id}: start and rejection both unconfirmed`, { cause: error });
+  }
+  // The workflow claimed it before the rejection: it will be placed.
+  if (status !== null && STARTED_STATUSES.includes(status)) return { ...order, status };
+  throw new OrderNotAcceptedError(`Order ${order.id} not accepted (now ${status ?? 'missing'})`, { cause: error });
 }

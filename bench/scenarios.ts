@@ -8,13 +8,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
+import { createPlacementStarter } from '../api/placement-client.js';
 import { submitOrder } from '../api/submit-order.js';
 import { type Config, loadConfig } from '../config/config.js';
 import type { NewOrder, OrderTicket } from '../domain/order.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
 import { writeWorkflowBundle } from '../worker/workflow-bundle.js';
-import { createPlacementStarter } from '../workflows/client.js';
 import { type LatencySummary, summariseMs } from './histogram.js';
 import type { Infra } from './infra.js';
 import { closedLoop, httpLoad, type LoadResult } from './load.js';
@@ -176,11 +176,11 @@ export async function limitInsert(bench: Bench): Promise<Measured> {
 /** (c) The workflow start alone: the project's PlacementStarter, on a task queue no worker polls. */
 export async function limitWorkflowStart(bench: Bench): Promise<Measured> {
   const { profile, config } = bench;
-  const starter = createPlacementStarter(bench.temporal, queueFor('unpolled'), config.TEMPORAL_START_TIMEOUT_MS);
+  const starter = createPlacementStarter(bench.temporal, queueFor('unpolled'), config.TEMPORAL_START_CONCURRENCY);
   const base = newOrder(instrumentFor('limitwf'));
   const task = () => {
     const ticket: OrderTicket = { ...base, id: randomUUID(), createdAt: new Date().toISOString() };
-    return starter.start(ticket);
+    return starter.start(ticket, Date.now() + config.ORDER_BUDGET_MS);
   };
   await closedLoop({ concurrency: profile.connections, durationS: profile.warmupS, task });
   const cpu = cpuMeter(bench, {});
@@ -326,12 +326,12 @@ export async function burst(bench: Bench, options: { workers: number; exchange: 
   bench.log(`placement: ${n} orders accepted at once, ${options.workers} worker(s), exchange ${options.exchange}`);
 
   // The API's own path (submitOrder) in this process, on a queue no worker polls yet.
-  const placement = createPlacementStarter(bench.temporal, queue, config.TEMPORAL_START_TIMEOUT_MS);
+  const placement = createPlacementStarter(bench.temporal, queue, config.TEMPORAL_START_CONCURRENCY);
   const order = newOrder(instrument);
   const submit = await closedLoop({
     concurrency: profile.connections,
     amount: n,
-    task: () => submitOrder({ orders: bench.orders, placement }, order),
+    task: () => submitOrder({ orders: bench.orders, placement, budgetMs: config.ORDER_BUDGET_MS }, order),
   });
   const accepted = await countOrders(bench, instrument);
   if (submit.errors > 0) bench.log(`  ${submit.errors} submissions failed (${submit.firstError})`);

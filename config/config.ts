@@ -1,6 +1,17 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
+/** Defaults of the HTTP_*_TIMEOUT_MS settings, also used by apps built without a configuration (tests with fakes). */
+export const HTTP_TIMEOUT_DEFAULTS = { headersMs: 5_000, bodyIdleMs: 5_000, requestMs: 10_000 } as const;
+
+function isOrigin(text: string): boolean {
+  try {
+    return new URL(text).origin === text;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Every setting the service reads, validated once at start. A bad value stops the process with
  * a message naming the variable; nothing else reads process.env.
@@ -15,14 +26,41 @@ const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('orders'),
-  TEMPORAL_START_TIMEOUT_MS: z.coerce.number().int().min(1).default(2000),
-  // A cancel may wait for an exchange call in flight (up to its 10 s timeout) before it is decided.
-  TEMPORAL_CANCEL_TIMEOUT_MS: z.coerce.number().int().min(1).default(20_000),
+  // One POST /orders: its insert and its workflow start together, waiting for its turn included
+  // (README, "Bounded time"). The compensation of a failed start runs after it, on its own bound.
+  ORDER_BUDGET_MS: z.coerce.number().int().min(100).default(8000),
+  // Workflow starts in flight at once per API process; more wait their turn within their budget.
+  TEMPORAL_START_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  // Any other call to Temporal (connecting, a cancel's signal, asking whether a workflow exists).
+  TEMPORAL_RPC_TIMEOUT_MS: z.coerce.number().int().min(1).default(2000),
+  // DELETE /orders/:id waits this long for the workflow's decision, then answers 202 (decision pending).
+  CANCEL_BUDGET_MS: z.coerce.number().int().min(1).default(5000),
   EXCHANGE_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.1),
   EXCHANGE_LATENCY_MS: z.coerce.number().int().min(0).default(500),
   STALE_ORDER_AFTER_MS: z.coerce.number().int().min(1000).default(60_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   IDEMPOTENCY_KEY_TTL_HOURS: z.coerce.number().min(24).default(24),
+  // Slow clients (README, bounded time): the request's headers must have arrived this long after
+  // the connection opened (or the previous answer), its body may pause at most
+  // HTTP_BODY_IDLE_TIMEOUT_MS between two reads, and the whole request must have arrived within
+  // HTTP_REQUEST_TIMEOUT_MS; otherwise 408 and the connection is closed.
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1).default(HTTP_TIMEOUT_DEFAULTS.headersMs),
+  HTTP_BODY_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1).default(HTTP_TIMEOUT_DEFAULTS.bodyIdleMs),
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(HTTP_TIMEOUT_DEFAULTS.requestMs),
+  // The HMAC-SHA256 key of GET /orders' cursors, the same for every API process. Unset: a fixed
+  // public key, so anyone can forge a cursor (harmless, every field is checked, but set it in production).
+  CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // Origins (scheme://host[:port], comma-separated) whose browser pages may call the API; unset: none (CORS off).
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .transform((text) =>
+      text
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter((origin) => origin !== ''),
+    )
+    .pipe(z.array(z.string().refine(isOrigin, 'each entry must be an origin: scheme://host[:port], no path')))
+    .default([]),
   // Test hooks for fault-injection tests with real processes; unset in any real deployment.
   EXCHANGE_TEST_CRASH_AFTER_ACCEPTS: z.coerce.number().int().min(1).optional(),
   API_TEST_CRASH_AT: z.enum(['afterInsert', 'afterStart', 'beforeAnswer']).optional(),
@@ -48,6 +86,12 @@ const envSchema = z.object({
 
 export type Config = z.infer<typeof envSchema>;
 
+// Node refuses a headers timeout longer than the request timeout (the headers are part of the request).
+const configSchema = envSchema.refine((config) => config.HTTP_HEADERS_TIMEOUT_MS <= config.HTTP_REQUEST_TIMEOUT_MS, {
+  path: ['HTTP_HEADERS_TIMEOUT_MS'],
+  message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS',
+});
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -55,7 +99,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings count as unset, as they do for most shells' `VAR= cmd`.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const parsed = envSchema.safeParse(present);
+  const parsed = configSchema.safeParse(present);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);

@@ -2,14 +2,16 @@
  * The order as the service knows it, independent of HTTP, Prisma and Temporal.
  *
  * Status transitions, each a conditional UPDATE, so of two actors racing exactly one wins:
- *   pending  -> accepted  by the API, once Temporal acknowledged the order's workflow: the API
- *                         answers 201 only after this; from here the order will be placed
+ *   pending  -> accepted  by the API, once Temporal acknowledged the order's workflow (a record
+ *                         for readers, not the decision: the acknowledged start is what
+ *                         guarantees the placement, and the API answers 201 after it)
  *   pending  -> rejected  by the API when it cannot confirm the start, or by the stale-order
- *                         sweep when the request that stored it ended without deciding
- *                         (process died): the order will never be placed
- *   accepted -> placing   by the order's workflow, right before it calls the exchange
- *   placing  -> cancelled by the order's workflow, on a client's cancel, once no exchange call
- *                         succeeded and the exchange confirmed it never got the order
+ *                         sweep when the request that stored it ended without starting its
+ *                         workflow (process died): the order will never be placed
+ *   pending | accepted -> placing  by the order's workflow, right before it calls the exchange;
+ *                         racing the API's rejection, exactly one of the two wins
+ *   accepted | placing -> cancelled by the order's workflow, on a client's cancel, once no
+ *                         exchange call succeeded and the exchange confirmed it never got the order
  *   placing  -> placed    by the order's workflow, once the exchange accepted the order
  * Every status an order takes is recorded with its time (table order_events, by a trigger).
  */
@@ -18,8 +20,21 @@ export const ORDER_SIDES = ['buy', 'sell'] as const;
 export const ORDER_STATUSES = ['pending', 'accepted', 'placing', 'placed', 'rejected', 'cancelled'] as const;
 
 export type OrderType = (typeof ORDER_TYPES)[number];
+
 export type OrderSide = (typeof ORDER_SIDES)[number];
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/** Statuses an order never leaves. */
+export const FINAL_STATUSES = ['placed', 'rejected', 'cancelled'] as const satisfies readonly OrderStatus[];
+export type FinalStatus = (typeof FINAL_STATUSES)[number];
+export function isFinal(status: OrderStatus): status is FinalStatus {
+  return (FINAL_STATUSES as readonly OrderStatus[]).includes(status);
+}
+
+/** Statuses from which the order's workflow may claim it for placement. */
+export const CLAIMABLE_STATUSES = ['pending', 'accepted'] as const satisfies readonly OrderStatus[];
+/** Statuses in which an order's workflow runs or has run: its placement is guaranteed or done. */
+export const STARTED_STATUSES: readonly OrderStatus[] = ['accepted', 'placing', 'placed', 'cancelled'];
 
 /** A validated order request. `limitPrice` is a decimal string, never a float. */
 export interface NewOrder {

@@ -1,4 +1,4 @@
-import type { NewOrder, Order, OrderEvent, OrderStatus } from '../domain/order.js';
+import { CLAIMABLE_STATUSES, type NewOrder, type Order, type OrderEvent, type OrderStatus } from '../domain/order.js';
 import type { PrismaClient } from './client.js';
 import type { Order as OrderRow } from './generated/client.js';
 
@@ -39,14 +39,18 @@ export class OrdersRepository {
     await this.db.order.updateMany({ where: { idempotencyKey: key, status: 'rejected' }, data: { idempotencyKey: null } });
   }
 
-  /** pending -> accepted: the API confirms the order's workflow runs. Returns the status after. */
+  /** pending -> accepted: the API records that the order's workflow runs. Returns the status after. */
   async accept(id: string): Promise<OrderStatus | null> {
     return this.transition(id, 'pending', { status: 'accepted' });
   }
 
-  /** accepted -> placing. Returns the status after the attempt, or null for an unknown order. */
+  /**
+   * pending | accepted -> placing: the workflow takes the order. It races the API's rejection of
+   * an order whose start it could not confirm; whichever UPDATE the database runs first wins.
+   * Returns the status after the attempt, or null for an unknown order.
+   */
   async claimForPlacement(id: string): Promise<OrderStatus | null> {
-    return this.transition(id, 'accepted', { status: 'placing' });
+    return this.transition(id, [...CLAIMABLE_STATUSES], { status: 'placing' });
   }
 
   /** accepted | placing -> cancelled. Returns the status after the attempt, or null for an unknown order. */
@@ -74,14 +78,14 @@ export class OrdersRepository {
   }
 
   /**
-   * Rejects every order still pending after `olderThanMs`: the request that stored it ended long
-   * ago without accepting it, so it was never confirmed to its client. Returns their ids.
+   * Orders still pending `olderThanMs` after they were stored (by the database's clock), oldest
+   * first, at most `limit`: their request ended long ago, with or without starting a workflow.
    */
-  async rejectStale(olderThanMs: number, reason: string): Promise<string[]> {
+  async stalePending(olderThanMs: number, limit: number): Promise<string[]> {
     const rows = await this.db.$queryRaw<{ id: string }[]>`
-      UPDATE "orders" SET "status" = 'rejected', "rejected_at" = now(), "rejected_reason" = ${reason}
+      SELECT "id" FROM "orders"
       WHERE "status" = 'pending' AND "created_at" < now() - make_interval(secs => ${olderThanMs / 1000})
-      RETURNING "id"`;
+      ORDER BY "created_at" LIMIT ${limit}`;
     return rows.map((row) => row.id);
   }
 

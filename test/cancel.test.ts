@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
 import { createOrderWorker } from '../worker/worker.js';
-import { orderStatusQuery } from '../workflows/order-workflow.js';
+import { orderStatusQuery } from '../workflows/messages.js';
 import { testConfig } from './support/config.js';
 import { postJson, request } from './support/http.js';
 import { waitFor } from './support/wait.js';

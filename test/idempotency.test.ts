@@ -17,7 +17,7 @@ import { waitFor } from './support/wait.js';
 // placing at the simulated exchange (fast and flaky, so retries happen): the same key and order
 // give one order, one workflow and one placement, however often and however concurrently sent.
 // A generous start timeout: the machine is small and shared, and a slow start is not under test here.
-const config = testConfig({ EXCHANGE_LATENCY_MS: '20', EXCHANGE_FAILURE_RATE: '0.2', TEMPORAL_START_TIMEOUT_MS: '10000' });
+const config = testConfig({ EXCHANGE_LATENCY_MS: '20', EXCHANGE_FAILURE_RATE: '0.2', ORDER_BUDGET_MS: '15000' });
 const SLOW = { timeout: 120_000 }; // tests that wait for a placement (up to 60 s) and more
 const EXACT_500 = JSON.stringify(INTERNAL_ERROR_BODY);
 const DAY_MS = 24 * 3_600_000;
@@ -353,7 +353,10 @@ describe('Idempotency-Key: conflicts', SLOW, () => {
     const otherBody = await post(marketOrder(instrument, 99), key);
     expect(otherBody.status).toBe(422);
     expect(await keyRow(key)).toMatchObject({ order_id: null, response_status: null, response_body: null });
-    expect(await onlyOrderOf(instrument)).toMatchObject({ status: 'pending', idempotency_key: key });
+    // Its workflow runs and may have claimed it already.
+    const heldOrder = await onlyOrderOf(instrument);
+    expect(heldOrder.idempotency_key).toBe(key);
+    expect(['pending', 'placing', 'placed']).toContain(heldOrder.status);
 
     release.resolve();
     const first = await firstPending;
@@ -385,7 +388,9 @@ describe('Idempotency-Key: what is not stored', SLOW, () => {
     await expectPlacedOnce(valid.body.id, instrument);
   });
 
-  it.each(['afterInsert', 'afterStart'] as const)(
+  // A fault after the start races the workflow's claim (500 or 201): test/request-faults.test.ts
+  // takes each side of that race in turn.
+  it.each(['afterInsert'] as const)(
     'does not store a 500 (fault %s): a retry with the key places a new order, the failed one is rejected and never placed',
     async (step) => {
       const instrument = uniqueInstrument();
@@ -415,10 +420,6 @@ describe('Idempotency-Key: what is not stored', SLOW, () => {
       expectReplayOf(await post(body, key), retry);
 
       await waitForStatus(retry.body.id, 'placed');
-      if (step === 'afterStart') {
-        // Its workflow was started before the fault: it ran and found the order rejected.
-        expect(await temporal.workflow.getHandle(`order-${rejected.id}`).result()).toMatchObject({ status: 'rejected' });
-      }
       const orders = await ordersOf(instrument);
       expect(orders.map((o) => [o.id, o.status])).toEqual([
         [rejected.id, 'rejected'],

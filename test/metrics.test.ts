@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../api/app.js';
 import { INTERNAL_ERROR_BODY } from '../api/errors.js';
 import { createApiMetrics } from '../api/metrics.js';
+import type { OrderCancellation, PlacementStarter } from '../api/placement-client.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
 import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
-import type { OrderCancellation, PlacementStarter } from '../workflows/client.js';
 import { testConfig } from './support/config.js';
 import { metricValue, type Sample, scrape } from './support/metrics.js';
 import { type ServiceProcess, startService } from './support/processes.js';
@@ -190,7 +190,8 @@ describe('500s by cause', () => {
       } as unknown as OrdersRepository,
       placement: {} as PlacementStarter,
       logger: createLogger('test', 'silent'),
-      idempotency: { keys: {} as IdempotencyRepository, ttlMs: 0, staleLockMs: 0 },
+      idempotency: { keys: {} as IdempotencyRepository, probe: async () => 'absent', ttlMs: 0, staleLockMs: 0 },
+      budgets: { orderMs: 8000, cancelMs: 5000 },
       ordersQuery: {} as OrdersQuery,
       cancellation: {} as OrderCancellation,
       metrics,

@@ -8,12 +8,12 @@ import { INTERNAL_ERROR_BODY } from '../api/errors.js';
 import { validateKey } from '../api/idempotency.js';
 import { buildOpenApiDocument, HTTP_METHODS, type OpenApiDocument, ORDER_STATUS_DESCRIPTIONS } from '../api/openapi.js';
 import { parseOrderRequest } from '../api/order-request.js';
+import type { OrderCancellation, PlacementStarter } from '../api/placement-client.js';
 import { createLogger } from '../config/logger.js';
 import { ORDER_STATUSES } from '../domain/order.js';
 import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
-import type { OrderCancellation, PlacementStarter } from '../workflows/client.js';
 import { contractProblems, type ObservedResponse, validatorAt } from './support/openapi-contract.js';
 
 // The OpenAPI document (api/openapi.ts) and the docs page (api/docs.ts): the document is served,
@@ -31,7 +31,8 @@ beforeAll(async () => {
     orders: {} as OrdersRepository,
     placement: {} as PlacementStarter,
     logger: createLogger('test', 'silent'),
-    idempotency: { keys: {} as IdempotencyRepository, ttlMs: 0, staleLockMs: 0 },
+    idempotency: { keys: {} as IdempotencyRepository, probe: async () => 'absent', ttlMs: 0, staleLockMs: 0 },
+    budgets: { orderMs: 8000, cancelMs: 5000 },
     ordersQuery: {} as OrdersQuery,
     cancellation: {} as OrderCancellation,
   });

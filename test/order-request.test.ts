@@ -4,12 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../api/app.js';
 import { MAX_BODY_BYTES } from '../api/json-body.js';
+import type { OrderCancellation, PlacementStarter } from '../api/placement-client.js';
 import { createLogger } from '../config/logger.js';
 import { type NewOrder, type Order, type OrderEvent, type OrderStatus, type OrderTicket, workflowIdFor } from '../domain/order.js';
 import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
-import type { OrderCancellation, PlacementStarter } from '../workflows/client.js';
 import { type JsonResponse, postJson, request } from './support/http.js';
 
 // POST /orders over HTTP, with the database and Temporal replaced by in-memory fakes: every
@@ -105,7 +105,8 @@ beforeAll(async () => {
     placement,
     logger: createLogger('test', 'silent'),
     // No request here carries an Idempotency-Key (test/idempotency.test.ts covers them).
-    idempotency: { keys: {} as IdempotencyRepository, ttlMs: 0, staleLockMs: 0 },
+    idempotency: { keys: {} as IdempotencyRepository, probe: async () => 'absent', ttlMs: 0, staleLockMs: 0 },
+    budgets: { orderMs: 8000, cancelMs: 5000 },
     ordersQuery: {} as OrdersQuery,
     cancellation: {} as OrderCancellation,
   });

@@ -12,7 +12,8 @@ import type { OrderStatus, OrderTicket } from '../domain/order.js';
 import { workflowIdFor } from '../domain/order.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
-import { cancelOrderUpdate, orderStatusQuery, placeOrderWorkflow } from '../workflows/order-workflow.js';
+import { cancelOrderUpdate, orderStatusQuery } from '../workflows/messages.js';
+import { placeOrderWorkflow } from '../workflows/order-workflow.js';
 import { EXCHANGE_ACTIVITY } from '../workflows/placement-policy.js';
 import { waitFor } from './support/wait.js';
 

@@ -17,18 +17,19 @@ import { waitFor } from './support/wait.js';
 
 // A fault at each step of POST /orders (after the insert, after the workflow's start, before the
 // answer): first thrown inside the API, then as the API process dying by SIGKILL at that step.
-// Whatever happens, a 201 means placed exactly once, a 500 or no answer before acceptance means
-// never placed, and an order its request left pending is rejected by the stale-order sweep.
-// A generous start timeout: the machine is small and shared, and a slow start is not under test here.
-const config = testConfig({ EXCHANGE_LATENCY_MS: '20', EXCHANGE_FAILURE_RATE: '0.2', TEMPORAL_START_TIMEOUT_MS: '10000' });
+// Whatever happens, a 201 means placed exactly once, a 500 means never placed, and an order its
+// request left pending without a workflow is rejected by the stale-order sweep.
+// A generous budget: the machine is small and shared, and a slow start is not under test here.
+const config = testConfig({ EXCHANGE_LATENCY_MS: '20', EXCHANGE_FAILURE_RATE: '0.2', ORDER_BUDGET_MS: '15000' });
 const EXACT_500 = JSON.stringify(INTERNAL_ERROR_BODY);
 const API_REJECTION = /could not be confirmed/;
 // Longer than any live request can take (README: about 8 s at worst), so the sweep only ever
 // rejects orders whose request died, including those of other test files sharing the database.
 const STALE_MS = 10_000;
-// Orders whose claim is running on this file's worker right now. The claim is a local activity,
-// invisible to the server while it runs, so the worker itself reports it.
-const claiming = new Set<string>();
+// Orders this file's worker has claimed (the claim is a local activity, invisible to the server,
+// so the worker itself reports it), and a gate that holds every claim while it is closed.
+const claimed = new Set<string>();
+let claimGate: Promise<void> | undefined;
 
 let worker: OrderWorker;
 let workerRun: Promise<void>;
@@ -43,13 +44,11 @@ beforeAll(async () => {
           (ctx) => ({
             inbound: {
               async execute(input, next) {
-                const orderId = ctx.info.activityType === 'claimOrder' ? String(input.args[0]) : undefined;
-                if (orderId) claiming.add(orderId);
-                try {
-                  return await next(input);
-                } finally {
-                  if (orderId) claiming.delete(orderId);
-                }
+                if (ctx.info.activityType !== 'claimOrder') return next(input);
+                await claimGate;
+                const result = await next(input);
+                if (result === 'placing') claimed.add(String(input.args[0]));
+                return result;
               },
             },
           }),
@@ -231,26 +230,52 @@ describe('a fault thrown inside the API at each step of the request', { timeout:
     expectRejectedByApi(await orderById(order.id));
   });
 
-  it('afterStart: exact 500, the order is rejected, its workflow ends rejected without reaching the exchange', async () => {
+  it('afterStart (its acknowledgement lost), the rejection first: exact 500, its workflow ends rejected, never placed', async () => {
     const instrument = uniqueInstrument();
-    throwAt('afterStart');
-    const response = await post(marketOrder(instrument));
-    expect(response.status).toBe(500);
-    expect(response.text).toBe(EXACT_500);
-    const order = await onlyOrderOf(instrument);
-    expectRejectedByApi(order);
-
-    expect(await workflowOf(order.id).result()).toEqual({ orderId: order.id, status: 'rejected' });
-    expect(await ledgerOf(order.id)).toHaveLength(0);
-    expectRejectedByApi(await orderById(order.id));
+    const gate = deferred();
+    claimGate = gate.promise;
+    try {
+      throwAt('afterStart');
+      const response = await post(marketOrder(instrument));
+      expect(response.status).toBe(500);
+      expect(response.text).toBe(EXACT_500);
+      const order = await onlyOrderOf(instrument);
+      expectRejectedByApi(order);
+      // The workflow was started: it now claims, finds the order rejected, and stops.
+      expect((await workflowOf(order.id).describe()).status.name).toBe('RUNNING');
+      gate.resolve();
+      expect(await workflowOf(order.id).result()).toEqual({ orderId: order.id, status: 'rejected' });
+      expect(await ledgerOf(order.id)).toHaveLength(0);
+      expectRejectedByApi(await orderById(order.id));
+    } finally {
+      gate.resolve();
+      claimGate = undefined;
+    }
   });
 
-  it('afterStart slow, the workflow already claiming while the API accepts: every 201 is placed exactly once', {
+  it('afterStart (its acknowledgement lost), the claim first: 201, placed exactly once', async () => {
+    const instrument = uniqueInstrument();
+    faultHook = async (point) => {
+      if (point !== 'afterStart') return;
+      // Hold the request until the workflow has claimed its order, then fail as a lost ack would.
+      const { rows } = await db.query<{ id: string }>('SELECT id FROM orders WHERE instrument = $1', [instrument]);
+      await waitFor(async () => claimed.has(rows[0]!.id) || undefined, 60_000, 'the workflow to claim the order');
+      throw new Error('injected fault at afterStart');
+    };
+    const response = await post(marketOrder(instrument));
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ instrument, status: expect.stringMatching(/^(placing|placed)$/) });
+    const placed = await waitForStatus(response.body.id, 'placed');
+    expect(placed.rejected_reason).toBeNull();
+    expect(await ledgerOf(response.body.id)).toHaveLength(1);
+  });
+
+  it('afterStart slow, every workflow claiming before its API records acceptance: every 201 is placed exactly once', {
     timeout: 180_000,
   }, async () => {
-    // The order's workflow usually runs before the API accepts the order, and its claim polls
-    // the order meanwhile. Here every request is held after the start until its workflow's claim
-    // is polling, then all are let go: each acceptance lands somewhere in a claim's poll cycle.
+    // The order's workflow claims the pending order as soon as it runs, usually before the API
+    // records `accepted`. Here every request is held after the start until its workflow's claim
+    // is done, then all are let go: each acceptance finds its order already placing.
     const ORDERS = 20;
     const instrument = uniqueInstrument();
     let held = 0;
@@ -274,7 +299,7 @@ describe('a fault thrown inside the API at each step of the request', { timeout:
     const { rows } = await db.query<{ id: string }>('SELECT id FROM orders WHERE instrument = $1', [instrument]);
     const ids = rows.map((row) => row.id).sort();
     expect(ids).toHaveLength(ORDERS);
-    await waitFor(async () => ids.every((id) => claiming.has(id)) || undefined, 60_000, "every order's workflow to be polling its claim");
+    await waitFor(async () => ids.every((id) => claimed.has(id)) || undefined, 60_000, "every order's workflow to claim it");
     go.resolve();
 
     const answers = await Promise.all(posts);
@@ -341,7 +366,7 @@ describe('the API process killed (SIGKILL) at each step of the request', () => {
       DATABASE_URL: config.DATABASE_URL,
       TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
       TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
-      TEMPORAL_START_TIMEOUT_MS: String(config.TEMPORAL_START_TIMEOUT_MS),
+      ORDER_BUDGET_MS: String(config.ORDER_BUDGET_MS),
       API_TEST_CRASH_AT: step,
     });
     processes.push(api);
@@ -380,23 +405,35 @@ describe('the API process killed (SIGKILL) at each step of the request', () => {
     expect((await onlyOrderOf(instrument)).id).toBe(order.id);
   });
 
-  it('afterStart: no answer; the workflow waits, the sweep rejects the order, the workflow ends rejected, never placed', {
+  it('afterStart: no answer; its workflow places the order exactly once, and the sweep never rejects it', {
     timeout: 180_000,
   }, async () => {
     const instrument = uniqueInstrument();
     const key = `crash-${randomUUID()}`;
-    const order = await postToCrashingApi('afterStart', instrument, key);
-    expect(order.status).toBe('pending');
-    await expectKeyStillHeld(instrument, key);
-    const description = await workflowOf(order.id).describe();
-    expect(description.type).toBe('placeOrderWorkflow');
+    // Claims held: the order stays pending with its workflow running, past the sweep's threshold.
+    const gate = deferred();
+    claimGate = gate.promise;
+    try {
+      const order = await postToCrashingApi('afterStart', instrument, key);
+      expect(order.status).toBe('pending');
+      await expectKeyStillHeld(instrument, key);
+      expect((await workflowOf(order.id).describe()).status.name).toBe('RUNNING');
 
-    await sweepOnceStale(order.id);
-    // Until the sweep, the workflow ran on a live worker but could not claim the unaccepted order.
-    expect(await workflowOf(order.id).result()).toEqual({ orderId: order.id, status: 'rejected' });
-    expectRejectedBySweep(await orderById(order.id));
-    expect(await ledgerOf(order.id)).toHaveLength(0);
-    expect((await onlyOrderOf(instrument)).id).toBe(order.id);
+      // A pending order whose workflow runs may have been answered 201: the sweep leaves it to
+      // its workflow (recording it accepted) instead of rejecting it.
+      const sweep = await sweepOnceStale(order.id);
+      expect(sweep.rejectedOrderIds).not.toContain(order.id);
+      expect((await orderById(order.id)).status).toBe('accepted');
+      gate.resolve();
+
+      expect(await workflowOf(order.id).result()).toEqual({ orderId: order.id, status: 'placed' });
+      expect((await orderById(order.id)).status).toBe('placed');
+      expect(await ledgerOf(order.id)).toHaveLength(1);
+      expect((await onlyOrderOf(instrument)).id).toBe(order.id);
+    } finally {
+      gate.resolve();
+      claimGate = undefined;
+    }
   });
 
   it('beforeAnswer: no answer, but the order was accepted: placed exactly once, and the sweep leaves it alone', {

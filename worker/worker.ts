@@ -4,6 +4,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createSimulatedExchange, type Exchange } from '../activities/exchange.js';
 import { createPostgresLedger } from '../activities/exchange-ledger.js';
 import { createOrderActivities } from '../activities/order-activities.js';
+import { createOrderWorkflowProbe } from '../activities/pending-orders.js';
 import { createSweepActivities } from '../activities/sweep-activities.js';
 import type { Config } from '../config/config.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
@@ -48,14 +49,15 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
     });
   const orders = new OrdersRepository(db);
 
+  // Kept open: the sweep asks Temporal whether a stale order's workflow exists.
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
   await registerSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
-  await ensureSweepSchedule(new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }), {
+  await ensureSweepSchedule(client, {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     intervalMs: config.SWEEP_INTERVAL_MS,
     staleAfterMs: config.STALE_ORDER_AFTER_MS,
   });
-  await clientConnection.close();
 
   const metrics = createWorkerMetrics();
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -70,7 +72,11 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
     interceptors: { activity: [activityInterceptors(metrics, orders)] },
     activities: {
       ...createOrderActivities({ orders, exchange }),
-      ...createSweepActivities({ orders, keys: new IdempotencyRepository(db) }),
+      ...createSweepActivities({
+        orders,
+        keys: new IdempotencyRepository(db),
+        probe: createOrderWorkflowProbe(client, config.TEMPORAL_RPC_TIMEOUT_MS),
+      }),
     },
     ...overrides.workerOptions,
   });
@@ -81,7 +87,7 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
       try {
         await worker.run();
       } finally {
-        await Promise.allSettled([connection.close(), db.$disconnect(), ledger?.close()]);
+        await Promise.allSettled([connection.close(), clientConnection.close(), db.$disconnect(), ledger?.close()]);
       }
     },
     shutdown: () => worker.shutdown(),

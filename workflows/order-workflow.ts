@@ -3,8 +3,6 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  defineQuery,
-  defineUpdate,
   isCancellation,
   patched,
   proxyActivities,
@@ -13,7 +11,8 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/order-activities.js';
-import type { OrderStatus, OrderTicket } from '../domain/order.js';
+import { isFinal, type OrderStatus, type OrderTicket } from '../domain/order.js';
+import { cancelOrderUpdate, cancelRequestedSignal, type FinalStatus, orderStatusQuery } from './messages.js';
 import { DATABASE_ACTIVITY, EXCHANGE_ACTIVITY } from './placement-policy.js';
 import { INSTRUMENT, ORDER_ID, ORDER_STATUS, SIDE } from './search-attributes.js';
 
@@ -32,19 +31,12 @@ const { placeAtExchange } = proxyActivities<OrderActivities>({
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
-export type FinalStatus = Extract<OrderStatus, 'placed' | 'rejected' | 'cancelled'>;
+export type { FinalStatus } from './messages.js';
 
 export interface PlacementOutcome {
   orderId: string;
   status: FinalStatus;
 }
-
-/** The workflow's live view of its order: the same status the database holds once a step completed. */
-export const orderStatusQuery = defineQuery<OrderStatus>('orderStatus');
-/** A client's cancel: resolves with the order's final status, 'cancelled' if the cancel won. */
-export const cancelOrderUpdate = defineUpdate<FinalStatus>('cancelOrder');
-
-const FINAL: ReadonlySet<OrderStatus> = new Set(['placed', 'rejected', 'cancelled']);
 
 /**
  * Places one order at the exchange. Started by the API with the order as input and an id
@@ -61,13 +53,17 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
     status = next;
     upsertSearchAttributes([{ key: ORDER_STATUS, value: next }]);
   };
-  setHandler(orderStatusQuery, () => status);
-  setHandler(cancelOrderUpdate, async () => {
-    if (!FINAL.has(status) && !cancelRequested) {
+  const requestCancel = () => {
+    if (!isFinal(status) && !cancelRequested) {
       cancelRequested = true;
       exchangeCall.cancel();
     }
-    await condition(() => FINAL.has(status));
+  };
+  setHandler(orderStatusQuery, () => status);
+  setHandler(cancelRequestedSignal, requestCancel);
+  setHandler(cancelOrderUpdate, async () => {
+    requestCancel();
+    await condition(() => isFinal(status));
     return status as FinalStatus;
   });
   upsertSearchAttributes([
