@@ -1,0 +1,489 @@
+// The chaos harness: steady load on the real processes (test/support/chaos-infra.ts), ONE fault
+// injected mid-load, the system left to settle, and then every request matched to what became
+// of its order. Each request carries an instrument of its own, so that even a request answered
+// without an order id (the 500) can be found again in the orders table and in the exchange's
+// ledger. Used by test/chaos.test.ts and by `npm run chaos` (scripts/chaos.ts).
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { ensureLedgerSchema } from '../../activities/exchange-ledger.js';
+import { INTERNAL_ERROR_BODY } from '../../api/errors.js';
+import { type Log, prepareWorkflowBundle, type Stack, startStack } from './chaos-infra.js';
+import { assertInContract } from './openapi-contract.js';
+import type { PgStatement } from './pg-proxy.js';
+
+export type FaultName = 'pg-freeze' | 'temporal-freeze' | 'lost-commit-ack' | 'api-kill' | 'pg-kill' | 'temporal-kill';
+
+interface Fault {
+  /** Three letters that start the instruments of its orders. */
+  code: string;
+  /** How long it lasts by default: frozen, down, or losing answers (ms). */
+  defaultMs: number;
+  proxy: boolean;
+  describe(ms: number): string;
+  /** Injects the fault and resolves once it is over (the server continued or back). */
+  inject(stack: Stack, ms: number, log: Log): Promise<void>;
+}
+
+const EXACT_500 = JSON.stringify(INTERNAL_ERROR_BODY);
+/** Far above the service's documented bound: a request that hangs shows as a large maximum latency. */
+const REQUEST_TIMEOUT_MS = 60_000;
+/** Share of the APIs' order writes whose answer is lost while the lost-commit-ack fault lasts. */
+const LOST_ANSWER_SHARE = 0.3;
+const FINAL_STATUSES = ['placed', 'rejected', 'cancelled'];
+
+/** Which write of an order a statement of the API is, if any (as Prisma sends them: see pg-proxy.ts). */
+export function orderWriteKind(statement: PgStatement): 'insert' | 'accept' | 'reject' | 'commit' | null {
+  const text = statement.text;
+  if (/^\s*COMMIT\b/i.test(text)) return 'commit';
+  if (/^\s*INSERT\s+INTO\s+("public"\.)?"?orders"?\s/i.test(text)) return 'insert';
+  if (/^\s*UPDATE\s+("public"\.)?"?orders"?\s/i.test(text)) {
+    // The status is a parameter of Prisma's statement, or a literal of a raw one.
+    if (statement.params.includes('accepted') || /'accepted'/.test(text)) return 'accept';
+    if (statement.params.includes('rejected') || /'rejected'/.test(text)) return 'reject';
+  }
+  return null;
+}
+
+export const FAULTS: Record<FaultName, Fault> = {
+  'pg-freeze': {
+    code: 'PGF',
+    defaultMs: 12_000,
+    proxy: false,
+    describe: (ms) => `PostgreSQL frozen: SIGSTOP of the postmaster and all its children for ${ms / 1000} s, then SIGCONT`,
+    async inject(stack, ms) {
+      try {
+        stack.postgres.freeze();
+        await sleep(ms);
+      } finally {
+        stack.postgres.resume();
+      }
+    },
+  },
+  'temporal-freeze': {
+    code: 'TMF',
+    defaultMs: 10_000,
+    proxy: false,
+    describe: (ms) => `Temporal frozen: SIGSTOP of the dev server for ${ms / 1000} s, then SIGCONT`,
+    async inject(stack, ms) {
+      try {
+        stack.temporal.freeze();
+        await sleep(ms);
+      } finally {
+        stack.temporal.resume();
+      }
+    },
+  },
+  'lost-commit-ack': {
+    code: 'ACK',
+    defaultMs: 8_000,
+    proxy: true,
+    describe: (ms) =>
+      `lost COMMIT acknowledgements: for ${ms / 1000} s, ${LOST_ANSWER_SHARE * 100}% of the APIs' order writes (INSERT, ` +
+      `UPDATE to accepted/rejected, COMMIT) reach PostgreSQL and complete, and their answer is lost with the connection`,
+    async inject(stack, ms, log) {
+      const proxy = stack.proxy;
+      if (!proxy) throw new Error('lost-commit-ack needs the stack started with its proxy');
+      const before = proxy.lost.length;
+      proxy.setRule((statement) => orderWriteKind(statement) !== null && Math.random() < LOST_ANSWER_SHARE);
+      try {
+        await sleep(ms);
+      } finally {
+        proxy.setRule(undefined);
+      }
+      const kinds: Record<string, number> = {};
+      for (const { lost } of proxy.lost.slice(before)) {
+        const kind = orderWriteKind(lost) ?? 'other';
+        kinds[kind] = (kinds[kind] ?? 0) + 1;
+      }
+      log(`proxy: lost the answers of ${proxy.lost.length - before} statements (${JSON.stringify(kinds)})`);
+    },
+  },
+  'api-kill': {
+    code: 'API',
+    defaultMs: 0,
+    proxy: false,
+    describe: () => 'an API process SIGKILLed mid-load (its requests in flight get no answer), then started again',
+    async inject(stack) {
+      await stack.fleet.kill('api-1');
+      await stack.fleet.allRunning(120_000);
+    },
+  },
+  'pg-kill': {
+    code: 'PGK',
+    defaultMs: 3_000,
+    proxy: false,
+    describe: (ms) => `PostgreSQL killed: SIGKILL of the postmaster and all its children, restarted ${ms / 1000} s later (crash recovery)`,
+    async inject(stack, ms) {
+      await stack.postgres.kill();
+      await sleep(ms);
+      await stack.postgres.restart();
+    },
+  },
+  'temporal-kill': {
+    code: 'TMK',
+    defaultMs: 3_000,
+    proxy: false,
+    describe: (ms) => `Temporal killed: SIGKILL of the dev server (state in its SQLite file), restarted ${ms / 1000} s later`,
+    async inject(stack, ms) {
+      await stack.temporal.kill();
+      await sleep(ms);
+      await stack.temporal.restart();
+    },
+  },
+};
+
+export const FAULT_NAMES = Object.keys(FAULTS) as FaultName[];
+
+export interface ScenarioOptions {
+  fault: FaultName;
+  /** How long the load runs (s). */
+  seconds: number;
+  /** Orders per second, spread over the APIs. */
+  rate: number;
+  /** When the fault starts, after the load started (s). */
+  faultAtS: number;
+  /** How long the fault lasts (ms); the fault's default when absent. */
+  faultMs?: number;
+  /** The longest the system may take to bring every order to a final status after the load (ms). */
+  settleTimeoutMs: number;
+  log: Log;
+}
+
+interface Outcome {
+  instrument: string;
+  /** When it was sent, ms after the load started. */
+  sentAtMs: number;
+  latencyMs: number;
+  /** null: no answer (connection refused or reset, or no answer within REQUEST_TIMEOUT_MS). */
+  status: number | null;
+  error?: string;
+  orderId?: string;
+  text?: string;
+  offContract?: string;
+}
+
+export interface ChaosResult {
+  fault: FaultName;
+  description: string;
+  requests: number;
+  status201: number;
+  status500: number;
+  /** Answers other than 201 and 500, by status ('none': no answer). */
+  otherStatuses: Record<string, number>;
+  /** Orders of this run in the exchange's ledger. */
+  placed: number;
+  /** Requests answered 500 whose order is in the exchange's ledger (must be 0). */
+  placedAfter500: number;
+  /** Placements beyond the first for one request (must be 0). */
+  duplicates: number;
+  /** Requests answered 201 whose order is not in the ledger (must be 0). */
+  notPlaced201: number;
+  /** Orders still pending, accepted or placing after the system had time to settle (must be 0). */
+  stuck: number;
+  maxLatencyMs: number;
+  /** 500s whose body is not the exact documented one. */
+  inexact500: number;
+  /** Answers the OpenAPI document does not describe (the first few). */
+  offContract: string[];
+  unexpectedExits: string[];
+  /** How long after the load and the fault ended every order was final; null if never within the timeout. */
+  settledAfterMs: number | null;
+  /** What happened when, for the report. */
+  timeline: string[];
+  /** A few of the requests behind a non-zero must-be-0 figure. */
+  examples: string[];
+}
+
+export const MUST_BE_ZERO = ['placedAfter500', 'duplicates', 'notPlaced201', 'stuck'] as const;
+
+/** The must-be-0 figures that are not 0, e.g. ['placedAfter500=3']. */
+export function violations(result: ChaosResult): string[] {
+  return MUST_BE_ZERO.filter((key) => result[key] !== 0).map((key) => `${key}=${result[key]}`);
+}
+
+let runs = 0;
+
+/** Runs one fault scenario on a stack that is up. The stack may be reused for the next one. */
+export async function runScenario(stack: Stack, options: ScenarioOptions): Promise<ChaosResult> {
+  const fault = FAULTS[options.fault];
+  const faultMs = options.faultMs ?? fault.defaultMs;
+  const description = fault.describe(faultMs);
+  // A letter per run, so that runs on one stack never count each other's orders.
+  const prefix = `${fault.code}${String.fromCharCode(65 + (runs++ % 26))}`;
+  const started = performance.now();
+  const at = () => `${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s`;
+  const timeline: string[] = [];
+  const log: Log = (line) => {
+    timeline.push(`${at()} ${line}`);
+    options.log(`[${options.fault}] ${line}`);
+  };
+  const exitsBefore = stack.fleet.unexpectedExits.length;
+
+  await warmUp(stack);
+  log(`load: ${options.rate} orders/s for ${options.seconds} s; fault at ${options.faultAtS} s: ${description}`);
+  const loadStart = performance.now();
+  const faultDone = sleep(options.faultAtS * 1000).then(async () => {
+    log('fault starts');
+    await fault.inject(stack, faultMs, log);
+    log('fault over');
+  });
+  const outcomes = await driveLoad(stack, prefix, options.rate, options.seconds, loadStart);
+  log(`load sent ${outcomes.length} orders; waiting for the fault to end and every answer`);
+  await faultDone;
+  await Promise.all(outcomes.map((outcome) => outcome.done));
+  log('every request answered or given up; settling');
+
+  const db = new pg.Client({ connectionString: stack.databaseUrl });
+  await db.connect();
+  try {
+    const settledAfterMs = await settle(db, prefix, options.settleTimeoutMs);
+    log(settledAfterMs === null ? `not settled within ${options.settleTimeoutMs / 1000} s` : `settled after ${settledAfterMs} ms`);
+    const figures = await tally(
+      db,
+      prefix,
+      outcomes.map((outcome) => outcome.result),
+    );
+    return {
+      fault: options.fault,
+      description,
+      ...figures,
+      unexpectedExits: stack.fleet.unexpectedExits.slice(exitsBefore),
+      settledAfterMs,
+      timeline,
+    };
+  } finally {
+    await db.end();
+  }
+}
+
+export interface ChaosOptions extends ScenarioOptions {
+  /** A workflow bundle built before; built into a temporary folder when absent. */
+  workflowBundlePath?: string;
+}
+
+/** One scenario on a stack of its own, started and stopped around it. */
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const bundleDir = options.workflowBundlePath ? undefined : await mkdtemp(path.join(os.tmpdir(), 'order-service-chaos-bundle-'));
+  try {
+    const bundle = options.workflowBundlePath ?? (await prepareWorkflowBundle(bundleDir!));
+    options.log(`[${options.fault}] starting PostgreSQL, Temporal, 2 workers and 2 APIs`);
+    const stack = await startStack({ log: options.log, proxy: FAULTS[options.fault].proxy, workflowBundlePath: bundle });
+    try {
+      return await runScenario(stack, options);
+    } finally {
+      await stack.stop();
+    }
+  } finally {
+    if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
+  }
+}
+
+/** One order through each API: the stack works before the load starts (not counted). */
+async function warmUp(stack: Stack): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (const url of stack.fleet.apiUrls()) {
+    for (;;) {
+      const response = await post(url, 'WARMUP000000').catch(() => null);
+      if (response?.status === 201) break;
+      if (Date.now() > deadline) throw new Error(`the API at ${url} did not accept an order within 60 s (last: ${response?.status})`);
+      await sleep(500);
+    }
+  }
+}
+
+function post(url: string, instrument: string): Promise<Response> {
+  return fetch(`${url}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'market', side: instrument.charCodeAt(11) % 2 === 0 ? 'buy' : 'sell', instrument, quantity: 1 }),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+}
+
+/** Open-model load: request i leaves at i/rate seconds whatever the earlier ones are doing. */
+async function driveLoad(stack: Stack, prefix: string, rate: number, seconds: number, loadStart: number) {
+  const total = Math.round(rate * seconds);
+  const sent: { result: Outcome; done: Promise<void> }[] = [];
+  for (let i = 0; i < total; i += 1) {
+    const due = loadStart + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const urls = stack.fleet.apiUrls();
+    const instrument = `${prefix}${String(i).padStart(8, '0')}`;
+    const result: Outcome = { instrument, sentAtMs: performance.now() - loadStart, latencyMs: 0, status: null };
+    const done = send(urls[i % Math.max(urls.length, 1)], instrument, result);
+    sent.push({ result, done });
+  }
+  return sent;
+}
+
+async function send(url: string | undefined, instrument: string, result: Outcome): Promise<void> {
+  const t0 = performance.now();
+  try {
+    if (!url) throw new Error('no API running');
+    const response = await post(url, instrument);
+    const text = await response.text();
+    result.status = response.status;
+    result.text = text;
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (response.status === 201) result.orderId = (body as { id?: string } | undefined)?.id;
+    try {
+      assertInContract({ method: 'POST', url: `${url}/orders`, status: response.status, headers: response.headers, text, body });
+    } catch (error) {
+      result.offContract = `${response.status}: ${String(error).slice(0, 300)}`;
+    }
+  } catch (error) {
+    result.error = error instanceof Error ? `${error.message}${error.cause ? ` (${String(error.cause)})` : ''}` : String(error);
+  } finally {
+    result.latencyMs = performance.now() - t0;
+  }
+}
+
+/** Waits until every order of the run has been final for 3 s; how long that took, or null. */
+async function settle(db: pg.Client, prefix: string, timeoutMs: number): Promise<number | null> {
+  const started = Date.now();
+  let finalSince: number | null = null;
+  while (Date.now() - started < timeoutMs) {
+    const { rows } = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM orders WHERE instrument LIKE $1 AND status::text <> ALL($2::text[])',
+      [`${prefix}%`, FINAL_STATUSES],
+    );
+    if (rows[0]?.n === 0) {
+      finalSince ??= Date.now();
+      if (Date.now() - finalSince >= 3000) return finalSince - started;
+    } else {
+      finalSince = null;
+    }
+    await sleep(500);
+  }
+  return null;
+}
+
+async function tally(db: pg.Client, prefix: string, outcomes: Outcome[]) {
+  await ensureLedgerSchema(db); // a run in which no worker ever started has no ledger yet
+  const orders = await db.query<{ id: string; instrument: string; status: string }>(
+    'SELECT id::text, instrument, status::text FROM orders WHERE instrument LIKE $1',
+    [`${prefix}%`],
+  );
+  const ledger = await db.query<{ order_id: string; instrument: string }>(
+    `SELECT order_id::text, ticket->>'instrument' AS instrument FROM exchange_sim.accepted_orders
+     WHERE status = 'accepted' AND ticket->>'instrument' LIKE $1`,
+    [`${prefix}%`],
+  );
+  const placedIds = new Set(ledger.rows.map((row) => row.order_id));
+  const placementsByInstrument = new Map<string, number>();
+  for (const row of ledger.rows) placementsByInstrument.set(row.instrument, (placementsByInstrument.get(row.instrument) ?? 0) + 1);
+  const stuckRows = orders.rows.filter((row) => !FINAL_STATUSES.includes(row.status));
+
+  const examples: string[] = [];
+  const otherStatuses: Record<string, number> = {};
+  let status201 = 0;
+  let status500 = 0;
+  let placedAfter500 = 0;
+  let notPlaced201 = 0;
+  let inexact500 = 0;
+  const offContract: string[] = [];
+  for (const outcome of outcomes) {
+    if (outcome.offContract && offContract.length < 5) offContract.push(outcome.offContract);
+    if (outcome.status === 201) {
+      status201 += 1;
+      if (!outcome.orderId || !placedIds.has(outcome.orderId)) {
+        notPlaced201 += 1;
+        if (examples.length < 10)
+          examples.push(`201 not placed: ${outcome.instrument} (order ${outcome.orderId}, sent at ${fmt(outcome.sentAtMs)})`);
+      }
+    } else if (outcome.status === 500) {
+      status500 += 1;
+      if (outcome.text !== EXACT_500) inexact500 += 1;
+      if ((placementsByInstrument.get(outcome.instrument) ?? 0) > 0) {
+        placedAfter500 += 1;
+        const order = orders.rows.find((row) => row.instrument === outcome.instrument);
+        if (examples.length < 10) {
+          examples.push(
+            `placed after 500: ${outcome.instrument} (order ${order?.id}, sent at ${fmt(outcome.sentAtMs)}, answered after ${fmt(outcome.latencyMs)})`,
+          );
+        }
+      }
+    } else {
+      const key = outcome.status === null ? 'none' : String(outcome.status);
+      otherStatuses[key] = (otherStatuses[key] ?? 0) + 1;
+    }
+  }
+  let duplicates = 0;
+  for (const [instrument, count] of placementsByInstrument) {
+    if (count > 1) {
+      duplicates += count - 1;
+      if (examples.length < 10) examples.push(`placed ${count} times: ${instrument}`);
+    }
+  }
+  for (const row of stuckRows.slice(0, 3)) examples.push(`stuck: ${row.instrument} (order ${row.id}) ${row.status}`);
+  return {
+    requests: outcomes.length,
+    status201,
+    status500,
+    otherStatuses,
+    placed: ledger.rows.length,
+    placedAfter500,
+    duplicates,
+    notPlaced201,
+    stuck: stuckRows.length,
+    maxLatencyMs: Math.round(Math.max(0, ...outcomes.map((outcome) => outcome.latencyMs))),
+    inexact500,
+    offContract,
+    examples,
+  };
+}
+
+function fmt(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** One Markdown table of the runs, and under it what each must-be-0 failure was. */
+export function renderTable(results: (ChaosResult | { fault: FaultName; error: string })[]): string {
+  const header = [
+    'fault',
+    'requests',
+    '201',
+    '500',
+    'other',
+    'placed',
+    'placed after 500',
+    'duplicates',
+    '201 not placed',
+    'stuck',
+    'max latency ms',
+  ];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`];
+  const notes: string[] = [];
+  for (const result of results) {
+    if ('error' in result) {
+      lines.push(`| ${result.fault} | ${'error | '.repeat(header.length - 1).trim()}`);
+      notes.push(`- ${result.fault}: the run failed: ${result.error}`);
+      continue;
+    }
+    const other = Object.values(result.otherStatuses).reduce((sum, count) => sum + count, 0);
+    const mark = (key: (typeof MUST_BE_ZERO)[number]) => (result[key] === 0 ? '0' : `**${result[key]}**`);
+    lines.push(
+      `| ${result.fault} | ${result.requests} | ${result.status201} | ${result.status500} | ${other} | ${result.placed} | ` +
+        `${mark('placedAfter500')} | ${mark('duplicates')} | ${mark('notPlaced201')} | ${mark('stuck')} | ${result.maxLatencyMs} |`,
+    );
+    const extra = [
+      other > 0 ? `other answers ${JSON.stringify(result.otherStatuses)}` : '',
+      result.inexact500 > 0 ? `${result.inexact500} 500s with another body than the documented one` : '',
+      result.offContract.length > 0 ? `off the OpenAPI document: ${result.offContract.join('; ')}` : '',
+      result.unexpectedExits.length > 0 ? `processes that exited by themselves: ${result.unexpectedExits.join(', ')}` : '',
+      result.settledAfterMs === null ? 'never settled' : '',
+      ...result.examples,
+    ].filter(Boolean);
+    if (extra.length > 0) notes.push(`- ${result.fault}: ${extra.join('; ')}`);
+  }
+  return [...lines, ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
+}
