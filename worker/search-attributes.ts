@@ -7,10 +7,14 @@ const GRPC_ALREADY_EXISTS = 6;
 /**
  * Registers the order workflows' search attributes on the namespace (the dev server gets them as
  * start flags; a cluster someone else runs gets them here). Safe to repeat and to race.
+ * Only the missing ones are sent: the server logs a WARN line for each one that exists already.
  */
 export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = ORDER_SEARCH_ATTRIBUTES.filter((key) => !(key.name in customAttributes));
+  if (missing.length === 0) return;
   const searchAttributes = Object.fromEntries(
-    ORDER_SEARCH_ATTRIBUTES.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    missing.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
   );
   try {
     await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
