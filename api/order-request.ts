@@ -2,6 +2,7 @@ import { Decimal } from 'decimal.js';
 import { isLosslessNumber } from 'lossless-json';
 import { z } from 'zod';
 import { type NewOrder, ORDER_SIDES, ORDER_TYPES } from '../domain/order.js';
+import { controlCharacterDetails, mergeDetails, NO_CONTROL_CHARACTERS_PATTERN } from './control-characters.js';
 import { RequestValidationError, type ValidationDetail } from './errors.js';
 
 export const LIMIT_PRICE_PROHIBITED = 'Providing a `limit_price` is prohibited for type `market`';
@@ -124,9 +125,10 @@ export const orderRequestSchema = z
           message: `String should have exactly ${INSTRUMENT_LENGTH} characters`,
         })
         .meta({
-          description: `Exactly ${INSTRUMENT_LENGTH} characters (an ISIN's length).`,
+          description: `Exactly ${INSTRUMENT_LENGTH} characters (an ISIN's length), none of them a control or format character.`,
           minLength: INSTRUMENT_LENGTH,
           maxLength: INSTRUMENT_LENGTH,
+          pattern: NO_CONTROL_CHARACTERS_PATTERN,
         }),
       limit_price: limitPrice.optional(),
       quantity,
@@ -142,7 +144,9 @@ export function parseOrderRequest(body: unknown): NewOrder {
   }
   // reportInput: zod 4 drops each issue's input otherwise, and it tells "missing" from "wrong".
   const result = orderRequestSchema.safeParse(body, { reportInput: true });
-  const details = result.success ? [] : result.error.issues.flatMap(toDetails);
+  // A control character is the one problem named for its field (unknown fields are refused anyway).
+  const controls = controlCharacterDetails(body, Object.keys(orderRequestSchema.shape), 'body');
+  const details = mergeDetails(controls, result.success ? [] : result.error.issues.flatMap(toDetails));
   // The market/limit rules are checked whatever else fails, so one answer names every problem.
   const priceRule = limitPriceRule(body);
   if (priceRule && !details.some((detail) => detail.loc[1] === 'limit_price')) details.push(priceRule);
