@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { Middleware } from 'koa';
 import { z } from 'zod';
 import { ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, type OrderSide, type OrderStatus, type OrderType } from '../domain/order.js';
 import type { OrderListFilters, OrderListPosition, OrdersQuery } from '../prisma/orders-query.js';
+import { controlCharacterDetails, mergeDetails } from './control-characters.js';
 import { RequestValidationError, type ValidationDetail } from './errors.js';
+import { type CursorCodec, createCursorCodec, decodeCursor } from './list-cursor.js';
 import { INSTRUMENT_LENGTH } from './order-request.js';
 import { orderJson } from './order-response.js';
 
@@ -31,7 +32,6 @@ const DATETIME_MESSAGE =
   'Input should be an ISO 8601 timestamp with a time zone, e.g. 2026-11-23T20:35:52Z or 2026-11-23T21:35:52.123+01:00';
 const INVALID_CURSOR = 'Invalid cursor: pass the `next` value of a previous page unchanged';
 const FOREIGN_CURSOR = 'Invalid cursor: it was altered, or it belongs to a query with other filters';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function fail(ctx: z.RefinementCtx, message: string, type: string): never {
   ctx.addIssue({ code: 'custom', message, params: { type } });
@@ -79,15 +79,25 @@ const listOrdersQuerySchema = z.strictObject(
     type: oneOf(ORDER_TYPES, "Input should be 'market' or 'limit'").optional(),
     created_from: timestamp.optional(),
     created_to: timestamp.optional(),
-    cursor: once((text, ctx) => readCursor(text) ?? fail(ctx, INVALID_CURSOR, 'value_error')).optional(),
+    cursor: once((text, ctx) => decodeCursor(text) ?? fail(ctx, INVALID_CURSOR, 'value_error')).optional(),
   },
   { error: 'Extra inputs are not permitted' },
 );
 
-/** Validates GET /orders' query (as Koa parsed it); throws RequestValidationError naming every bad parameter. */
-export function parseListOrdersQuery(query: Record<string, string | string[] | undefined>): ListOrdersParams {
+const DEFAULT_CURSORS = createCursorCodec(undefined);
+
+/**
+ * Validates GET /orders' query (as Koa parsed it); throws RequestValidationError naming every bad
+ * parameter. `cursors` signs and checks cursors (the default: with the public key).
+ */
+export function parseListOrdersQuery(
+  query: Record<string, string | string[] | undefined>,
+  cursors: CursorCodec = DEFAULT_CURSORS,
+): ListOrdersParams {
   const result = listOrdersQuerySchema.safeParse(query);
-  const details = result.success ? [] : result.error.issues.flatMap(toDetails);
+  // A control character is the one problem named for its parameter (unknown ones are refused anyway).
+  const controls = controlCharacterDetails(query, Object.keys(listOrdersQuerySchema.shape), 'query');
+  const details = mergeDetails(controls, result.success ? [] : result.error.issues.flatMap(toDetails));
   // Checked whatever else fails (zod skips refinements after an issue), so one answer names every problem.
   const range = rangeRule(query.created_from, query.created_to);
   if (range) details.push(range);
@@ -105,7 +115,7 @@ export function parseListOrdersQuery(query: Record<string, string | string[] | u
   const params: ListOrdersParams = { limit: data.limit ?? DEFAULT_LIMIT, filters, filterKey: key };
   if (data.cursor !== undefined) {
     // Checked here, once the filters it must belong to are known.
-    if (data.cursor.check !== cursorCheck(key, data.cursor.createdAt.toISOString(), data.cursor.id)) {
+    if (!cursors.verify(data.cursor, key)) {
       throw new RequestValidationError([{ loc: ['query', 'cursor'], msg: FOREIGN_CURSOR, type: 'value_error' }]);
     }
     params.after = { createdAt: data.cursor.createdAt, id: data.cursor.id };
@@ -120,13 +130,14 @@ function rangeRule(from: unknown, to: unknown): ValidationDetail | undefined {
   return { loc: ['query', 'created_from'], msg: '`created_from` should not be after `created_to`', type: 'value_error' };
 }
 
-export function listOrdersRoute(deps: { ordersQuery: OrdersQuery }): Middleware {
+export function listOrdersRoute(deps: { ordersQuery: OrdersQuery; cursors?: CursorCodec }): Middleware {
   const orders = deps.ordersQuery;
+  const cursors = deps.cursors ?? DEFAULT_CURSORS;
   return async (ctx) => {
-    const params = parseListOrdersQuery(ctx.query);
+    const params = parseListOrdersQuery(ctx.query, cursors);
     const page = await orders.page(params.filters, params.limit, params.after);
     const last = page.orders.at(-1);
-    const next = page.more && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }, params.filterKey) : null;
+    const next = page.more && last ? cursors.encode({ createdAt: last.createdAt, id: last.id }, params.filterKey) : null;
     ctx.status = 200;
     ctx.type = 'application/json';
     // Each order exactly as orderJson writes it (limit_price keeps its exact decimal token).
@@ -134,40 +145,7 @@ export function listOrdersRoute(deps: { ordersQuery: OrdersQuery }): Middleware 
   };
 }
 
-// ---- cursor ----------------------------------------------------------------------------------
-
-/**
- * The cursor is base64url of `[1, created_at (ISO, milliseconds = the column's precision), id,
- * check]`, where `check` is a hash of the filters it was issued for and of the position. It is
- * opaque to clients; a cursor that does not decode, that was altered, or that is used with other
- * filters than its own is refused (422, loc ['query', 'cursor']). The hash is not a secret
- * signature: forging a position only ever shows orders the same query could list anyway.
- */
-export function encodeCursor(position: OrderListPosition, filterKey: string): string {
-  const createdAt = position.createdAt.toISOString();
-  return Buffer.from(JSON.stringify([1, createdAt, position.id, cursorCheck(filterKey, createdAt, position.id)])).toString('base64url');
-}
-
-/** A cursor's content, or undefined if it is not one this service wrote (its check is verified later). */
-function readCursor(cursor: string): (OrderListPosition & { check: string }) | undefined {
-  if (!/^[A-Za-z0-9_-]{1,1024}$/.test(cursor)) return undefined;
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(decoded) || decoded.length !== 4 || decoded[0] !== 1) return undefined;
-  const [, createdAt, id, check] = decoded as unknown[];
-  if (typeof createdAt !== 'string' || typeof id !== 'string' || typeof check !== 'string' || !UUID.test(id)) return undefined;
-  const date = new Date(createdAt);
-  if (Number.isNaN(date.getTime()) || date.toISOString() !== createdAt) return undefined;
-  return { createdAt: date, id, check };
-}
-
-function cursorCheck(filterKey: string, createdAt: string, id: string): string {
-  return createHash('sha256').update(`orders-list-cursor/1\n${filterKey}\n${createdAt}\n${id}`).digest('base64url').slice(0, 22);
-}
+// ---- filters ---------------------------------------------------------------------------------
 
 /** The filters in a canonical form: equal filters written differently give the same key. */
 function filterKey(filters: OrderListFilters, from: bigint | undefined, to: bigint | undefined): string {
