@@ -1,11 +1,18 @@
-import Koa from 'koa';
+import cors from '@koa/cors';
+import Koa, { type Middleware } from 'koa';
+import { type Config, HTTP_TIMEOUT_DEFAULTS } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import { apiDocs } from './docs.js';
 import { errorResponder } from './errors.js';
 import { type ReadinessProbe, readinessRoute } from './health.js';
+import { bodyReadSettings } from './json-body.js';
+import { type CursorCodec, createCursorCodec } from './list-cursor.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { type OrdersRouteDeps, ordersRouter } from './orders-routes.js';
 import { requestContext } from './request-context.js';
+
+/** The settings of config/config.ts the app itself reads. */
+export type AppSettings = Partial<Pick<Config, 'CURSOR_SECRET' | 'CORS_ALLOWED_ORIGINS' | 'HTTP_BODY_IDLE_TIMEOUT_MS'>>;
 
 export type AppDeps = OrdersRouteDeps & {
   logger: Logger;
@@ -13,16 +20,34 @@ export type AppDeps = OrdersRouteDeps & {
   metrics?: ApiMetrics;
   /** GET /health/ready; without it the route does not exist (apps built with fakes in tests). */
   readiness?: ReadinessProbe;
+  /** Without it (apps built with fakes in tests): the defaults, CORS off, cursors signed with the public key. */
+  settings?: AppSettings;
 };
+
+/** The methods a preflight may allow, and the request and answer headers a page may use. */
+const CORS_METHODS = ['GET', 'HEAD', 'POST', 'DELETE'];
+const CORS_REQUEST_HEADERS = ['Content-Type', 'Idempotency-Key', 'X-Request-Id'];
+const CORS_EXPOSED_HEADERS = ['X-Request-Id', 'Idempotent-Replayed'];
+const CORS_MAX_AGE_SECONDS = 600;
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.silent = true; // errors are logged by errorResponder, once
   const metrics = deps.metrics ?? createApiMetrics();
   const readiness = deps.readiness;
-  const router = ordersRouter(deps);
+  const settings = deps.settings ?? {};
+  if (deps.settings && settings.CURSOR_SECRET === undefined) {
+    deps.logger.warn('CURSOR_SECRET is unset: GET /orders cursors are signed with a public key; set it in production');
+  }
+  // listOrdersRoute takes the codec from the deps the router passes it.
+  const routeDeps: OrdersRouteDeps & { cursors: CursorCodec } = { ...deps, cursors: createCursorCodec(settings.CURSOR_SECRET) };
+  const router = ordersRouter(routeDeps);
   app.use(requestContext({ logger: deps.logger, metrics, draining: () => readiness?.draining ?? false }));
+  app.use(responseHeaders());
+  const origins = settings.CORS_ALLOWED_ORIGINS ?? [];
+  if (origins.length > 0) app.use(corsFor(origins));
   app.use(errorResponder(deps.logger, (cause) => metrics.internalErrors.inc({ cause })));
+  app.use(bodyReadSettings(settings.HTTP_BODY_IDLE_TIMEOUT_MS ?? HTTP_TIMEOUT_DEFAULTS.bodyIdleMs));
   app.use(async (ctx, next) => {
     // Liveness only: the process answers. Readiness (dependencies reachable) is /health/ready.
     if (ctx.method === 'GET' && ctx.path === '/health/live') ctx.body = { status: 'ok' };
@@ -33,7 +58,53 @@ export function createApp(deps: AppDeps): Koa {
   });
   if (readiness) app.use(readinessRoute(readiness));
   app.use(apiDocs()); // GET /openapi.json, /docs
+  app.use(unknownMethodNotAllowed());
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
+}
+
+/**
+ * On every answer: no content sniffing, and no caching (order data changes and is per-client);
+ * the docs' assets set their own Cache-Control (api/docs.ts). Set before the rest runs, so error
+ * answers carry them too.
+ */
+function responseHeaders(): Middleware {
+  return async (ctx, next) => {
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  };
+}
+
+/**
+ * CORS for the allowed origins only: their pages may call the API (a preflight answers 204);
+ * any other origin gets no CORS header, so its browser keeps the answer from the page.
+ * No credentials: the API has no cookies.
+ */
+function corsFor(origins: readonly string[]): Middleware {
+  const allowed = new Set(origins);
+  return cors({
+    origin: (ctx) => (allowed.has(ctx.get('Origin')) ? ctx.get('Origin') : ''),
+    allowMethods: CORS_METHODS,
+    allowHeaders: CORS_REQUEST_HEADERS,
+    exposeHeaders: CORS_EXPOSED_HEADERS,
+    maxAge: CORS_MAX_AGE_SECONDS,
+  });
+}
+
+/**
+ * The router answers 501 to a method it does not implement at all (TRACE, QUERY, …), whatever
+ * the path. For a client that is a method the path does not take: 405 with the path's Allow, as
+ * for PUT; or 404 on a path the router does not have.
+ */
+function unknownMethodNotAllowed(): Middleware {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.status !== 501 || ctx.body != null) return;
+    if (ctx.response.get('Allow') === '') {
+      ctx.remove('Allow');
+      ctx.status = 404;
+    } else ctx.status = 405;
+  };
 }
