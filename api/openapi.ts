@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { HTTP_TIMEOUT_DEFAULTS } from '../config/config.js';
 import { ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, type OrderStatus } from '../domain/order.js';
-import { INTERNAL_ERROR_BODY } from './errors.js';
+import { NO_CONTROL_CHARACTERS_PATTERN } from './control-characters.js';
+import { CANCEL_INTERNAL_ERROR_BODY, INTERNAL_ERROR_BODY } from './errors.js';
 import { IDEMPOTENCY_HEADER } from './idempotency.js';
 import { MAX_BODY_BYTES } from './json-body.js';
+import { CURSOR_PATTERN, MAX_CURSOR_LENGTH } from './list-cursor.js';
 import { INSTRUMENT_LENGTH, MAX_LIMIT_PRICE, MAX_QUANTITY, orderRequestSchema } from './order-request.js';
 
 /**
@@ -158,6 +161,10 @@ const internalError = z
   .object({ message: z.literal(INTERNAL_ERROR_BODY.message) })
   .meta({ description: 'Any internal failure (database or Temporal down or hung, anything unexpected): always exactly this body.' });
 
+const cancelInternalError = z
+  .object({ message: z.literal(CANCEL_INTERNAL_ERROR_BODY.message) })
+  .meta({ description: 'The cancel could not be recorded (Temporal unreachable, or the database failing): always exactly this body.' });
+
 const cancelConflict = z
   .object({ message: z.string(), status: orderStatus })
   .meta({ description: 'The order can no longer be cancelled; `status` is its status now.' });
@@ -186,6 +193,7 @@ const responseSchemas = {
   Message: message,
   ValidationError: validationError,
   InternalError: internalError,
+  CancelInternalError: cancelInternalError,
   CancelConflict: cancelConflict,
   Liveness: liveness,
   Readiness: readiness,
@@ -264,6 +272,63 @@ const orderIdParameter: OpenApiParameter = {
   schema: { type: 'string', format: 'uuid' },
 };
 
+/** What OPTIONS answers on a path of the API: its methods, or a CORS preflight (api/app.ts). */
+function optionsOperation(operationId: string, path: string): OpenApiOperation {
+  return {
+    operationId,
+    tags: ['orders'],
+    summary: 'Allowed methods, or a CORS preflight',
+    description: `The methods \`${path}\` takes; a CORS preflight when \`CORS_ALLOWED_ORIGINS\` names the page's origin.`,
+    responses: {
+      200: {
+        description: 'The methods this path takes, in `Allow`. No body.',
+        headers: { Allow: { required: true, schema: { type: 'string' } } },
+      },
+      204: {
+        description:
+          'A CORS preflight (`Origin` and `Access-Control-Request-Method`) from an origin in `CORS_ALLOWED_ORIGINS`. ' +
+          'A preflight from any other origin gets the 200 without CORS headers, which the browser refuses.',
+        headers: {
+          'Access-Control-Allow-Origin': { description: "The request's `Origin`.", required: true, schema: { type: 'string' } },
+          'Access-Control-Allow-Methods': { required: true, schema: { type: 'string' } },
+          'Access-Control-Allow-Headers': { required: true, schema: { type: 'string' } },
+          'Access-Control-Max-Age': { required: true, schema: { type: 'string', pattern: '^\\d+$' } },
+        },
+      },
+    },
+  };
+}
+
+/** Headers every answer of the API carries (api/app.ts); the docs' static files may be cached. */
+const COMMON_HEADERS: Record<string, OpenApiHeader> = {
+  'X-Content-Type-Options': { description: 'Always `nosniff`.', schema: { type: 'string', const: 'nosniff' } },
+  'Cache-Control': { description: 'Always `no-store`: answers are not to be cached.', schema: { type: 'string', const: 'no-store' } },
+};
+
+/** The paths with COMMON_HEADERS on every response (a response's own headers come after them). */
+function withCommonHeaders(paths: Record<string, OpenApiPathItem>): Record<string, OpenApiPathItem> {
+  const withHeaders = (operation: OpenApiOperation): OpenApiOperation => ({
+    ...operation,
+    responses: Object.fromEntries(
+      Object.entries(operation.responses).map(([status, response]) => [
+        status,
+        { ...response, headers: { ...COMMON_HEADERS, ...response.headers } },
+      ]),
+    ),
+  });
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, item]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(item).map(([key, value]) => [
+          key,
+          (HTTP_METHODS as readonly string[]).includes(key) ? withHeaders(value as OpenApiOperation) : value,
+        ]),
+      ) as OpenApiPathItem,
+    ]),
+  );
+}
+
 function enumParameter(name: string, values: readonly string[], description: string): OpenApiParameter {
   return { name, in: 'query', required: false, description, schema: { type: 'string', enum: [...values] } };
 }
@@ -285,7 +350,7 @@ function buildPaths(): Record<string, OpenApiPathItem> {
             in: 'header',
             required: false,
             description:
-              '1–255 visible ASCII characters. The same key with the same order (compared after parsing) answers the first ' +
+              '1–255 visible ASCII characters (a header present but empty is a bad key: 400). The same key with the same order (compared after parsing) answers the first ' +
               'answer again, with `Idempotent-Replayed: true`, and creates nothing; with another order, 422; while the first ' +
               'request with the key is still running, 409. Failed requests (500) are not stored: retry with the same key. ' +
               'Keys are kept at least 24 hours.',
@@ -317,15 +382,21 @@ function buildPaths(): Record<string, OpenApiPathItem> {
             },
           }),
           400: json(
-            `A bad \`${IDEMPOTENCY_HEADER}\` header, a body that is not valid JSON (\`Malformed JSON: …\`), or a body that could not be read.`,
+            `A bad or empty \`${IDEMPOTENCY_HEADER}\` header, a body that is not valid UTF-8, a body that is not valid JSON or ` +
+              'whose strings are not Unicode text (an unpaired `\\ud800`-style escape; both `Malformed JSON: …`), or a body that could not be read.',
+            ref('Message'),
+          ),
+          408: json(
+            'The body stalled: no byte of it arrived for `HTTP_BODY_IDLE_TIMEOUT_MS` (5 s by default). The connection is closed.',
             ref('Message'),
           ),
           409: json(`A request with the same \`${IDEMPOTENCY_HEADER}\` is still running.`, ref('Message')),
           413: json(`The body is larger than ${MAX_BODY_BYTES} bytes.`, ref('Message')),
-          415: json('`Content-Type` is not `application/json`, or the body is not UTF-8.', ref('Message')),
+          415: json('`Content-Type` is not `application/json`, or its `charset` is not `utf-8`.', ref('Message')),
           422: json(
-            `A field breaks a rule, is missing or is unknown (\`ValidationError\`); or the \`${IDEMPOTENCY_HEADER}\` was ` +
-              'already used with another order (`Message`).',
+            `A field breaks a rule, is missing or is unknown, or a string holds a control or format character ` +
+              `(Unicode Cc or Cf: NUL, C0/C1 controls, bidi overrides, zero-width; type \`string_control_character\`) ` +
+              `(\`ValidationError\`); or the \`${IDEMPOTENCY_HEADER}\` was already used with another order (\`Message\`).`,
             { oneOf: [ref('ValidationError'), ref('Message')] },
           ),
           500: internalErrorResponse,
@@ -353,7 +424,7 @@ function buildPaths(): Record<string, OpenApiPathItem> {
             in: 'query',
             required: false,
             description: 'Only orders for this instrument.',
-            schema: { type: 'string', minLength: INSTRUMENT_LENGTH, maxLength: INSTRUMENT_LENGTH },
+            schema: { type: 'string', minLength: INSTRUMENT_LENGTH, maxLength: INSTRUMENT_LENGTH, pattern: NO_CONTROL_CHARACTERS_PATTERN },
           },
           enumParameter('side', ORDER_SIDES, 'Only buy or only sell orders.'),
           enumParameter('type', ORDER_TYPES, 'Only market or only limit orders.'),
@@ -382,16 +453,23 @@ function buildPaths(): Record<string, OpenApiPathItem> {
             name: 'cursor',
             in: 'query',
             required: false,
-            description: 'Where the page starts: the `next` of the previous page (opaque).',
-            schema: { type: 'string' },
+            description:
+              'Where the page starts: the `next` of the previous page (opaque, signed), with the same filters. ' +
+              'Anything else, an empty value included, answers 422.',
+            schema: { type: 'string', minLength: 1, maxLength: MAX_CURSOR_LENGTH, pattern: CURSOR_PATTERN },
           },
         ],
         responses: {
           200: json('A page of orders.', ref('OrderList')),
-          422: json('A query parameter breaks a rule (`loc`: `["query", "<parameter>"]`).', ref('ValidationError')),
+          422: json(
+            'A query parameter breaks a rule, or holds a control or format character (`loc`: `["query", "<parameter>"]`); ' +
+              'a cursor that was altered, forged, or issued for other filters.',
+            ref('ValidationError'),
+          ),
           500: internalErrorResponse,
         },
       },
+      options: optionsOperation('ordersOptions', '/orders'),
     },
     '/orders/{id}': {
       parameters: [orderIdParameter],
@@ -412,11 +490,16 @@ function buildPaths(): Record<string, OpenApiPathItem> {
         tags: ['orders'],
         summary: 'Cancel an order',
         description:
-          'Cancels an order that the exchange has not accepted yet; it will then never be placed. Answers once the ' +
-          'cancel and the placement have been decided: 200 if the cancel won, 409 if the order was placed first or is final otherwise.',
+          'Cancels an order that the exchange has not accepted yet; it will then never be placed. The cancel is first ' +
+          "recorded in the order's workflow (durable from then on), then the answer waits for the workflow's decision, at most " +
+          '`CANCEL_BUDGET_MS` (5 s by default): 200 if the cancel won, 409 if the order was placed first or is final otherwise, ' +
+          '202 if the decision was not made in time (it follows; read it with `GET /orders/{id}`).',
         responses: {
           200: json('Cancelled: the order, status `cancelled`, with `events`.', {
             allOf: [ref('Order'), { type: 'object', properties: { status: { const: 'cancelled' } }, required: ['events'] }],
+          }),
+          202: json('The cancel is recorded and will be decided: the order as it stands now (not final yet), with `events`.', {
+            allOf: [ref('Order'), { type: 'object', required: ['events'] }],
           }),
           404: json('No order has this id.', ref('Message')),
           409: json(
@@ -424,9 +507,13 @@ function buildPaths(): Record<string, OpenApiPathItem> {
             ref('CancelConflict'),
           ),
           422: json('The id is not a UUID (`loc`: `["path", "id"]`).', ref('ValidationError')),
-          500: internalErrorResponse,
+          500: json(
+            `The cancel could not be recorded. Exactly \`${JSON.stringify(CANCEL_INTERNAL_ERROR_BODY)}\`; nothing internal leaks.`,
+            ref('CancelInternalError'),
+          ),
         },
       },
+      options: optionsOperation('orderOptions', '/orders/{id}'),
     },
     '/health/live': {
       get: {
@@ -478,14 +565,23 @@ export function buildOpenApiDocument(): OpenApiDocument {
         "A brokerage's order service: `POST /orders` stores a stock order in PostgreSQL and starts a Temporal workflow " +
         'that places it at the stock exchange, retrying until it succeeds.\n\n' +
         '**Errors** are JSON: `{"message": …}`, or for a rule a request breaks `{"detail": [{"loc", "msg", "type"}]}` (422). ' +
-        'A path the API does not have answers 404 and a method a path does not take 405, both with `{"message": …}`.\n\n' +
+        'A path the API does not have answers 404 and a method a path does not take 405 with `Allow` (any method: ' +
+        '`TRACE` and `QUERY` too), both with `{"message": …}`.\n\n' +
+        `**Slow clients.** The request's headers must arrive within \`HTTP_HEADERS_TIMEOUT_MS\` (${HTTP_TIMEOUT_DEFAULTS.headersMs} ms ` +
+        `by default) of the connection or of the previous answer, the body may pause at most \`HTTP_BODY_IDLE_TIMEOUT_MS\` ` +
+        `(${HTTP_TIMEOUT_DEFAULTS.bodyIdleMs} ms) and the whole request must arrive within \`HTTP_REQUEST_TIMEOUT_MS\` ` +
+        `(${HTTP_TIMEOUT_DEFAULTS.requestMs} ms); otherwise 408 (with no body when the server itself cuts the request) and the connection is closed.\n\n` +
+        '**Headers.** Every answer says `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`. **CORS** is off unless ' +
+        '`CORS_ALLOWED_ORIGINS` lists origins: pages of those origins may call the API (preflight 204; ' +
+        '`Access-Control-Allow-Origin` echoes the origin; no credentials; `X-Request-Id` and `Idempotent-Replayed` exposed); ' +
+        'other origins get no CORS header, so their browser keeps the answer from the page.\n\n' +
         '**Numbers.** `limit_price` is read and written as an exact decimal, never through a binary float.',
     },
     tags: [
       { name: 'orders', description: 'Placing, reading, listing and cancelling orders.' },
       { name: 'health', description: 'Whether the process answers.' },
     ],
-    paths: buildPaths(),
+    paths: withCommonHeaders(buildPaths()),
     components: {
       schemas: { ...componentSchemas(requestSchemas, 'input'), ...componentSchemas(responseSchemas, 'output') },
     },

@@ -96,8 +96,10 @@ describe('GET /openapi.json', () => {
       ]),
     );
     expect(Object.fromEntries(routes)).toEqual({
-      'POST /orders': ['201', '400', '409', '413', '415', '422', '500'],
+      'POST /orders': ['201', '400', '408', '409', '413', '415', '422', '500'],
       'GET /orders': ['200', '422', '500'],
+      'OPTIONS /orders': ['200', '204'],
+      'OPTIONS /orders/{id}': ['200', '204'],
       'GET /orders/{id}': ['200', '404', '422', '500'],
       'DELETE /orders/{id}': ['200', '404', '409', '422', '500'],
       'GET /health/live': ['200'],
