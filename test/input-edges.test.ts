@@ -148,34 +148,24 @@ describe('GET /orders cursors: signed, and every field checked', () => {
     expect(details(response)).toEqual([{ loc: ['query', 'cursor'], msg: expect.stringMatching(INVALID_CURSOR), type: 'value_error' }]);
   });
 
-  it('a cursor signed with the public default key is checked field by field: a year outside 0001–9999 answers 422', async () => {
+  it('a cursor signed with the public default key is still checked field by field: a year outside 0001–9999, a bad id: 422', async () => {
     const publicKey = createCursorCodec(undefined);
     const id = randomUUID();
-    // Signed right: the service (CURSOR_SECRET unset) accepts it, so the forging below is sound.
+    // Signed right: the service (CURSOR_SECRET unset) accepts it, so the forgeries below are signed right too.
     const sound = await list(`cursor=${publicKey.encode({ createdAt: new Date('2020-01-01T00:00:00.000Z'), id }, NO_FILTERS)}`);
     expect(sound.status, sound.text).toBe(200);
-    for (const createdAt of [new Date(Date.UTC(10000, 0, 1)), new Date('0000-01-01T00:00:00.000Z'), new Date(Date.UTC(-1, 0, 1))]) {
-      const response = await list(`cursor=${publicKey.encode({ createdAt, id }, NO_FILTERS)}`);
-      expect(response.status, `${createdAt.toISOString()}: ${response.text}`).toBe(422);
+    const forged = [
+      { createdAt: new Date(Date.UTC(10000, 0, 1)), id },
+      { createdAt: new Date('0000-01-01T00:00:00.000Z'), id },
+      { createdAt: new Date(Date.UTC(-1, 0, 1)), id },
+      { createdAt: new Date('2020-01-01T00:00:00.000Z'), id: 'not-a-uuid' },
+      { createdAt: new Date('2020-01-01T00:00:00.000Z'), id: id.toUpperCase() },
+    ];
+    for (const position of forged) {
+      const response = await list(`cursor=${publicKey.encode(position, NO_FILTERS)}`);
+      expect(response.status, `${position.createdAt.toISOString()} ${position.id}: ${response.text}`).toBe(422);
       expect(details(response)).toEqual([{ loc: ['query', 'cursor'], msg: expect.stringMatching(INVALID_CURSOR), type: 'value_error' }]);
     }
-  });
-
-  it.each([
-    ['an id that is not a UUID', [2, '2020-01-01T00:00:00.000Z', 'x', 'A'.repeat(22)]],
-    ['an upper-case id', [2, '2020-01-01T00:00:00.000Z', randomUUID().toUpperCase(), 'A'.repeat(22)]],
-    ['a time with an offset', [2, '2020-01-01T00:00:00.000+00:00', randomUUID(), 'A'.repeat(22)]],
-    ['a time without milliseconds', [2, '2020-01-01T00:00:00Z', randomUUID(), 'A'.repeat(22)]],
-    ['February 30th', [2, '2020-02-30T00:00:00.000Z', randomUUID(), 'A'.repeat(22)]],
-    ['a number for the time', [2, 1577836800000, randomUUID(), 'A'.repeat(22)]],
-    ['a short mac', [2, '2020-01-01T00:00:00.000Z', randomUUID(), 'A'.repeat(21)]],
-    ['a mac that is not base64url', [2, '2020-01-01T00:00:00.000Z', randomUUID(), `${'A'.repeat(21)}=`]],
-    ['an extra field', [2, '2020-01-01T00:00:00.000Z', randomUUID(), 'A'.repeat(22), 1]],
-    ['another version', [3, '2020-01-01T00:00:00.000Z', randomUUID(), 'A'.repeat(22)]],
-  ])('a cursor with %s: 422', async (_name, fields) => {
-    const response = await list(`cursor=${encode(fields)}`);
-    expect(response.status, response.text).toBe(422);
-    expect(details(response).map((detail) => detail.loc.join('.'))).toEqual(['query.cursor']);
   });
 
   it('cursors are signed with CURSOR_SECRET: API processes sharing it accept each other’s, others refuse them', async () => {
