@@ -1,27 +1,41 @@
-// `npm start`: the whole system in one terminal. Embedded PostgreSQL (data in .data/postgres),
-// migrations, the Temporal dev server (SQLite in .data/temporal.db, Web UI), one worker and one
+// `npm start`: the whole system in one terminal. Embedded PostgreSQL (data in DATA_DIR/postgres),
+// migrations, the Temporal dev server (SQLite in DATA_DIR/temporal.db, Web UI), one worker and one
 // API process. DATABASE_URL / TEMPORAL_ADDRESS use servers someone else runs instead.
-// Ctrl-C or SIGTERM stops everything, in reverse order, and leaves no process behind.
+//
+// Every process it starts runs in a process group of its own, so the SIGINT a terminal sends to
+// its foreground group on Ctrl-C reaches only this launcher, which then stops them one at a time:
+// the API, the worker, Temporal, PostgreSQL, each after the one before has exited and its last
+// lines are out. Each also holds a lifeline to this process (scripts/infra/lifeline.mjs) and
+// stops by itself if the launcher dies, even by SIGKILL: nothing outlives it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { build as prettyStream } from 'pino-pretty';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { prettyFactory } from 'pino-pretty';
 import { z } from 'zod';
+import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { applyMigrations } from '../prisma/migrate.js';
-import { startEmbeddedPostgres } from './infra/embedded-postgres.js';
+import { startEmbeddedPostgresProcess } from './infra/embedded-postgres-process.js';
 import { startTemporalDevServer } from './infra/temporal-dev-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DATA_DIR = path.join(ROOT, '.data');
+const LIFELINE = pathToFileURL(path.join(ROOT, 'scripts', 'infra', 'lifeline.mjs')).href;
+const READY_TIMEOUT_MS = 180_000;
+// Above the API's SHUTDOWN_TIMEOUT_MS and the worker's WORKER_SHUTDOWN_GRACE_MS defaults.
+const STOP_TIMEOUT_MS = 30_000;
 
+const port = z.coerce.number().int().min(1).max(65535);
+/** The launcher's own settings; the services' settings are config/config.ts's. */
 const launcherEnv = z.object({
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
-  POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54320),
-  TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
-  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  POSTGRES_PORT: port.default(54320),
+  TEMPORAL_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  DATA_DIR: z.string().default('.data'),
   DATABASE_URL: z.string().optional(),
   TEMPORAL_ADDRESS: z.string().optional(),
 });
@@ -30,15 +44,28 @@ function say(message: string): void {
   process.stdout.write(`[start] ${message}\n`);
 }
 
-const stops: (() => Promise<void>)[] = [];
+interface Started {
+  name: string;
+  pid: number | undefined;
+  /** Resolves once the process has exited and its output is out; says how it ended. */
+  stop(): Promise<string>;
+}
+
+const started: Started[] = [];
 let stopping: Promise<never> | undefined;
 
-/** Stops everything started so far, newest first, then exits. Later calls join the first. */
-function stopAll(code: number): Promise<never> {
+/** Stops everything started so far, newest first, one at a time, then exits. Later calls join the first. */
+function stopAll(reason: string, code: number): Promise<never> {
   stopping ??= (async () => {
-    say('stopping…');
-    for (const stop of stops.reverse()) {
-      await stop().catch((error: unknown) => say(`while stopping: ${String(error)}`));
+    const names = started.map((s) => s.name).reverse();
+    say(`stopping (${reason})${names.length ? `: ${names.join(', ')}, in that order` : ''}`);
+    for (const service of [...started].reverse()) {
+      say(`stopping ${service.name}${service.pid ? ` (pid ${service.pid})` : ''}`);
+      try {
+        say(`${service.name} stopped${await service.stop()}`);
+      } catch (error) {
+        say(`${service.name}: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
     say('stopped');
     process.exit(code);
@@ -46,101 +73,203 @@ function stopAll(code: number): Promise<never> {
   return stopping;
 }
 
-/** Runs a service entry point as its own process, with pretty logs, stopped by SIGTERM. */
-function startService(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+const pretty = prettyFactory({ colorize: process.stdout.isTTY, ignore: 'pid,hostname' });
+
+/** Runs a service entry point as its own process (own group, lifeline), pretty-printing its JSON log. */
+function startService(name: string, entry: string, env: NodeJS.ProcessEnv): Started {
+  const child = spawn(process.execPath, ['--import', LIFELINE, '--import', 'tsx', entry], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    env,
+    stdio: ['pipe', 'pipe', 'inherit'],
+    detached: true,
   });
-  child.stdout?.pipe(prettyStream({ colorize: process.stdout.isTTY, ignore: 'pid,hostname', destination: 1 }));
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => process.stdout.write(pretty(line)));
+  // 'close' comes after the exit and the end of its output: its last lines are printed by then.
+  const closed = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
   child.on('exit', (code, signal) => {
-    if (stopping === undefined) {
-      say(`${name} exited unexpectedly (${signal ?? code}); stopping everything`);
-      void stopAll(1);
-    }
+    if (stopping === undefined) void stopAll(`${name} exited unexpectedly (${signal ?? `exit code ${code}`})`, 1);
   });
-  stops.push(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  });
-  return child;
+  const service: Started = {
+    name,
+    pid: child.pid,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => killGroup(child), STOP_TIMEOUT_MS);
+        await closed;
+        clearTimeout(timer);
+      } else {
+        await closed;
+      }
+      return child.signalCode ? ` (${child.signalCode})` : ` (exit code ${child.exitCode})`;
+    },
+  };
+  record(service);
+  return service;
 }
 
-async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(200);
+function record(service: Started): void {
+  started.push(service);
+  say(`started ${service.name} (pid ${service.pid})`);
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // gone already
   }
-  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
+}
+
+/**
+ * The Temporal dev server's output, line by line. While it shuts down, its own system workers
+ * log a dozen WARN lines about polls its closing frontend refused: those are counted, not shown.
+ */
+function temporalOutput() {
+  let buffered = '';
+  let shuttingDown = false;
+  let hidden = 0;
+  return {
+    onLog(chunk: string) {
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        if (shuttingDown && /\blevel=WARN\b/.test(line)) hidden += 1;
+        else process.stderr.write(`${line}\n`);
+      }
+    },
+    shutDown() {
+      shuttingDown = true;
+    },
+    hidden: () => hidden,
+  };
+}
+
+async function apiReady(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(5_000) });
+    await response.body?.cancel();
+    return response.status === 200;
+  } catch {
+    return false; // not listening yet
+  }
+}
+
+/** True once the worker process with this pid polls both of the task queue's kinds (the SDK's identity is `<pid>@<host>`). */
+async function workerPolls(connection: Connection, config: Config, pid: number): Promise<boolean> {
+  const { TaskQueueType } = proto.temporal.api.enums.v1;
+  for (const taskQueueType of [TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY]) {
+    const { pollers } = await connection.workflowService.describeTaskQueue({
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: { name: config.TEMPORAL_TASK_QUEUE },
+      taskQueueType,
+    });
+    if (!pollers.some((poller) => poller.identity?.startsWith(`${pid}@`))) return false;
+  }
+  return true;
+}
+
+async function waitUntil(what: string, condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!(await condition())) {
+    if (stopping) await stopping;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${READY_TIMEOUT_MS / 1000} s`);
+    await sleep(250);
+  }
 }
 
 async function main(): Promise<void> {
-  const parsed = launcherEnv.safeParse(process.env);
+  // Empty strings count as unset, as config/config.ts treats them.
+  const present = Object.fromEntries(Object.entries(process.env).filter(([, value]) => value !== ''));
+  const parsed = launcherEnv.safeParse(present);
   if (!parsed.success) {
-    throw new Error(`Invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    throw new ConfigError(`Invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
   }
   const env = parsed.data;
-  // embedded-postgres installs exit hooks that stop the database and exit at the first signal,
-  // before the API and worker have stopped; this launcher stops everything itself, in order.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.removeAllListeners(signal);
-    process.on(signal, () => void stopAll(0));
-  }
-  mkdirSync(DATA_DIR, { recursive: true });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stopAll(signal, 0));
+  const dataDir = path.resolve(ROOT, env.DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
 
   let databaseUrl = env.DATABASE_URL;
+  let postgresLine = 'the PostgreSQL at DATABASE_URL';
   if (databaseUrl) {
     say('using the PostgreSQL at DATABASE_URL');
   } else {
-    say(`starting embedded PostgreSQL on port ${env.POSTGRES_PORT} (data in .data/postgres)`);
-    const postgres = await startEmbeddedPostgres({ dataDir: path.join(DATA_DIR, 'postgres'), port: env.POSTGRES_PORT });
-    stops.push(() => postgres.stop());
+    say(`starting embedded PostgreSQL on port ${env.POSTGRES_PORT} (data in ${path.join(dataDir, 'postgres')})`);
+    // In a process of its own: embedded-postgres installs exit hooks in the process that loads it.
+    const postgres = await startEmbeddedPostgresProcess({ dataDir: path.join(dataDir, 'postgres'), port: env.POSTGRES_PORT });
+    record({
+      name: 'PostgreSQL',
+      pid: postgres.pid,
+      stop: async () => {
+        await postgres.stop();
+        return '';
+      },
+    });
     databaseUrl = postgres.url;
+    postgresLine = postgres.url;
   }
+  // The services' own configuration, checked here once so a bad value stops the start at once.
+  const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS });
   const applied = await applyMigrations(databaseUrl);
   say(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
 
   let temporalAddress = env.TEMPORAL_ADDRESS;
-  let uiUrl: string | null = null;
+  let uiUrl = 'the Web UI of the Temporal server at TEMPORAL_ADDRESS';
   if (temporalAddress) {
     say(`using the Temporal server at ${temporalAddress}`);
   } else {
-    say(`starting the Temporal dev server on port ${env.TEMPORAL_PORT} (data in .data/temporal.db)`);
+    say(`starting the Temporal dev server on port ${env.TEMPORAL_PORT} (data in ${path.join(dataDir, 'temporal.db')})`);
+    const output = temporalOutput();
     const temporal = await startTemporalDevServer({
       port: env.TEMPORAL_PORT,
       uiPort: env.TEMPORAL_UI_PORT,
-      dbFile: path.join(DATA_DIR, 'temporal.db'),
-      onLog: (line) => process.stderr.write(line),
+      dbFile: path.join(dataDir, 'temporal.db'),
+      namespace: config.TEMPORAL_NAMESPACE,
+      ownProcessGroup: true,
+      onLog: output.onLog,
     });
-    stops.push(() => temporal.stop());
+    record({
+      name: 'Temporal',
+      pid: temporal.pid,
+      stop: async () => {
+        output.shutDown();
+        await temporal.stop();
+        return output.hidden() ? ` (${output.hidden()} WARN lines of its shutdown not shown)` : '';
+      },
+    });
     temporalAddress = temporal.address;
-    uiUrl = temporal.uiUrl;
+    uiUrl = temporal.uiUrl ?? uiUrl;
   }
 
-  const serviceEnv = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, PORT: String(env.PORT) };
-  startService('worker', 'worker/main.ts', serviceEnv);
-  startService('api', 'api/main.ts', serviceEnv);
-  const apiUrl = `http://localhost:${env.PORT}`;
-  await waitForHttp(`${apiUrl}/health/live`, 60_000);
+  const serviceEnv = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress };
+  const worker = startService('worker', 'worker/main.ts', serviceEnv);
+  startService('API', 'api/main.ts', serviceEnv);
+  const apiUrl = `http://localhost:${config.PORT}`;
+  const connection = await Connection.connect({ address: temporalAddress });
+  try {
+    await waitUntil('the worker polling its task queue', () => workerPolls(connection, config, worker.pid ?? -1).catch(() => false));
+    await waitUntil('the API answering 200 at /health/ready', () => apiReady(`http://127.0.0.1:${config.PORT}`));
+  } finally {
+    await connection.close();
+  }
 
   say('ready');
   say(`  API:             ${apiUrl}  (POST /orders, GET /orders, GET|DELETE /orders/:id)`);
   say(`  API docs:        ${apiUrl}/docs  (OpenAPI: ${apiUrl}/openapi.json)`);
-  say(`  Temporal Web UI: ${uiUrl ?? 'the Web UI of the Temporal server at TEMPORAL_ADDRESS'}`);
-  say('  Ctrl-C stops everything');
+  say(`  Temporal Web UI: ${uiUrl}`);
+  say(`  Temporal (gRPC): ${temporalAddress}`);
+  say(`  PostgreSQL:      ${postgresLine}`);
+  say(
+    `  Ctrl-C stops ${[...started]
+      .reverse()
+      .map((s) => s.name)
+      .join(', ')}, in that order`,
+  );
 }
 
 main().catch(async (error: unknown) => {
   say(`failed to start: ${error instanceof Error ? error.message : String(error)}`);
-  await stopAll(1);
+  await stopAll('failed to start', 1);
 });

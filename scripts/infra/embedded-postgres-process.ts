@@ -16,14 +16,21 @@ const CHILD_SCRIPT = fileURLToPath(new URL('./embedded-postgres-child.ts', impor
  */
 export async function startEmbeddedPostgresProcess(options: { dataDir: string; port: number }): Promise<{
   url: string;
+  /** The child's pid, which is also the id of its process group (PostgreSQL's processes included). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }> {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD_SCRIPT, options.dataDir, String(options.port)], {
     stdio: ['pipe', 'pipe', 'inherit'],
+    // A process group of its own: a Ctrl-C in the terminal must not reach PostgreSQL (it would
+    // shut down at once, under the API and worker still draining); its parent stops it, in turn,
+    // by closing stdin, which also happens when the parent dies.
+    detached: true,
   });
   const url = await firstLine(child);
   return {
     url,
+    pid: child.pid,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');

@@ -2,13 +2,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../../workflows/search-attributes.js';
 import { TOOLS } from '../tools.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const TEMPORAL_CLI = path.join(ROOT, TOOLS.temporalCli);
+const LIFELINE = pathToFileURL(fileURLToPath(new URL('./lifeline.mjs', import.meta.url))).href;
+const GUARD = fileURLToPath(new URL('./guard.mjs', import.meta.url));
 
 export interface TemporalDevServerOptions {
   port: number;
@@ -18,11 +20,19 @@ export interface TemporalDevServerOptions {
   dbFile: string | null;
   namespace?: string;
   onLog?: (line: string) => void;
+  /**
+   * Runs the server in a process group of its own (a Ctrl-C in the terminal reaches only the
+   * launcher, which stops it in its turn) under a lifeline (scripts/infra/guard.mjs): it stops
+   * when this process exits, however it exits.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface RunningTemporal {
   address: string;
   uiUrl: string | null;
+  /** The server's pid (with ownProcessGroup: its guard's, the id of the group of both); undefined while stopped. */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -58,25 +68,31 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
 
   let child: ChildProcess | undefined;
   const launch = async () => {
-    const process_ = spawn(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const process_ = options.ownProcessGroup
+      ? spawn(process.execPath, ['--import', LIFELINE, GUARD, TEMPORAL_CLI, ...args], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = process_;
     const onLog = options.onLog ?? (() => {});
     process_.stdout?.on('data', (chunk: Buffer) => onLog(chunk.toString()));
     process_.stderr?.on('data', (chunk: Buffer) => onLog(chunk.toString()));
-    await waitUntilServing(address, namespace, process_);
+    await waitUntilServing(address, namespace, process_, options.ownProcessGroup === true);
   };
   await launch();
 
   return {
     address,
     uiUrl: options.uiPort === null ? null : `http://localhost:${options.uiPort}`,
+    get pid() {
+      return child?.pid;
+    },
     async stop() {
       const running = child;
       child = undefined;
       if (!running || running.exitCode !== null || running.signalCode !== null) return;
-      const exited = once(running, 'exit');
+      // 'close': its output has been read to the end, not only the process gone.
+      const exited = once(running, 'close');
       running.kill('SIGTERM');
-      const timer = setTimeout(() => running.kill('SIGKILL'), 10_000);
+      const timer = setTimeout(() => killAll(running, options.ownProcessGroup === true), 10_000);
       await exited;
       clearTimeout(timer);
     },
@@ -84,7 +100,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   };
 }
 
-async function waitUntilServing(address: string, namespace: string, child: ChildProcess): Promise<void> {
+async function waitUntilServing(address: string, namespace: string, child: ChildProcess, ownProcessGroup: boolean): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`Temporal dev server exited with code ${child.exitCode}`);
@@ -100,6 +116,18 @@ async function waitUntilServing(address: string, namespace: string, child: Child
       await sleep(200);
     }
   }
-  child.kill('SIGKILL');
+  killAll(child, ownProcessGroup);
   throw new Error(`Temporal dev server at ${address} not ready within 60 s`);
+}
+
+function killAll(child: ChildProcess, ownProcessGroup: boolean): void {
+  if (ownProcessGroup && child.pid !== undefined) {
+    try {
+      process.kill(-child.pid, 'SIGKILL'); // the guard and the server
+      return;
+    } catch {
+      // the group is gone already
+    }
+  }
+  child.kill('SIGKILL');
 }
