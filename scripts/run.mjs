@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// The project's two commands: `npm start` and `npm test` both land here, and `npm run bench`.
-// Before running, this installs whatever the machine lacks (npm packages, the Temporal CLI, the
-// time-skipping test server, the generated Prisma client). Each step is skipped when a stamp
-// says it is current, so the second run starts at once. Plain Node only: nothing here may need
-// node_modules.
+// The project's commands: `npm start`, `npm test`, `npm run bench`, `npm run setup` (what the
+// production entry points need) and `npm run setup:test` (what the tests need) all land here.
+// Before running, this installs whatever the command needs and the machine lacks (npm packages,
+// the Temporal CLI, the time-skipping test server, the generated Prisma client). Each step is
+// skipped while it is current, so the second run starts at once. Plain Node only: nothing here
+// may need node_modules.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -41,13 +42,33 @@ function ensure(name, stampFile, fingerprint, install) {
   writeFileSync(stampPath, fingerprint);
 }
 
+/**
+ * `npm ci`: exactly the committed lockfile, which it never rewrites, so a fresh clone stays clean.
+ * Skipped while npm's own record of what it installed (node_modules/.package-lock.json) matches
+ * the lockfile, so a dependency added with `npm install` does not cause a reinstall.
+ */
 function ensureNodeModules() {
-  // `npm ci` refuses this lockfile: some optional platform packages of @swc/core are not
-  // published for every platform, so npm leaves them out of the lock. `npm install` honours the
-  // lock's pinned versions all the same.
-  ensure('npm packages', 'node_modules/.order-service-stamp', hashOf('package.json', 'package-lock.json'), () =>
-    run('npm', ['install', '--no-audit', '--no-fund']),
-  );
+  if (installedMatchesLock()) return;
+  log('installing npm packages (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+function installedMatchesLock() {
+  const installedFile = path.join(root, 'node_modules', '.package-lock.json');
+  if (!existsSync(installedFile)) return false;
+  const locked = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')).packages ?? {};
+  const installed = JSON.parse(readFileSync(installedFile, 'utf8')).packages ?? {};
+  for (const [name, entry] of Object.entries(locked)) {
+    if (name === '') continue; // the project itself
+    const have = installed[name];
+    // Other platforms' optional packages (binaries of esbuild, biome, swc, …) are never installed.
+    if (!have) {
+      if (entry.optional || entry.devOptional) continue;
+      return false;
+    }
+    if (have.version !== entry.version || have.integrity !== entry.integrity) return false;
+  }
+  return Object.keys(installed).every((name) => name in locked);
 }
 
 function ensureTemporalCli() {
@@ -90,43 +111,62 @@ function ensurePrismaClient() {
   );
 }
 
-function exec(cmd, args) {
-  const child = spawn(cmd, args, { cwd: root, stdio: 'inherit' });
+function exec(cmd, args, { lifeline = false } = {}) {
+  const child = spawn(cmd, args, { cwd: root, stdio: [lifeline ? 'pipe' : 'inherit', 'inherit', 'inherit'] });
   // The child handles SIGINT/SIGTERM itself; forwarding keeps a `kill` of this process working.
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 
-try {
-  ensureNodeModules();
-  if (command === 'start') {
+const COMMANDS = {
+  start() {
     if (!process.env.TEMPORAL_ADDRESS) ensureTemporalCli();
     ensurePrismaClient();
-    exec(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...rest]);
-  } else if (command === 'bench') {
+    // The lifeline: start.ts stops everything it started when this pipe closes (scripts/infra/lifeline.mjs).
+    exec(process.execPath, ['--import', './scripts/infra/lifeline.mjs', '--import', 'tsx', 'scripts/start.ts', ...rest], {
+      lifeline: true,
+    });
+  },
+  bench() {
     // Starts its own PostgreSQL and Temporal dev server, so it needs what `start` needs.
     ensureTemporalCli();
     ensurePrismaClient();
     exec(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...rest]);
-  } else if (command === 'test') {
-    ensureTemporalCli();
-    ensureTestServer();
-    ensurePrismaClient();
+  },
+  test() {
+    ensureTestTools();
     log('type-checking');
     run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
     log('linting and checking the format (biome)');
     run(bin('biome'), ['ci', '.']);
     exec(bin('vitest'), ['run', ...rest]);
-  } else if (command === 'setup') {
-    ensureTemporalCli();
-    ensureTestServer();
+  },
+  // What the production entry points (`npm run api`, `npm run worker`, `npm run migrate`) need.
+  setup() {
     ensurePrismaClient();
-  } else {
-    log('usage: node scripts/run.mjs start|test|bench|setup');
+  },
+  // What the tests need besides: for `npx vitest run <file>` without `npm test`.
+  'setup-test'() {
+    ensureTestTools();
+  },
+};
+
+function ensureTestTools() {
+  ensureTemporalCli();
+  ensureTestServer();
+  ensurePrismaClient();
+}
+
+try {
+  const commandFn = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!commandFn) {
+    log(`usage: node scripts/run.mjs ${Object.keys(COMMANDS).join('|')}`);
     process.exit(2);
   }
+  ensureNodeModules();
+  commandFn();
 } catch (error) {
   log(error instanceof Error ? error.message : String(error));
   process.exit(1);
