@@ -67,7 +67,8 @@ export function createOrderCancellation(client: Client): OrderCancellation {
       try {
         const status = await client.withDeadline(deadline, () => handle.executeUpdate(cancelOrderUpdate));
         return { decided: true, status };
-      } catch {
+      } catch (error) {
+        if (process.env.DEBUG_CANCEL) console.error('cancel update failed', orderId, error);
         // The cancel is in the workflow's history and will be decided; the client reads the
         // decision with GET /orders/:id.
         return { decided: false };

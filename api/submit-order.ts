@@ -46,7 +46,7 @@ export async function submitOrder(deps: SubmitOrderDeps, request: NewOrder, idem
   } catch (error) {
     return compensate(deps, order, error);
   }
-  // Decided: the workflow will place the order. Nothing from here on may turn the answer into a 500.
+  // Decided: the workflow will place the order. No failure from here on turns the answer into a 500.
   let status: OrderStatus | null = null;
   try {
     status = await orders.accept(order.id);
@@ -54,6 +54,9 @@ export async function submitOrder(deps: SubmitOrderDeps, request: NewOrder, idem
   } catch {
     // `accepted` is only a record for readers; the workflow claims a pending order all the same.
   }
+  // Only a rejection the database confirms does: the stale-order sweep got there first (it
+  // never should within the budget, see config), so no workflow can claim the order.
+  if (status === 'rejected') throw new OrderNotAcceptedError(`Order ${order.id} was rejected before its start was acknowledged`);
   return { ...order, status: status !== null && STARTED_STATUSES.includes(status) ? status : 'accepted' };
 }
 

@@ -28,7 +28,7 @@ const envSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('orders'),
   // One POST /orders: its insert and its workflow start together, waiting for its turn included
   // (README, "Bounded time"). The compensation of a failed start runs after it, on its own bound.
-  ORDER_BUDGET_MS: z.coerce.number().int().min(100).default(8000),
+  ORDER_BUDGET_MS: z.coerce.number().int().min(100).default(5000),
   // Workflow starts in flight at once per API process; more wait their turn within their budget.
   TEMPORAL_START_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   // Any other call to Temporal (connecting, a cancel's signal, asking whether a workflow exists).
@@ -86,11 +86,21 @@ const envSchema = z.object({
 
 export type Config = z.infer<typeof envSchema>;
 
+// Room for clock differences between API hosts and the database, whose clock dates the orders.
+const STALE_ORDER_MARGIN_MS = 5000;
+
 // Node refuses a headers timeout longer than the request timeout (the headers are part of the request).
-const configSchema = envSchema.refine((config) => config.HTTP_HEADERS_TIMEOUT_MS <= config.HTTP_REQUEST_TIMEOUT_MS, {
-  path: ['HTTP_HEADERS_TIMEOUT_MS'],
-  message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS',
-});
+const configSchema = envSchema
+  .refine((config) => config.HTTP_HEADERS_TIMEOUT_MS <= config.HTTP_REQUEST_TIMEOUT_MS, {
+    path: ['HTTP_HEADERS_TIMEOUT_MS'],
+    message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS',
+  })
+  // The sweep must never reject an order whose request may still get its workflow's start
+  // acknowledged: that request would answer 201 for an order no workflow can claim.
+  .refine((config) => config.STALE_ORDER_AFTER_MS >= config.ORDER_BUDGET_MS + STALE_ORDER_MARGIN_MS, {
+    path: ['STALE_ORDER_AFTER_MS'],
+    message: `must be at least ORDER_BUDGET_MS + ${STALE_ORDER_MARGIN_MS} ms`,
+  });
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

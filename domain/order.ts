@@ -24,6 +24,24 @@ export type OrderType = (typeof ORDER_TYPES)[number];
 export type OrderSide = (typeof ORDER_SIDES)[number];
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
+/** Who may make a status change. */
+export type Actor = 'api' | 'workflow' | 'sweep';
+
+/** Every status change an order may make, and who makes it (see the table above). */
+export const TRANSITIONS: readonly { from: OrderStatus; to: OrderStatus; by: readonly Actor[] }[] = [
+  { from: 'pending', to: 'accepted', by: ['api', 'sweep'] },
+  { from: 'pending', to: 'rejected', by: ['api', 'sweep'] },
+  { from: 'pending', to: 'placing', by: ['workflow'] },
+  { from: 'accepted', to: 'placing', by: ['workflow'] },
+  { from: 'accepted', to: 'cancelled', by: ['workflow'] },
+  { from: 'placing', to: 'cancelled', by: ['workflow'] },
+  { from: 'placing', to: 'placed', by: ['workflow'] },
+];
+
+export function isAllowedTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return TRANSITIONS.some((transition) => transition.from === from && transition.to === to);
+}
+
 /** Statuses an order never leaves. */
 export const FINAL_STATUSES = ['placed', 'rejected', 'cancelled'] as const satisfies readonly OrderStatus[];
 export type FinalStatus = (typeof FINAL_STATUSES)[number];

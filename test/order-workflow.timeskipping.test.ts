@@ -3,7 +3,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, type RetryPolicy } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MissingOrderError, OrderPlacementError } from '../activities/exchange.js';
@@ -15,13 +15,13 @@ import { WORKFLOWS_PATH } from '../worker/worker.js';
 import { cancelOrderUpdate, orderStatusQuery } from '../workflows/messages.js';
 import { placeOrderWorkflow } from '../workflows/order-workflow.js';
 import { EXCHANGE_ACTIVITY } from '../workflows/placement-policy.js';
+import { startTimeSkippingServer, type TimeSkippingServer } from './support/time-skipping-server.js';
 import { waitFor } from './support/wait.js';
 
 // The order workflow on Temporal's time-skipping test server (the Java one installed by
 // `node scripts/run.mjs setup`: the SDK's own download needs internet) and a real Worker running
 // the real workflow bundle, with fake activities. Retry timers are skipped, not waited for.
 
-const TEST_SERVER = fileURLToPath(new URL('../scripts/temporal-test-server/run.sh', import.meta.url));
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** One call of the fake placeAtExchange. Times are on the test server's (skipped) clock. */
@@ -57,6 +57,7 @@ function scenarioFor(orderId: string): Scenario {
   return scenario;
 }
 
+let server: TimeSkippingServer;
 let env: TestWorkflowEnvironment;
 
 const activities: OrderActivities = {
@@ -99,9 +100,8 @@ let workerRun: Promise<void> | undefined;
 const taskQueue = `order-workflow-ts-${Math.random().toString(36).slice(2, 10)}`;
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: TEST_SERVER } },
-  });
+  server = await startTimeSkippingServer();
+  env = server.env;
   await registerSearchAttributes(env.connection, 'default');
   worker = await Worker.create({
     connection: env.nativeConnection,
@@ -116,7 +116,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (worker?.getState() === 'RUNNING') worker.shutdown();
   await workerRun;
-  await env?.teardown();
+  await server?.stop();
 });
 
 let orderCounter = 0;

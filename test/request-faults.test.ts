@@ -25,7 +25,7 @@ const EXACT_500 = JSON.stringify(INTERNAL_ERROR_BODY);
 const API_REJECTION = /could not be confirmed/;
 // Longer than any live request can take (README: about 8 s at worst), so the sweep only ever
 // rejects orders whose request died, including those of other test files sharing the database.
-const STALE_MS = 10_000;
+const STALE_MS = 20_000;
 // Orders this file's worker has claimed (the claim is a local activity, invisible to the server,
 // so the worker itself reports it), and a gate that holds every claim while it is closed.
 const claimed = new Set<string>();

@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { ensureLedgerSchema } from '../../activities/exchange-ledger.js';
@@ -191,6 +192,14 @@ export interface ChaosResult {
   unexpectedExits: string[];
   /** How long after the load and the fault ended every order was final; null if never within the timeout. */
   settledAfterMs: number | null;
+  /** Answers the proxy lost during the run (null: no proxy). */
+  lostAnswers: number | null;
+  /**
+   * The harness's own event-loop delay during the load (p99 and max, ms) and the machine's load
+   * average: on a machine too busy to keep the load's pace, the figures mean less.
+   */
+  harnessLagMs: { p99: number; max: number };
+  loadAverage: string;
   /** What happened when, for the report. */
   timeline: string[];
   /** A few of the requests behind a non-zero must-be-0 figure. */
@@ -221,10 +230,14 @@ export async function runScenario(stack: Stack, options: ScenarioOptions): Promi
     options.log(`[${options.fault}] ${line}`);
   };
   const exitsBefore = stack.fleet.unexpectedExits.length;
+  const lostBefore = stack.proxy?.lost.length ?? 0;
+  const lag = monitorEventLoopDelay({ resolution: 10 });
 
   await warmUp(stack);
   log(`load: ${options.rate} orders/s for ${options.seconds} s; fault at ${options.faultAtS} s: ${description}`);
   const loadStart = performance.now();
+  const loadStartEpochMs = Date.now();
+  lag.enable();
   const faultDone = sleep(options.faultAtS * 1000).then(async () => {
     log('fault starts');
     await fault.inject(stack, faultMs, log);
@@ -234,6 +247,7 @@ export async function runScenario(stack: Stack, options: ScenarioOptions): Promi
   log(`load sent ${outcomes.length} orders; waiting for the fault to end and every answer`);
   await faultDone;
   await Promise.all(outcomes.map((outcome) => outcome.done));
+  lag.disable();
   log('every request answered or given up; settling');
 
   const db = new pg.Client({ connectionString: stack.databaseUrl });
@@ -245,6 +259,7 @@ export async function runScenario(stack: Stack, options: ScenarioOptions): Promi
       db,
       prefix,
       outcomes.map((outcome) => outcome.result),
+      loadStartEpochMs,
     );
     return {
       fault: options.fault,
@@ -252,6 +267,12 @@ export async function runScenario(stack: Stack, options: ScenarioOptions): Promi
       ...figures,
       unexpectedExits: stack.fleet.unexpectedExits.slice(exitsBefore),
       settledAfterMs,
+      lostAnswers: stack.proxy ? stack.proxy.lost.length - lostBefore : null,
+      harnessLagMs: { p99: Math.round(lag.percentile(99) / 1e6), max: Math.round(lag.max / 1e6) },
+      loadAverage: os
+        .loadavg()
+        .map((value) => value.toFixed(1))
+        .join(' '),
       timeline,
     };
   } finally {
@@ -367,7 +388,7 @@ async function settle(db: pg.Client, prefix: string, timeoutMs: number): Promise
   return null;
 }
 
-async function tally(db: pg.Client, prefix: string, outcomes: Outcome[]) {
+async function tally(db: pg.Client, prefix: string, outcomes: Outcome[], loadStartEpochMs: number) {
   await ensureLedgerSchema(db); // a run in which no worker ever started has no ledger yet
   const orders = await db.query<{ id: string; instrument: string; status: string }>(
     'SELECT id::text, instrument, status::text FROM orders WHERE instrument LIKE $1',
@@ -383,7 +404,8 @@ async function tally(db: pg.Client, prefix: string, outcomes: Outcome[]) {
   for (const row of ledger.rows) placementsByInstrument.set(row.instrument, (placementsByInstrument.get(row.instrument) ?? 0) + 1);
   const stuckRows = orders.rows.filter((row) => !FINAL_STATUSES.includes(row.status));
 
-  const examples: string[] = [];
+  // Up to 10 examples of wrong figures, each told with its order's history (times after the load started).
+  const examples: { what: string; orderId: string | undefined }[] = [];
   const otherStatuses: Record<string, number> = {};
   let status201 = 0;
   let status500 = 0;
@@ -397,8 +419,12 @@ async function tally(db: pg.Client, prefix: string, outcomes: Outcome[]) {
       status201 += 1;
       if (!outcome.orderId || !placedIds.has(outcome.orderId)) {
         notPlaced201 += 1;
-        if (examples.length < 10)
-          examples.push(`201 not placed: ${outcome.instrument} (order ${outcome.orderId}, sent at ${fmt(outcome.sentAtMs)})`);
+        if (examples.length < 10) {
+          examples.push({
+            what: `201 not placed: ${outcome.instrument}, sent at ${fmt(outcome.sentAtMs)}, answered at ${fmt(outcome.sentAtMs + outcome.latencyMs)}`,
+            orderId: outcome.orderId,
+          });
+        }
       }
     } else if (outcome.status === 500) {
       status500 += 1;
@@ -407,9 +433,10 @@ async function tally(db: pg.Client, prefix: string, outcomes: Outcome[]) {
         placedAfter500 += 1;
         const order = orders.rows.find((row) => row.instrument === outcome.instrument);
         if (examples.length < 10) {
-          examples.push(
-            `placed after 500: ${outcome.instrument} (order ${order?.id}, sent at ${fmt(outcome.sentAtMs)}, answered after ${fmt(outcome.latencyMs)})`,
-          );
+          examples.push({
+            what: `placed after 500: ${outcome.instrument}, sent at ${fmt(outcome.sentAtMs)}, answered at ${fmt(outcome.sentAtMs + outcome.latencyMs)}`,
+            orderId: order?.id,
+          });
         }
       }
     } else {
@@ -421,10 +448,10 @@ async function tally(db: pg.Client, prefix: string, outcomes: Outcome[]) {
   for (const [instrument, count] of placementsByInstrument) {
     if (count > 1) {
       duplicates += count - 1;
-      if (examples.length < 10) examples.push(`placed ${count} times: ${instrument}`);
+      if (examples.length < 10) examples.push({ what: `placed ${count} times: ${instrument}`, orderId: undefined });
     }
   }
-  for (const row of stuckRows.slice(0, 3)) examples.push(`stuck: ${row.instrument} (order ${row.id}) ${row.status}`);
+  for (const row of stuckRows.slice(0, 3)) examples.push({ what: `stuck: ${row.instrument}`, orderId: row.id });
   return {
     requests: outcomes.length,
     status201,
@@ -438,8 +465,31 @@ async function tally(db: pg.Client, prefix: string, outcomes: Outcome[]) {
     maxLatencyMs: Math.round(Math.max(0, ...outcomes.map((outcome) => outcome.latencyMs))),
     inexact500,
     offContract,
-    examples,
+    examples: await describeExamples(db, examples, loadStartEpochMs),
   };
+}
+
+async function describeExamples(db: pg.Client, examples: { what: string; orderId: string | undefined }[], loadStartEpochMs: number) {
+  const ids = examples.flatMap((example) => (example.orderId ? [example.orderId] : []));
+  const events = await db.query<{ order_id: string; status: string; at_ms: number }>(
+    `SELECT order_id::text, status::text, (extract(epoch FROM at) * 1000)::float8 AS at_ms FROM order_events
+     WHERE order_id = ANY($1::uuid[]) ORDER BY id`,
+    [ids],
+  );
+  const placements = await db.query<{ order_id: string; at_ms: number }>(
+    `SELECT order_id::text, (extract(epoch FROM accepted_at) * 1000)::float8 AS at_ms FROM exchange_sim.accepted_orders
+     WHERE order_id = ANY($1::uuid[]) AND status = 'accepted'`,
+    [ids],
+  );
+  return examples.map(({ what, orderId }) => {
+    if (!orderId) return what;
+    const history = events.rows
+      .filter((event) => event.order_id === orderId)
+      .map((event) => `${event.status} at ${fmt(event.at_ms - loadStartEpochMs)}`);
+    const placed = placements.rows.find((row) => row.order_id === orderId);
+    if (placed) history.push(`at the exchange at ${fmt(placed.at_ms - loadStartEpochMs)}`);
+    return `${what}; order ${orderId}: ${history.join(', ')}`;
+  });
 }
 
 function fmt(ms: number): string {
