@@ -53,11 +53,18 @@ function ensureNodeModules() {
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
+const sorted = (dependencies = {}) => JSON.stringify(Object.entries(dependencies).sort(([a], [b]) => a.localeCompare(b)));
+
 function installedMatchesLock() {
   const installedFile = path.join(root, 'node_modules', '.package-lock.json');
   if (!existsSync(installedFile)) return false;
   const locked = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')).packages ?? {};
   const installed = JSON.parse(readFileSync(installedFile, 'utf8')).packages ?? {};
+  // A dependency edited in package.json but not in the lock: `npm ci` says so and stops.
+  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) {
+    if (sorted(manifest[field]) !== sorted(locked['']?.[field])) return false;
+  }
   for (const [name, entry] of Object.entries(locked)) {
     if (name === '') continue; // the project itself
     const have = installed[name];
