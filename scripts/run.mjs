@@ -142,6 +142,12 @@ const COMMANDS = {
     ensurePrismaClient();
     exec(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...rest]);
   },
+  chaos() {
+    // Like the benchmark: its own PostgreSQL and Temporal dev server for each fault scenario.
+    ensureTemporalCli();
+    ensurePrismaClient();
+    exec(process.execPath, ['--import', 'tsx', 'scripts/chaos.ts', ...rest]);
+  },
   test() {
     ensureTestTools();
     log('type-checking');
