@@ -18,7 +18,7 @@ export type SlowKind = 'silent' | 'headers' | 'body' | 'trickle';
 
 export interface SlowClient {
   kind: SlowKind;
-  /** When the connection was opened (performance.now()). */
+  /** When the connection was established (performance.now()): when the server's clocks start too. */
   openedAt: number;
   /** Whether the server has closed (or reset) the connection. */
   closed(): boolean;
@@ -45,7 +45,7 @@ const TRICKLE_CHUNK = '1\r\n \r\n';
 export function openSlowClient(url: string, kind: SlowKind, trickleEveryMs = 500): Promise<SlowClient> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const openedAt = performance.now();
+    let openedAt = performance.now();
     const socket = net.connect({ host: hostname, port: Number(port) });
     let response = '';
     let closed = false;
@@ -62,6 +62,7 @@ export function openSlowClient(url: string, kind: SlowKind, trickleEveryMs = 500
     });
     socket.on('error', () => {}); // a reset by the server counts as closed
     socket.once('connect', () => {
+      openedAt = performance.now();
       if (PARTIAL[kind] !== '') socket.write(PARTIAL[kind]);
       if (kind === 'trickle') trickle = setInterval(() => socket.writable && socket.write(TRICKLE_CHUNK), trickleEveryMs);
       resolve({ kind, openedAt, closed: () => closed, done, destroy: () => socket.destroy() });
@@ -112,8 +113,10 @@ async function main(): Promise<void> {
   const count = Number(countText);
   const kinds = Array.from({ length: count }, (_, i): SlowKind => (i % 2 === 0 ? 'headers' : 'body'));
   console.log(`opening ${count} stalled connections to ${url} …`);
+  const started = performance.now();
   const clients = await openSlowClients(url, kinds);
-  console.log(`open: ${clients.filter((client) => !client.closed()).length}`);
+  const openMs = Math.round(performance.now() - started);
+  console.log(`opened in ${openMs} ms; still open: ${clients.filter((client) => !client.closed()).length}`);
   const all = Promise.all(clients.map((client) => client.done));
   let finished = false;
   void all.then(() => (finished = true));
@@ -133,13 +136,15 @@ async function main(): Promise<void> {
   for (const kind of ['headers', 'body'] as const) {
     const mine = results.filter((_, i) => kinds[i] === kind);
     const held = mine.map((result) => result.heldMs).sort((a, b) => a - b);
+    const percentile = (p: number) => Math.round(held[Math.min(held.length - 1, Math.floor((held.length * p) / 100))] ?? 0);
     const statuses = new Map<string, number>();
     for (const result of mine) {
       const status = String(statusOf(result.response) ?? 'closed without an answer');
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
     }
     console.log(
-      `stalled ${kind}: ${mine.length} connections, held ${Math.round(held[0] ?? 0)}–${Math.round(held.at(-1) ?? 0)} ms; ` +
+      `stalled ${kind}: ${mine.length} connections, held ms: min ${Math.round(held[0] ?? 0)}, median ${percentile(50)}, ` +
+        `p99 ${percentile(99)}, max ${Math.round(held.at(-1) ?? 0)}; ` +
         `answers ${JSON.stringify(Object.fromEntries(statuses))}`,
     );
   }
