@@ -25,13 +25,13 @@ export interface TimeSkippingServer {
 
 /**
  * The SDK's createTimeSkipping() gives the server it starts 5 s to listen, which a busy machine
- * misses. This starts the same server the same way (the port, then `--enable-time-skipping`),
+ * misses. This starts the same server the same way (the port as its only argument, as the SDK does),
  * waits as long as it needs, and builds the SDK's environment on it with time skipping on, as
  * createTimeSkipping() does once its server listens (the SDK's `create`, private in its types).
  */
 export async function startTimeSkippingServer(): Promise<TimeSkippingServer> {
   const port = await getPort();
-  const child: ChildProcess = spawn(TEST_SERVER, [String(port), '--enable-time-skipping'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(TEST_SERVER, [String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit');
