@@ -12,7 +12,7 @@ import type { OrderStatus, OrderTicket } from '../domain/order.js';
 import { workflowIdFor } from '../domain/order.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
-import { cancelOrderUpdate, orderStatusQuery } from '../workflows/messages.js';
+import { cancelOrderUpdate, cancelRequestedSignal, orderStatusQuery } from '../workflows/messages.js';
 import { placeOrderWorkflow } from '../workflows/order-workflow.js';
 import { EXCHANGE_ACTIVITY } from '../workflows/placement-policy.js';
 import { startTimeSkippingServer, type TimeSkippingServer } from './support/time-skipping-server.js';
@@ -320,6 +320,22 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
     expect(scenario.markPlacedCalls).toEqual([]);
     await env.sleep('1 hour'); // skipped time: a retry still scheduled would run now
     expect(scenario.exchangeAttempts.length).toBe(attemptsAtCancel);
+    expect(await handle.query(orderStatusQuery)).toBe('cancelled');
+  });
+
+  it('cancels on the signal alone, as recorded by a DELETE whose wait for the decision ran out: the decision follows', async () => {
+    const { ticket, scenario } = newOrder('placing', () => {
+      throw new OrderPlacementError();
+    });
+    const handle = await env.client.workflow.start(placeOrderWorkflow, { taskQueue, workflowId: workflowIdFor(ticket.id), args: [ticket] });
+    await withoutExpectedFailureLogs(handle.workflowId, async () => {
+      await waitFor(async () => (scenario.exchangeAttempts.length >= 1 ? true : undefined), 30_000, 'a failed exchange attempt');
+      await handle.signal(cancelRequestedSignal);
+      expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'cancelled' });
+    });
+    expect(scenario.cancelAtExchangeCalls).toBe(1);
+    expect(scenario.markCancelledCalls).toBe(1);
+    expect(scenario.markPlacedCalls).toEqual([]);
     expect(await handle.query(orderStatusQuery)).toBe('cancelled');
   });
 
