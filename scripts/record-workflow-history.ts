@@ -4,7 +4,7 @@
  *   npx tsx scripts/record-workflow-history.ts [output.json]
  *
  * Runs one placeOrderWorkflow on the time-skipping test server (the Java one installed by
- * `node scripts/run.mjs setup`) with fake activities: the order is claimed, the exchange fails
+ * `npm run setup:test`) with fake activities: the order is claimed, the exchange fails
  * twice with OrderPlacementError and then accepts it, the order is marked placed. Re-record after
  * a deliberate, versioned change of the workflow; a failing replay test is the point otherwise.
  */

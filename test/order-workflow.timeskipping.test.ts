@@ -19,7 +19,7 @@ import { startTimeSkippingServer, type TimeSkippingServer } from './support/time
 import { waitFor } from './support/wait.js';
 
 // The order workflow on Temporal's time-skipping test server (the Java one installed by
-// `node scripts/run.mjs setup`: the SDK's own download needs internet) and a real Worker running
+// `npm run setup:test`: the SDK's own download needs internet) and a real Worker running
 // the real workflow bundle, with fake activities. Retry timers are skipped, not waited for.
 
 const DAY_MS = 24 * 60 * 60 * 1000;
