@@ -187,6 +187,8 @@ export interface ChaosResult {
   maxLatencyMs: number;
   /** 500s whose body is not the exact documented one. */
   inexact500: number;
+  /** Requests that stored more than one order (a retried INSERT). */
+  multipleOrders: number;
   /** Answers the OpenAPI document does not describe (the first few). */
   offContract: string[];
   unexpectedExits: string[];
@@ -405,7 +407,7 @@ async function tally(db: pg.Client, prefix: string, outcomes: Outcome[], loadSta
   const stuckRows = orders.rows.filter((row) => !FINAL_STATUSES.includes(row.status));
 
   // Up to 10 examples of wrong figures, each told with its order's history (times after the load started).
-  const examples: { what: string; orderId: string | undefined }[] = [];
+  const examples: { what: string; orderIds: string[] }[] = [];
   const otherStatuses: Record<string, number> = {};
   let status201 = 0;
   let status500 = 0;
@@ -422,7 +424,7 @@ async function tally(db: pg.Client, prefix: string, outcomes: Outcome[], loadSta
         if (examples.length < 10) {
           examples.push({
             what: `201 not placed: ${outcome.instrument}, sent at ${fmt(outcome.sentAtMs)}, answered at ${fmt(outcome.sentAtMs + outcome.latencyMs)}`,
-            orderId: outcome.orderId,
+            orderIds: outcome.orderId ? [outcome.orderId] : [],
           });
         }
       }
@@ -431,11 +433,10 @@ async function tally(db: pg.Client, prefix: string, outcomes: Outcome[], loadSta
       if (outcome.text !== EXACT_500) inexact500 += 1;
       if ((placementsByInstrument.get(outcome.instrument) ?? 0) > 0) {
         placedAfter500 += 1;
-        const order = orders.rows.find((row) => row.instrument === outcome.instrument);
         if (examples.length < 10) {
           examples.push({
             what: `placed after 500: ${outcome.instrument}, sent at ${fmt(outcome.sentAtMs)}, answered at ${fmt(outcome.sentAtMs + outcome.latencyMs)}`,
-            orderId: order?.id,
+            orderIds: orders.rows.filter((row) => row.instrument === outcome.instrument).map((row) => row.id),
           });
         }
       }
@@ -448,10 +449,16 @@ async function tally(db: pg.Client, prefix: string, outcomes: Outcome[], loadSta
   for (const [instrument, count] of placementsByInstrument) {
     if (count > 1) {
       duplicates += count - 1;
-      if (examples.length < 10) examples.push({ what: `placed ${count} times: ${instrument}`, orderId: undefined });
+      if (examples.length < 10) {
+        const orderIds = orders.rows.filter((row) => row.instrument === instrument).map((row) => row.id);
+        examples.push({ what: `placed ${count} times: ${instrument}`, orderIds });
+      }
     }
   }
-  for (const row of stuckRows.slice(0, 3)) examples.push({ what: `stuck: ${row.instrument}`, orderId: row.id });
+  const ordersByInstrument = new Map<string, number>();
+  for (const row of orders.rows) ordersByInstrument.set(row.instrument, (ordersByInstrument.get(row.instrument) ?? 0) + 1);
+  const multipleOrders = [...ordersByInstrument.values()].filter((count) => count > 1).length;
+  for (const row of stuckRows.slice(0, 3)) examples.push({ what: `stuck: ${row.instrument}`, orderIds: [row.id] });
   return {
     requests: outcomes.length,
     status201,
@@ -464,13 +471,14 @@ async function tally(db: pg.Client, prefix: string, outcomes: Outcome[], loadSta
     stuck: stuckRows.length,
     maxLatencyMs: Math.round(Math.max(0, ...outcomes.map((outcome) => outcome.latencyMs))),
     inexact500,
+    multipleOrders,
     offContract,
     examples: await describeExamples(db, examples, loadStartEpochMs),
   };
 }
 
-async function describeExamples(db: pg.Client, examples: { what: string; orderId: string | undefined }[], loadStartEpochMs: number) {
-  const ids = examples.flatMap((example) => (example.orderId ? [example.orderId] : []));
+async function describeExamples(db: pg.Client, examples: { what: string; orderIds: string[] }[], loadStartEpochMs: number) {
+  const ids = examples.flatMap((example) => example.orderIds);
   const events = await db.query<{ order_id: string; status: string; at_ms: number }>(
     `SELECT order_id::text, status::text, (extract(epoch FROM at) * 1000)::float8 AS at_ms FROM order_events
      WHERE order_id = ANY($1::uuid[]) ORDER BY id`,
@@ -481,15 +489,16 @@ async function describeExamples(db: pg.Client, examples: { what: string; orderId
      WHERE order_id = ANY($1::uuid[]) AND status = 'accepted'`,
     [ids],
   );
-  return examples.map(({ what, orderId }) => {
-    if (!orderId) return what;
+  // Every order of the request (a request should make at most one) with its statuses and placement.
+  const historyOf = (orderId: string) => {
     const history = events.rows
       .filter((event) => event.order_id === orderId)
       .map((event) => `${event.status} at ${fmt(event.at_ms - loadStartEpochMs)}`);
     const placed = placements.rows.find((row) => row.order_id === orderId);
     if (placed) history.push(`at the exchange at ${fmt(placed.at_ms - loadStartEpochMs)}`);
-    return `${what}; order ${orderId}: ${history.join(', ')}`;
-  });
+    return `order ${orderId}: ${history.join(', ')}`;
+  };
+  return examples.map(({ what, orderIds }) => [what, ...orderIds.map(historyOf)].join('; '));
 }
 
 function fmt(ms: number): string {
@@ -528,6 +537,7 @@ export function renderTable(results: (ChaosResult | { fault: FaultName; error: s
     const extra = [
       other > 0 ? `other answers ${JSON.stringify(result.otherStatuses)}` : '',
       result.inexact500 > 0 ? `${result.inexact500} 500s with another body than the documented one` : '',
+      result.multipleOrders > 0 ? `${result.multipleOrders} requests stored more than one order` : '',
       result.offContract.length > 0 ? `off the OpenAPI document: ${result.offContract.join('; ')}` : '',
       result.unexpectedExits.length > 0 ? `processes that exited by themselves: ${result.unexpectedExits.join(', ')}` : '',
       result.settledAfterMs === null ? 'never settled' : '',
