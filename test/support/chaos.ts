@@ -11,8 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { ensureLedgerSchema } from '../../activities/exchange-ledger.js';
 import { INTERNAL_ERROR_BODY } from '../../api/errors.js';
+import { openApiDocument } from '../../api/openapi.js';
 import { type Log, prepareWorkflowBundle, type Stack, startStack } from './chaos-infra.js';
-import { assertInContract } from './openapi-contract.js';
+import { assertInContract, validatorAt } from './openapi-contract.js';
 import type { PgStatement } from './pg-proxy.js';
 
 export type FaultName = 'pg-freeze' | 'temporal-freeze' | 'lost-commit-ack' | 'api-kill' | 'pg-kill' | 'temporal-kill';
@@ -304,8 +305,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   }
 }
 
+/**
+ * Compiles every schema of POST /orders' answers now: compiling one on its first use blocks the
+ * harness's event loop for up to seconds on a busy machine, in the middle of the load.
+ */
+function compileContract(): void {
+  const responses = openApiDocument().paths['/orders']?.post?.responses ?? {};
+  for (const [status, response] of Object.entries(responses)) {
+    const at = ['paths', '/orders', 'post', 'responses', status];
+    for (const name of Object.keys(response.headers ?? {})) validatorAt([...at, 'headers', name, 'schema']);
+    if (response.content?.['application/json']) validatorAt([...at, 'content', 'application/json', 'schema']);
+  }
+}
+
 /** One order through each API: the stack works before the load starts (not counted). */
 async function warmUp(stack: Stack): Promise<void> {
+  compileContract();
   const deadline = Date.now() + 60_000;
   for (const url of stack.fleet.apiUrls()) {
     for (;;) {
