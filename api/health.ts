@@ -64,6 +64,8 @@ export interface ReadinessDeps {
   timeoutMs: number;
   /** Where the migrations this build expects live (prisma/migrations by default). */
   migrationsDir?: string;
+  /** Settles once the API's first calls have warmed its connections; unready until then. */
+  warmUp?: Promise<void>;
 }
 
 /**
@@ -72,8 +74,15 @@ export interface ReadinessDeps {
  * Temporal answers. The checks run in parallel, each bounded by `timeoutMs`, so an answer never
  * takes much longer than that whatever hangs.
  */
-export function createReadinessProbe({ db, temporal, timeoutMs, migrationsDir }: ReadinessDeps): ReadinessProbe {
+export function createReadinessProbe({ db, temporal, timeoutMs, migrationsDir, warmUp }: ReadinessDeps): ReadinessProbe {
   let draining = false;
+  let warm = warmUp === undefined;
+  void warmUp?.then(
+    () => {
+      warm = true;
+    },
+    () => {}, // stopped: the API is shutting down
+  );
   let expected: Promise<{ name: string; checksum: string }[]> | undefined;
   const expectedMigrations = () =>
     (expected ??= readMigrations(migrationsDir).catch((error: unknown) => {
@@ -119,7 +128,8 @@ export function createReadinessProbe({ db, temporal, timeoutMs, migrationsDir }:
           return undefined;
         }, timeoutMs),
       ]);
-      const checks = { database: databaseCheck, migrations: migrationsCheck, temporal: temporalCheck };
+      const checks: Record<string, CheckResult> = { database: databaseCheck, migrations: migrationsCheck, temporal: temporalCheck };
+      if (!warm) checks.warmup = { status: 'fail', duration_ms: 0, message: 'warming up the connections to PostgreSQL and Temporal' };
       const ready = Object.values(checks).every((check) => check.status === 'pass') && !draining;
       return { status: ready ? 'ready' : 'unready', checks };
     },

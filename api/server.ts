@@ -1,12 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import pRetry from 'p-retry';
 import { createOrderWorkflowProbe } from '../activities/pending-orders.js';
 import type { Config } from '../config/config.js';
 import { annotateLog } from '../config/log-context.js';
 import type { Logger } from '../config/logger.js';
 import { workflowIdFor } from '../domain/order.js';
-import { createPrismaClient } from '../prisma/client.js';
+import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrdersQuery } from '../prisma/orders-query.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
@@ -49,7 +50,8 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS, connectTimeout: config.TEMPORAL_RPC_TIMEOUT_MS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const metrics = createApiMetrics();
-  const readiness = createReadinessProbe({ db, temporal: client, timeoutMs: config.READINESS_TIMEOUT_MS });
+  const warmUp = warmConnections(db, client, config);
+  const readiness = createReadinessProbe({ db, temporal: client, timeoutMs: config.READINESS_TIMEOUT_MS, warmUp: warmUp.done });
   const starter = createPlacementStarter(client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_START_CONCURRENCY);
   const orders = new OrdersRepository(db);
   const openOutcomes = createOpenOutcomeTracker({ orders, logger, metrics });
@@ -105,6 +107,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
         if (drainDelayMs > 0) await sleep(drainDelayMs);
         await closeGracefully(server, timeoutMs);
         openOutcomes.stop();
+        await warmUp.stop();
         await Promise.allSettled([db.$disconnect(), connection.close()]);
       })();
       return closing;
@@ -128,4 +131,38 @@ async function closeGracefully(server: Server, timeoutMs: number): Promise<void>
     clearInterval(sweep);
     clearTimeout(deadline);
   }
+}
+
+/**
+ * The first calls of a fresh process are slow (connections to open, the client's code paths to
+ * load), and under load its first workflow starts used to miss their deadline for seconds. So
+ * before the API reports ready it opens its database pool and walks the path of a workflow call
+ * once (asking for a workflow that does not exist), retrying until both work.
+ */
+function warmConnections(db: PrismaClient, client: Client, config: Config): { done: Promise<void>; stop(): Promise<void> } {
+  const stopping = new AbortController();
+  let current: Promise<unknown> = Promise.resolve();
+  const attempt = async () => {
+    const run = (async () => {
+      await Promise.all(Array.from({ length: config.DB_POOL_SIZE }, () => db.$queryRaw`SELECT 1`));
+      await client
+        .withDeadline(Date.now() + config.TEMPORAL_RPC_TIMEOUT_MS, () => client.workflow.getHandle('warm-up-never-started').describe())
+        .catch((error: unknown) => {
+          if (!(error instanceof WorkflowNotFoundError)) throw error;
+        });
+    })();
+    current = run.catch(() => {});
+    await run;
+  };
+  const done = pRetry(attempt, { forever: true, minTimeout: 200, maxTimeout: 5000, signal: stopping.signal });
+  done.catch(() => {}); // stopped at shutdown
+  return {
+    done,
+    // Waits for the attempt in flight (bounded by its deadline): closing a connection under a
+    // call that the client still retries throws from the client's retry timer.
+    async stop() {
+      stopping.abort();
+      await current;
+    },
+  };
 }

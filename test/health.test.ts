@@ -2,12 +2,14 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import getPort from 'get-port';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Readiness } from '../api/health.js';
+import { createReadinessProbe, type Readiness } from '../api/health.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
+import { createPrismaClient } from '../prisma/client.js';
 import { applyMigrations, readMigrations } from '../prisma/migrate.js';
 import { type RunningPostgres, startEmbeddedPostgres } from '../scripts/infra/embedded-postgres.js';
 import { testConfig } from './support/config.js';
@@ -174,6 +176,29 @@ describe('GET /health/ready', () => {
         expect(answer.elapsedMs).toBeLessThan(ANSWER_BOUND_MS);
       }
     }
+  });
+
+  it('stays unready until the API has warmed its connections', async () => {
+    const config = testConfig();
+    const db = createPrismaClient({ url: config.DATABASE_URL, poolSize: 2, connectTimeoutMs: 1000, queryTimeoutMs: 5000 });
+    const temporal = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }) });
+    cleanups.push(
+      () => db.$disconnect(),
+      () => temporal.connection.close(),
+    );
+    let finish!: () => void;
+    const warmUp = new Promise<void>((resolve) => (finish = resolve));
+    const probe = createReadinessProbe({ db, temporal, timeoutMs: TIMEOUT_MS, warmUp });
+
+    const cold = await probe.check();
+    expect(cold.status).toBe('unready');
+    expect(cold.checks.warmup?.status).toBe('fail');
+    expect([cold.checks.database?.status, cold.checks.temporal?.status]).toEqual(['pass', 'pass']);
+    finish();
+    await warmUp;
+    const warm = await probe.check();
+    expect(warm.status).toBe('ready');
+    expect(warm.checks.warmup).toBeUndefined();
   });
 
   it('turns unready at once when the API starts shutting down', async () => {
