@@ -153,7 +153,9 @@ function isTemporalError(error: Error): boolean {
     error instanceof WorkflowUpdateFailedError ||
     error instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
     isGrpcServiceError(error) ||
-    error.name === 'TransportError'
+    error.name === 'TransportError' ||
+    // Waited for Temporal's pace (api/placement-client.ts): Temporal is slow or away.
+    error.name === 'StartNotSentError'
   );
 }
 

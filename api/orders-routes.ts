@@ -10,6 +10,7 @@ import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { CancelNotRecordedError, OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
 import { IDEMPOTENCY_HEADER, validateKey, withIdempotencyKey } from './idempotency.js';
 import { readJsonBody } from './json-body.js';
+import type { CursorCodec } from './list-cursor.js';
 import { listOrdersRoute } from './list-orders.js';
 import { parseOrderRequest } from './order-request.js';
 import { orderJson } from './order-response.js';
@@ -26,6 +27,8 @@ export interface OrdersRouteDeps {
   /** POST /orders: insert and start within orderMs; DELETE: the decision awaited for cancelMs. */
   budgets: { orderMs: number; cancelMs: number };
   openOutcome?: OpenOutcomeReporter;
+  /** Signs and checks GET /orders cursors (the default: with the public key). */
+  cursors?: CursorCodec;
   faults?: FaultInjector;
 }
 

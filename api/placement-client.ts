@@ -24,22 +24,38 @@ export function createPlacementStarter(client: Client, taskQueue: string, concur
   return {
     async start(ticket, deadline) {
       const workflowId = workflowIdFor(ticket.id);
-      await queue.add(
-        () =>
-          client.withDeadline(deadline, () =>
-            client.workflow.start<typeof placeOrderWorkflow>('placeOrderWorkflow', {
-              workflowId,
-              taskQueue,
-              args: [ticket],
-              workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            }),
-          ),
-        // A start still waiting at its deadline is dropped from the queue, never sent.
-        { signal: AbortSignal.timeout(Math.max(0, deadline - Date.now())) },
-      );
+      let sent: Promise<unknown> | undefined;
+      try {
+        await queue.add(
+          () =>
+            (sent = client.withDeadline(deadline, () =>
+              client.workflow.start<typeof placeOrderWorkflow>('placeOrderWorkflow', {
+                workflowId,
+                taskQueue,
+                args: [ticket],
+                workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+              }),
+            )),
+          // A start still waiting at its deadline is dropped from the queue, never sent.
+          { signal: AbortSignal.timeout(Math.max(0, deadline - Date.now())) },
+        );
+      } catch (error) {
+        if (!sent) throw new StartNotSentError(workflowId, { cause: error });
+        // Sent, and the deadline came as it answered: its own outcome counts (an acknowledged
+        // start is a start), or its own error, which says what Temporal did.
+        await sent;
+      }
       return { workflowId };
     },
   };
+}
+
+/** A workflow start that waited for its turn until its deadline and was never sent. */
+export class StartNotSentError extends Error {
+  override readonly name = 'StartNotSentError';
+  constructor(workflowId: string, options?: ErrorOptions) {
+    super(`The start of ${workflowId} waited for its turn until its deadline`, options);
+  }
 }
 
 /** How a cancel went: decided by the workflow, or recorded and still to be decided. */

@@ -4,7 +4,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { parse as parseLossless } from 'lossless-json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../api/app.js';
-import { INTERNAL_ERROR_BODY } from '../api/errors.js';
+import { CANCEL_INTERNAL_ERROR_BODY, INTERNAL_ERROR_BODY } from '../api/errors.js';
 import { validateKey } from '../api/idempotency.js';
 import { buildOpenApiDocument, HTTP_METHODS, type OpenApiDocument, ORDER_STATUS_DESCRIPTIONS } from '../api/openapi.js';
 import { parseOrderRequest } from '../api/order-request.js';
@@ -101,7 +101,7 @@ describe('GET /openapi.json', () => {
       'OPTIONS /orders': ['200', '204'],
       'OPTIONS /orders/{id}': ['200', '204'],
       'GET /orders/{id}': ['200', '404', '422', '500'],
-      'DELETE /orders/{id}': ['200', '404', '409', '422', '500'],
+      'DELETE /orders/{id}': ['200', '202', '404', '409', '422', '500'],
       'GET /health/live': ['200'],
       'GET /health/ready': ['200', '503'],
       'GET /metrics': ['200'],
@@ -118,13 +118,18 @@ describe('GET /openapi.json', () => {
     expect(schemaOf('/orders', 'get', '200')).toEqual(ref('OrderList'));
     expect(schemaOf('/orders/{id}', 'get', '404')).toEqual(ref('Message'));
     expect(schemaOf('/orders/{id}', 'delete', '409')).toEqual(ref('CancelConflict'));
+    // DELETE's own internal failure speaks of cancelling; the seed's body is POST's (and the reads').
+    expect(schemaOf('/orders/{id}', 'delete', '500')).toEqual(ref('CancelInternalError'));
+    expect(served.components.schemas.CancelInternalError).toMatchObject({
+      properties: { message: { const: CANCEL_INTERNAL_ERROR_BODY.message } },
+    });
     for (const [path, method] of [
       ['/orders', 'post'],
       ['/orders', 'get'],
       ['/orders/{id}', 'get'],
       ['/orders/{id}', 'delete'],
     ] as const) {
-      expect(schemaOf(path, method, '500')).toEqual(ref('InternalError'));
+      if (method !== 'delete') expect(schemaOf(path, method, '500')).toEqual(ref('InternalError'));
       if (!(path === '/orders' && method === 'post')) expect(schemaOf(path, method, '422')).toEqual(ref('ValidationError'));
     }
     expect(served.components.schemas.InternalError).toMatchObject({

@@ -7,8 +7,10 @@ import { type Config, loadConfig } from '../../config/config.js';
  * seconds. Tests of the bound set ORDER_BUDGET_MS themselves.
  */
 export const TEST_ORDER_BUDGET_MS = '15000';
-// Likewise for a statement: under a load of 10+ on two cores an INSERT can take seconds.
+// Likewise for a statement and a new connection: under a load of 10+ on two cores an INSERT, or
+// opening a connection, can take seconds.
 const TEST_DB_QUERY_TIMEOUT_MS = '10000';
+const TEST_DB_CONNECT_TIMEOUT_MS = '5000';
 
 /** The production defaults of every bound of POST /orders, for tests of those bounds. */
 export const PRODUCTION_BOUNDS = { ORDER_BUDGET_MS: '5000', DB_CONNECT_TIMEOUT_MS: '1000', DB_QUERY_TIMEOUT_MS: '2000' };
@@ -24,6 +26,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: 'silent',
     ORDER_BUDGET_MS: TEST_ORDER_BUDGET_MS,
     DB_QUERY_TIMEOUT_MS: TEST_DB_QUERY_TIMEOUT_MS,
+    DB_CONNECT_TIMEOUT_MS: TEST_DB_CONNECT_TIMEOUT_MS,
     ...overrides,
   });
 }
