@@ -1,5 +1,8 @@
-// Load generators: autocannon for HTTP, and a closed loop at fixed concurrency for in-process
-// calls (the Prisma insert, the Temporal start). Both record every latency in an hdr histogram.
+// Load generators: autocannon for HTTP, a burst of requests sent at one moment, and a closed
+// loop at fixed concurrency for in-process calls (the Prisma insert, the Temporal start). Each
+// records every latency in an hdr histogram.
+import http from 'node:http';
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { type LatencySummary, newHistogram, recordMs, summarise } from './histogram.js';
@@ -77,6 +80,94 @@ export function httpLoad(options: HttpLoadOptions): Promise<LoadResult> {
       firstError ??= error.message;
     });
   });
+}
+
+export interface BurstLoadResult extends LoadResult {
+  /** Requests that got no answer, by error (a connection closed without one, a timeout…). */
+  errorsByMessage: Record<string, number>;
+  /** How long it took to open every connection, before the first request was written. */
+  connectS: number;
+}
+
+/**
+ * `count` requests at one moment: one connection each, spread evenly over `urls`, all opened
+ * first; then every request is written in the same tick, and each one's latency runs from there
+ * to the end of its answer. (autocannon writes each request as its connection opens, so its
+ * requests leave over as long as opening them all takes, and it counts a connection closed
+ * without an answer as nothing at all.)
+ */
+export async function burstLoad(options: { urls: string[]; count: number; body: string; timeoutS: number }): Promise<BurstLoadResult> {
+  const connectStarted = performance.now();
+  const sockets = await Promise.all(
+    Array.from({ length: options.count }, (_, i) => {
+      const url = new URL(options.urls[i % options.urls.length]!);
+      return new Promise<{ socket: net.Socket; url: URL }>((resolve, reject) => {
+        const socket = net.connect({ host: url.hostname, port: Number(url.port) });
+        socket.once('connect', () => resolve({ socket, url }));
+        socket.once('error', reject);
+      });
+    }),
+  );
+  const connectS = (performance.now() - connectStarted) / 1000;
+  const histogram = newHistogram();
+  const statusCodes: Record<string, number> = {};
+  const errorsByMessage: Record<string, number> = {};
+  const body = Buffer.from(options.body);
+  const started = performance.now();
+  await Promise.all(
+    sockets.map(
+      ({ socket, url }) =>
+        new Promise<void>((resolve) => {
+          const failed = (error: Error) => {
+            errorsByMessage[error.message] = (errorsByMessage[error.message] ?? 0) + 1;
+            resolve();
+          };
+          const request = http.request(
+            {
+              host: url.hostname,
+              port: url.port,
+              method: 'POST',
+              path: '/orders',
+              headers: { 'content-type': 'application/json', 'content-length': body.length, connection: 'close' },
+              createConnection: () => socket,
+              timeout: options.timeoutS * 1000,
+            },
+            (response) => {
+              response.resume();
+              response.once('end', () => {
+                recordMs(histogram, performance.now() - started);
+                const code = String(response.statusCode);
+                statusCodes[code] = (statusCodes[code] ?? 0) + 1;
+                socket.destroy();
+                resolve();
+              });
+              response.once('error', failed);
+            },
+          );
+          request.once('timeout', () => request.destroy(new Error(`no answer within ${options.timeoutS} s`)));
+          request.once('error', failed);
+          request.end(body);
+        }),
+    ),
+  );
+  const durationS = (performance.now() - started) / 1000;
+  const completed = Object.values(statusCodes).reduce((sum, count) => sum + count, 0);
+  const errors = Object.values(errorsByMessage).reduce((sum, count) => sum + count, 0);
+  const firstError = Object.keys(errorsByMessage)[0];
+  const result: BurstLoadResult = {
+    completed,
+    perSecond: completed / durationS,
+    latency: summarise(histogram),
+    non2xx: completed - Object.entries(statusCodes).reduce((sum, [code, count]) => sum + (code.startsWith('2') ? count : 0), 0),
+    errors,
+    statusCodes,
+    durationS,
+    ...(firstError ? { firstError } : {}),
+    errorsByMessage,
+    connectS,
+  };
+  histogram.destroy();
+  return result;
 }
 
 /**

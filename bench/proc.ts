@@ -102,3 +102,24 @@ export function loadAverage(): string {
     .map((value) => value.toFixed(2))
     .join(' ');
 }
+
+/**
+ * Connections the kernel dropped because a listening socket's accept queue was full, machine
+ * wide (TcpExt ListenOverflows in /proc/net/netstat); null where that file is missing. A dropped
+ * SYN is retried by the client after 1 s, then 3 s, 7 s…: a burst's latency includes that wait.
+ */
+export function listenOverflows(): number | null {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const names = lines[i]!.trim().split(/\s+/);
+      const values = lines[i + 1]!.trim().split(/\s+/);
+      if (names[0] !== 'TcpExt:') continue;
+      const at = names.indexOf('ListenOverflows');
+      return at > 0 ? Number(values[at]) : null;
+    }
+  } catch {
+    // not Linux
+  }
+  return null;
+}

@@ -17,6 +17,10 @@ export interface Profile {
   burstWaitS: number;
   /** How long to wait after the steady run for its last orders to be placed. */
   steadyDrainS: number;
+  /** POST /orders sent at one moment, one per connection (the spike). */
+  spikeRequests: number;
+  /** How long to wait after a spike for its orders to be placed before going on (and saying so). */
+  spikeDrainS: number;
   /** RSS is sampled this often; start and end are medians of the first and last rssWindowS after rssSettleS. */
   rssSampleS: number;
   rssSettleS: number;
@@ -36,6 +40,8 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     steadyConnections: 64,
     burstWaitS: 1800,
     steadyDrainS: 120,
+    spikeRequests: 500,
+    spikeDrainS: 300,
     rssSampleS: 5,
     rssSettleS: 30,
     rssWindowS: 60,
@@ -52,6 +58,8 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     steadyConnections: 32,
     burstWaitS: 10,
     steadyDrainS: 5,
+    spikeRequests: 500,
+    spikeDrainS: 60,
     rssSampleS: 1,
     rssSettleS: 3,
     rssWindowS: 3,

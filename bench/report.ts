@@ -11,6 +11,7 @@ import {
   EXCHANGE_LATENCY_S,
   type Measured,
   type PostResults,
+  type SpikeResult,
   type SteadyResult,
 } from './scenarios.js';
 
@@ -32,6 +33,7 @@ export interface Results {
   limitStart?: Outcome<Measured>;
   post?: Outcome<PostResults>;
   down?: Outcome<Measured>;
+  spike?: Outcome<{ oneApi: SpikeResult; twoApis: SpikeResult }>;
   burstInstant?: Outcome<BurstResult>;
   burstOne?: Outcome<BurstResult>;
   burstTwo?: Outcome<BurstResult>;
@@ -210,6 +212,46 @@ export function renderTable(results: Results): string {
       verdict: verdict(fraction >= 0.8 && errors === 0),
     });
   }
+
+  // Spike: a burst at one moment, against the bound every answer must keep
+  const sp = ok(results.spike);
+  section(
+    `Spike: ${profile.spikeRequests} POST /orders at one moment (${profile.spikeRequests} connections, one request each), 1 worker placing meanwhile`,
+  );
+  const spikeRow = (label: string, result: SpikeResult) => {
+    const share = result.created / result.requests;
+    const answeredAll = result.load.completed === result.requests;
+    const within = answeredAll && result.load.latency.maxMs <= result.bound.ms;
+    const otherCodes = Object.entries(result.load.statusCodes)
+      .filter(([code]) => code !== '201' && code !== '500')
+      .map(([code, count]) => `${count}×${code}`);
+    const unanswered = Object.entries(result.load.errorsByMessage).map(([message, count]) => `${count} unanswered: "${message}"`);
+    const otherParts = [...otherCodes, ...unanswered];
+    const { after } = result;
+    rows.push({
+      measure: label,
+      figure:
+        `${result.requests} requests: ${result.created}×201 (${num(100 * share, 1)}%), ${result.serverError}×500, ` +
+        `other ${result.other}${otherParts.length ? ` (${otherParts.join(', ')})` : ''}` +
+        `; p50 ${ms(result.load.latency.p50Ms)} / p99 ${ms(result.load.latency.p99Ms)} / max ${ms(result.load.latency.maxMs)} ms` +
+        `; bound ${result.bound.ms} ms (${result.bound.parts}): max ${within ? '≤' : '>'} bound` +
+        (answeredAll ? '' : ' (not every request answered)') +
+        `; as the API timed them (${result.server.count}, from their headers): p50 ${ms(result.server.p50Ms)} / p99 ${ms(result.server.p99Ms)} / max ${ms(result.server.maxMs)} ms` +
+        (result.listenOverflows ? `; ${result.listenOverflows} connections dropped by a full accept queue (machine-wide)` : '') +
+        `; the ${result.requests} connections opened in ${num(result.load.connectS, 2)} s, then all answered in ${num(result.load.durationS, 1)} s; TEMPORAL_START_CONCURRENCY ${result.settings.startConcurrency}, DB_POOL_SIZE ${result.settings.poolSize} per API` +
+        `; then ${after.placed} placed, ${after.rejected} rejected` +
+        (after.open > 0 ? `, ${after.open} still on their way` : '') +
+        ` ${num(after.waitedS, 1)} s after the last answer${after.complete ? '' : ' (stopped waiting)'}` +
+        serverErrorsOf(result.serverErrors),
+      cpu: cpu(result.cpu),
+      target: `≥ 99% 201, every answer ≤ the bound (${result.bound.ms} ms)`,
+      verdict: verdict(share >= 0.99 && within),
+    });
+  };
+  if (sp) {
+    spikeRow('1 API process', sp.oneApi);
+    spikeRow(`2 API processes (${Math.ceil(profile.spikeRequests / 2)} requests each)`, sp.twoApis);
+  } else failed('spike', results.spike);
 
   // 3. placement
   const instant = ok(results.burstInstant);

@@ -4,9 +4,9 @@
 // ONE table (Markdown) on stdout; progress goes to stderr.
 //
 // Options: --short; --json FILE (the raw figures); --only LIST (comma-separated scenarios:
-// limits, post, burst, steady, down); --temporal-db file|memory (default file, as `npm start`);
+// limits, post, down, spike, burst, steady); --temporal-db file|memory (default file, as `npm start`);
 // --temporal-address HOST:PORT uses a Temporal server started by hand (to try its settings);
-// for exploring, --burst-orders N, --steady-rate N, --steady-seconds N override the mode's values
+// for exploring, --burst-orders N, --spike-requests N, --steady-rate N, --steady-seconds N override the mode's values
 // (the table then shows those, and says so in the run row).
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -24,12 +24,13 @@ import {
   openBench,
   postExchangeDown,
   postHealthy,
+  spike,
   startFleet,
   steady,
 } from './scenarios.js';
 import { stopAllServices } from './services.js';
 
-const SCENARIOS = ['limits', 'post', 'burst', 'steady', 'down'] as const;
+const SCENARIOS = ['limits', 'post', 'down', 'spike', 'burst', 'steady'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     'temporal-db': { type: 'string', default: 'file' },
     'temporal-address': { type: 'string' },
     'burst-orders': { type: 'string' },
+    'spike-requests': { type: 'string' },
     'steady-rate': { type: 'string' },
     'steady-seconds': { type: 'string' },
   },
@@ -51,12 +53,14 @@ const positive = (name: string, text: string | undefined): number | undefined =>
   return value;
 };
 const burstOrders = positive('burst-orders', values['burst-orders']);
+const spikeRequests = positive('spike-requests', values['spike-requests']);
 const steadyRate = positive('steady-rate', values['steady-rate']);
 const steadySeconds = positive('steady-seconds', values['steady-seconds']);
-const overridden = burstOrders !== undefined || steadyRate !== undefined || steadySeconds !== undefined;
+const overridden = burstOrders !== undefined || spikeRequests !== undefined || steadyRate !== undefined || steadySeconds !== undefined;
 const profile = {
   ...base,
   ...(burstOrders !== undefined ? { burstOrders } : {}),
+  ...(spikeRequests !== undefined ? { spikeRequests } : {}),
   ...(steadyRate !== undefined ? { steadyRate } : {}),
   ...(steadySeconds !== undefined ? { steadyRunS: steadySeconds, lagWindowS: Math.min(base.lagWindowS, steadySeconds) } : {}),
 };
@@ -140,10 +144,10 @@ async function main(): Promise<void> {
     log('limit (c): Temporal workflow start only');
     results.limitStart = await attempt('limit (c)', () => limitWorkflowStart(b));
   }
-  const needs = { post: only.has('post'), steady: only.has('steady'), down: only.has('down') };
+  const needs = { post: only.has('post'), steady: only.has('steady'), down: only.has('down'), spike: only.has('spike') };
   let fleet: Fleet = {};
-  if (needs.post || needs.steady || needs.down) {
-    log('starting the API and worker processes of the POST, exchange-down and steady runs');
+  if (needs.post || needs.steady || needs.down || needs.spike) {
+    log('starting the API and worker processes of the POST, exchange-down, spike and steady runs');
     const started = await attempt('starting processes', () => startFleet(b, needs));
     if (started && !('error' in started)) fleet = started;
   }
@@ -158,6 +162,8 @@ async function main(): Promise<void> {
   }
   // The down run's workflows stay behind, retrying with a backoff that grows to 2 minutes and
   // no worker to poll their tasks: a small, decaying load on what follows.
+  // The spike before the placement runs, whose 15,000 finished workflows slow the dev server down.
+  if (only.has('spike')) results.spike = await attempt('spike', () => spike(b, fleet.spike));
   if (only.has('burst')) {
     results.burstInstant = await attempt('burst (instant exchange)', () => burst(b, { workers: 1, exchange: 'instant' }));
     results.burstOne = await attempt('burst (1 worker)', () => burst(b, { workers: 1, exchange: 'default' }));

@@ -17,8 +17,8 @@ import { OrdersRepository } from '../prisma/orders-repository.js';
 import { writeWorkflowBundle } from '../worker/workflow-bundle.js';
 import { type LatencySummary, summariseMs } from './histogram.js';
 import type { Infra } from './infra.js';
-import { closedLoop, httpLoad, type LoadResult } from './load.js';
-import { machineCpu, rssBytes, treeCpuSeconds } from './proc.js';
+import { type BurstLoadResult, burstLoad, closedLoop, httpLoad, type LoadResult } from './load.js';
+import { listenOverflows, machineCpu, rssBytes, treeCpuSeconds } from './proc.js';
 import type { Profile } from './profile.js';
 import { type Service, startApi, startHttpService, startWorker } from './services.js';
 
@@ -205,13 +205,15 @@ export interface Fleet {
   post?: { apis: [Service, Service]; worker: Service };
   steady?: { api: Service; worker: Service };
   down?: { api: Service; worker: Service };
+  spike?: { apis: [Service, Service]; worker: Service; config: Config };
 }
 
-export async function startFleet(bench: Bench, groups: { post: boolean; steady: boolean; down: boolean }): Promise<Fleet> {
+export async function startFleet(bench: Bench, groups: { post: boolean; steady: boolean; down: boolean; spike: boolean }): Promise<Fleet> {
   const postEnv = serviceEnv(bench, queueFor('post'));
   const steadyEnv = serviceEnv(bench, queueFor('steady'));
   const downEnv = serviceEnv(bench, queueFor('down'));
-  const [post, steady, down] = await Promise.all([
+  const spikeEnv = serviceEnv(bench, queueFor('spike'));
+  const [post, steady, down, spike] = await Promise.all([
     groups.post
       ? Promise.all([startApi('api-1', postEnv), startApi('api-2', postEnv), startWorker('worker', postEnv)]).then(
           ([api1, api2, worker]) => ({
@@ -228,8 +230,18 @@ export async function startFleet(bench: Bench, groups: { post: boolean; steady: 
           ([api, worker]) => ({ api, worker }),
         )
       : undefined,
+    groups.spike
+      ? Promise.all([startApi('api-1', spikeEnv), startApi('api-2', spikeEnv), startWorker('worker', spikeEnv)]).then(
+          ([api1, api2, worker]) => ({
+            apis: [api1, api2] as [Service, Service],
+            worker,
+            // What the API processes read: their environment is this process's plus spikeEnv.
+            config: loadConfig({ ...process.env, ...spikeEnv }),
+          }),
+        )
+      : undefined,
   ]);
-  return { ...(post ? { post } : {}), ...(steady ? { steady } : {}), ...(down ? { down } : {}) };
+  return { ...(post ? { post } : {}), ...(steady ? { steady } : {}), ...(down ? { down } : {}), ...(spike ? { spike } : {}) };
 }
 
 /** One worker with the exchange at its defaults; POST against one API process, then two. */
@@ -276,6 +288,140 @@ export async function postExchangeDown(bench: Bench, fleet: Fleet['down']): Prom
   } finally {
     await Promise.all([api.stop(), worker.stop()]);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spike: many POST /orders at one moment, answered within the documented bound (issue 10, §5)
+
+/**
+ * The most one POST /orders may take with this configuration (README, "Bounded time"): its
+ * budget for the insert and the workflow start together (its wait for a turn included), then one
+ * more database call on the database's own bound (the compensation of a start that failed, or
+ * the acceptance after one that succeeded).
+ */
+export function postAnswerBound(config: Config): { ms: number; parts: string } {
+  return {
+    ms: config.ORDER_BUDGET_MS + config.DB_CONNECT_TIMEOUT_MS + config.DB_QUERY_TIMEOUT_MS,
+    parts: `ORDER_BUDGET_MS ${config.ORDER_BUDGET_MS} + DB_CONNECT_TIMEOUT_MS ${config.DB_CONNECT_TIMEOUT_MS} + DB_QUERY_TIMEOUT_MS ${config.DB_QUERY_TIMEOUT_MS}`,
+  };
+}
+
+export interface SpikeResult {
+  apis: number;
+  requests: number;
+  /** Every answer by status, latencies (from the moment all requests were written), requests without an answer. */
+  load: BurstLoadResult;
+  /** The same requests as the API timed them (its request log's durationMs: from its headers to its answer). */
+  server: LatencySummary;
+  /** Connections dropped by a full accept queue on the machine during the burst (any listener); null: unknown. */
+  listenOverflows: number | null;
+  created: number;
+  serverError: number;
+  /** Answers other than 201 and 500, plus requests that got no answer (connection errors, 30 s timeouts). */
+  other: number;
+  bound: { ms: number; parts: string };
+  /** The API's settings that shape a burst, as the API processes read them. */
+  settings: { startConcurrency: number; poolSize: number };
+  serverErrors: Record<string, number>;
+  cpu: CpuUse;
+  /** The burst's orders once none was on its way any more (or when the wait was given up). */
+  after: { placed: number; rejected: number; open: number; waitedS: number; complete: boolean };
+}
+
+/** GET /health/ready until 200 (the API has warmed its connections), as a balancer would wait. */
+async function waitReady(api: Service, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(`${api.url}/health/ready`)).status === 200) return;
+    } catch {
+      // not answering yet
+    }
+    if (Date.now() > deadline) throw new Error(`${api.name} not ready within ${timeoutMs / 1000} s`);
+    await sleep(200);
+  }
+}
+
+/**
+ * `spikeRequests` POST /orders at one moment (as many connections, all open before the first
+ * request is written, then one request each), against one API process, then split evenly over two; one worker polls the queue and places the orders
+ * meanwhile. Between the two, the first burst's orders are placed, so both start from an idle
+ * worker.
+ */
+export async function spike(bench: Bench, fleet: Fleet['spike']): Promise<{ oneApi: SpikeResult; twoApis: SpikeResult }> {
+  if (!fleet) throw new Error('no processes for the spike runs');
+  const { apis, worker } = fleet;
+  try {
+    await Promise.all(apis.map((api) => waitReady(api)));
+    // A few orders through each API first, so that the burst meets warm code paths, as it would
+    // meet an API that has been serving for a while.
+    const warmUp = instrumentFor('spikewarm');
+    await httpLoad({ urls: apis.map((api) => api.url), connections: 4, amount: 20, body: orderBody(warmUp) });
+    await waitUntilPlaced(bench, warmUp, 0, bench.profile.spikeDrainS * 1000);
+    const oneApi = await spikeOnce(bench, fleet, [apis[0]], 'spike1');
+    const twoApis = await spikeOnce(bench, fleet, apis, 'spike2');
+    return { oneApi, twoApis };
+  } finally {
+    await Promise.all([...apis.map((api) => api.stop()), worker.stop()]);
+  }
+}
+
+async function spikeOnce(bench: Bench, fleet: NonNullable<Fleet['spike']>, apis: Service[], code: string): Promise<SpikeResult> {
+  const { profile } = bench;
+  const n = profile.spikeRequests;
+  const instrument = instrumentFor(code);
+  bench.log(`spike: ${n} POST /orders at one moment, ${n} connections, ${apis.length} API process(es), 1 worker placing`);
+  const cpu = cpuMeter(bench, { api: apis, worker: [fleet.worker] });
+  const errorsBefore = apis.map((api) => api.errorCounts());
+  const logOffsets = apis.map((api) => api.output().length);
+  const overflowsBefore = listenOverflows();
+  const load = await burstLoad({ urls: apis.map((api) => api.url), count: n, body: orderBody(instrument), timeoutS: 60 });
+  const overflowsAfter = listenOverflows();
+  const cpuUse = cpu();
+  const serverErrors = errorsSince(apis, errorsBefore);
+  const serverMs = apis.flatMap((api, i) => postDurationsMs(api.output().slice(logOffsets[i])));
+  const created = load.statusCodes['201'] ?? 0;
+  const serverError = load.statusCodes['500'] ?? 0;
+  const waitStart = Date.now();
+  const complete = await waitUntilPlaced(bench, instrument, 0, profile.spikeDrainS * 1000);
+  const waitedS = (Date.now() - waitStart) / 1000;
+  const counts = await bench.pool.query<{ placed: number; rejected: number; open: number }>(
+    `SELECT count(*) FILTER (WHERE status = 'placed')::int AS placed,
+            count(*) FILTER (WHERE status = 'rejected')::int AS rejected,
+            count(*) FILTER (WHERE status IN ('pending', 'accepted', 'placing'))::int AS open
+       FROM orders WHERE instrument = $1`,
+    [instrument],
+  );
+  return {
+    apis: apis.length,
+    requests: n,
+    load,
+    server: summariseMs(serverMs),
+    listenOverflows: overflowsBefore === null || overflowsAfter === null ? null : overflowsAfter - overflowsBefore,
+    created,
+    serverError,
+    other: n - created - serverError,
+    bound: postAnswerBound(fleet.config),
+    settings: { startConcurrency: fleet.config.TEMPORAL_START_CONCURRENCY, poolSize: fleet.config.DB_POOL_SIZE },
+    serverErrors,
+    cpu: cpuUse,
+    after: { ...counts.rows[0]!, waitedS, complete },
+  };
+}
+
+/** durationMs of every POST /orders in an API's request log (one JSON line per request). */
+function postDurationsMs(log: string): number[] {
+  const durations: number[] = [];
+  for (const line of log.split('\n')) {
+    if (!line.includes('"msg":"request"') || !line.includes('"route":"/orders"')) continue;
+    try {
+      const entry = JSON.parse(line) as { method?: string; durationMs?: number };
+      if (entry.method === 'POST' && typeof entry.durationMs === 'number') durations.push(entry.durationMs);
+    } catch {
+      // a line cut short by the read
+    }
+  }
+  return durations;
 }
 
 /** Errors the services logged since `before` (one reading per service), by message. */
