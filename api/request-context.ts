@@ -31,6 +31,10 @@ export function routeLabel(ctx: Context): string {
   return 'unmatched';
 }
 
+// Probes and scrapes (every few seconds, from every balancer, orchestrator and Prometheus) and
+// the docs page's assets would drown the lines about orders: they are logged at debug, unless they failed.
+const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics', '/docs', '/docs/*', '/openapi.json']);
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface RequestContextOptions {
@@ -71,10 +75,9 @@ export function requestContext({ logger, metrics, draining }: RequestContextOpti
         if (ctx.method === 'POST' && route === '/orders' && ctx.status === 201 && ctx.response.get('Idempotent-Replayed') !== 'true') {
           metrics.ordersCreated.inc();
         }
-        logger.info(
-          { method: ctx.method, path: ctx.path, route, status: ctx.status, durationMs: Math.round(seconds * 1e4) / 10 },
-          'request',
-        );
+        const line = { method: ctx.method, path: ctx.path, route, status: ctx.status, durationMs: Math.round(seconds * 1e4) / 10 };
+        if (QUIET_ROUTES.has(route) && ctx.status < 500) logger.debug(line, 'request');
+        else logger.info(line, 'request');
       }
     });
   };

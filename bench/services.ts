@@ -64,7 +64,7 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 function errorCounts(log: string): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const line of log.split('\n')) {
-    if (!line.startsWith('{') || (!line.includes('"level":5') && !line.includes('"level":6'))) continue;
+    if (!line.startsWith('{') || (!line.includes('"level":"error"') && !line.includes('"level":"fatal"'))) continue;
     try {
       const entry = JSON.parse(line) as { msg?: string; err?: { type?: string; message?: string } };
       const what = [entry.msg, entry.err ? `${entry.err.type ?? 'Error'}: ${entry.err.message ?? ''}` : undefined]

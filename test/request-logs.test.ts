@@ -25,10 +25,10 @@ afterAll(async () => {
   for (const api of apis) await api.close();
 });
 
-async function startApi(overrides: Record<string, string> = {}) {
+async function startApi(overrides: Record<string, string> = {}, level = 'info') {
   const log = memoryLog();
   // No worker: a workflow start needs only the Temporal server, so POST /orders answers 201.
-  const api = await startApiServer(testConfig(overrides), createLogger('api', 'info', log.stream));
+  const api = await startApiServer(testConfig(overrides), createLogger('api', level, log.stream));
   apis.push(api);
   return { api, lines: log.lines };
 }
@@ -56,7 +56,7 @@ describe('request logs', () => {
     const lines = healthy.lines.filter((line) => line.reqId === 'client-req-0001');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
-      level: 30,
+      level: 'info',
       msg: 'request',
       method: 'POST',
       path: '/orders',
@@ -77,11 +77,34 @@ describe('request logs', () => {
 
   it('replaces an X-Request-Id that is not a sane token with its own', async () => {
     for (const incoming of ['has spaces in it', 'x'.repeat(200), 'quote"d', '']) {
-      const response = await fetch(`${healthy.api.url}/health/live`, { headers: incoming ? { 'X-Request-Id': incoming } : {} });
+      const response = await fetch(`${healthy.api.url}/orders/not-an-id`, { headers: incoming ? { 'X-Request-Id': incoming } : {} });
       const id = response.headers.get('x-request-id');
       expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-      expect(healthy.lines.filter((line) => line.reqId === id)).toMatchObject([{ msg: 'request', route: '/health/live', status: 200 }]);
+      expect(healthy.lines.filter((line) => line.reqId === id)).toMatchObject([{ msg: 'request', route: '/orders/:id' }]);
     }
+  });
+
+  it('writes JSON lines with ISO times and level names', () => {
+    expect(healthy.lines.length).toBeGreaterThan(0);
+    for (const line of healthy.lines) {
+      expect(line.level).toMatch(/^(trace|debug|info|warn|error|fatal)$/);
+      expect(new Date(line.time as string).toISOString()).toBe(line.time);
+    }
+  });
+
+  it('logs health probes, scrapes and the docs at debug: at info they are not written', async () => {
+    const debug = await startApi({}, 'debug');
+    const paths = ['/health/live', '/health/ready', '/metrics', '/docs', '/docs/swagger-ui.css', '/openapi.json'];
+    for (const path of paths) {
+      const response = await fetch(`${healthy.api.url}${path}`, { headers: { 'X-Request-Id': `quiet-info${path.replaceAll('/', '-')}` } });
+      await response.arrayBuffer();
+      const again = await fetch(`${debug.api.url}${path}`, { headers: { 'X-Request-Id': `quiet-debug${path.replaceAll('/', '-')}` } });
+      await again.arrayBuffer();
+    }
+    expect(healthy.lines.filter((line) => String(line.reqId).startsWith('quiet-info'))).toEqual([]);
+    const debugLines = debug.lines.filter((line) => String(line.reqId).startsWith('quiet-debug'));
+    expect(debugLines.map((line) => line.path)).toEqual(paths);
+    for (const line of debugLines) expect(line).toMatchObject({ level: 'debug', msg: 'request' });
   });
 
   it('puts the request id, the order and its workflow on every line of a failing request', { timeout: 30_000 }, async () => {
@@ -93,7 +116,7 @@ describe('request logs', () => {
     expect(ofRequest.map((line) => line.msg)).toEqual(['request failed', 'request']);
     const [failure, summary] = ofRequest;
     expect(failure).toMatchObject({
-      level: 50,
+      level: 'error',
       cause: 'temporal',
       orderId: expect.any(String),
       workflowId: expect.stringMatching(/^order-/),
