@@ -4,7 +4,7 @@ import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { DuplicateOrderError, type Exchange, MissingOrderError } from './exchange.js';
 
 export interface OrderActivityDeps {
-  orders: OrdersRepository;
+  orders: Pick<OrdersRepository, 'claimForPlacement' | 'markPlaced' | 'markCancelled'>;
   exchange: Exchange;
   now?: () => Date;
 }

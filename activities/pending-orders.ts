@@ -29,7 +29,7 @@ export function createOrderWorkflowProbe(client: Client, timeoutMs: number): Ord
  * Returns the status after.
  */
 export async function decidePendingOrder(
-  deps: { orders: OrdersRepository; probe: OrderWorkflowProbe },
+  deps: { orders: Pick<OrdersRepository, 'accept' | 'rejectIfPending'>; probe: OrderWorkflowProbe },
   orderId: string,
   reason: string,
 ): Promise<OrderStatus | null> {

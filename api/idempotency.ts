@@ -10,8 +10,8 @@ export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
 
 export interface IdempotencyDeps {
-  keys: IdempotencyRepository;
-  orders: OrdersRepository;
+  keys: Pick<IdempotencyRepository, 'claim' | 'find' | 'takeOver' | 'complete' | 'release' | 'deleteExpired'>;
+  orders: Pick<OrdersRepository, 'findByIdempotencyKey' | 'releaseIdempotencyKey' | 'accept' | 'rejectIfPending'>;
   /** Whether an earlier request's order has a workflow: decides an order it left pending. */
   probe: OrderWorkflowProbe;
   ttlMs: number;

@@ -130,7 +130,7 @@ function rangeRule(from: unknown, to: unknown): ValidationDetail | undefined {
   return { loc: ['query', 'created_from'], msg: '`created_from` should not be after `created_to`', type: 'value_error' };
 }
 
-export function listOrdersRoute(deps: { ordersQuery: OrdersQuery; cursors?: CursorCodec }): Middleware {
+export function listOrdersRoute(deps: { ordersQuery: Pick<OrdersQuery, 'page'>; cursors?: CursorCodec }): Middleware {
   const orders = deps.ordersQuery;
   const cursors = deps.cursors ?? DEFAULT_CURSORS;
   return async (ctx) => {

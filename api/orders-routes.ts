@@ -1,29 +1,27 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { OrderWorkflowProbe } from '../activities/pending-orders.js';
 import type { Logger } from '../config/logger.js';
 import { isFinal, type NewOrder, type Order, type OrderStatus } from '../domain/order.js';
-import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { CancelNotRecordedError, OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
-import { IDEMPOTENCY_HEADER, validateKey, withIdempotencyKey } from './idempotency.js';
+import { IDEMPOTENCY_HEADER, type IdempotencyDeps, validateKey, withIdempotencyKey } from './idempotency.js';
 import { readJsonBody } from './json-body.js';
 import type { CursorCodec } from './list-cursor.js';
 import { listOrdersRoute } from './list-orders.js';
 import { parseOrderRequest } from './order-request.js';
 import { orderJson } from './order-response.js';
 import type { OrderCancellation, PlacementStarter } from './placement-client.js';
-import { type FaultInjector, type OpenOutcomeReporter, submitOrder } from './submit-order.js';
+import { type FaultInjector, type OpenOutcomeReporter, type SubmitOrderDeps, submitOrder } from './submit-order.js';
 
 export interface OrdersRouteDeps {
-  orders: OrdersRepository;
-  ordersQuery: OrdersQuery;
+  orders: SubmitOrderDeps['orders'] & IdempotencyDeps['orders'] & Pick<OrdersRepository, 'find' | 'events'>;
+  ordersQuery: Pick<OrdersQuery, 'page'>;
   placement: PlacementStarter;
   cancellation: OrderCancellation;
   logger: Logger;
-  idempotency: { keys: IdempotencyRepository; probe: OrderWorkflowProbe; ttlMs: number; staleLockMs: number };
+  idempotency: Omit<IdempotencyDeps, 'orders'>;
   /** POST /orders: insert and start within orderMs; DELETE: the decision awaited for cancelMs. */
   budgets: { orderMs: number; cancelMs: number };
   openOutcome?: OpenOutcomeReporter;
@@ -37,7 +35,7 @@ const orderId = z.uuid();
 // have been answered although recording 'accepted' failed; without a workflow the cancel is refused).
 const CANCELLABLE: ReadonlySet<OrderStatus> = new Set(['pending', 'accepted', 'placing']);
 
-async function findOrder(orders: OrdersRepository, rawId: string | undefined): Promise<Order> {
+async function findOrder(orders: Pick<OrdersRepository, 'find'>, rawId: string | undefined): Promise<Order> {
   const id = orderId.safeParse(rawId);
   if (!id.success) {
     throw new RequestValidationError([{ loc: ['path', 'id'], msg: 'Input should be a valid UUID', type: 'uuid_parsing' }]);
