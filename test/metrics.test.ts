@@ -140,11 +140,18 @@ describe('GET /metrics of the API', () => {
     expect(metricValue(workerSamples, 'order_placement_lag_seconds_bucket', { le: '+Inf' })).toBe(ORDERS + 1);
     expect(workerSamples.some((s) => s.name === 'process_resident_memory_bytes')).toBe(true);
 
-    // The Temporal SDK's own series, from its Prometheus exporter.
+    // The Temporal SDK's own series, from its Prometheus exporter, in Prometheus conventions:
+    // counters end in _total, durations are in seconds and say so.
     const sdk = await scrape(sdkMetricsUrl);
-    expect(sdk.some((s) => s.name.startsWith('temporal_activity_execution'))).toBe(true);
-    expect(metricValue(sdk, 'temporal_activity_execution_failed', { activity_type: 'placeAtExchange' })).toBe(failures);
-    expect(sdk.some((s) => s.name.startsWith('temporal_workflow_completed'))).toBe(true);
+    expect(metricValue(sdk, 'temporal_activity_execution_failed_total', { activity_type: 'placeAtExchange' })).toBe(failures);
+    expect(metricValue(sdk, 'temporal_workflow_completed_total', { workflow_type: 'placeOrderWorkflow' })).toBe(ORDERS + 1);
+    expect(sdk.some((s) => s.name.endsWith('_milliseconds_bucket') || s.name.endsWith('_milliseconds_sum'))).toBe(false);
+    const latencyCount = metricValue(sdk, 'temporal_activity_execution_latency_seconds_count', { activity_type: 'placeAtExchange' });
+    const latencySum = metricValue(sdk, 'temporal_activity_execution_latency_seconds_sum', { activity_type: 'placeAtExchange' });
+    expect(latencyCount).toBe(ORDERS + 1 + failures);
+    // Each call takes EXCHANGE_LATENCY_MS (20 ms): in seconds, the mean is well below one; in ms it would be above 20.
+    expect(latencySum / latencyCount).toBeGreaterThan(0.01);
+    expect(latencySum / latencyCount).toBeLessThan(5);
   });
 });
 

@@ -15,8 +15,21 @@ try {
     logger: temporalLogger(logger),
     telemetryOptions: {
       logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) },
-      // The SDK's own metrics (task slots, poll and schedule-to-start latencies, …) on their own port.
-      ...(config.TEMPORAL_METRICS_BIND_ADDRESS ? { metrics: { prometheus: { bindAddress: config.TEMPORAL_METRICS_BIND_ADDRESS } } } : {}),
+      // The SDK's own metrics (task slots, poll and schedule-to-start latencies, …) on their own
+      // port, named as Prometheus names them (durations in seconds with a `_seconds` suffix,
+      // counters ending in `_total`) like this worker's and the API's own series.
+      ...(config.TEMPORAL_METRICS_BIND_ADDRESS
+        ? {
+            metrics: {
+              prometheus: {
+                bindAddress: config.TEMPORAL_METRICS_BIND_ADDRESS,
+                useSecondsForDurations: true,
+                unitSuffix: true,
+                countersTotalSuffix: true,
+              },
+            },
+          }
+        : {}),
     },
     // SIGINT/SIGTERM make the SDK shut the worker down gracefully: it stops polling, and running
     // activities get WORKER_SHUTDOWN_GRACE_MS to finish (their results are reported) before
