@@ -2,11 +2,14 @@
 // own Temporal dev server (state in a SQLite file, as `npm start` runs it, so that a kill and a
 // restart lose nothing), two API and two worker processes, and the handles that freeze, kill and
 // restart each part.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import getPort from 'get-port';
 import { findProcess, processTree } from '../../bench/proc.js';
 import { applyMigrations } from '../../prisma/migrate.js';
@@ -14,7 +17,6 @@ import { type RunningPostgres, startEmbeddedPostgres } from '../../scripts/infra
 import { type RunningTemporal, startTemporalDevServer } from '../../scripts/infra/temporal-dev-server.js';
 import { writeWorkflowBundle } from '../../worker/workflow-bundle.js';
 import { type PgProxy, startPgProxy } from './pg-proxy.js';
-import { type ServiceProcess, startService } from './processes.js';
 
 export type Log = (line: string) => void;
 
@@ -216,7 +218,7 @@ interface Slot {
   kind: 'api' | 'worker';
   name: string;
   env: Record<string, string>;
-  service: ServiceProcess | undefined;
+  service: Service | undefined;
   /** Exits the harness caused (a kill fault); any other exit is reported as unexpected. */
   expectedExits: number;
 }
@@ -236,7 +238,15 @@ export class Fleet {
   async add(kind: 'api' | 'worker', name: string, env: Record<string, string>): Promise<void> {
     const slot: Slot = { kind, name, env, service: undefined, expectedExits: 0 };
     this.slots.push(slot);
-    await this.launch(slot);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.launch(slot);
+        return;
+      } catch (error) {
+        if (attempt === 3) throw error;
+        this.log(`${name}: start attempt ${attempt} failed: ${String(error).slice(0, 300)}`);
+      }
+    }
   }
 
   /** Base URLs of the APIs that run now. */
@@ -280,7 +290,7 @@ export class Fleet {
     void service.exited().then(() => this.onExit(slot, service));
   }
 
-  private async onExit(slot: Slot, service: ServiceProcess): Promise<void> {
+  private async onExit(slot: Slot, service: Service): Promise<void> {
     if (slot.service === service) slot.service = undefined;
     if (this.stopping) return;
     if (slot.expectedExits > 0) {
@@ -301,5 +311,76 @@ export class Fleet {
         await sleep(Math.min(1000 * attempt, 5000));
       }
     }
+  }
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** On a machine kept busy by other work, a tsx-compiled process can take a minute to get ready. */
+const READY_TIMEOUT_MS = 180_000;
+/** The tail of a service's output kept for failure messages (a worker logs at info for hours). */
+const OUTPUT_KEPT = 64 * 1024;
+
+interface Service {
+  child: ChildProcess;
+  /** The API's base URL (APIs only). */
+  url: string;
+  output(): string;
+  exited(): Promise<void>;
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * A production entry point as a real process, as test/support/processes.ts starts one, but with
+ * a readiness wait long enough for a busy machine, its output bounded, and the process killed
+ * when it does not get ready (a restart loop must not leave half-started processes behind).
+ */
+async function startService(kind: 'api' | 'worker', env: Record<string, string>): Promise<Service> {
+  const port = kind === 'api' ? String(await getPort()) : '0';
+  const child = spawn(process.execPath, ['--import', 'tsx', `${kind}/main.ts`], {
+    cwd: ROOT,
+    // The worker says 'worker started' at info level; that line is how readiness is seen.
+    env: { ...process.env, LOG_LEVEL: kind === 'worker' ? 'info' : 'warn', ...env, PORT: port, HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let ready = false;
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (!ready && /worker started/.test(output)) ready = true;
+    if (output.length > 2 * OUTPUT_KEPT) output = output.slice(-OUTPUT_KEPT);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exit = once(child, 'exit').then(() => undefined);
+  const url = `http://127.0.0.1:${port}`;
+  const service: Service = {
+    child,
+    url,
+    output: () => output,
+    exited: () => exit,
+    async kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exit;
+    },
+  };
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${kind} exited before it was ready (${child.signalCode ?? child.exitCode}): ${output.slice(-2000)}`);
+    }
+    if (
+      kind === 'worker'
+        ? ready
+        : await fetch(`${url}/health/live`).then(
+            (response) => response.ok,
+            () => false,
+          )
+    )
+      return service;
+    if (Date.now() > deadline) {
+      await service.kill('SIGKILL');
+      throw new Error(`${kind} not ready within ${READY_TIMEOUT_MS / 1000} s: ${output.slice(-2000)}`);
+    }
+    await sleep(100);
   }
 }

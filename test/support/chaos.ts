@@ -32,6 +32,8 @@ interface Fault {
 const EXACT_500 = JSON.stringify(INTERNAL_ERROR_BODY);
 /** Far above the service's documented bound: a request that hangs shows as a large maximum latency. */
 const REQUEST_TIMEOUT_MS = 60_000;
+/** README, "Bounded time": 8 s with the default settings; plus 2 s for a busy machine and the harness's own delays. */
+const SLOW_ANSWER_MS = 10_000;
 /** Share of the APIs' order writes whose answer is lost while the lost-commit-ack fault lasts. */
 const LOST_ANSWER_SHARE = 0.3;
 const FINAL_STATUSES = ['placed', 'rejected', 'cancelled'];
@@ -186,6 +188,9 @@ export interface ChaosResult {
   /** Orders still pending, accepted or placing after the system had time to settle (must be 0). */
   stuck: number;
   maxLatencyMs: number;
+  /** Requests answered (or given up) after more than SLOW_ANSWER_MS, and the slowest three. */
+  slowAnswers: number;
+  slowest: string[];
   /** 500s whose body is not the exact documented one. */
   inexact500: number;
   /** Requests that stored more than one order (a retried INSERT). */
@@ -485,6 +490,15 @@ async function tally(db: pg.Client, prefix: string, outcomes: Outcome[], loadSta
     notPlaced201,
     stuck: stuckRows.length,
     maxLatencyMs: Math.round(Math.max(0, ...outcomes.map((outcome) => outcome.latencyMs))),
+    slowAnswers: outcomes.filter((outcome) => outcome.latencyMs > SLOW_ANSWER_MS).length,
+    slowest: outcomes
+      .filter((outcome) => outcome.latencyMs > SLOW_ANSWER_MS)
+      .sort((a, b) => b.latencyMs - a.latencyMs)
+      .slice(0, 3)
+      .map(
+        (outcome) =>
+          `${outcome.instrument} sent at ${fmt(outcome.sentAtMs)}: ${outcome.status ?? `no answer (${outcome.error})`} after ${fmt(outcome.latencyMs)}`,
+      ),
     inexact500,
     multipleOrders,
     offContract,
@@ -552,6 +566,9 @@ export function renderTable(results: (ChaosResult | { fault: FaultName; error: s
     const extra = [
       other > 0 ? `other answers ${JSON.stringify(result.otherStatuses)}` : '',
       result.inexact500 > 0 ? `${result.inexact500} 500s with another body than the documented one` : '',
+      result.slowAnswers > 0
+        ? `${result.slowAnswers} answers took over ${SLOW_ANSWER_MS / 1000} s (slowest: ${result.slowest.join('; ')})`
+        : '',
       result.multipleOrders > 0 ? `${result.multipleOrders} requests stored more than one order` : '',
       result.offContract.length > 0 ? `off the OpenAPI document: ${result.offContract.join('; ')}` : '',
       result.unexpectedExits.length > 0 ? `processes that exited by themselves: ${result.unexpectedExits.join(', ')}` : '',
