@@ -17,8 +17,9 @@ export interface Profile {
   burstWaitS: number;
   /** How long to wait after the steady run for its last orders to be placed. */
   steadyDrainS: number;
-  /** POST /orders sent at one moment, one per connection (the spike). */
+  /** POST /orders sent at one moment, one per connection (the spike); once to each number of API processes listed. */
   spikeRequests: number;
+  spikeApis: (1 | 2)[];
   /** How long to wait after a spike for its orders to be placed before going on (and saying so). */
   spikeDrainS: number;
   /** RSS is sampled this often; start and end are medians of the first and last rssWindowS after rssSettleS. */
@@ -41,6 +42,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     burstWaitS: 1800,
     steadyDrainS: 120,
     spikeRequests: 500,
+    spikeApis: [1, 2],
     spikeDrainS: 300,
     rssSampleS: 5,
     rssSettleS: 30,
@@ -59,7 +61,9 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     burstWaitS: 10,
     steadyDrainS: 5,
     spikeRequests: 500,
-    spikeDrainS: 60,
+    // One API and no wait for the placements: a burst and its answers, within the 2 minutes.
+    spikeApis: [1],
+    spikeDrainS: 0,
     rssSampleS: 1,
     rssSettleS: 3,
     rssWindowS: 3,

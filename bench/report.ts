@@ -33,7 +33,7 @@ export interface Results {
   limitStart?: Outcome<Measured>;
   post?: Outcome<PostResults>;
   down?: Outcome<Measured>;
-  spike?: Outcome<{ oneApi: SpikeResult; twoApis: SpikeResult }>;
+  spike?: Outcome<SpikeResult[]>;
   burstInstant?: Outcome<BurstResult>;
   burstOne?: Outcome<BurstResult>;
   burstTwo?: Outcome<BurstResult>;
@@ -91,11 +91,11 @@ function errorsOf(result: LoadResult): string {
   return `non-2xx ${result.non2xx}${codes.length ? ` (${codes.join(', ')})` : ''}, errors ${result.errors}`;
 }
 
-function serverErrorsOf(errors: Record<string, number> | undefined): string {
+function serverErrorsOf(errors: Record<string, number> | undefined, most = 2): string {
   const entries = Object.entries(errors ?? {}).sort((a, b) => b[1] - a[1]);
   if (entries.length === 0) return '';
   return `; the API logged ${entries
-    .slice(0, 2)
+    .slice(0, most)
     .map(([message, count]) => `${count}× "${message.length > 160 ? `${message.slice(0, 160)}…` : message}"`)
     .join(', ')}`;
 }
@@ -242,15 +242,18 @@ export function renderTable(results: Results): string {
         `; then ${after.placed} placed, ${after.rejected} rejected` +
         (after.open > 0 ? `, ${after.open} still on their way` : '') +
         ` ${num(after.waitedS, 1)} s after the last answer${after.complete ? '' : ' (stopped waiting)'}` +
-        serverErrorsOf(result.serverErrors),
+        serverErrorsOf(result.serverErrors, 4),
       cpu: cpu(result.cpu),
       target: `≥ 99% 201, every answer ≤ the bound (${result.bound.ms} ms)`,
       verdict: verdict(share >= 0.99 && within),
     });
   };
   if (sp) {
-    spikeRow('1 API process', sp.oneApi);
-    spikeRow(`2 API processes (${Math.ceil(profile.spikeRequests / 2)} requests each)`, sp.twoApis);
+    for (const result of sp)
+      spikeRow(
+        result.apis === 1 ? '1 API process' : `${result.apis} API processes (${Math.ceil(result.requests / result.apis)} requests each)`,
+        result,
+      );
   } else failed('spike', results.spike);
 
   // 3. placement
