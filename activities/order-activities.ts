@@ -1,5 +1,5 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
-import type { OrderStatus, OrderTicket } from '../domain/order.js';
+import { CLAIMABLE_STATUSES, type OrderStatus, type OrderTicket } from '../domain/order.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { DuplicateOrderError, type Exchange, MissingOrderError } from './exchange.js';
 
@@ -25,7 +25,7 @@ export function createOrderActivities({ orders, exchange, now = () => new Date()
         const status = await orders.claimForPlacement(orderId);
         if (status === null) throw ApplicationFailure.nonRetryable(`Order ${orderId} does not exist`, 'UnknownOrder');
         // Still claimable: the API recorded 'accepted' between the claim's UPDATE and its read-back.
-        if (status !== 'pending' && status !== 'accepted') return status;
+        if (!CLAIMABLE_STATUSES.includes(status)) return status;
       }
       throw ApplicationFailure.retryable(`Order ${orderId} could not be claimed`, 'ClaimContended');
     },

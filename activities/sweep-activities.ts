@@ -1,9 +1,9 @@
 import { log } from '@temporalio/activity';
+import { REJECTION_REASONS } from '../domain/order.js';
 import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { decidePendingOrder, type OrderWorkflowProbe } from './pending-orders.js';
 
-export const STALE_ORDER_REASON = 'Its request ended without starting its placement; rejected by the stale-order sweep';
 // One sweep decides at most this many orders; the next sweep takes the rest.
 const SWEEP_BATCH = 500;
 
@@ -27,7 +27,7 @@ export function createSweepActivities({
     async rejectStaleOrders(olderThanMs: number): Promise<string[]> {
       const rejected: string[] = [];
       for (const id of await orders.stalePending(olderThanMs, SWEEP_BATCH)) {
-        if ((await decidePendingOrder({ orders, probe }, id, STALE_ORDER_REASON)) === 'rejected') rejected.push(id);
+        if ((await decidePendingOrder({ orders, probe }, id, REJECTION_REASONS.staleOrder)) === 'rejected') rejected.push(id);
       }
       if (rejected.length > 0) log.warn('rejected stale orders', { count: rejected.length, orderIds: rejected });
       return rejected;

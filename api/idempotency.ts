@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { decidePendingOrder, type OrderWorkflowProbe } from '../activities/pending-orders.js';
-import type { NewOrder, Order } from '../domain/order.js';
+import { type NewOrder, type Order, REJECTION_REASONS } from '../domain/order.js';
 import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { ClientError } from './errors.js';
@@ -106,9 +106,7 @@ async function resumeOrSubmit(
   const earlier = await deps.orders.findByIdempotencyKey(key);
   if (earlier) {
     const status =
-      earlier.status === 'pending'
-        ? await decidePendingOrder(deps, earlier.id, 'Its request ended without starting its placement')
-        : earlier.status;
+      earlier.status === 'pending' ? await decidePendingOrder(deps, earlier.id, REJECTION_REASONS.requestDied) : earlier.status;
     if (status !== null && status !== 'rejected') return { ...earlier, status };
     await deps.orders.releaseIdempotencyKey(key);
   }

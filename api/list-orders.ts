@@ -1,11 +1,11 @@
 import type { Middleware } from 'koa';
 import { z } from 'zod';
+import { INSTRUMENT_LENGTH, LIST_LIMIT } from '../domain/limits.js';
 import { ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, type OrderSide, type OrderStatus, type OrderType } from '../domain/order.js';
 import type { OrderListFilters, OrderListPosition, OrdersQuery } from '../prisma/orders-query.js';
 import { controlCharacterDetails, mergeDetails } from './control-characters.js';
 import { RequestValidationError, type ValidationDetail } from './errors.js';
 import { type CursorCodec, createCursorCodec, decodeCursor } from './list-cursor.js';
-import { INSTRUMENT_LENGTH } from './order-request.js';
 import { orderJson } from './order-response.js';
 
 /**
@@ -14,9 +14,6 @@ import { orderJson } from './order-response.js';
  * Query parameters: limit, status (repeated and/or comma-separated), instrument, side, type,
  * created_from (inclusive), created_to (exclusive), cursor. Any other parameter is refused.
  */
-
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 500;
 
 export interface ListOrdersParams {
   limit: number;
@@ -52,8 +49,8 @@ function oneOf<const T extends readonly string[]>(values: T, message: string) {
 const limit = once((text, ctx) => {
   if (!/^[+-]?\d+$/.test(text)) return fail(ctx, 'Input should be a valid integer, unable to parse string as an integer', 'int_parsing');
   const value = Number(text);
-  if (value < 1) return fail(ctx, 'Input should be greater than or equal to 1', 'greater_than_equal');
-  if (value > MAX_LIMIT) return fail(ctx, `Input should be less than or equal to ${MAX_LIMIT}`, 'less_than_equal');
+  if (value < LIST_LIMIT.min) return fail(ctx, `Input should be greater than or equal to ${LIST_LIMIT.min}`, 'greater_than_equal');
+  if (value > LIST_LIMIT.max) return fail(ctx, `Input should be less than or equal to ${LIST_LIMIT.max}`, 'less_than_equal');
   return value;
 });
 
@@ -112,7 +109,7 @@ export function parseListOrdersQuery(
     ...(data.created_to && { createdTo: data.created_to.text }),
   };
   const key = filterKey(filters, data.created_from?.instant, data.created_to?.instant);
-  const params: ListOrdersParams = { limit: data.limit ?? DEFAULT_LIMIT, filters, filterKey: key };
+  const params: ListOrdersParams = { limit: data.limit ?? LIST_LIMIT.default, filters, filterKey: key };
   if (data.cursor !== undefined) {
     // Checked here, once the filters it must belong to are known.
     if (!cursors.verify(data.cursor, key)) {

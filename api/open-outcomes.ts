@@ -1,8 +1,8 @@
 import pRetry from 'p-retry';
 import type { Logger } from '../config/logger.js';
+import { REJECTION_REASONS } from '../domain/order.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import type { ApiMetrics } from './metrics.js';
-import { REJECTION_REASON } from './submit-order.js';
 
 export interface OpenOutcomeTracker {
   /** Records an order answered 500 whose start and rejection were both unconfirmed. */
@@ -30,7 +30,7 @@ export function createOpenOutcomeTracker(deps: {
     report(orderId, cause) {
       deps.metrics.openOutcomes.inc({ outcome: 'open' });
       deps.logger.error({ orderId, err: cause }, 'order answered 500 with its outcome open: start and rejection both unconfirmed');
-      void pRetry(() => deps.orders.rejectIfPending(orderId, REJECTION_REASON), {
+      void pRetry(() => deps.orders.rejectIfPending(orderId, REJECTION_REASONS.startUnconfirmed), {
         forever: true,
         minTimeout,
         maxTimeout,

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { HTTP_TIMEOUT_DEFAULTS } from '../config/config.js';
-import { ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, type OrderStatus } from '../domain/order.js';
+import { INSTRUMENT_LENGTH, LIST_LIMIT, MAX_LIMIT_PRICE_TEXT, MAX_QUANTITY } from '../domain/limits.js';
+import { isFinal, ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, type OrderStatus, STATUS_MEANINGS, TRANSITIONS } from '../domain/order.js';
 import { NO_CONTROL_CHARACTERS_PATTERN } from './control-characters.js';
 import { CANCEL_INTERNAL_ERROR_BODY, INTERNAL_ERROR_BODY } from './errors.js';
 import { IDEMPOTENCY_HEADER } from './idempotency.js';
 import { MAX_BODY_BYTES } from './json-body.js';
 import { CURSOR_PATTERN, MAX_CURSOR_LENGTH } from './list-cursor.js';
-import { INSTRUMENT_LENGTH, MAX_LIMIT_PRICE, MAX_QUANTITY, orderRequestSchema } from './order-request.js';
+import { orderRequestSchema } from './order-request.js';
 
 /**
  * The API's OpenAPI 3.1 document. Request bodies are generated from the zod schemas that validate
@@ -68,20 +69,15 @@ export interface OpenApiDocument {
   components: { schemas: Record<string, JsonSchema> };
 }
 
-/** What each status means; a Record, so a status added to ORDER_STATUSES must be described here. */
-export const ORDER_STATUS_DESCRIPTIONS: Record<OrderStatus, string> = {
-  pending: 'stored, while its request runs; never placed unless the API accepts it',
-  accepted: 'its workflow runs (Temporal acknowledged it): it will be placed unless a cancel wins first. A 201 carries this status',
-  placing: 'claimed by its workflow, which is calling the exchange',
-  placed: 'the exchange accepted it (`placed_at`). Final',
-  rejected:
-    'it will never be placed (`rejected_reason`): the API could not confirm its workflow and answered 500, or its request ' +
-    'died and the stale-order sweep rejected it. Final',
-  cancelled:
-    'a client cancelled it (`DELETE /orders/{id}`) before the exchange accepted it (`cancelled_at`): it will never be placed. Final',
-};
+/** What each status means (domain/order.ts), and whether it is final. */
+export const ORDER_STATUS_DESCRIPTIONS: Record<OrderStatus, string> = Object.fromEntries(
+  ORDER_STATUSES.map((status) => [status, isFinal(status) ? `${STATUS_MEANINGS[status]}. Final` : STATUS_MEANINGS[status]]),
+) as Record<OrderStatus, string>;
 
-const LIST_LIMIT = { min: 1, max: 500, default: 50 } as const;
+/** The lifecycle table (domain/order.ts) as a list: one line per transition, with who may make it. */
+export function transitionsText(): string {
+  return TRANSITIONS.map(({ from, to, by }) => `- \`${from} → ${to}\` by ${by.join(' or ')}`).join('\n');
+}
 
 // ---- Response bodies ---------------------------------------------------------------------------
 
@@ -89,8 +85,8 @@ const orderStatus = z.enum(ORDER_STATUSES).meta({
   description:
     "The order's status:\n\n" +
     ORDER_STATUSES.map((status) => `- \`${status}\`: ${ORDER_STATUS_DESCRIPTIONS[status]}.`).join('\n') +
-    '\n\nTransitions: `pending → accepted | rejected`, `accepted → placing | cancelled`, `placing → placed | cancelled`; ' +
-    'each is a conditional update, so of two actors racing for one order exactly one wins.',
+    '\n\nTransitions (each a conditional update, so of two actors racing for one order exactly one wins):\n\n' +
+    transitionsText(),
 });
 
 const dateTime = () => z.iso.datetime();
@@ -111,12 +107,12 @@ const order = z.object({
     .number()
     .positive()
     // As a binary float the largest price, 9999999999999999.99, is 1e16: as close as JSON Schema can say.
-    .max(MAX_LIMIT_PRICE.toNumber())
+    .max(Number(MAX_LIMIT_PRICE_TEXT))
     .multipleOf(0.01)
     .nullable()
     .meta({
       description:
-        `The limit price, \`null\` for a market order; at most ${MAX_LIMIT_PRICE.toFixed()}. ` +
+        `The limit price, \`null\` for a market order; at most ${MAX_LIMIT_PRICE_TEXT}. ` +
         'Written as a JSON number with exactly two decimals (`187.25`, `0.10`) ' +
         'whose text is the exact stored decimal (NUMERIC(18,2)): read it as a decimal, not a binary float, to get it without rounding.',
     }),

@@ -1,6 +1,7 @@
 import { Decimal } from 'decimal.js';
 import { isLosslessNumber } from 'lossless-json';
 import { z } from 'zod';
+import { INSTRUMENT_LENGTH, MAX_LIMIT_PRICE_TEXT, MAX_QUANTITY } from '../domain/limits.js';
 import { type NewOrder, ORDER_SIDES, ORDER_TYPES } from '../domain/order.js';
 import { controlCharacterDetails, mergeDetails, NO_CONTROL_CHARACTERS_PATTERN } from './control-characters.js';
 import { RequestValidationError, type ValidationDetail } from './errors.js';
@@ -8,9 +9,7 @@ import { RequestValidationError, type ValidationDetail } from './errors.js';
 export const LIMIT_PRICE_PROHIBITED = 'Providing a `limit_price` is prohibited for type `market`';
 export const LIMIT_PRICE_REQUIRED = 'Attribute `limit_price` is required for type `limit`';
 
-export const INSTRUMENT_LENGTH = 12;
-export const MAX_QUANTITY = 2_147_483_647; // PostgreSQL INTEGER
-export const MAX_LIMIT_PRICE = new Decimal('9999999999999999.99'); // NUMERIC(18,2)
+const MAX_LIMIT_PRICE = new Decimal(MAX_LIMIT_PRICE_TEXT);
 
 /** A price as a decimal string, as documented: at most 16 digits, 2 decimals, and not zero. */
 const LIMIT_PRICE_PATTERN = '^(?=.*[1-9])(?:\\d{1,16}(?:\\.\\d{0,2})?|\\.\\d{1,2})$';

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Logger } from '../config/logger.js';
-import { isFinal, type NewOrder, type Order, type OrderStatus } from '../domain/order.js';
+import { CANCELLABLE_STATUSES, isFinal, type NewOrder, type Order } from '../domain/order.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { CancelNotRecordedError, OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
@@ -31,9 +31,6 @@ export interface OrdersRouteDeps {
 }
 
 const orderId = z.uuid();
-// Orders whose workflow may still stop them before they reach the exchange ('pending': a 201 may
-// have been answered although recording 'accepted' failed; without a workflow the cancel is refused).
-const CANCELLABLE: ReadonlySet<OrderStatus> = new Set(['pending', 'accepted', 'placing']);
 
 async function findOrder(orders: Pick<OrdersRepository, 'find'>, rawId: string | undefined): Promise<Order> {
   const id = orderId.safeParse(rawId);
@@ -78,7 +75,7 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
   router.delete('/orders/:id', async (ctx) => {
     let order = await findOrder(deps.orders, ctx.params.id);
     let decided = true;
-    if (CANCELLABLE.has(order.status)) {
+    if (CANCELLABLE_STATUSES.includes(order.status)) {
       let outcome: Awaited<ReturnType<OrderCancellation['cancel']>>;
       try {
         outcome = await deps.cancellation.cancel(order.id, Date.now() + deps.budgets.cancelMs);

@@ -1,4 +1,4 @@
-import { type NewOrder, type Order, type OrderStatus, STARTED_STATUSES, toTicket } from '../domain/order.js';
+import { type NewOrder, type Order, type OrderStatus, REJECTION_REASONS, STARTED_STATUSES, toTicket } from '../domain/order.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { OrderNotAcceptedError } from './errors.js';
 import type { PlacementStarter } from './placement-client.js';
@@ -18,8 +18,6 @@ export interface SubmitOrderDeps {
   openOutcome?: OpenOutcomeReporter;
   faults?: FaultInjector;
 }
-
-export const REJECTION_REASON = 'Placement could not be confirmed when the order was submitted';
 
 /**
  * Stores the order and guarantees its placement, or guarantees it will never be placed.
@@ -63,7 +61,7 @@ export async function submitOrder(deps: SubmitOrderDeps, request: NewOrder, idem
 async function compensate(deps: SubmitOrderDeps, order: Order, error: unknown): Promise<Order> {
   let status: OrderStatus | null;
   try {
-    status = await deps.orders.rejectIfPending(order.id, REJECTION_REASON);
+    status = await deps.orders.rejectIfPending(order.id, REJECTION_REASONS.startUnconfirmed);
   } catch (rejectError) {
     deps.openOutcome?.(order.id, rejectError);
     throw new OrderNotAcceptedError(`Order ${order.id}: start and rejection both unconfirmed`, { cause: error });

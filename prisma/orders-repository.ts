@@ -1,11 +1,12 @@
-import { CLAIMABLE_STATUSES, type NewOrder, type Order, type OrderEvent, type OrderStatus } from '../domain/order.js';
+import { type NewOrder, type Order, type OrderEvent, type OrderStatus, sourcesOf } from '../domain/order.js';
 import type { PrismaClient } from './client.js';
 import type { Order as OrderRow } from './generated/client.js';
 
 /**
- * All reads and writes of orders. Status changes are conditional UPDATEs: when two actors race
- * (the API rejecting an order whose workflow start it could not confirm, and that workflow
- * claiming it), the database lets exactly one of them win.
+ * All reads and writes of orders. Status changes are conditional UPDATEs from the statuses the
+ * lifecycle table (domain/order.ts TRANSITIONS) allows: when two actors race (the API rejecting
+ * an order whose workflow start it could not confirm, and that workflow claiming it), the
+ * database lets exactly one of them win.
  */
 export class OrdersRepository {
   constructor(private readonly db: PrismaClient) {}
@@ -41,7 +42,7 @@ export class OrdersRepository {
 
   /** pending -> accepted: the API records that the order's workflow runs. Returns the status after. */
   async accept(id: string): Promise<OrderStatus | null> {
-    return this.transition(id, 'pending', { status: 'accepted' });
+    return this.transition(id, { status: 'accepted' });
   }
 
   /**
@@ -50,12 +51,12 @@ export class OrdersRepository {
    * Returns the status after the attempt, or null for an unknown order.
    */
   async claimForPlacement(id: string): Promise<OrderStatus | null> {
-    return this.transition(id, [...CLAIMABLE_STATUSES], { status: 'placing' });
+    return this.transition(id, { status: 'placing' });
   }
 
   /** accepted | placing -> cancelled. Returns the status after the attempt, or null for an unknown order. */
   async markCancelled(id: string): Promise<OrderStatus | null> {
-    return this.transition(id, ['accepted', 'placing'], { status: 'cancelled', cancelledAt: new Date() });
+    return this.transition(id, { status: 'cancelled', cancelledAt: new Date() });
   }
 
   /** The statuses the order took, oldest first. */
@@ -69,12 +70,12 @@ export class OrdersRepository {
 
   /** placing -> placed, with the time the exchange accepted it. */
   async markPlaced(id: string, placedAt: Date): Promise<OrderStatus | null> {
-    return this.transition(id, 'placing', { status: 'placed', placedAt });
+    return this.transition(id, { status: 'placed', placedAt });
   }
 
   /** pending -> rejected. Returns the status after the attempt, or null for an unknown order. */
   async rejectIfPending(id: string, reason: string): Promise<OrderStatus | null> {
-    return this.transition(id, 'pending', { status: 'rejected', rejectedAt: new Date(), rejectedReason: reason });
+    return this.transition(id, { status: 'rejected', rejectedAt: new Date(), rejectedReason: reason });
   }
 
   /**
@@ -89,12 +90,12 @@ export class OrdersRepository {
     return rows.map((row) => row.id);
   }
 
+  /** To `data.status` from any status the table allows; returns the status after, or null for an unknown order. */
   private async transition(
     id: string,
-    from: OrderStatus | OrderStatus[],
     data: { status: OrderStatus; placedAt?: Date; rejectedAt?: Date; rejectedReason?: string; cancelledAt?: Date },
   ): Promise<OrderStatus | null> {
-    const { count } = await this.db.order.updateMany({ where: { id, status: { in: [from].flat() } }, data });
+    const { count } = await this.db.order.updateMany({ where: { id, status: { in: sourcesOf(data.status) } }, data });
     if (count === 1) return data.status;
     const current = await this.db.order.findUnique({ where: { id }, select: { status: true } });
     return current?.status ?? null;

@@ -3,11 +3,11 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readLedger } from '../activities/exchange-ledger.js';
-import { STALE_ORDER_REASON } from '../activities/sweep-activities.js';
 import { INTERNAL_ERROR_BODY } from '../api/errors.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
 import type { FaultInjector, FaultPoint } from '../api/submit-order.js';
 import { createLogger } from '../config/logger.js';
+import { REJECTION_REASONS } from '../domain/order.js';
 import { sweepScheduleId } from '../worker/sweep-schedule.js';
 import { createOrderWorker, type OrderWorker } from '../worker/worker.js';
 import { testConfig } from './support/config.js';
@@ -385,7 +385,7 @@ describe('the API process killed (SIGKILL) at each step of the request', () => {
 
   function expectRejectedBySweep(order: OrderRow): void {
     expect(order.status).toBe('rejected');
-    expect(order.rejected_reason).toBe(STALE_ORDER_REASON);
+    expect(order.rejected_reason).toBe(REJECTION_REASONS.staleOrder);
     expect(order.rejected_at).toBeInstanceOf(Date);
     expect(order.placed_at).toBeNull();
   }
