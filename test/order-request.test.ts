@@ -1,128 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../api/app.js';
 import { MAX_BODY_BYTES } from '../api/json-body.js';
-import type { OrderCancellation, PlacementStarter } from '../api/placement-client.js';
-import { createLogger } from '../config/logger.js';
-import { type NewOrder, type Order, type OrderEvent, type OrderStatus, type OrderTicket, workflowIdFor } from '../domain/order.js';
-import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
-import type { OrdersQuery } from '../prisma/orders-query.js';
-import type { OrdersRepository } from '../prisma/orders-repository.js';
-import { type JsonResponse, postJson, request } from './support/http.js';
+import type { NewOrder } from '../domain/order.js';
+import { FAKE_CREATED_AT, FakeOrders, FakePlacement, startAppWithFakes } from './support/fakes.js';
+import { postJson, request } from './support/http.js';
 
 // POST /orders over HTTP, with the database and Temporal replaced by in-memory fakes: every
 // validation rule of the seed, the 422 shape FastAPI gave its clients, the exact decimal of a
-// price on its way to the repository and back, and the fixed 500 answer on internal failures.
+// price on its way to the repository and back, and what is not a JSON body. Routing is in
+// test/routing.test.ts, failures of the database and Temporal in test/dependency-failures.test.ts.
 
 const PROHIBITED = 'Providing a `limit_price` is prohibited for type `market`';
 const REQUIRED = 'Attribute `limit_price` is required for type `limit`';
-const INTERNAL_ERROR_TEXT = '{"message":"Internal server error while placing the order"}';
-const CREATED_AT = new Date('2024-05-06T07:08:09.123Z');
-
-/** The repository methods the route uses, with knobs for failures and a record of every call. */
-class FakeOrders {
-  readonly created: NewOrder[] = [];
-  readonly rejectCalls: { id: string; reason: string }[] = [];
-  readonly byId = new Map<string, Order>();
-  createError: Error | undefined;
-  rejectResult: OrderStatus | null = 'rejected';
-  rejectError: Error | undefined;
-
-  reset(): void {
-    this.created.length = 0;
-    this.rejectCalls.length = 0;
-    this.byId.clear();
-    this.createError = undefined;
-    this.rejectResult = 'rejected';
-    this.rejectError = undefined;
-  }
-
-  async create(order: NewOrder): Promise<Order> {
-    this.created.push(structuredClone(order));
-    if (this.createError) throw this.createError;
-    const stored: Order = {
-      ...order,
-      id: randomUUID(),
-      status: 'pending',
-      createdAt: CREATED_AT,
-      placedAt: null,
-      rejectedAt: null,
-      rejectedReason: null,
-      cancelledAt: null,
-    };
-    this.byId.set(stored.id, stored);
-    return { ...stored };
-  }
-
-  async find(id: string): Promise<Order | null> {
-    return this.byId.get(id) ?? null;
-  }
-
-  async events(): Promise<OrderEvent[]> {
-    return [];
-  }
-
-  async accept(id: string): Promise<OrderStatus | null> {
-    const stored = this.byId.get(id);
-    if (!stored) return null;
-    stored.status = 'accepted';
-    return stored.status;
-  }
-
-  async rejectIfPending(id: string, reason: string): Promise<OrderStatus | null> {
-    this.rejectCalls.push({ id, reason });
-    if (this.rejectError) throw this.rejectError;
-    return this.rejectResult;
-  }
-}
-
-class FakePlacement implements PlacementStarter {
-  readonly tickets: OrderTicket[] = [];
-  error: Error | undefined;
-
-  reset(): void {
-    this.tickets.length = 0;
-    this.error = undefined;
-  }
-
-  async start(ticket: OrderTicket): Promise<{ workflowId: string }> {
-    this.tickets.push(structuredClone(ticket));
-    if (this.error) throw this.error;
-    return { workflowId: workflowIdFor(ticket.id) };
-  }
-}
 
 const orders = new FakeOrders();
 const placement = new FakePlacement();
-let server: Server;
+let app: { url: string; close(): Promise<void> };
 let baseUrl: string;
 
 beforeAll(async () => {
-  const app = createApp({
-    orders: orders as unknown as OrdersRepository,
-    placement,
-    logger: createLogger('test', 'silent'),
-    // No request here carries an Idempotency-Key (test/idempotency.test.ts covers them).
-    idempotency: { keys: {} as IdempotencyRepository, probe: async () => 'absent', ttlMs: 0, staleLockMs: 0 },
-    budgets: { orderMs: 8000, cancelMs: 5000 },
-    ordersQuery: {} as OrdersQuery,
-    cancellation: {} as OrderCancellation,
-  });
-  server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // No request here carries an Idempotency-Key (test/idempotency.test.ts covers them).
+  app = await startAppWithFakes({ orders, placement });
+  baseUrl = app.url;
 });
-
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
-
+afterAll(() => app.close());
 beforeEach(() => {
   orders.reset();
   placement.reset();
@@ -256,7 +157,7 @@ describe('POST /orders accepts valid bodies', () => {
     expect(orders.byId.has(id)).toBe(true);
     expect(response.body).toMatchObject({
       id,
-      created_at: CREATED_AT.toISOString(),
+      created_at: FAKE_CREATED_AT.toISOString(),
       type: expected.type,
       side: expected.side,
       instrument: expected.instrument,
@@ -268,8 +169,8 @@ describe('POST /orders accepts valid bodies', () => {
     expect(response.text).toContain(`"quantity":${expected.quantity}`);
 
     // The workflow was started once, with the order as stored.
-    expect(placement.tickets).toEqual([{ id, createdAt: CREATED_AT.toISOString(), ...expected }]);
-    expect(orders.rejectCalls).toEqual([]);
+    expect(placement.tickets).toEqual([{ id, createdAt: FAKE_CREATED_AT.toISOString(), ...expected }]);
+    expect(orders.callsOf('rejectIfPending')).toEqual([]);
   });
 });
 
@@ -529,109 +430,5 @@ describe('POST /orders rejects what is not a JSON body', () => {
     expect(Buffer.byteLength(body)).toBe(MAX_BODY_BYTES);
     const response = await post(body);
     expect(response.status, response.text).toBe(201);
-  });
-});
-
-describe('routing', () => {
-  it('answers 404 with a JSON message for an unknown route', async () => {
-    const response = await request(`${baseUrl}/no-such-route`);
-    expect(response.status).toBe(404);
-    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(response.body).toEqual({ message: 'No route for GET /no-such-route' });
-  });
-
-  it('answers 405 with a JSON message for PUT /orders', async () => {
-    const response = await request(`${baseUrl}/orders`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(market),
-    });
-    expect(response.status).toBe(405);
-    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(typeof response.body.message).toBe('string');
-    expect(response.body.message).toMatch(/method not allowed/i);
-    expect(orders.created).toEqual([]);
-  });
-
-  it('names the allowed method in the Allow header of a 405 (RFC 9110 §15.5.6)', async () => {
-    const response = await request(`${baseUrl}/orders`, { method: 'PUT' });
-    expect(response.status).toBe(405);
-    expect(response.headers.get('allow')?.split(/,\s*/)).toContain('POST');
-    expect(response.headers.get('allow')?.split(/,\s*/)).not.toContain('PUT');
-  });
-
-  it('serves a created order on GET /orders/:id', async () => {
-    const created = await post(limit);
-    expect(created.status).toBe(201);
-    const fetched = await request(`${baseUrl}/orders/${created.body.id}`);
-    expect(fetched.status).toBe(200);
-    // The same order, written the same way, plus its history (none in this fake repository).
-    expect(fetched.text).toBe(`${created.text.slice(0, -1)},"events":[]}`);
-  });
-});
-
-describe('POST /orders when a dependency fails', () => {
-  function expectInternalError(response: JsonResponse, secret: string): void {
-    expect(response.status).toBe(500);
-    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(response.text).toBe(INTERNAL_ERROR_TEXT);
-    expect(response.body).toEqual({ message: 'Internal server error while placing the order' });
-    expect(response.text).not.toContain(secret);
-    expect(response.text).not.toMatch(/\bat \S+ \(|\.ts:\d+|node:internal/);
-  }
-
-  it('answers exactly the fixed 500 body when the repository throws', async () => {
-    orders.createError = new Error('connect ECONNREFUSED 10.1.2.3:5432 password=hunter2');
-    const response = await post(limit);
-    expectInternalError(response, 'hunter2');
-    expect(response.text).not.toContain('ECONNREFUSED');
-    expect(orders.created).toHaveLength(1);
-    expect(placement.tickets).toEqual([]);
-    expect(orders.rejectCalls).toEqual([]);
-  });
-
-  it('rejects the order and answers the fixed 500 body when the workflow start fails', async () => {
-    placement.error = new Error('Temporal deadline exceeded at temporal.internal:7233');
-    orders.rejectResult = 'rejected';
-    const response = await post(limit);
-    expectInternalError(response, 'temporal.internal');
-    expect(placement.tickets).toHaveLength(1);
-    const id = placement.tickets[0]!.id;
-    expect(orders.rejectCalls).toEqual([{ id, reason: expect.any(String) }]);
-  });
-
-  it('answers the fixed 500 body when the order to reject is gone (rejectIfPending → null)', async () => {
-    placement.error = new Error('start failed');
-    orders.rejectResult = null;
-    const response = await post(market);
-    expectInternalError(response, 'start failed');
-    expect(orders.rejectCalls).toHaveLength(1);
-  });
-
-  it('answers the fixed 500 body when rejecting the order fails too', async () => {
-    placement.error = new Error('start failed');
-    orders.rejectError = new Error('database is gone: pg://secret-host');
-    const response = await post(market);
-    expectInternalError(response, 'secret-host');
-    expect(orders.rejectCalls).toHaveLength(1);
-  });
-
-  it('answers 201 with status "placing" when the start errored but the workflow already claimed the order', async () => {
-    placement.error = new Error('deadline exceeded, but the start landed');
-    orders.rejectResult = 'placing';
-    const response = await post(limit);
-    expect(response.status, response.text).toBe(201);
-    const id = placement.tickets[0]!.id;
-    expect(orders.rejectCalls).toEqual([{ id, reason: expect.any(String) }]);
-    expect(response.body).toMatchObject({
-      id,
-      status: 'placing',
-      type: 'limit',
-      side: 'sell',
-      instrument: ISIN,
-      quantity: 10,
-      workflow_id: `order-${id}`,
-    });
-    expect(response.text).toContain('"limit_price":10.25');
   });
 });
