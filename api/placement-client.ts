@@ -1,6 +1,7 @@
 import { type Client, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import PQueue from 'p-queue';
 import { type OrderTicket, workflowIdFor } from '../domain/order.js';
+import { orderSummary } from '../domain/order-summary.js';
 import { cancelOrderUpdate, cancelRequestedSignal, type FinalStatus } from '../workflows/messages.js';
 import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
 
@@ -34,6 +35,8 @@ export function createPlacementStarter(client: Client, taskQueue: string, concur
                 taskQueue,
                 args: [ticket],
                 workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+                // What the Web UI shows of the order in its list of workflows and on its page.
+                staticSummary: orderSummary(ticket),
               }),
             )),
           // A start still waiting at its deadline is dropped from the queue, never sent.

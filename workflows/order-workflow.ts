@@ -4,14 +4,17 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/order-activities.js';
 import { isFinal, type OrderStatus, type OrderTicket } from '../domain/order.js';
+import { orderDetails } from '../domain/order-summary.js';
 import { cancelOrderUpdate, cancelRequestedSignal, type FinalStatus, orderStatusQuery } from './messages.js';
 import { DATABASE_ACTIVITY, EXCHANGE_ACTIVITY } from './placement-policy.js';
 import { INSTRUMENT, ORDER_ID, ORDER_STATUS, SIDE } from './search-attributes.js';
@@ -49,10 +52,18 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   let cancelRequested = false;
   const exchangeCall = new CancellationScope();
 
+  // The status shows in the Web UI twice: as the OrderStatus search attribute (a column of the
+  // list, a filter) and as the workflow's current details (on its page). Neither is a command:
+  // histories recorded before the details existed replay unchanged.
   const setStatus = (next: OrderStatus) => {
     status = next;
     upsertSearchAttributes([{ key: ORDER_STATUS, value: next }]);
+    setCurrentDetails(orderDetails(next));
   };
+  // One line per decided order, written once (the workflow's logger is silent while replaying).
+  // The lag is the workflow's time when the step completed, from the order's creation.
+  const logDecided = (decided: 'placed' | 'cancelled') =>
+    log.info(`order ${decided}`, { orderId: ticket.id, status: decided, lagMs: Date.now() - Date.parse(ticket.createdAt) });
   const requestCancel = () => {
     if (!isFinal(status) && !cancelRequested) {
       cancelRequested = true;
@@ -72,6 +83,7 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
     { key: SIDE, value: ticket.side },
     { key: ORDER_STATUS, value: status },
   ]);
+  setCurrentDetails(orderDetails(status));
 
   const { claimOrder, markOrderPlaced, markOrderCancelled } = patched(LOCAL_DATABASE_STEPS) ? localDatabaseSteps : scheduledDatabaseSteps;
   const claimed = await claimOrder(ticket.id);
@@ -97,9 +109,11 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   if (!reachedExchange && (await cancelAtExchange(ticket.id)) === 'cancelled') {
     await markOrderCancelled(ticket.id);
     setStatus('cancelled');
+    logDecided('cancelled');
     return { orderId: ticket.id, status: 'cancelled' };
   }
   await markOrderPlaced(ticket.id);
   setStatus('placed');
+  logDecided('placed');
   return { orderId: ticket.id, status: 'placed' };
 }

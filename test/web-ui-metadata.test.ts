@@ -1,0 +1,116 @@
+import { Client, Connection } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiServer, startApiServer } from '../api/server.js';
+import { createLogger } from '../config/logger.js';
+import { workflowIdFor } from '../domain/order.js';
+import { createOrderWorker, type OrderWorker } from '../worker/worker.js';
+import { testConfig } from './support/config.js';
+import { postJson, request } from './support/http.js';
+import { waitFor } from './support/wait.js';
+
+// What the Temporal Web UI shows of an order's workflow, read from the dev server as the UI reads
+// it: the static summary from the workflow's description (user metadata), the live status from
+// the workflow's metadata query (current details) and from the OrderStatus search attribute (a
+// column and filter of the list). A placed order and a cancelled one must tell apart.
+const config = testConfig();
+const HELD = 'DE000BASF111';
+let api: ApiServer;
+let worker: OrderWorker;
+let running: Promise<void>;
+let client: Client;
+
+beforeAll(async () => {
+  const placed = new Set<string>();
+  worker = await createOrderWorker(config, {
+    // The exchange takes every order but those of HELD, which it keeps refusing as unreachable:
+    // those stay placeable until a cancel wins.
+    exchange: {
+      async placeOrder(ticket) {
+        if (!ticket || ticket.instrument === HELD) throw Object.assign(new Error('exchange unreachable'), { name: 'OrderPlacementError' });
+        placed.add(ticket.id);
+      },
+      async cancelOrder(orderId) {
+        return placed.has(orderId) ? 'already_placed' : 'cancelled';
+      },
+    },
+  });
+  running = worker.run();
+  api = await startApiServer(config, createLogger('api', 'silent'));
+  client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }) });
+});
+
+afterAll(async () => {
+  await api?.close();
+  worker?.shutdown();
+  await running;
+  await client?.connection.close();
+});
+
+async function finalStatus(id: string): Promise<string> {
+  return waitFor(
+    async () => {
+      const order = await request(`${api.url}/orders/${id}`);
+      return ['placed', 'cancelled', 'rejected'].includes(order.body.status) ? (order.body.status as string) : undefined;
+    },
+    60_000,
+    `order ${id} decided`,
+  );
+}
+
+async function currentDetails(workflowId: string): Promise<string | null | undefined> {
+  const metadata = await client.workflow.getHandle(workflowId).query<temporal.api.sdk.v1.IWorkflowMetadata>('__temporal_workflow_metadata');
+  return metadata.currentDetails;
+}
+
+describe('order workflows in the Temporal Web UI', () => {
+  it('carry a readable summary and their live status: placed and cancelled tell apart', { timeout: 120_000 }, async () => {
+    const bought = await postJson(`${api.url}/orders`, {
+      type: 'limit',
+      side: 'buy',
+      instrument: 'US0378331005',
+      limit_price: '187.25',
+      quantity: 10,
+    });
+    expect(bought.status).toBe(201);
+    const sold = await postJson(`${api.url}/orders`, { type: 'market', side: 'sell', instrument: HELD, quantity: 3 });
+    expect(sold.status).toBe(201);
+    const [buyId, sellId] = [bought.body.id as string, sold.body.id as string];
+
+    expect(await finalStatus(buyId)).toBe('placed');
+    // While the exchange refuses it, the sell order's workflow says it is placing.
+    await waitFor(
+      async () => ((await currentDetails(workflowIdFor(sellId))) === '**status:** placing' ? true : undefined),
+      30_000,
+      'placing',
+    );
+    const cancel = await request(`${api.url}/orders/${sellId}`, { method: 'DELETE' });
+    expect([200, 202]).toContain(cancel.status);
+    expect(await finalStatus(sellId)).toBe('cancelled');
+
+    const buy = await client.workflow.getHandle(workflowIdFor(buyId)).describe();
+    const sell = await client.workflow.getHandle(workflowIdFor(sellId)).describe();
+    expect(await buy.staticSummary()).toBe('buy 10 US0378331005 limit 187.25');
+    expect(await sell.staticSummary()).toBe('sell 3 DE000BASF111 market');
+    // Both workflows completed: the status column alone does not tell them apart; the details do.
+    expect(buy.status.name).toBe('COMPLETED');
+    expect(sell.status.name).toBe('COMPLETED');
+    expect(await currentDetails(workflowIdFor(buyId))).toBe('**status:** placed');
+    expect(await currentDetails(workflowIdFor(sellId))).toBe('**status:** cancelled');
+
+    // The list, filtered as an operator would: cancelled orders of this test's task queue.
+    const cancelledIds = await waitFor(
+      async () => {
+        const ids: string[] = [];
+        for await (const execution of client.workflow.list({
+          query: `TaskQueue = '${config.TEMPORAL_TASK_QUEUE}' AND OrderStatus = 'cancelled'`,
+        }))
+          ids.push(execution.workflowId);
+        return ids.length > 0 ? ids : undefined;
+      },
+      30_000,
+      'the cancelled order in the list',
+    );
+    expect(cancelledIds).toEqual([workflowIdFor(sellId)]);
+  });
+});
