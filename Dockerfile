@@ -58,6 +58,7 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json /app/tsconfig.json ./
 COPY --from=build /app/api ./api
 COPY --from=build /app/activities ./activities
+COPY --from=build /app/exchange ./exchange
 COPY --from=build /app/config ./config
 COPY --from=build /app/domain ./domain
 COPY --from=build /app/prisma ./prisma

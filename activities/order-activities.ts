@@ -1,7 +1,7 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { CLAIMABLE_STATUSES, type OrderStatus, type OrderTicket } from '../domain/order.js';
+import { DuplicateOrderError, type Exchange, MissingOrderError } from '../exchange/exchange.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
-import { DuplicateOrderError, type Exchange, MissingOrderError } from './exchange.js';
 
 export interface OrderActivityDeps {
   orders: Pick<OrdersRepository, 'claimForPlacement' | 'markPlaced' | 'markCancelled'>;

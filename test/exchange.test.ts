@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { createSimulatedExchange, MissingOrderError, OrderPlacementError } from '../activities/exchange.js';
+import { createSimulatedExchange, MissingOrderError, OrderPlacementError } from '../exchange/exchange.js';
 import type { OrderTicket } from '../domain/order.js';
 
 // The simulated exchange is the seed's `place_order`: the same messages, the same 10% failure

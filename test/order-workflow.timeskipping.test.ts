@@ -6,7 +6,7 @@ import { msToNumber } from '@temporalio/common/lib/time.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MissingOrderError, OrderPlacementError } from '../activities/exchange.js';
+import { MissingOrderError, OrderPlacementError } from '../exchange/exchange.js';
 import type { OrderActivities } from '../activities/order-activities.js';
 import type { OrderStatus, OrderTicket } from '../domain/order.js';
 import { workflowIdFor } from '../domain/order.js';

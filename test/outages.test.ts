@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import getPort from 'get-port';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readLedger } from '../activities/exchange-ledger.js';
+import { readLedger } from '../exchange/exchange-ledger.js';
 import { INTERNAL_ERROR_BODY } from '../api/errors.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readLedger } from '../activities/exchange-ledger.js';
+import { readLedger } from '../exchange/exchange-ledger.js';
 import { INTERNAL_ERROR_BODY } from '../api/errors.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
 import type { FaultInjector, FaultPoint } from '../api/submit-order.js';

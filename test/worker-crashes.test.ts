@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLedger } from '../activities/exchange-ledger.js';
+import { readLedger } from '../exchange/exchange-ledger.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
 import { testConfig } from './support/config.js';

@@ -1,12 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createSimulatedExchange, type Exchange } from '../activities/exchange.js';
-import { createPostgresLedger } from '../activities/exchange-ledger.js';
 import { createOrderActivities } from '../activities/order-activities.js';
 import { createOrderWorkflowProbe } from '../activities/pending-orders.js';
 import { createSweepActivities } from '../activities/sweep-activities.js';
 import type { Config } from '../config/config.js';
+import { createSimulatedExchange, type Exchange } from '../exchange/exchange.js';
+import { createPostgresLedger } from '../exchange/exchange-ledger.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
