@@ -144,10 +144,10 @@ async function main(): Promise<void> {
     log('limit (c): Temporal workflow start only');
     results.limitStart = await attempt('limit (c)', () => limitWorkflowStart(b));
   }
-  const needs = { post: only.has('post'), steady: only.has('steady'), down: only.has('down'), spike: only.has('spike') };
+  const needs = { post: only.has('post'), steady: only.has('steady'), down: only.has('down') };
   let fleet: Fleet = {};
-  if (needs.post || needs.steady || needs.down || needs.spike) {
-    log('starting the API and worker processes of the POST, exchange-down, spike and steady runs');
+  if (needs.post || needs.steady || needs.down) {
+    log('starting the API and worker processes of the POST, exchange-down and steady runs');
     const started = await attempt('starting processes', () => startFleet(b, needs));
     if (started && !('error' in started)) fleet = started;
   }
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
   // The down run's workflows stay behind, retrying with a backoff that grows to 2 minutes and
   // no worker to poll their tasks: a small, decaying load on what follows.
   // The spike before the placement runs, whose 15,000 finished workflows slow the dev server down.
-  if (only.has('spike')) results.spike = await attempt('spike', () => spike(b, fleet.spike));
+  if (only.has('spike')) results.spike = await attempt('spike', () => spike(b));
   if (only.has('burst')) {
     results.burstInstant = await attempt('burst (instant exchange)', () => burst(b, { workers: 1, exchange: 'instant' }));
     results.burstOne = await attempt('burst (1 worker)', () => burst(b, { workers: 1, exchange: 'default' }));

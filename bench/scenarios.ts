@@ -205,15 +205,13 @@ export interface Fleet {
   post?: { apis: [Service, Service]; worker: Service };
   steady?: { api: Service; worker: Service };
   down?: { api: Service; worker: Service };
-  spike?: { apis: Service[]; worker: Service; config: Config };
 }
 
-export async function startFleet(bench: Bench, groups: { post: boolean; steady: boolean; down: boolean; spike: boolean }): Promise<Fleet> {
+export async function startFleet(bench: Bench, groups: { post: boolean; steady: boolean; down: boolean }): Promise<Fleet> {
   const postEnv = serviceEnv(bench, queueFor('post'));
   const steadyEnv = serviceEnv(bench, queueFor('steady'));
   const downEnv = serviceEnv(bench, queueFor('down'));
-  const spikeEnv = serviceEnv(bench, queueFor('spike'));
-  const [post, steady, down, spike] = await Promise.all([
+  const [post, steady, down] = await Promise.all([
     groups.post
       ? Promise.all([startApi('api-1', postEnv), startApi('api-2', postEnv), startWorker('worker', postEnv)]).then(
           ([api1, api2, worker]) => ({
@@ -230,19 +228,8 @@ export async function startFleet(bench: Bench, groups: { post: boolean; steady: 
           ([api, worker]) => ({ api, worker }),
         )
       : undefined,
-    groups.spike
-      ? Promise.all([
-          Promise.all(Array.from({ length: Math.max(...bench.profile.spikeApis) }, (_, i) => startApi(`api-${i + 1}`, spikeEnv))),
-          startWorker('worker', spikeEnv),
-        ]).then(([apis, worker]) => ({
-          apis,
-          worker,
-          // What the API processes read: their environment is this process's plus spikeEnv.
-          config: loadConfig({ ...process.env, ...spikeEnv }),
-        }))
-      : undefined,
   ]);
-  return { ...(post ? { post } : {}), ...(steady ? { steady } : {}), ...(down ? { down } : {}), ...(spike ? { spike } : {}) };
+  return { ...(post ? { post } : {}), ...(steady ? { steady } : {}), ...(down ? { down } : {}) };
 }
 
 /** One worker with the exchange at its defaults; POST against one API process, then two. */
@@ -352,9 +339,17 @@ async function waitReady(api: Service, timeoutMs = 60_000): Promise<void> {
  * evenly over two; one worker polls the queue and places the orders meanwhile. Between the two,
  * the first burst's orders are placed, so both start from an idle worker.
  */
-export async function spike(bench: Bench, fleet: Fleet['spike']): Promise<SpikeResult[]> {
-  if (!fleet) throw new Error('no processes for the spike runs');
-  const { apis, worker } = fleet;
+export async function spike(bench: Bench): Promise<SpikeResult[]> {
+  // Its own processes, started when the POST runs' are stopped: on a busy machine, starting them
+  // with the others took one of them past its 90 s start limit.
+  const env = serviceEnv(bench, queueFor('spike'));
+  bench.log('starting the API and worker processes of the spike');
+  const [apis, worker] = await Promise.all([
+    Promise.all(Array.from({ length: Math.max(...bench.profile.spikeApis) }, (_, i) => startApi(`api-${i + 1}`, env))),
+    startWorker('worker', env),
+  ]);
+  // What the API processes read: their environment is this process's plus env.
+  const fleet = { apis, worker, config: loadConfig({ ...process.env, ...env }) };
   try {
     await Promise.all(apis.map((api) => waitReady(api)));
     // A few orders through each API first, so that the burst meets warm code paths, as it would
@@ -370,7 +365,13 @@ export async function spike(bench: Bench, fleet: Fleet['spike']): Promise<SpikeR
   }
 }
 
-async function spikeOnce(bench: Bench, fleet: NonNullable<Fleet['spike']>, apis: Service[], code: string): Promise<SpikeResult> {
+interface SpikeFleet {
+  apis: Service[];
+  worker: Service;
+  config: Config;
+}
+
+async function spikeOnce(bench: Bench, fleet: SpikeFleet, apis: Service[], code: string): Promise<SpikeResult> {
   const { profile } = bench;
   const n = profile.spikeRequests;
   const instrument = instrumentFor(code);
