@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Context as ActivityContext } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
@@ -88,6 +89,7 @@ export function activityInterceptors(metrics: WorkerMetrics, orders: OrdersRepos
             return result;
           } catch (error) {
             if (type === 'placeAtExchange') metrics.exchangeFailures.inc({ reason: failureReason(error) });
+            logAttemptFailed(ctx, error);
             throw error;
           }
         },
@@ -95,6 +97,20 @@ export function activityInterceptors(metrics: WorkerMetrics, orders: OrdersRepos
       outbound: orderId ? { getLogAttributes: (attributes, next) => next({ ...attributes, orderId }) } : {},
     };
   };
+}
+
+/**
+ * One WARN line per failed attempt, instead of the SDK's 'Activity failed' with the whole stack
+ * (kept at debug, worker/temporal-logger.ts): the line carries orderId, attempt, activityType and
+ * workflowId (the activity's log attributes), and the reason. A cancel the workflow asked for is
+ * no failure.
+ */
+function logAttemptFailed(ctx: ActivityContext, error: unknown): void {
+  if (error instanceof CancelledFailure && ctx.cancellationSignal.aborted) return;
+  const type = (error as { type?: unknown }).type;
+  const reason = typeof type === 'string' ? type : error instanceof Error ? error.name : 'unknown';
+  const message = error instanceof Error ? error.message : String(error);
+  ctx.log.warn(ctx.info.activityType === 'placeAtExchange' ? 'exchange attempt failed' : 'activity attempt failed', { reason, message });
 }
 
 async function observeLag(metrics: WorkerMetrics, orders: OrdersRepository, orderId: string): Promise<void> {

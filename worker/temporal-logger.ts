@@ -10,16 +10,29 @@ const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
 };
 
 /**
+ * The SDK's lines that are written at debug whatever level the SDK gives them:
+ * - 'Activity failed', with the error's whole stack and cause chain: the worker's activity
+ *   interceptor writes one WARN line of its own per failed attempt (worker/metrics.ts), with the
+ *   order, the attempt and the reason; this line stays at debug for whoever needs the stack.
+ * - the workflow bundler's webpack statistics and its 'Workflow bundle created' line.
+ */
+function demoted(message: string, meta: LogMetadata | undefined): boolean {
+  if (meta?.sdkComponent !== 'worker') return false;
+  return message === 'Activity failed' || message === 'Workflow bundle created' || /\bwebpack [\d.]+ compiled\b/.test(message);
+}
+
+/**
  * The Temporal SDK's Logger interface over pino, for `Runtime.install({ logger })`: the SDK's own
  * lines, the Rust core's (forwarded), and those of `log` in workflows and activities all become
  * lines of the worker's JSON log. Their metadata (workflowId, activityType, taskQueue, …) become
- * fields; an `error` becomes pino's serialised `err`.
+ * fields, except the activity's task token (a long base64 string no person reads; the workflow
+ * id, activity id and attempt say which task it was); an `error` becomes pino's serialised `err`.
  */
 export function temporalLogger(logger: Logger): TemporalLogger {
   const write = (level: LogLevel, message: string, meta?: LogMetadata) => {
-    const method = LEVELS[level] ?? 'info';
+    const method = demoted(message, meta) ? 'debug' : (LEVELS[level] ?? 'info');
     if (!logger.isLevelEnabled(method)) return;
-    const { error, ...rest } = meta ?? {};
+    const { error, taskToken: _taskToken, ...rest } = meta ?? {};
     // Own string keys only: the SDK's timestamp rides on a symbol key (a bigint pino cannot write).
     const fields: Record<string, unknown> = Object.fromEntries(Object.entries(rest));
     if (error !== undefined) fields.err = error;
