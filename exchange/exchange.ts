@@ -1,38 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { OrderTicket } from '../domain/order.js';
+import { DuplicateOrderError, MissingOrderError, OrderCancelledAtExchangeError, OrderPlacementError } from './errors.js';
 import type { ExchangeLedger } from './exchange-ledger.js';
 
-/** The exchange could not be reached; trying again later may succeed. */
-export class OrderPlacementError extends Error {
-  override readonly name = 'OrderPlacementError';
-  constructor() {
-    super('Failed to place order at stock exchange. Connection not available');
-  }
-}
-
-/** The call itself is wrong (the seed's plain value error); no retry can fix it. */
-export class MissingOrderError extends Error {
-  override readonly name = 'MissingOrderError';
-  constructor() {
-    super('Required order parameter not provided');
-  }
-}
-
-/** The exchange already accepted an order with this id (a venue refuses duplicate client ids). */
-export class DuplicateOrderError extends Error {
-  override readonly name = 'DuplicateOrderError';
-  constructor(orderId: string) {
-    super(`Order ${orderId} was already accepted by the exchange`);
-  }
-}
-
-/** The client cancelled this order id at the exchange before submitting it; it is refused. */
-export class OrderCancelledAtExchangeError extends Error {
-  override readonly name = 'OrderCancelledAtExchangeError';
-  constructor(orderId: string) {
-    super(`Order ${orderId} was cancelled at the exchange`);
-  }
-}
+export { DuplicateOrderError, MissingOrderError, OrderCancelledAtExchangeError, OrderPlacementError };
 
 export interface Exchange {
   placeOrder(order: OrderTicket | undefined): Promise<void>;

@@ -1,10 +1,10 @@
 import getPort from 'get-port';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readLedger } from '../exchange/exchange-ledger.js';
 import { CANCEL_INTERNAL_ERROR_BODY } from '../api/errors.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
+import { readLedger } from '../exchange/exchange-ledger.js';
 import { createOrderWorker } from '../worker/worker.js';
 import { testConfig } from './support/config.js';
 import { postJson, request } from './support/http.js';

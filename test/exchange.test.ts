@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { createSimulatedExchange, MissingOrderError, OrderPlacementError } from '../exchange/exchange.js';
 import type { OrderTicket } from '../domain/order.js';
+import { createSimulatedExchange, MissingOrderError, OrderPlacementError } from '../exchange/exchange.js';
 
 // The simulated exchange is the seed's `place_order`: the same messages, the same 10% failure
 // drawn before any work, the same "expensive operation" — but on a timer, never blocking Node.

@@ -6,15 +6,15 @@ import { msToNumber } from '@temporalio/common/lib/time.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MissingOrderError, OrderPlacementError } from '../exchange/exchange.js';
 import type { OrderActivities } from '../activities/order-activities.js';
 import type { OrderStatus, OrderTicket } from '../domain/order.js';
 import { workflowIdFor } from '../domain/order.js';
+import { MissingOrderError, OrderPlacementError } from '../exchange/exchange.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
+import { EXCHANGE_ACTIVITY } from '../workflows/activity-options.js';
 import { cancelOrderUpdate, cancelRequestedSignal, orderStatusQuery } from '../workflows/messages.js';
 import { placeOrderWorkflow } from '../workflows/order-workflow.js';
-import { EXCHANGE_ACTIVITY } from '../workflows/placement-policy.js';
 import { startTimeSkippingServer, type TimeSkippingServer } from './support/time-skipping-server.js';
 import { waitFor } from './support/wait.js';
 
@@ -155,7 +155,7 @@ function runWorkflow(ticket: OrderTicket) {
   });
 }
 
-/** The wait placement-policy.ts promises after attempt n (1-based) failed: min(initial * coeff^(n-1), max). */
+/** The wait activity-options.ts promises after attempt n (1-based) failed: min(initial * coeff^(n-1), max). */
 function expectedBackoffMs(policy: RetryPolicy, failedAttempt: number): number {
   const initial = msToNumber(policy.initialInterval ?? '1 second');
   const coefficient = policy.backoffCoefficient ?? 2;
@@ -223,7 +223,7 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
     // Seconds of wall time for days of workflow time.
     expect(wallMs).toBeLessThan(60_000);
 
-    // The retry schedule is the one placement-policy.ts declares. A gap is never shorter than the
+    // The retry schedule is the one activity-options.ts declares. A gap is never shorter than the
     // backoff; it is longer by the failed attempt's own run and the retry's dispatch, which take
     // wall time (the clock is not skipped while an activity runs).
     const toleranceMs = 500;

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLedger } from '../exchange/exchange-ledger.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
+import { readLedger } from '../exchange/exchange-ledger.js';
 import { testConfig } from './support/config.js';
 import { postJson } from './support/http.js';
 import { type ServiceProcess, startService } from './support/processes.js';

@@ -12,27 +12,30 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { OrderActivities } from '../activities/order-activities.js';
+import type { ExchangeActivities } from '../activities/exchange-activities.js';
+import type { OrderStoreActivities } from '../activities/order-store-activities.js';
 import { isFinal, type OrderStatus, type OrderTicket } from '../domain/order.js';
 import { orderDetails } from '../domain/order-summary.js';
+import { DATABASE_ACTIVITY, EXCHANGE_ACTIVITY } from './activity-options.js';
 import { cancelOrderUpdate, cancelRequestedSignal, type FinalStatus, orderStatusQuery } from './messages.js';
-import { DATABASE_ACTIVITY, EXCHANGE_ACTIVITY } from './placement-policy.js';
 import { INSTRUMENT, ORDER_ID, ORDER_STATUS, SIDE } from './search-attributes.js';
 
-const scheduledDatabaseSteps = proxyActivities<OrderActivities>(DATABASE_ACTIVITY);
-const { cancelAtExchange } = scheduledDatabaseSteps;
-// The database steps as local activities: they run inside the workflow task that needs them and
-// are recorded as one marker event, instead of a scheduled/started/completed triple and a
+const scheduledDatabaseSteps = proxyActivities<OrderStoreActivities>(DATABASE_ACTIVITY);
+// The order store's steps as local activities: they run inside the workflow task that needs them
+// and are recorded as one marker event, instead of a scheduled/started/completed triple and a
 // workflow task of their own. That halves the Temporal round trips of an order (measured in
 // docs/benchmarks.md). Histories started before this change keep replaying on scheduled ones.
-const localDatabaseSteps = proxyLocalActivities<OrderActivities>(DATABASE_ACTIVITY);
+const localDatabaseSteps = proxyLocalActivities<OrderStoreActivities>(DATABASE_ACTIVITY);
 const LOCAL_DATABASE_STEPS = 'database-steps-as-local-activities';
-const { placeAtExchange } = proxyActivities<OrderActivities>({
+// The exchange's calls are scheduled activities, with the exchange's policy (cancelAtExchange had
+// the database steps' until now: no patch needed, replay compares commands, not their options).
+const { placeAtExchange } = proxyActivities<ExchangeActivities>({
   ...EXCHANGE_ACTIVITY,
   // On cancel, wait for an attempt in flight to finish: if it reached the exchange, the order
   // is placed and the cancel is refused; only a call that certainly ended lets the cancel win.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
+const { cancelAtExchange } = proxyActivities<ExchangeActivities>(EXCHANGE_ACTIVITY);
 
 export type { FinalStatus } from './messages.js';
 

@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { SweepActivities } from '../activities/sweep-activities.js';
-import { DATABASE_ACTIVITY } from './placement-policy.js';
+import { DATABASE_ACTIVITY } from './activity-options.js';
 
 // A sweep that cannot finish is simply replaced by the next scheduled one.
 const { rejectStaleOrders, deleteExpiredIdempotencyKeys } = proxyActivities<SweepActivities>({
