@@ -7,7 +7,7 @@ import { type ApiServer, startApiServer } from '../api/server.js';
 import type { FaultInjector, FaultPoint } from '../api/submit-order.js';
 import { createLogger } from '../config/logger.js';
 import { readLedger } from '../exchange/exchange-ledger.js';
-import { sweepScheduleId } from '../worker/sweep-schedule.js';
+import { sweeperWorkflowId } from '../worker/sweeper.js';
 import { createOrderWorker, type OrderWorker } from '../worker/worker.js';
 import { testConfig } from './support/config.js';
 import { type JsonResponse, postJson } from './support/http.js';
@@ -52,9 +52,9 @@ afterAll(async () => {
   await api?.close();
   worker?.shutdown();
   await workerRun;
-  await temporal?.schedule
-    .getHandle(sweepScheduleId(config.TEMPORAL_TASK_QUEUE))
-    .delete()
+  await temporal?.workflow
+    .getHandle(sweeperWorkflowId(config.TEMPORAL_TASK_QUEUE))
+    .terminate('test over')
     .catch(() => {});
   await temporal?.connection.close();
   await db?.end();

@@ -8,7 +8,7 @@ import type { FaultInjector, FaultPoint } from '../api/submit-order.js';
 import { createLogger } from '../config/logger.js';
 import { REJECTION_REASONS } from '../domain/order.js';
 import { readLedger } from '../exchange/exchange-ledger.js';
-import { sweepScheduleId } from '../worker/sweep-schedule.js';
+import { sweeperWorkflowId } from '../worker/sweeper.js';
 import { createOrderWorker, type OrderWorker } from '../worker/worker.js';
 import { testConfig } from './support/config.js';
 import { type JsonResponse, postJson } from './support/http.js';
@@ -65,9 +65,9 @@ beforeAll(async () => {
 afterAll(async () => {
   worker?.shutdown();
   await workerRun;
-  await temporal?.schedule
-    .getHandle(sweepScheduleId(config.TEMPORAL_TASK_QUEUE))
-    .delete()
+  await temporal?.workflow
+    .getHandle(sweeperWorkflowId(config.TEMPORAL_TASK_QUEUE))
+    .terminate('test over')
     .catch(() => {});
   await temporal?.connection.close();
   await db?.end();

@@ -12,7 +12,7 @@ import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
 import { activityInterceptors, createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { registerSearchAttributes } from './search-attributes.js';
-import { ensureSweepSchedule } from './sweep-schedule.js';
+import { ensureSweeper } from './sweeper.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -53,7 +53,7 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
   await registerSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
-  await ensureSweepSchedule(client, {
+  await ensureSweeper(client, {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     intervalMs: config.SWEEP_INTERVAL_MS,
     staleAfterMs: config.STALE_ORDER_AFTER_MS,
