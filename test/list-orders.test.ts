@@ -10,6 +10,7 @@ import { listOrdersSql, type OrderListQuery } from '../prisma/orders-query.js';
 import { OrdersRepository, toOrder } from '../prisma/orders-repository.js';
 import { testConfig } from './support/config.js';
 import { type JsonResponse, request } from './support/http.js';
+import { uniqueInstrument } from './support/orders.js';
 
 // GET /orders against the suite's real PostgreSQL. The database is shared with test files running
 // in parallel, so every assertion is scoped to this file's own rows: a unique instrument per test,
@@ -33,15 +34,6 @@ afterAll(async () => {
 });
 
 // ---- helpers -----------------------------------------------------------------------------------
-
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-
-/** A 12-character instrument no other test (or earlier run on the same database) uses. */
-function uniqueInstrument(prefix = 'LT'): string {
-  let text = prefix;
-  while (text.length < 12) text += ALPHABET[randomInt(ALPHABET.length)];
-  return text;
-}
 
 function list(query: string): Promise<JsonResponse> {
   return request(`${api.url}/orders${query === '' ? '' : `?${query}`}`);

@@ -1,19 +1,12 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { parse as parseLossless } from 'lossless-json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../api/app.js';
 import { CANCEL_INTERNAL_ERROR_BODY, INTERNAL_ERROR_BODY } from '../api/errors.js';
 import { validateKey } from '../api/idempotency.js';
 import { buildOpenApiDocument, HTTP_METHODS, type OpenApiDocument, ORDER_STATUS_DESCRIPTIONS } from '../api/openapi.js';
 import { parseOrderRequest } from '../api/order-request.js';
-import type { OrderCancellation, PlacementStarter } from '../api/placement-client.js';
-import { createLogger } from '../config/logger.js';
 import { ORDER_STATUSES } from '../domain/order.js';
-import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
-import type { OrdersQuery } from '../prisma/orders-query.js';
-import type { OrdersRepository } from '../prisma/orders-repository.js';
+import { startAppWithFakes } from './support/fakes.js';
 import { contractProblems, type ObservedResponse, validatorAt } from './support/openapi-contract.js';
 
 // The OpenAPI document (api/openapi.ts) and the docs page (api/docs.ts): the document is served,
@@ -21,33 +14,16 @@ import { contractProblems, type ObservedResponse, validatorAt } from './support/
 // agrees with the validator it is generated from; /docs loads nothing from another origin.
 // test/support/http.ts holds every response of the other tests to the document.
 
-let server: Server;
+let app: { url: string; close(): Promise<void> };
 let baseUrl: string;
 const document = buildOpenApiDocument();
 
+// Neither the document nor the docs touch the database or Temporal: every dependency a fake.
 beforeAll(async () => {
-  // Neither the document nor the docs touch the database or Temporal.
-  const app = createApp({
-    orders: {} as OrdersRepository,
-    placement: {} as PlacementStarter,
-    logger: createLogger('test', 'silent'),
-    idempotency: { keys: {} as IdempotencyRepository, probe: async () => 'absent', ttlMs: 0, staleLockMs: 0 },
-    budgets: { orderMs: 8000, cancelMs: 5000 },
-    ordersQuery: {} as OrdersQuery,
-    cancellation: {} as OrderCancellation,
-  });
-  server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  app = await startAppWithFakes();
+  baseUrl = app.url;
 });
-
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+afterAll(() => app.close());
 
 describe('GET /openapi.json', () => {
   let served: OpenApiDocument;
