@@ -1,5 +1,4 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -7,13 +6,14 @@ import getPort from 'get-port';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createReadinessProbe, type Readiness } from '../api/health.js';
-import { type ApiServer, startApiServer } from '../api/server.js';
-import { createLogger } from '../config/logger.js';
+import type { ApiServer } from '../api/server.js';
 import { createPrismaClient } from '../prisma/client.js';
 import { applyMigrations, readMigrations } from '../prisma/migrate.js';
 import { type RunningPostgres, startEmbeddedPostgres } from '../scripts/infra/embedded-postgres.js';
 import { testConfig } from './support/config.js';
 import { request } from './support/http.js';
+import { blackhole } from './support/network.js';
+import { apiStarter } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 // GET /health/ready against dependencies that go away and come back. The tests that stop
@@ -34,11 +34,7 @@ afterEach(async () => {
 });
 afterAll(() => rm(tempDir, { recursive: true, force: true }));
 
-async function startApi(overrides: Record<string, string> = {}): Promise<ApiServer> {
-  const api = await startApiServer(testConfig({ READINESS_TIMEOUT_MS: String(TIMEOUT_MS), ...overrides }), createLogger('api', 'silent'));
-  cleanups.push(() => api.close());
-  return api;
-}
+const startApi = apiStarter((close) => cleanups.push(close), { READINESS_TIMEOUT_MS: String(TIMEOUT_MS) });
 
 async function ready(api: ApiServer): Promise<{ status: number; body: Readiness; elapsedMs: number }> {
   const started = performance.now();
@@ -75,21 +71,6 @@ function withDatabaseUp(api: ApiServer) {
     30_000,
     'the database check to pass',
   );
-}
-
-/** A TCP server that accepts connections and never answers: a hung dependency. */
-async function blackhole(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => sockets.add(socket));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 describe('GET /health/ready', () => {

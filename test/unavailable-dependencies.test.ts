@@ -1,13 +1,13 @@
-import net from 'node:net';
 import getPort from 'get-port';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { INTERNAL_ERROR_BODY } from '../api/errors.js';
-import { type ApiServer, startApiServer } from '../api/server.js';
-import { createLogger } from '../config/logger.js';
 import { type RunningTemporal, startTemporalDevServer } from '../scripts/infra/temporal-dev-server.js';
 import { PRODUCTION_BOUNDS, postAnswerBoundMs, testConfig } from './support/config.js';
 import { postJson } from './support/http.js';
+import { blackhole } from './support/network.js';
+import { uniqueInstrument } from './support/orders.js';
+import { apiStarter } from './support/stack.js';
 
 // Failures of the API's dependencies: each must give the exact 500 body, within a bounded
 // time, with no internal text, and leave no order that could still be placed.
@@ -17,39 +17,16 @@ const EXACT_500 = JSON.stringify(INTERNAL_ERROR_BODY);
 const BOUND_CONFIG = PRODUCTION_BOUNDS;
 const BOUND_MS = postAnswerBoundMs(testConfig(BOUND_CONFIG));
 
-/** A TCP server that accepts connections and never answers: a hung dependency. */
-async function blackhole(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => sockets.add(socket));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-let api: ApiServer | undefined;
+const apis: (() => Promise<void>)[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
 afterEach(async () => {
-  await api?.close();
-  api = undefined;
+  // The APIs first, then what they were started against.
+  for (const close of apis.splice(0)) await close();
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function startApi(overrides: Record<string, string>): Promise<ApiServer> {
-  api = await startApiServer(testConfig({ ...BOUND_CONFIG, ...overrides }), createLogger('api', 'silent'));
-  return api;
-}
-
-/** A 12-character instrument no other test uses, to find this test's order in the database. */
-function uniqueInstrument(): string {
-  return `T${Math.random().toString(36).slice(2)}XXXXXXXXXXX`.slice(0, 12).toUpperCase();
-}
+const startApi = apiStarter((close) => apis.push(close), BOUND_CONFIG);
 
 async function timedPost(url: string, instrument = ORDER.instrument) {
   const started = performance.now();
