@@ -18,6 +18,15 @@ import type { PgStatement } from './pg-proxy.js';
 
 export type FaultName = 'pg-freeze' | 'temporal-freeze' | 'lost-commit-ack' | 'api-kill' | 'pg-kill' | 'temporal-kill';
 
+interface FaultContext {
+  stack: Stack;
+  /** How long the fault lasts. */
+  ms: number;
+  log: Log;
+  /** Sends `count` more orders at once (counted with the load); their instruments. */
+  burst(count: number): string[];
+}
+
 interface Fault {
   /** Three letters that start the instruments of its orders. */
   code: string;
@@ -26,7 +35,7 @@ interface Fault {
   proxy: boolean;
   describe(ms: number): string;
   /** Injects the fault and resolves once it is over (the server continued or back). */
-  inject(stack: Stack, ms: number, log: Log): Promise<void>;
+  inject(context: FaultContext): Promise<void>;
 }
 
 const EXACT_500 = JSON.stringify(INTERNAL_ERROR_BODY);
@@ -34,6 +43,8 @@ const EXACT_500 = JSON.stringify(INTERNAL_ERROR_BODY);
 const REQUEST_TIMEOUT_MS = 60_000;
 /** README, "Bounded time": 8 s with the default settings; plus 2 s for a busy machine and the harness's own delays. */
 const SLOW_ANSWER_MS = 10_000;
+/** Orders sent at once right before PostgreSQL is frozen. */
+const FREEZE_BURST = 20;
 /** Share of the APIs' order writes whose answer is lost while the lost-commit-ack fault lasts. */
 const LOST_ANSWER_SHARE = 0.3;
 const FINAL_STATUSES = ['placed', 'rejected', 'cancelled'];
@@ -56,10 +67,17 @@ export const FAULTS: Record<FaultName, Fault> = {
     code: 'PGF',
     defaultMs: 12_000,
     proxy: false,
-    describe: (ms) => `PostgreSQL frozen: SIGSTOP of the postmaster and all its children for ${ms / 1000} s, then SIGCONT`,
-    async inject(stack, ms) {
+    describe: (ms) =>
+      `PostgreSQL frozen: SIGSTOP of the postmaster and all its children for ${ms / 1000} s, then SIGCONT; frozen as soon as ` +
+      `half of a burst of ${FREEZE_BURST} orders is stored, while their workflow starts are in flight`,
+    async inject({ stack, ms, log, burst }) {
+      // The moment that matters is between an order's insert and what the API does once its start
+      // is acknowledged; at a steady rate only one or two requests are there at any instant.
+      const instruments = burst(FREEZE_BURST);
+      const stored = await waitUntilStored(stack.databaseUrl, instruments, FREEZE_BURST / 2, 3000);
       try {
         stack.postgres.freeze();
+        log(`froze with ${stored} of the burst's ${FREEZE_BURST} orders stored`);
         await sleep(ms);
       } finally {
         stack.postgres.resume();
@@ -71,7 +89,7 @@ export const FAULTS: Record<FaultName, Fault> = {
     defaultMs: 10_000,
     proxy: false,
     describe: (ms) => `Temporal frozen: SIGSTOP of the dev server for ${ms / 1000} s, then SIGCONT`,
-    async inject(stack, ms) {
+    async inject({ stack, ms }) {
       try {
         stack.temporal.freeze();
         await sleep(ms);
@@ -87,7 +105,7 @@ export const FAULTS: Record<FaultName, Fault> = {
     describe: (ms) =>
       `lost COMMIT acknowledgements: for ${ms / 1000} s, ${LOST_ANSWER_SHARE * 100}% of the APIs' order writes (INSERT, ` +
       `UPDATE to accepted/rejected, COMMIT) reach PostgreSQL and complete, and their answer is lost with the connection`,
-    async inject(stack, ms, log) {
+    async inject({ stack, ms, log }) {
       const proxy = stack.proxy;
       if (!proxy) throw new Error('lost-commit-ack needs the stack started with its proxy');
       const before = proxy.lost.length;
@@ -110,7 +128,7 @@ export const FAULTS: Record<FaultName, Fault> = {
     defaultMs: 0,
     proxy: false,
     describe: () => 'an API process SIGKILLed mid-load (its requests in flight get no answer), then started again',
-    async inject(stack) {
+    async inject({ stack }) {
       await stack.fleet.kill('api-1');
       await stack.fleet.allRunning(120_000);
     },
@@ -120,7 +138,7 @@ export const FAULTS: Record<FaultName, Fault> = {
     defaultMs: 3_000,
     proxy: false,
     describe: (ms) => `PostgreSQL killed: SIGKILL of the postmaster and all its children, restarted ${ms / 1000} s later (crash recovery)`,
-    async inject(stack, ms) {
+    async inject({ stack, ms }) {
       await stack.postgres.kill();
       await sleep(ms);
       await stack.postgres.restart();
@@ -131,13 +149,30 @@ export const FAULTS: Record<FaultName, Fault> = {
     defaultMs: 3_000,
     proxy: false,
     describe: (ms) => `Temporal killed: SIGKILL of the dev server (state in its SQLite file), restarted ${ms / 1000} s later`,
-    async inject(stack, ms) {
+    async inject({ stack, ms }) {
       await stack.temporal.kill();
       await sleep(ms);
       await stack.temporal.restart();
     },
   },
 };
+
+/** Polls until `count` of the instruments have an order, or `timeoutMs` passed; how many have one. */
+async function waitUntilStored(databaseUrl: string, instruments: string[], count: number, timeoutMs: number): Promise<number> {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE instrument = ANY($1)', [instruments]);
+      const stored = rows[0]?.n ?? 0;
+      if (stored >= count || Date.now() > deadline) return stored;
+      await sleep(5);
+    }
+  } finally {
+    await db.end(); // before the freeze: its goodbye would wait for the server
+  }
+}
 
 export const FAULT_NAMES = Object.keys(FAULTS) as FaultName[];
 
@@ -246,12 +281,14 @@ export async function runScenario(stack: Stack, options: ScenarioOptions): Promi
   const loadStart = performance.now();
   const loadStartEpochMs = Date.now();
   lag.enable();
+  const load = new Load(stack, prefix, loadStart);
   const faultDone = sleep(options.faultAtS * 1000).then(async () => {
     log('fault starts');
-    await fault.inject(stack, faultMs, log);
+    await fault.inject({ stack, ms: faultMs, log, burst: (count) => load.burst(count) });
     log('fault over');
   });
-  const outcomes = await driveLoad(stack, prefix, options.rate, options.seconds, loadStart);
+  await load.run(options.rate, options.seconds);
+  const outcomes = load.sent;
   log(`load sent ${outcomes.length} orders; waiting for the fault to end and every answer`);
   await faultDone;
   await Promise.all(outcomes.map((outcome) => outcome.done));
@@ -268,6 +305,11 @@ export async function runScenario(stack: Stack, options: ScenarioOptions): Promi
       prefix,
       outcomes.map((outcome) => outcome.result),
       loadStartEpochMs,
+    );
+    log(
+      `${figures.requests} requests: ${figures.status201} × 201, ${figures.status500} × 500, other ${JSON.stringify(figures.otherStatuses)}; ` +
+        `placed ${figures.placed}, placed after 500 ${figures.placedAfter500}, duplicates ${figures.duplicates}, ` +
+        `201 not placed ${figures.notPlaced201}, stuck ${figures.stuck}, max latency ${figures.maxLatencyMs} ms`,
     );
     return {
       fault: options.fault,
@@ -346,21 +388,47 @@ function post(url: string, instrument: string): Promise<Response> {
   });
 }
 
-/** Open-model load: request i leaves at i/rate seconds whatever the earlier ones are doing. */
-async function driveLoad(stack: Stack, prefix: string, rate: number, seconds: number, loadStart: number) {
-  const total = Math.round(rate * seconds);
-  const sent: { result: Outcome; done: Promise<void> }[] = [];
-  for (let i = 0; i < total; i += 1) {
-    const due = loadStart + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-    const urls = stack.fleet.apiUrls();
-    const instrument = `${prefix}${String(i).padStart(8, '0')}`;
-    const result: Outcome = { instrument, sentAtMs: performance.now() - loadStart, latencyMs: 0, status: null };
-    const done = send(urls[i % Math.max(urls.length, 1)], instrument, result);
-    sent.push({ result, done });
+/**
+ * Open-model load: request i leaves at i/rate seconds whatever the earlier ones are doing, round
+ * robin over the APIs that run. A fault may add a burst of requests at once (burst()).
+ */
+class Load {
+  readonly sent: { result: Outcome; done: Promise<void> }[] = [];
+  private next = 0;
+  private bursts = 0;
+
+  constructor(
+    private readonly stack: Stack,
+    private readonly prefix: string,
+    private readonly loadStart: number,
+  ) {}
+
+  async run(rate: number, seconds: number): Promise<void> {
+    const total = Math.round(rate * seconds);
+    for (let i = 0; i < total; i += 1) {
+      const wait = this.loadStart + (i * 1000) / rate - performance.now();
+      if (wait > 0) await sleep(wait);
+      this.send(`${this.prefix}${String(i).padStart(8, '0')}`);
+    }
   }
-  return sent;
+
+  /** `count` requests at once; their instruments (numbered from 90000000, apart from the steady ones). */
+  burst(count: number): string[] {
+    const instruments: string[] = [];
+    for (let i = 0; i < count; i += 1) {
+      this.bursts += 1;
+      instruments.push(`${this.prefix}${String(90_000_000 + this.bursts).padStart(8, '0')}`);
+    }
+    for (const instrument of instruments) this.send(instrument);
+    return instruments;
+  }
+
+  private send(instrument: string): void {
+    const urls = this.stack.fleet.apiUrls();
+    const result: Outcome = { instrument, sentAtMs: performance.now() - this.loadStart, latencyMs: 0, status: null };
+    const url = urls[this.next++ % Math.max(urls.length, 1)];
+    this.sent.push({ result, done: send(url, instrument, result) });
+  }
 }
 
 async function send(url: string | undefined, instrument: string, result: Outcome): Promise<void> {
