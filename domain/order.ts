@@ -134,7 +134,14 @@ export function toTicket(order: Order): OrderTicket {
   };
 }
 
+const WORKFLOW_ID_PREFIX = 'order-';
+
 /** One workflow per order: its id is derived from the order id, so a second start is refused. */
 export function workflowIdFor(orderId: string): string {
-  return `order-${orderId}`;
+  return `${WORKFLOW_ID_PREFIX}${orderId}`;
+}
+
+/** The order an order workflow places, from its id (the inverse of workflowIdFor); undefined for another workflow. */
+export function orderIdOfWorkflow(workflowId: string | undefined): string | undefined {
+  return workflowId?.startsWith(WORKFLOW_ID_PREFIX) ? workflowId.slice(WORKFLOW_ID_PREFIX.length) : undefined;
 }

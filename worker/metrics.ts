@@ -3,6 +3,8 @@ import type { Context as ActivityContext } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { orderIdOfWorkflow } from '../domain/order.js';
+import { EXCHANGE_ERRORS, PLACEMENT_FAILURES } from '../exchange/errors.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 
 export interface WorkerMetrics {
@@ -24,7 +26,7 @@ function processMetrics(): Registry {
 }
 
 // The exchange's failures as the activity reports them; anything else counts as 'other'.
-const FAILURE_REASONS = new Set(['OrderPlacementError', 'OrderCancelledAtExchangeError', 'MissingOrderError', 'CancelledFailure']);
+const FAILURE_REASONS = new Set([...PLACEMENT_FAILURES, CancelledFailure.name]);
 
 export function createWorkerMetrics(): WorkerMetrics {
   const own = new Registry();
@@ -51,7 +53,7 @@ export function createWorkerMetrics(): WorkerMetrics {
     buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
     registers: [own],
   });
-  exchangeFailures.inc({ reason: 'OrderPlacementError' }, 0);
+  exchangeFailures.inc({ reason: EXCHANGE_ERRORS.OrderPlacementError }, 0);
   return { registry: Registry.merge([own, processMetrics()]), placements, exchangeAttempts, exchangeFailures, placementLag };
 }
 
@@ -61,11 +63,6 @@ function failureReason(error: unknown): string {
   return FAILURE_REASONS.has(name) ? name : 'other';
 }
 
-/** The order a workflow places, from its id (`order-<order id>`, domain/order.ts). */
-function orderIdOf(workflowId: string | undefined): string | undefined {
-  return workflowId?.startsWith('order-') ? workflowId.slice('order-'.length) : undefined;
-}
-
 /**
  * Activity interceptors: count exchange calls and their failures, count placements and observe
  * their lag (read back from the order row after `markOrderPlaced`, off the activity's path), and
@@ -73,7 +70,7 @@ function orderIdOf(workflowId: string | undefined): string | undefined {
  */
 export function activityInterceptors(metrics: WorkerMetrics, orders: OrdersRepository): ActivityInterceptorsFactory {
   return (ctx: ActivityContext) => {
-    const orderId = orderIdOf(ctx.info.workflowExecution?.workflowId);
+    const orderId = orderIdOfWorkflow(ctx.info.workflowExecution?.workflowId);
     return {
       inbound: {
         async execute(input, next) {
