@@ -20,8 +20,8 @@ import type { OrderActivities } from '../activities/order-activities.js';
 import { type OrderTicket, workflowIdFor } from '../domain/order.js';
 import { OrderPlacementError } from '../exchange/exchange.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
-import { WORKFLOWS_PATH } from '../worker/worker.js';
 import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
+import { WORKFLOWS_PATH } from '../workflows/path.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TEST_SERVER = path.join(root, 'scripts/temporal-test-server/run.sh');

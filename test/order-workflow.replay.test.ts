@@ -6,7 +6,7 @@ import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, it } from 'vitest';
-import { WORKFLOWS_PATH } from '../worker/worker.js';
+import { WORKFLOWS_PATH } from '../workflows/path.js';
 
 // Determinism: histories recorded by earlier and current workflow code must replay on the code the
 // worker runs, or workflows in flight during a deployment get stuck. Each fixture is a real run

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, type RetryPolicy } from '@temporalio/common';
@@ -11,10 +10,10 @@ import type { OrderStatus, OrderTicket } from '../domain/order.js';
 import { workflowIdFor } from '../domain/order.js';
 import { MissingOrderError, OrderPlacementError } from '../exchange/exchange.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
-import { WORKFLOWS_PATH } from '../worker/worker.js';
 import { EXCHANGE_ACTIVITY } from '../workflows/activity-options.js';
 import { cancelOrderUpdate, cancelRequestedSignal, orderStatusQuery } from '../workflows/messages.js';
 import { placeOrderWorkflow } from '../workflows/order-workflow.js';
+import { WORKFLOWS_PATH } from '../workflows/path.js';
 import { startTimeSkippingServer, type TimeSkippingServer } from './support/time-skipping-server.js';
 import { waitFor } from './support/wait.js';
 

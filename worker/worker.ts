@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createOrderActivities } from '../activities/order-activities.js';
@@ -10,11 +9,10 @@ import { createPostgresLedger } from '../exchange/exchange-ledger.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
+import { WORKFLOWS_PATH } from '../workflows/path.js';
 import { activityInterceptors, createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { registerSearchAttributes } from './search-attributes.js';
 import { ensureSweeper } from './sweeper.js';
-
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 export interface OrderWorker {
   worker: Worker;

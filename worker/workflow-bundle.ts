@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from './worker.js';
+import { WORKFLOWS_PATH } from '../workflows/path.js';
 
 /**
  * Bundles the workflow code into one file that workers load with WORKFLOW_BUNDLE_PATH instead of
