@@ -4,10 +4,10 @@ import { type Config, HTTP_TIMEOUT_DEFAULTS } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import { apiDocs } from './docs.js';
 import { errorResponder } from './errors.js';
-import { type ReadinessProbe, readinessRoute } from './health.js';
+import { livenessRoute, type ReadinessProbe, readinessRoute } from './health.js';
 import { bodyReadSettings } from './json-body.js';
 import { type CursorCodec, createCursorCodec } from './list-cursor.js';
-import { type ApiMetrics, createApiMetrics } from './metrics.js';
+import { type ApiMetrics, createApiMetrics, metricsRoute } from './metrics.js';
 import { type OrdersRouteDeps, ordersRouter } from './orders-routes.js';
 import { requestContext } from './request-context.js';
 
@@ -48,14 +48,8 @@ export function createApp(deps: AppDeps): Koa {
   if (origins.length > 0) app.use(corsFor(origins));
   app.use(errorResponder(deps.logger, (cause) => metrics.internalErrors.inc({ cause })));
   app.use(bodyReadSettings(settings.HTTP_BODY_IDLE_TIMEOUT_MS ?? HTTP_TIMEOUT_DEFAULTS.bodyIdleMs));
-  app.use(async (ctx, next) => {
-    // Liveness only: the process answers. Readiness (dependencies reachable) is /health/ready.
-    if (ctx.method === 'GET' && ctx.path === '/health/live') ctx.body = { status: 'ok' };
-    else if (ctx.method === 'GET' && ctx.path === '/metrics') {
-      ctx.type = metrics.registry.contentType;
-      ctx.body = await metrics.registry.metrics();
-    } else await next();
-  });
+  app.use(livenessRoute());
+  app.use(metricsRoute(metrics));
   if (readiness) app.use(readinessRoute(readiness));
   app.use(apiDocs()); // GET /openapi.json, /docs
   app.use(unknownMethodNotAllowed());

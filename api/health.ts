@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Middleware } from 'koa';
 import type { PrismaClient } from '../prisma/client.js';
-import { readMigrations } from '../prisma/migrate.js';
+import { createMigrationCheck, readAppliedMigrations } from '../prisma/migration-check.js';
 
 /** One dependency's state as GET /health/ready reports it. */
 export interface CheckResult {
@@ -83,21 +83,7 @@ export function createReadinessProbe({ db, temporal, timeoutMs, migrationsDir, w
     },
     () => {}, // stopped: the API is shutting down
   );
-  let expected: Promise<{ name: string; checksum: string }[]> | undefined;
-  const expectedMigrations = () =>
-    (expected ??= readMigrations(migrationsDir).catch((error: unknown) => {
-      expected = undefined;
-      throw error;
-    }));
-
-  const database = async () => {
-    const [row] = await db.$queryRawUnsafe<{ present: boolean }[]>(`SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS present`);
-    if (!row?.present) return { applied: null };
-    const applied = await db.$queryRawUnsafe<{ migration_name: string; checksum: string }[]>(
-      'SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
-    );
-    return { applied: new Map(applied.map((m) => [m.migration_name, m.checksum])) };
-  };
+  const checkMigrations = createMigrationCheck(migrationsDir);
 
   return {
     get draining() {
@@ -110,19 +96,12 @@ export function createReadinessProbe({ db, temporal, timeoutMs, migrationsDir, w
       if (draining) {
         return { status: 'unready', checks: { shutdown: { status: 'fail', duration_ms: 0, message: 'shutting down' } } };
       }
-      const schema = database();
+      // One read of the database answers both its own check and the migrations'.
+      const schema = readAppliedMigrations(db);
       schema.catch(() => {});
       const [databaseCheck, migrationsCheck, temporalCheck] = await Promise.all([
         timed(async () => void (await schema), timeoutMs),
-        timed(async () => {
-          const [{ applied }, wanted] = await Promise.all([schema, expectedMigrations()]);
-          if (applied === null) throw new Error('no migration applied (table _prisma_migrations missing)');
-          const missing = wanted.filter((m) => !applied.has(m.name)).map((m) => m.name);
-          if (missing.length > 0) throw new Error(`not applied: ${missing.join(', ')}`);
-          const changed = wanted.filter((m) => applied.get(m.name) !== m.checksum).map((m) => m.name);
-          if (changed.length > 0) throw new Error(`applied with another checksum: ${changed.join(', ')}`);
-          return `${wanted.length} applied`;
-        }, timeoutMs),
+        timed(async () => checkMigrations(await schema), timeoutMs),
         timed(async () => {
           await temporal.connection.withDeadline(Date.now() + timeoutMs, () => temporal.connection.workflowService.getSystemInfo({}));
           return undefined;
@@ -133,6 +112,14 @@ export function createReadinessProbe({ db, temporal, timeoutMs, migrationsDir, w
       const ready = Object.values(checks).every((check) => check.status === 'pass') && !draining;
       return { status: ready ? 'ready' : 'unready', checks };
     },
+  };
+}
+
+/** GET /health/live: liveness only, the process answers. Readiness (dependencies reachable) is /health/ready. */
+export function livenessRoute(): Middleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'GET' || ctx.path !== '/health/live') return next();
+    ctx.body = { status: 'ok' };
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Middleware } from 'koa';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 /** Why a request answered 500: the dependency that failed, or something else. */
@@ -63,4 +64,13 @@ export function createApiMetrics(): ApiMetrics {
   for (const cause of INTERNAL_ERROR_CAUSES) internalErrors.inc({ cause }, 0);
   for (const outcome of ['open', 'rejected', 'started']) openOutcomes.inc({ outcome }, 0);
   return { registry: Registry.merge([own, processMetrics()]), requests, requestDuration, ordersCreated, internalErrors, openOutcomes };
+}
+
+/** GET /metrics: the series in Prometheus' text format. */
+export function metricsRoute(metrics: ApiMetrics): Middleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'GET' || ctx.path !== '/metrics') return next();
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  };
 }
