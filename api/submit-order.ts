@@ -55,7 +55,15 @@ export async function submitOrder(deps: SubmitOrderDeps, request: NewOrder, idem
   // Only a rejection the database confirms does: the stale-order sweep got there first (it
   // never should within the budget, see config), so no workflow can claim the order.
   if (status === 'rejected') throw new OrderNotAcceptedError(`Order ${order.id} was rejected before its start was acknowledged`);
-  return { ...order, status: status !== null && STARTED_STATUSES.includes(status) ? status : 'accepted' };
+  return { ...order, status: answeredStatus(status) };
+}
+
+/**
+ * The status a 201 carries: `accepted` (its placement is guaranteed) even when its workflow has
+ * already claimed it; GET /orders/:id shows the progress. Only a cancel that came first shows.
+ */
+function answeredStatus(current: OrderStatus | null): OrderStatus {
+  return current === 'cancelled' ? 'cancelled' : 'accepted';
 }
 
 async function compensate(deps: SubmitOrderDeps, order: Order, error: unknown): Promise<Order> {
@@ -67,6 +75,6 @@ async function compensate(deps: SubmitOrderDeps, order: Order, error: unknown): 
     throw new OrderNotAcceptedError(`Order ${order.id}: start and rejection both unconfirmed`, { cause: error });
   }
   // The workflow claimed it before the rejection: it will be placed.
-  if (status !== null && STARTED_STATUSES.includes(status)) return { ...order, status };
+  if (status !== null && STARTED_STATUSES.includes(status)) return { ...order, status: answeredStatus(status) };
   throw new OrderNotAcceptedError(`Order ${order.id} not accepted (now ${status ?? 'missing'})`, { cause: error });
 }

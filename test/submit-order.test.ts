@@ -63,10 +63,10 @@ describe('submitOrder when the start is not acknowledged', () => {
     expect(openOutcomes).toEqual([]);
   });
 
-  it('returns the order placing when the rejection finds the workflow already claimed it', async () => {
+  it('returns the order as accepted when the rejection finds the workflow already claimed it', async () => {
     orders.stubs.rejectIfPending = async () => 'placing';
     const order = await submitOrder(deps, REQUEST);
-    expect(order).toMatchObject({ ...REQUEST, status: 'placing' });
+    expect(order).toMatchObject({ ...REQUEST, status: 'accepted' });
     expect(orders.callsOf('rejectIfPending')).toEqual([[order.id, expect.any(String)]]);
   });
 
