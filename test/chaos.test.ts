@@ -11,7 +11,7 @@ import { prepareWorkflowBundle, type Stack, startStack } from './support/chaos-i
 // scenarios longer, and the kills as well. One system serves every scenario here (each counts only
 // its own orders, and lets everything settle before the next); the APIs reach PostgreSQL through
 // the wire-protocol proxy, which only interferes during the lost-answer scenario.
-const RATE = 25;
+const RATE = 15;
 const log = (line: string) => {
   if (process.env.CHAOS_LOG) process.stderr.write(`${line}\n`);
 };

@@ -43,6 +43,8 @@ const EXACT_500 = JSON.stringify(INTERNAL_ERROR_BODY);
 const REQUEST_TIMEOUT_MS = 60_000;
 /** README, "Bounded time": 8 s with the default settings; plus 2 s for a busy machine and the harness's own delays. */
 const SLOW_ANSWER_MS = 10_000;
+/** Seconds of uncounted load before the measured load. */
+const WARM_UP_S = 3;
 /** Orders sent at once right before PostgreSQL is frozen. */
 const FREEZE_BURST = 20;
 /** Share of the APIs' order writes whose answer is lost while the lost-commit-ack fault lasts. */
@@ -228,6 +230,8 @@ export interface ChaosResult {
   slowest: string[];
   /** 500s whose body is not the exact documented one. */
   inexact500: number;
+  /** Why requests got no answer, by message (the most frequent few). */
+  noAnswerErrors: Record<string, number>;
   /** Requests that stored more than one order (a retried INSERT). */
   multipleOrders: number;
   /** Answers the OpenAPI document does not describe (the first few). */
@@ -277,6 +281,14 @@ export async function runScenario(stack: Stack, options: ScenarioOptions): Promi
   const lag = monitorEventLoopDelay({ resolution: 10 });
 
   await warmUp(stack);
+  // The same load for a few seconds first, not counted: the APIs' connection pools fill and the
+  // processes warm up before the figures start (a cold pool opening ten connections at once
+  // under load fails requests that have nothing to do with the fault).
+  const warming = new Load(stack, `WRM${prefix[3]}`, performance.now());
+  await warming.run(options.rate, WARM_UP_S);
+  await Promise.all(warming.sent.map((outcome) => outcome.done));
+  const warm = warming.sent.filter((outcome) => outcome.result.status === 201).length;
+  log(`warm-up: ${warm} of ${warming.sent.length} orders accepted`);
   log(`load: ${options.rate} orders/s for ${options.seconds} s; fault at ${options.faultAtS} s: ${description}`);
   const loadStart = performance.now();
   const loadStartEpochMs = Date.now();
@@ -568,6 +580,10 @@ async function tally(db: pg.Client, prefix: string, outcomes: Outcome[], loadSta
           `${outcome.instrument} sent at ${fmt(outcome.sentAtMs)}: ${outcome.status ?? `no answer (${outcome.error})`} after ${fmt(outcome.latencyMs)}`,
       ),
     inexact500,
+    noAnswerErrors: mostFrequent(
+      outcomes.flatMap((outcome) => (outcome.status === null ? [outcome.error ?? 'unknown'] : [])),
+      3,
+    ),
     multipleOrders,
     offContract,
     examples: await describeExamples(db, examples, loadStartEpochMs),
@@ -596,6 +612,12 @@ async function describeExamples(db: pg.Client, examples: { what: string; orderId
     return `order ${orderId}: ${history.join(', ')}`;
   };
   return examples.map(({ what, orderIds }) => [what, ...orderIds.map(historyOf)].join('; '));
+}
+
+function mostFrequent(values: string[], keep: number): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).slice(0, keep));
 }
 
 function fmt(ms: number): string {
@@ -637,6 +659,7 @@ export function renderTable(results: (ChaosResult | { fault: FaultName; error: s
       result.slowAnswers > 0
         ? `${result.slowAnswers} answers took over ${SLOW_ANSWER_MS / 1000} s (slowest: ${result.slowest.join('; ')})`
         : '',
+      Object.keys(result.noAnswerErrors).length > 0 ? `no answer because: ${JSON.stringify(result.noAnswerErrors)}` : '',
       result.multipleOrders > 0 ? `${result.multipleOrders} requests stored more than one order` : '',
       result.offContract.length > 0 ? `off the OpenAPI document: ${result.offContract.join('; ')}` : '',
       result.unexpectedExits.length > 0 ? `processes that exited by themselves: ${result.unexpectedExits.join(', ')}` : '',
