@@ -1,63 +1,38 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { INTERNAL_ERROR_BODY } from '../api/errors.js';
-import { type ApiServer, startApiServer } from '../api/server.js';
 import type { FaultInjector, FaultPoint } from '../api/submit-order.js';
-import { createLogger } from '../config/logger.js';
 import { readLedger } from '../exchange/exchange-ledger.js';
-import { sweeperWorkflowId } from '../worker/sweeper.js';
-import { createOrderWorker, type OrderWorker } from '../worker/worker.js';
-import { testConfig } from './support/config.js';
 import { type JsonResponse, postJson } from './support/http.js';
+import { uniqueInstrument } from './support/orders.js';
+import { useStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 // POST /orders with an Idempotency-Key, through the real API, PostgreSQL, Temporal and a worker
 // placing at the simulated exchange (fast and flaky, so retries happen): the same key and order
 // give one order, one workflow and one placement, however often and however concurrently sent.
 // A generous start timeout: the machine is small and shared, and a slow start is not under test here.
-const config = testConfig({ EXCHANGE_LATENCY_MS: '20', EXCHANGE_FAILURE_RATE: '0.2', ORDER_BUDGET_MS: '15000' });
 const SLOW = { timeout: 120_000 }; // tests that wait for a placement (up to 60 s) and more
 const EXACT_500 = JSON.stringify(INTERNAL_ERROR_BODY);
 const DAY_MS = 24 * 3_600_000;
-
-let api: ApiServer;
-let worker: OrderWorker;
-let workerRun: Promise<void>;
-let temporal: Client;
-let db: pg.Client;
 
 // The fault injector the API runs with; each test that needs one sets it, afterEach clears it.
 let faultHook: FaultInjector | undefined;
 const faults: FaultInjector = (point) => faultHook?.(point);
 const releases: (() => void)[] = [];
 
-beforeAll(async () => {
-  worker = await createOrderWorker(config);
-  workerRun = worker.run();
-  api = await startApiServer(config, createLogger('api', 'silent'), faults);
-  temporal = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }) });
-  db = new pg.Client({ connectionString: config.DATABASE_URL });
-  await db.connect();
-});
+const stack = useStack({ EXCHANGE_LATENCY_MS: '20', EXCHANGE_FAILURE_RATE: '0.2', ORDER_BUDGET_MS: '15000' }, { api: { faults } });
+const { config, waitForStatus, ledgerOf } = stack;
 
 afterEach(() => {
   faultHook = undefined;
   for (const release of releases.splice(0)) release();
 });
 
-afterAll(async () => {
+// Runs before the stack's own afterAll (hooks after tests run in reverse): held requests go first.
+afterAll(() => {
   for (const release of releases.splice(0)) release();
-  await api?.close();
-  worker?.shutdown();
-  await workerRun;
-  await temporal?.workflow
-    .getHandle(sweeperWorkflowId(config.TEMPORAL_TASK_QUEUE))
-    .terminate('test over')
-    .catch(() => {});
-  await temporal?.connection.close();
-  await db?.end();
 });
 
 interface Deferred<T> {
@@ -71,11 +46,6 @@ function deferred<T = void>(): Deferred<T> {
   return { promise, resolve };
 }
 
-/** A 12-character instrument no other test uses, to find this test's orders in the database. */
-function uniqueInstrument(): string {
-  return `I${Math.random().toString(36).slice(2)}XXXXXXXXXXX`.slice(0, 12).toUpperCase();
-}
-
 // Every key this file uses starts with its own prefix, so the retention test can check them all.
 const KEY_PREFIX = `idem-${randomUUID().slice(0, 8)}-`;
 const newKey = () => `${KEY_PREFIX}${randomUUID()}`;
@@ -85,7 +55,7 @@ function marketOrder(instrument: string, quantity = 5) {
 }
 
 function post(body: unknown, key?: string): Promise<JsonResponse> {
-  return postJson(`${api.url}/orders`, body, key === undefined ? {} : { 'Idempotency-Key': key });
+  return postJson(`${stack.api.url}/orders`, body, key === undefined ? {} : { 'Idempotency-Key': key });
 }
 
 interface OrderRow {
@@ -97,7 +67,7 @@ interface OrderRow {
 }
 
 async function ordersOf(instrument: string): Promise<OrderRow[]> {
-  const { rows } = await db.query<OrderRow>(
+  const { rows } = await stack.db.query<OrderRow>(
     'SELECT id, status, idempotency_key, rejected_reason, rejected_at FROM orders WHERE instrument = $1 ORDER BY created_at, id',
     [instrument],
   );
@@ -122,7 +92,7 @@ interface KeyRow {
 }
 
 async function keyRow(key: string): Promise<KeyRow | undefined> {
-  const { rows } = await db.query<KeyRow>(
+  const { rows } = await stack.db.query<KeyRow>(
     `SELECT key, request_hash, order_id, response_status, response_body, created_at, expires_at,
             (EXTRACT(EPOCH FROM (expires_at - created_at)) * 1000)::float8 AS retention_ms
      FROM idempotency_keys WHERE key = $1`,
@@ -131,49 +101,10 @@ async function keyRow(key: string): Promise<KeyRow | undefined> {
   return rows[0];
 }
 
-async function waitForStatus(orderId: string, status: string, timeoutMs = 60_000): Promise<void> {
-  try {
-    await waitFor(
-      async () => {
-        const { rows } = await db.query<{ status: string }>('SELECT status FROM orders WHERE id = $1', [orderId]);
-        return rows[0]?.status === status ? true : undefined;
-      },
-      timeoutMs,
-      `order ${orderId} to be ${status}`,
-    );
-  } catch (error) {
-    throw new Error(`${(error as Error).message}\n  ${await whereIs(orderId)}`);
-  }
-}
-
-/** For a failure message: the order's status and what its workflow is doing. */
-async function whereIs(orderId: string): Promise<string> {
-  const { rows } = await db.query<{ status: string }>('SELECT status FROM orders WHERE id = $1', [orderId]);
-  let workflow: string;
-  try {
-    const description = await temporal.workflow.getHandle(`order-${orderId}`).describe();
-    const pending = (description.raw.pendingActivities ?? []).map((activity) => ({
-      type: activity.activityType?.name,
-      attempt: activity.attempt,
-      state: activity.state,
-      lastFailure: activity.lastFailure?.message,
-    }));
-    workflow = `workflow ${description.status.name}, pending activities ${JSON.stringify(pending)}`;
-  } catch (error) {
-    workflow = `workflow: ${String(error)}`;
-  }
-  return `order status ${rows[0]?.status ?? '(none)'}; ${workflow}`;
-}
-
-/** The exchange's ledger entries of one order id. */
-async function ledgerOf(orderId: string) {
-  return (await readLedger(config.DATABASE_URL)).filter((entry) => entry.orderId === orderId);
-}
-
 /** Every order id the exchange accepted for this instrument, whatever its order id. */
 async function placementsOf(instrument: string): Promise<string[]> {
   await readLedger(config.DATABASE_URL); // makes sure the ledger's schema exists
-  const { rows } = await db.query<{ order_id: string }>(
+  const { rows } = await stack.db.query<{ order_id: string }>(
     "SELECT order_id FROM exchange_sim.accepted_orders WHERE ticket->>'instrument' = $1",
     [instrument],
   );
@@ -185,7 +116,7 @@ async function workflowRuns(orderId: string): Promise<string[]> {
   return waitFor(
     async () => {
       const runs: string[] = [];
-      for await (const execution of temporal.workflow.list({ query: `WorkflowId = 'order-${orderId}'` })) runs.push(execution.runId);
+      for await (const execution of stack.temporal.workflow.list({ query: `WorkflowId = 'order-${orderId}'` })) runs.push(execution.runId);
       return runs.length > 0 ? runs : undefined;
     },
     30_000,
@@ -196,7 +127,7 @@ async function workflowRuns(orderId: string): Promise<string[]> {
 /** Placed exactly once: status placed, one ledger row, one workflow run that ended placed. */
 async function expectPlacedOnce(orderId: string, instrument: string): Promise<void> {
   await waitForStatus(orderId, 'placed');
-  const handle = temporal.workflow.getHandle(`order-${orderId}`);
+  const handle = stack.temporal.workflow.getHandle(`order-${orderId}`);
   expect(await handle.result()).toMatchObject({ orderId, status: 'placed' });
   expect(await ledgerOf(orderId)).toHaveLength(1);
   expect(await placementsOf(instrument)).toEqual([orderId]);
@@ -286,10 +217,10 @@ describe('Idempotency-Key: the same key with the same order', SLOW, () => {
 
     const order = await onlyOrderOf(instrument);
     expect(order).toMatchObject({ id: first.body.id, idempotency_key: key });
-    const { rows } = await db.query('SELECT id FROM orders WHERE idempotency_key = $1', [key]);
+    const { rows } = await stack.db.query('SELECT id FROM orders WHERE idempotency_key = $1', [key]);
     expect(rows).toEqual([{ id: first.body.id }]);
 
-    const description = await temporal.workflow.getHandle(`order-${first.body.id}`).describe();
+    const description = await stack.temporal.workflow.getHandle(`order-${first.body.id}`).describe();
     expect(description.type).toBe('placeOrderWorkflow');
     expect(description.taskQueue).toBe(config.TEMPORAL_TASK_QUEUE);
     await expectPlacedOnce(first.body.id, instrument);
@@ -508,7 +439,7 @@ describe('Idempotency-Key: format and retention', SLOW, () => {
     expect(stored!.retention_ms).toBeGreaterThanOrEqual(DAY_MS);
     expect(stored!.expires_at.getTime() - Date.now()).toBeGreaterThan(DAY_MS - 60_000);
     // So is every key stored by this file's tests so far: none is kept less than 24 hours.
-    const { rows } = await db.query<{ key: string; retention_ms: number }>(
+    const { rows } = await stack.db.query<{ key: string; retention_ms: number }>(
       `SELECT key, (EXTRACT(EPOCH FROM (expires_at - created_at)) * 1000)::float8 AS retention_ms
        FROM idempotency_keys WHERE starts_with(key, $1) ORDER BY retention_ms LIMIT 1`,
       [KEY_PREFIX],
@@ -516,7 +447,7 @@ describe('Idempotency-Key: format and retention', SLOW, () => {
     expect(rows[0]?.retention_ms).toBeGreaterThanOrEqual(DAY_MS);
 
     // The sweep deletes expired keys (a large staleAfterMs, so it rejects no one's pending order).
-    await temporal.workflow.execute('sweepStaleOrdersWorkflow', {
+    await stack.temporal.workflow.execute('sweepStaleOrdersWorkflow', {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       workflowId: `sweep-test-${randomUUID()}`,
       args: [3_600_000],
