@@ -36,7 +36,11 @@ export function createOrderStoreActivities({ orders, now = () => new Date() }: O
       }
     },
 
-    async markOrderPlaced(orderId: string): Promise<void> {
+    /**
+     * placing -> placed. `createdAt` is the order's creation time from the workflow's input: the
+     * worker's placement-lag metric reads it from the call (worker/metrics.ts), not from the database.
+     */
+    async markOrderPlaced(orderId: string, _createdAt?: string): Promise<void> {
       const status = await orders.markPlaced(orderId, now());
       if (status !== 'placed') {
         throw ApplicationFailure.nonRetryable(`Order ${orderId} is ${status ?? 'missing'}, cannot mark it placed`, 'InvalidTransition');

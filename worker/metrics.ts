@@ -5,7 +5,6 @@ import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { orderIdOfWorkflow } from '../domain/order.js';
 import { EXCHANGE_ERRORS, PLACEMENT_FAILURES } from '../exchange/errors.js';
-import type { OrdersRepository } from '../prisma/orders-repository.js';
 
 export interface WorkerMetrics {
   registry: Registry;
@@ -65,10 +64,10 @@ function failureReason(error: unknown): string {
 
 /**
  * Activity interceptors: count exchange calls and their failures, count placements and observe
- * their lag (read back from the order row after `markOrderPlaced`, off the activity's path), and
+ * their lag (from the order's creation time, which the workflow passes to `markOrderPlaced`), and
  * add `orderId` to every line an activity logs (the SDK already adds workflowId, activityType, …).
  */
-export function activityInterceptors(metrics: WorkerMetrics, orders: OrdersRepository): ActivityInterceptorsFactory {
+export function activityInterceptors(metrics: WorkerMetrics): ActivityInterceptorsFactory {
   return (ctx: ActivityContext) => {
     const orderId = orderIdOfWorkflow(ctx.info.workflowExecution?.workflowId);
     return {
@@ -80,8 +79,8 @@ export function activityInterceptors(metrics: WorkerMetrics, orders: OrdersRepos
             const result = await next(input);
             if (type === 'markOrderPlaced') {
               metrics.placements.inc();
-              const placedId = typeof input.args[0] === 'string' ? input.args[0] : orderId;
-              if (placedId) void observeLag(metrics, orders, placedId);
+              const createdAt = input.args[1];
+              if (typeof createdAt === 'string') observeLag(metrics, createdAt, new Date());
             }
             return result;
           } catch (error) {
@@ -110,13 +109,10 @@ function logAttemptFailed(ctx: ActivityContext, error: unknown): void {
   ctx.log.warn(ctx.info.activityType === 'placeAtExchange' ? 'exchange attempt failed' : 'activity attempt failed', { reason, message });
 }
 
-async function observeLag(metrics: WorkerMetrics, orders: OrdersRepository, orderId: string): Promise<void> {
-  try {
-    const order = await orders.find(orderId);
-    if (order?.placedAt) metrics.placementLag.observe(Math.max(0, (order.placedAt.getTime() - order.createdAt.getTime()) / 1000));
-  } catch {
-    // A metric is not worth failing or delaying a placement for; this observation is lost.
-  }
+function observeLag(metrics: WorkerMetrics, createdAt: string, placedAt: Date): void {
+  const created = Date.parse(createdAt);
+  // A malformed time is no reason to fail a placement; this observation is lost.
+  if (Number.isFinite(created)) metrics.placementLag.observe(Math.max(0, (placedAt.getTime() - created) / 1000));
 }
 
 export interface MetricsServer {

@@ -67,7 +67,7 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
     ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : { workflowsPath: WORKFLOWS_PATH }),
     // On shutdown, running activities get this long to finish before they are cancelled.
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
-    interceptors: { activity: [activityInterceptors(metrics, orders)] },
+    interceptors: { activity: [activityInterceptors(metrics)] },
     activities: {
       ...createOrderActivities({ orders, exchange }),
       ...createSweepActivities({

@@ -115,7 +115,7 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
     logDecided('cancelled');
     return { orderId: ticket.id, status: 'cancelled' };
   }
-  await markOrderPlaced(ticket.id);
+  await markOrderPlaced(ticket.id, ticket.createdAt);
   setStatus('placed');
   logDecided('placed');
   return { orderId: ticket.id, status: 'placed' };
