@@ -62,6 +62,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 async function main(): Promise<number> {
+  const commit = gitCommit(); // what runs is what was there at the start
   const bundleDir = await mkdtemp(path.join(os.tmpdir(), 'order-service-chaos-bundle-'));
   try {
     log('bundling the workflow code once for every worker');
@@ -79,7 +80,6 @@ async function main(): Promise<number> {
     await rm(bundleDir, { recursive: true, force: true });
   }
   if (values.json) await writeFile(values.json, JSON.stringify(results, null, 2));
-  const commit = gitCommit();
   process.stdout.write(
     `\nChaos run on ${commit}, ${new Date().toISOString()}: ${rate} orders/s for ${seconds} s per fault, over 2 APIs and 2 workers; ` +
       `fault at ${faultAtS} s.\n\n${renderTable(results)}\n\n`,
