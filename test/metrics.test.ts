@@ -1,17 +1,12 @@
-import type { AddressInfo } from 'node:net';
 import getPort from 'get-port';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../api/app.js';
 import { INTERNAL_ERROR_BODY } from '../api/errors.js';
 import { createApiMetrics } from '../api/metrics.js';
-import type { OrderCancellation, PlacementStarter } from '../api/placement-client.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
-import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
-import type { OrdersQuery } from '../prisma/orders-query.js';
-import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { testConfig } from './support/config.js';
+import { FakeOrders, startAppWithFakes } from './support/fakes.js';
 import { metricValue, type Sample, scrape } from './support/metrics.js';
 import { type ServiceProcess, startService } from './support/processes.js';
 import { waitFor } from './support/wait.js';
@@ -189,24 +184,11 @@ describe('500s by cause', () => {
 
   it('counts anything else as unexpected', async () => {
     const metrics = createApiMetrics();
-    const app = createApp({
-      orders: {
-        create: async () => {
-          throw new TypeError('a bug');
-        },
-      } as unknown as OrdersRepository,
-      placement: {} as PlacementStarter,
-      logger: createLogger('test', 'silent'),
-      idempotency: { keys: {} as IdempotencyRepository, probe: async () => 'absent', ttlMs: 0, staleLockMs: 0 },
-      budgets: { orderMs: 8000, cancelMs: 5000 },
-      ordersQuery: {} as OrdersQuery,
-      cancellation: {} as OrderCancellation,
-      metrics,
-    });
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', resolve));
-    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const orders = new FakeOrders();
+    orders.stubs.create = () => Promise.reject(new TypeError('a bug'));
+    const app = await startAppWithFakes({ orders, metrics });
+    cleanups.push(() => app.close());
+    const url = app.url;
     const response = await fetch(`${url}/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -1,36 +1,15 @@
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiServer, startApiServer } from '../api/server.js';
-import { createLogger } from '../config/logger.js';
-import { createOrderWorker, type OrderWorker } from '../worker/worker.js';
-import { testConfig } from './support/config.js';
+import { describe, expect, it } from 'vitest';
 import { postJson, request } from './support/http.js';
+import { useStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 // The whole path through real parts: HTTP -> PostgreSQL -> Temporal dev server -> worker ->
 // simulated exchange (fast and flaky here, so retries happen within the test's time).
-const config = testConfig({ EXCHANGE_LATENCY_MS: '20', EXCHANGE_FAILURE_RATE: '0.1' });
-let api: ApiServer;
-let worker: OrderWorker;
-let workerRun: Promise<void>;
-let temporal: Client;
+const stack = useStack({ EXCHANGE_LATENCY_MS: '20', EXCHANGE_FAILURE_RATE: '0.1' });
+const { config } = stack;
 
-beforeAll(async () => {
-  worker = await createOrderWorker(config);
-  workerRun = worker.run();
-  api = await startApiServer(config, createLogger('api', 'silent'));
-  temporal = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }) });
-});
-
-afterAll(async () => {
-  await api?.close();
-  worker?.shutdown();
-  await workerRun;
-  await temporal?.connection.close();
-});
-
-const post = (body: unknown) => postJson(`${api.url}/orders`, body);
-const getOrder = (id: string) => request(`${api.url}/orders/${id}`);
+const post = (body: unknown) => postJson(`${stack.api.url}/orders`, body);
+const getOrder = (id: string) => request(`${stack.api.url}/orders/${id}`);
 
 describe('POST /orders through real PostgreSQL and Temporal', () => {
   it('answers 201, starts the order workflow and ends with the order placed', async () => {
@@ -50,7 +29,7 @@ describe('POST /orders through real PostgreSQL and Temporal', () => {
     expect(Number.isNaN(Date.parse(created.body.created_at))).toBe(false);
     expect(created.body.workflow_id).toBe(`order-${created.body.id}`);
 
-    const description = await temporal.workflow.getHandle(`order-${created.body.id}`).describe();
+    const description = await stack.temporal.workflow.getHandle(`order-${created.body.id}`).describe();
     expect(description.type).toBe('placeOrderWorkflow');
     expect(description.taskQueue).toBe(config.TEMPORAL_TASK_QUEUE);
 
@@ -62,7 +41,7 @@ describe('POST /orders through real PostgreSQL and Temporal', () => {
     expect(placed.body).toMatchObject({ id: created.body.id, status: 'placed', limit_price: 187.25 });
     expect(Date.parse(placed.body.placed_at)).toBeGreaterThanOrEqual(Date.parse(created.body.created_at));
 
-    const result = await temporal.workflow.getHandle(`order-${created.body.id}`).result();
+    const result = await stack.temporal.workflow.getHandle(`order-${created.body.id}`).result();
     expect(result).toEqual({ orderId: created.body.id, status: 'placed' });
   });
 

@@ -1,9 +1,8 @@
 import { Writable } from 'node:stream';
 import getPort from 'get-port';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiServer, startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
-import { testConfig } from './support/config.js';
+import { apiStarter } from './support/stack.js';
 
 // The API's JSON log: one line per request, and every line written during a request carries its
 // id (the client's X-Request-Id when sane), and the order and workflow once they are known.
@@ -20,16 +19,16 @@ function memoryLog(): { lines: Line[]; stream: Writable } {
   return { lines, stream };
 }
 
-const apis: ApiServer[] = [];
+const closes: (() => Promise<void>)[] = [];
 afterAll(async () => {
-  for (const api of apis) await api.close();
+  for (const close of closes) await close();
 });
+const startServer = apiStarter((close) => closes.push(close));
 
 async function startApi(overrides: Record<string, string> = {}, level = 'info') {
   const log = memoryLog();
   // No worker: a workflow start needs only the Temporal server, so POST /orders answers 201.
-  const api = await startApiServer(testConfig(overrides), createLogger('api', level, log.stream));
-  apis.push(api);
+  const api = await startServer(overrides, createLogger('api', level, log.stream));
   return { api, lines: log.lines };
 }
 
