@@ -76,7 +76,7 @@ describe('POST /orders when a dependency fails', () => {
     expect(orders.callsOf('rejectIfPending')).toHaveLength(1);
   });
 
-  it('answers 201 with status "placing" when the start errored but the workflow already claimed the order', async () => {
+  it('answers 201 (status accepted: its placement is guaranteed) when the start errored but the workflow already claimed the order', async () => {
     placement.error = new Error('deadline exceeded, but the start landed');
     orders.stubs.rejectIfPending = async () => 'placing';
     const response = await post(limit);
@@ -85,7 +85,7 @@ describe('POST /orders when a dependency fails', () => {
     expect(orders.callsOf('rejectIfPending')).toEqual([[id, expect.any(String)]]);
     expect(response.body).toMatchObject({
       id,
-      status: 'placing',
+      status: 'accepted',
       type: 'limit',
       side: 'sell',
       instrument: ISIN,
