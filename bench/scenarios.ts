@@ -356,7 +356,7 @@ export async function spike(bench: Bench): Promise<SpikeResult[]> {
     // meet an API that has been serving for a while.
     const warmUp = instrumentFor('spikewarm');
     await httpLoad({ urls: apis.map((api) => api.url), connections: 4, amount: 20, body: orderBody(warmUp) });
-    await waitUntilPlaced(bench, warmUp, 0, 60_000);
+    await waitUntilPlaced(bench, warmUp, 0, bench.profile.spikeDrainS * 1000);
     const results: SpikeResult[] = [];
     for (const count of bench.profile.spikeApis) results.push(await spikeOnce(bench, fleet, apis.slice(0, count), `spike${count}`));
     return results;
