@@ -90,7 +90,7 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
 
   const { claimOrder, markOrderPlaced, markOrderCancelled } = patched(LOCAL_DATABASE_STEPS) ? localDatabaseSteps : scheduledDatabaseSteps;
   const claimed = await claimOrder(ticket.id);
-  if (claimed === 'rejected' || claimed === 'cancelled' || claimed === 'placed') {
+  if (isFinal(claimed)) {
     // 'placed': an earlier run of this workflow already finished the job.
     setStatus(claimed);
     return { orderId: ticket.id, status: claimed };
