@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeOrders, FakePlacement, startAppWithFakes } from './support/fakes.js';
-import { type JsonResponse, postJson } from './support/http.js';
+import { describe, expect, it } from 'vitest';
+import { useAppWithFakes } from './support/fakes.js';
+import type { JsonResponse } from './support/http.js';
+import { ISIN, LIMIT_BODY, MARKET_BODY } from './support/orders.js';
 
 // POST /orders when the database or Temporal fails, with in-memory fakes that fail on demand:
 // the fixed 500 body with no internal text, the order rejected when its start failed, and 201
@@ -8,28 +9,10 @@ import { type JsonResponse, postJson } from './support/http.js';
 
 const INTERNAL_ERROR_TEXT = '{"message":"Internal server error while placing the order"}';
 
-const orders = new FakeOrders();
-const placement = new FakePlacement();
-let app: { url: string; close(): Promise<void> };
-let baseUrl: string;
-
-beforeAll(async () => {
-  // No request here carries an Idempotency-Key (test/idempotency.test.ts covers them).
-  app = await startAppWithFakes({ orders, placement });
-  baseUrl = app.url;
-});
-afterAll(() => app.close());
-beforeEach(() => {
-  orders.reset();
-  placement.reset();
-});
-
-/** `body` is sent as JSON; a string is sent as it is (raw JSON text, kept exact). */
-const post = (body: unknown, headers?: Record<string, string>) => postJson(`${baseUrl}/orders`, body, headers);
-
-const ISIN = 'US0378331005';
-const market = { type: 'market', side: 'buy', instrument: ISIN, quantity: 10 };
-const limit = { type: 'limit', side: 'sell', instrument: ISIN, limit_price: '10.25', quantity: 10 };
+// No request here carries an Idempotency-Key (test/idempotency.test.ts covers them).
+const { orders, placement, post } = useAppWithFakes();
+const market = MARKET_BODY;
+const limit = LIMIT_BODY;
 
 describe('POST /orders when a dependency fails', () => {
   function expectInternalError(response: JsonResponse, secret: string): void {

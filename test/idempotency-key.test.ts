@@ -3,6 +3,7 @@ import type { WorkflowState } from '../activities/pending-orders.js';
 import { ClientError } from '../api/errors.js';
 import { fingerprint, type IdempotencyDeps, withIdempotencyKey } from '../api/idempotency.js';
 import type { NewOrder, Order } from '../domain/order.js';
+import { rejectionOf } from './support/errors.js';
 import { FakeKeys, FakeOrders, fakeProbe } from './support/fakes.js';
 import { storedOrder } from './support/orders.js';
 
@@ -38,14 +39,7 @@ async function submit(request: NewOrder, key: string): Promise<Order> {
   return { ...order, status: 'accepted' };
 }
 
-async function rejection(run: Promise<unknown>): Promise<ClientError> {
-  const error = await run.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(ClientError);
-  return error as ClientError;
-}
+const rejection = (run: Promise<unknown>) => rejectionOf(run, ClientError);
 
 /** A key claimed by a request that is still running (or that died), `ageMs` ago. */
 async function heldKey(ageMs: number): Promise<void> {

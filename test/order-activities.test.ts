@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createOrderActivities } from '../activities/order-activities.js';
 import type { OrderStatus } from '../domain/order.js';
 import { DuplicateOrderError, type Exchange, MissingOrderError, OrderPlacementError } from '../exchange/exchange.js';
+import { rejectionOf } from './support/errors.js';
 import { FakeOrders } from './support/fakes.js';
 import { storedOrder } from './support/orders.js';
 
@@ -37,14 +38,7 @@ function orderIn(status: OrderStatus) {
 }
 
 /** What the activity threw, as the worker reports it to the workflow. */
-async function failureOf(run: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await run.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(ApplicationFailure);
-  return error as ApplicationFailure;
-}
+const failureOf = (run: Promise<unknown>) => rejectionOf(run, ApplicationFailure);
 
 describe('claimOrder', () => {
   it.each(['pending', 'accepted'] as const)('takes a %s order: placing', async (status) => {

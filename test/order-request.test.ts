@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../api/json-body.js';
 import type { NewOrder } from '../domain/order.js';
-import { FAKE_CREATED_AT, FakeOrders, FakePlacement, startAppWithFakes } from './support/fakes.js';
-import { postJson, request } from './support/http.js';
+import { FAKE_CREATED_AT, useAppWithFakes } from './support/fakes.js';
+import { request } from './support/http.js';
+import { ISIN, LIMIT_BODY, MARKET_BODY } from './support/orders.js';
 
 // POST /orders over HTTP, with the database and Temporal replaced by in-memory fakes: every
 // validation rule of the seed, the 422 shape FastAPI gave its clients, the exact decimal of a
@@ -13,28 +14,10 @@ import { postJson, request } from './support/http.js';
 const PROHIBITED = 'Providing a `limit_price` is prohibited for type `market`';
 const REQUIRED = 'Attribute `limit_price` is required for type `limit`';
 
-const orders = new FakeOrders();
-const placement = new FakePlacement();
-let app: { url: string; close(): Promise<void> };
-let baseUrl: string;
-
-beforeAll(async () => {
-  // No request here carries an Idempotency-Key (test/idempotency.test.ts covers them).
-  app = await startAppWithFakes({ orders, placement });
-  baseUrl = app.url;
-});
-afterAll(() => app.close());
-beforeEach(() => {
-  orders.reset();
-  placement.reset();
-});
-
-/** `body` is sent as JSON; a string is sent as it is (raw JSON text, kept exact). */
-const post = (body: unknown, headers?: Record<string, string>) => postJson(`${baseUrl}/orders`, body, headers);
-
-const ISIN = 'US0378331005';
-const market = { type: 'market', side: 'buy', instrument: ISIN, quantity: 10 };
-const limit = { type: 'limit', side: 'sell', instrument: ISIN, limit_price: '10.25', quantity: 10 };
+// No request here carries an Idempotency-Key (test/idempotency.test.ts covers them).
+const { orders, placement, url, post } = useAppWithFakes();
+const market = MARKET_BODY;
+const limit = LIMIT_BODY;
 const raw = (fields: string) => `{"type":"limit","side":"buy","instrument":"${ISIN}","quantity":1,${fields}}`;
 const rawMarket = (fields: string) => `{"type":"market","side":"buy","instrument":"${ISIN}","quantity":1,${fields}}`;
 
@@ -380,7 +363,7 @@ describe('POST /orders rejects what is not a JSON body', () => {
   });
 
   it('answers 415 for a text/plain body, even if it holds valid JSON', async () => {
-    const response = await request(`${baseUrl}/orders`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: valid });
+    const response = await request(`${url()}/orders`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: valid });
     expect(response.status).toBe(415);
     expect(response.body).toEqual({ message: 'Content-Type must be application/json' });
     expect(orders.created).toEqual([]);
@@ -414,7 +397,7 @@ describe('POST /orders rejects what is not a JSON body', () => {
         controller.enqueue(chunk);
       },
     });
-    const response = await request(`${baseUrl}/orders`, {
+    const response = await request(`${url()}/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: stream,

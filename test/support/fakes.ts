@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { WorkflowState } from '../../activities/pending-orders.js';
 import { type AppDeps, createApp } from '../../api/app.js';
 import type { OrderCancellation, PlacementStarter } from '../../api/placement-client.js';
@@ -8,6 +9,7 @@ import { createLogger } from '../../config/logger.js';
 import { type NewOrder, type Order, type OrderEvent, type OrderStatus, type OrderTicket, workflowIdFor } from '../../domain/order.js';
 import type { IdempotencyRepository, StoredKey } from '../../prisma/idempotency-repository.js';
 import type { OrdersRepository } from '../../prisma/orders-repository.js';
+import { postJson } from './http.js';
 
 // In-memory stand-ins for PostgreSQL and Temporal, for tests of the API's and the activities'
 // logic. Each records its calls and lets a test replace a method (a failure, a race lost).
@@ -251,5 +253,33 @@ export async function startAppWithFakes(deps: Partial<AppDeps> = {}): Promise<{ 
       server.closeAllConnections();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/**
+ * The app with fakes for a whole test file: started in beforeAll, its fakes reset before each
+ * test, closed in afterAll. `post` sends a body as JSON (a string as it is: raw JSON, kept exact).
+ */
+export function useAppWithFakes() {
+  const orders = new FakeOrders();
+  const placement = new FakePlacement();
+  let app: { url: string; close(): Promise<void> } | undefined;
+  beforeAll(async () => {
+    app = await startAppWithFakes({ orders, placement });
+  });
+  afterAll(() => app?.close());
+  beforeEach(() => {
+    orders.reset();
+    placement.reset();
+  });
+  const url = () => {
+    if (!app) throw new Error('the app is not running (read it inside a test or hook)');
+    return app.url;
+  };
+  return {
+    orders,
+    placement,
+    url,
+    post: (body: unknown, headers?: Record<string, string>) => postJson(`${url()}/orders`, body, headers),
   };
 }

@@ -10,6 +10,12 @@ export function uniqueInstrument(prefix = 'T'): string {
   return text;
 }
 
+/** An instrument for tests that do not look their orders up by it. */
+export const ISIN = 'US0378331005';
+/** Bodies of POST /orders, as a client sends them. */
+export const MARKET_BODY = { type: 'market', side: 'buy', instrument: ISIN, quantity: 10 };
+export const LIMIT_BODY = { type: 'limit', side: 'sell', instrument: ISIN, limit_price: '10.25', quantity: 10 };
+
 /** The JSON body of a market order, as a client sends it. */
 export function marketOrder(instrument: string, quantity = 5, side: 'buy' | 'sell' = 'buy') {
   return { type: 'market', side, instrument, quantity };
@@ -20,7 +26,7 @@ export function storedOrder(request: Partial<NewOrder> = {}, fields: Partial<Ord
   return {
     type: 'market',
     side: 'buy',
-    instrument: 'US0378331005',
+    instrument: ISIN,
     limitPrice: null,
     quantity: 5,
     ...request,
