@@ -87,6 +87,8 @@ export interface BurstLoadResult extends LoadResult {
   errorsByMessage: Record<string, number>;
   /** How long it took to open every connection, before the first request was written. */
   connectS: number;
+  /** The bodies of the 2xx answers (what the client was told it has). */
+  okBodies: string[];
 }
 
 /**
@@ -112,6 +114,7 @@ export async function burstLoad(options: { urls: string[]; count: number; body: 
   const histogram = newHistogram();
   const statusCodes: Record<string, number> = {};
   const errorsByMessage: Record<string, number> = {};
+  const okBodies: string[] = [];
   const body = Buffer.from(options.body);
   const started = performance.now();
   await Promise.all(
@@ -133,11 +136,13 @@ export async function burstLoad(options: { urls: string[]; count: number; body: 
               timeout: options.timeoutS * 1000,
             },
             (response) => {
-              response.resume();
+              const chunks: Buffer[] = [];
+              response.on('data', (chunk: Buffer) => chunks.push(chunk));
               response.once('end', () => {
                 recordMs(histogram, performance.now() - started);
                 const code = String(response.statusCode);
                 statusCodes[code] = (statusCodes[code] ?? 0) + 1;
+                if (code.startsWith('2')) okBodies.push(Buffer.concat(chunks).toString('utf8'));
                 socket.destroy();
                 resolve();
               });
@@ -165,6 +170,7 @@ export async function burstLoad(options: { urls: string[]; count: number; body: 
     ...(firstError ? { firstError } : {}),
     errorsByMessage,
     connectS,
+    okBodies,
   };
   histogram.destroy();
   return result;

@@ -242,10 +242,16 @@ export function renderTable(results: Results): string {
         `; then ${after.placed} placed, ${after.rejected} rejected` +
         (after.open > 0 ? `, ${after.open} still on their way` : '') +
         ` ${num(after.waitedS, 1)} s after the last answer${after.complete ? '' : ' (stopped waiting)'}` +
+        (result.placedWithout201.length > 0
+          ? `; **placed without a 201: ${result.placedWithout201.length}** (must be 0)`
+          : '; placed without a 201: 0 (must be 0)') +
+        (result.placedWithout201[0]
+          ? ` (${result.placedWithout201[0].id}, ${result.placedWithout201[0].status}; its API logged: ${result.placedWithout201[0].log.map((line) => `"${line.slice(0, 200)}"`).join(', ')})`
+          : '') +
         serverErrorsOf(result.serverErrors, 4),
       cpu: cpu(result.cpu),
       target: `≥ 99% 201, every answer ≤ the bound (${result.bound.ms} ms)`,
-      verdict: verdict(share >= 0.99 && within),
+      verdict: verdict(share >= 0.99 && within) + (result.placedWithout201.length > 0 ? '; **placed after a 500**' : ''),
     });
   };
   if (sp) {

@@ -317,6 +317,11 @@ export interface SpikeResult {
   cpu: CpuUse;
   /** The burst's orders once none was on its way any more (or when the wait was given up). */
   after: { placed: number; rejected: number; open: number; waitedS: number; complete: boolean };
+  /**
+   * Orders placed (or placing) whose request was not answered 201: must be none (issue 10: a 500
+   * means never placed). For each, the messages its API logged about it.
+   */
+  placedWithout201: { id: string; status: string; log: string[] }[];
 }
 
 /** GET /health/ready until 200 (the API has warmed its connections), as a balancer would wait. */
@@ -383,13 +388,24 @@ async function spikeOnce(bench: Bench, fleet: SpikeFleet, apis: Service[], code:
   const load = await burstLoad({ urls: apis.map((api) => api.url), count: n, body: orderBody(instrument), timeoutS: 60 });
   const overflowsAfter = listenOverflows();
   const cpuUse = cpu();
+  // The APIs write their log asynchronously: wait (a while at most) for a line per answer.
+  const serverDurations = () => apis.flatMap((api, i) => postDurationsMs(api.output().slice(logOffsets[i])));
+  let serverMs = serverDurations();
+  for (const deadline = Date.now() + 15_000; serverMs.length < load.completed && Date.now() < deadline; serverMs = serverDurations())
+    await sleep(200);
   const serverErrors = errorsSince(apis, errorsBefore);
-  const serverMs = apis.flatMap((api, i) => postDurationsMs(api.output().slice(logOffsets[i])));
   const created = load.statusCodes['201'] ?? 0;
   const serverError = load.statusCodes['500'] ?? 0;
   const waitStart = Date.now();
   const complete = await waitUntilPlaced(bench, instrument, 0, profile.spikeDrainS * 1000);
   const waitedS = (Date.now() - waitStart) / 1000;
+  const answered201 = new Set(load.okBodies.map((text) => (JSON.parse(text) as { id: string }).id));
+  const { rows: taken } = await bench.pool.query<{ id: string; status: string }>(
+    `SELECT id, status FROM orders WHERE instrument = $1 AND status IN ('placing', 'placed')`,
+    [instrument],
+  );
+  const logs = apis.map((api) => api.output());
+  const placedWithout201 = taken.filter((row) => !answered201.has(row.id)).map((row) => ({ ...row, log: logLinesAbout(logs, row.id) }));
   const counts = await bench.pool.query<{ placed: number; rejected: number; open: number }>(
     `SELECT count(*) FILTER (WHERE status = 'placed')::int AS placed,
             count(*) FILTER (WHERE status = 'rejected')::int AS rejected,
@@ -411,7 +427,25 @@ async function spikeOnce(bench: Bench, fleet: SpikeFleet, apis: Service[], code:
     serverErrors,
     cpu: cpuUse,
     after: { ...counts.rows[0]!, waitedS, complete },
+    placedWithout201,
   };
+}
+
+/** What the API processes logged about one order: each line's message, its error's, and its status. */
+function logLinesAbout(logs: string[], orderId: string): string[] {
+  return logs.flatMap((log) =>
+    log
+      .split('\n')
+      .filter((line) => line.includes(orderId))
+      .map((line) => {
+        try {
+          const entry = JSON.parse(line) as { msg?: string; status?: number | string; err?: { message?: string } };
+          return [entry.msg, entry.status, entry.err?.message].filter((part) => part !== undefined).join(': ');
+        } catch {
+          return line.slice(0, 200);
+        }
+      }),
+  );
 }
 
 /** durationMs of every POST /orders in an API's request log (one JSON line per request). */
