@@ -137,9 +137,18 @@ describe('GET /metrics of the API', () => {
 
     // The Temporal SDK's own series, from its Prometheus exporter, in Prometheus conventions:
     // counters end in _total, durations are in seconds and say so.
-    const sdk = await scrape(sdkMetricsUrl);
+    // A workflow completes in the workflow task after its last step: wait for every completion.
+    const sdk = await waitFor(
+      async () => {
+        const samples = await scrape(sdkMetricsUrl);
+        return metricValue(samples, 'temporal_workflow_completed_total', { workflow_type: 'placeOrderWorkflow' }) === ORDERS + 1
+          ? samples
+          : undefined;
+      },
+      30_000,
+      'every workflow completed in the SDK series',
+    );
     expect(metricValue(sdk, 'temporal_activity_execution_failed_total', { activity_type: 'placeAtExchange' })).toBe(failures);
-    expect(metricValue(sdk, 'temporal_workflow_completed_total', { workflow_type: 'placeOrderWorkflow' })).toBe(ORDERS + 1);
     expect(sdk.some((s) => s.name.endsWith('_milliseconds_bucket') || s.name.endsWith('_milliseconds_sum'))).toBe(false);
     const latencyCount = metricValue(sdk, 'temporal_activity_execution_latency_seconds_count', { activity_type: 'placeAtExchange' });
     const latencySum = metricValue(sdk, 'temporal_activity_execution_latency_seconds_sum', { activity_type: 'placeAtExchange' });
