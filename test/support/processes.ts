@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import getPort from 'get-port';
+import { BUSY_MACHINE_SETTINGS } from './config.js';
 import { waitFor } from './wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,7 +27,14 @@ export async function startService(kind: 'api' | 'worker', env: Record<string, s
   const child = spawn(process.execPath, ['--import', 'tsx', `${kind}/main.ts`], {
     cwd: ROOT,
     // The worker says 'worker started' at info level; that line is how readiness is seen.
-    env: { ...process.env, LOG_LEVEL: kind === 'worker' ? 'info' : 'warn', ...env, PORT: port, HOST: '127.0.0.1' },
+    env: {
+      ...process.env,
+      LOG_LEVEL: kind === 'worker' ? 'info' : 'warn',
+      ...BUSY_MACHINE_SETTINGS,
+      ...env,
+      PORT: port,
+      HOST: '127.0.0.1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
