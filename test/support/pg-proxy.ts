@@ -53,6 +53,7 @@ export interface PgProxy {
 const SSL_REQUEST = 80877103;
 const GSSENC_REQUEST = 80877104;
 const CANCEL_REQUEST = 80877102;
+const [Q, P, B, E, Z] = ['Q', 'P', 'B', 'E', 'Z'].map((letter) => letter.charCodeAt(0));
 /** A lost answer whose ReadyForQuery never comes (the server hung): the connection is cut after this. */
 const LOST_ANSWER_CUTOFF_MS = 60_000;
 
@@ -110,88 +111,84 @@ export async function startPgProxy(target: { host: string; port: number }): Prom
       setTimeout(cut, LOST_ANSWER_CUTOFF_MS).unref();
     };
 
-    let fromClient = Buffer.alloc(0);
+    // Each direction is parsed into messages, but passed on in one write per chunk: a write per
+    // message made the proxy cost three times what the client itself spends on a query.
+    let fromClient: Buffer = Buffer.alloc(0);
     client.on('data', (chunk: Buffer) => {
       if (raw) {
         upstream.write(chunk);
         return;
       }
-      fromClient = Buffer.concat([fromClient, chunk]);
-      for (;;) {
-        if (startup) {
-          if (fromClient.length < 8) break;
-          const length = fromClient.readInt32BE(0);
-          if (fromClient.length < length) break;
-          const code = fromClient.readInt32BE(4);
-          if (code === SSL_REQUEST || code === GSSENC_REQUEST) unframedBytes += 1;
-          else if (code === CANCEL_REQUEST) raw = true;
-          else startup = false; // the StartupMessage; typed messages follow
-          upstream.write(fromClient.subarray(0, length));
-          fromClient = fromClient.subarray(length);
-          if (raw) {
-            upstream.write(fromClient);
-            fromClient = Buffer.alloc(0);
-            break;
-          }
-          continue;
+      fromClient = fromClient.length === 0 ? chunk : Buffer.concat([fromClient, chunk]);
+      while (startup && fromClient.length >= 8) {
+        const length = fromClient.readInt32BE(0);
+        if (length < 8 || fromClient.length < length) break;
+        const code = fromClient.readInt32BE(4);
+        if (code === SSL_REQUEST || code === GSSENC_REQUEST) unframedBytes += 1;
+        else if (code === CANCEL_REQUEST) raw = true;
+        else startup = false; // the StartupMessage; typed messages follow
+        upstream.write(fromClient.subarray(0, length));
+        fromClient = fromClient.subarray(length);
+        if (raw) {
+          upstream.write(fromClient);
+          fromClient = Buffer.alloc(0);
+          return;
         }
-        if (fromClient.length < 5) break;
-        const length = fromClient.readInt32BE(1);
-        if (fromClient.length < 1 + length) break;
-        const type = String.fromCharCode(fromClient[0]!);
-        const body = fromClient.subarray(5, 1 + length);
-        const message = fromClient.subarray(0, 1 + length);
-        fromClient = fromClient.subarray(1 + length);
+      }
+      if (startup) return;
+      let offset = 0;
+      while (fromClient.length - offset >= 5) {
+        const length = fromClient.readInt32BE(offset + 1);
+        if (fromClient.length - offset < 1 + length) break;
+        const type = fromClient[offset]!;
+        const body = fromClient.subarray(offset + 5, offset + 1 + length);
+        offset += 1 + length;
         // Seen before it is passed on: a statement whose answer is to be lost is marked before
         // the server can answer it.
-        if (type === 'Q') {
+        if (type === Q) {
           observe({ connection: id, protocol: 'simple', text: cString(body, 0).value, params: [], transaction });
-        } else if (type === 'P') {
+        } else if (type === P) {
           const name = cString(body, 0);
           statements.set(name.value, cString(body, name.next).value);
-        } else if (type === 'B') {
+        } else if (type === B) {
           const bind = parseBind(body);
           portals.set(bind.portal, { text: statements.get(bind.statement) ?? '', params: bind.params });
-        } else if (type === 'E') {
+        } else if (type === E) {
           const portal = portals.get(cString(body, 0).value);
           observe({ connection: id, protocol: 'extended', text: portal?.text ?? '', params: portal?.params ?? [], transaction });
         }
-        upstream.write(message);
       }
+      if (offset > 0) upstream.write(fromClient.subarray(0, offset));
+      fromClient = fromClient.subarray(offset);
     });
 
-    let fromServer = Buffer.alloc(0);
+    let fromServer: Buffer = Buffer.alloc(0);
     upstream.on('data', (chunk: Buffer) => {
       if (raw) {
         client.write(chunk);
         return;
       }
-      fromServer = Buffer.concat([fromServer, chunk]);
-      for (;;) {
-        if (unframedBytes > 0) {
-          if (fromServer.length < 1) break;
-          unframedBytes -= 1;
-          const answer = fromServer.subarray(0, 1);
-          fromServer = fromServer.subarray(1);
-          client.write(answer);
-          if (answer[0] === 'S'.charCodeAt(0) || answer[0] === 'G'.charCodeAt(0)) {
-            raw = true; // encrypted from here on: nothing more can be read
-            client.write(fromServer);
-            fromServer = Buffer.alloc(0);
-            break;
-          }
-          continue;
+      fromServer = fromServer.length === 0 ? chunk : Buffer.concat([fromServer, chunk]);
+      while (unframedBytes > 0 && fromServer.length > 0) {
+        unframedBytes -= 1;
+        const answer = fromServer[0]!;
+        client.write(fromServer.subarray(0, 1));
+        fromServer = fromServer.subarray(1);
+        if (answer === 'S'.charCodeAt(0) || answer === 'G'.charCodeAt(0)) {
+          raw = true; // encrypted from here on: nothing more can be read
+          client.write(fromServer);
+          fromServer = Buffer.alloc(0);
+          return;
         }
-        if (fromServer.length < 5) break;
-        const length = fromServer.readInt32BE(1);
-        if (fromServer.length < 1 + length) break;
-        const type = String.fromCharCode(fromServer[0]!);
-        const message = fromServer.subarray(0, 1 + length);
-        fromServer = fromServer.subarray(1 + length);
-        if (type === 'Z') transaction = String.fromCharCode(message[5]!) as PgStatement['transaction'];
-        if (!losing) {
-          client.write(message);
-        } else if (type === 'Z') {
+      }
+      let offset = 0;
+      while (fromServer.length - offset >= 5) {
+        const length = fromServer.readInt32BE(offset + 1);
+        if (fromServer.length - offset < 1 + length) break;
+        const type = fromServer[offset]!;
+        if (type === Z) transaction = String.fromCharCode(fromServer[offset + 5]!) as PgStatement['transaction'];
+        offset += 1 + length;
+        if (losing && type === Z) {
           // The server finished the statement (and committed it, outside a transaction); the
           // client heard nothing of it, and now loses the connection.
           losing.completedAt = Date.now();
@@ -199,6 +196,8 @@ export async function startPgProxy(target: { host: string; port: number }): Prom
           return;
         }
       }
+      if (!losing && offset > 0) client.write(fromServer.subarray(0, offset));
+      fromServer = fromServer.subarray(offset);
     });
   });
 
