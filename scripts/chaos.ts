@@ -1,7 +1,8 @@
 // `npm run chaos`: every fault of the chaos harness (test/support/chaos.ts), each on a system of
 // its own (embedded PostgreSQL, Temporal dev server, 2 APIs, 2 workers, all real processes),
-// under steady load. Prints ONE table (Markdown) on stdout, progress on stderr; exits 1 if any
-// must-be-0 figure (placed after 500, duplicates, 201 not placed, stuck) is not 0, or a run failed.
+// under steady load, after a baseline run without a fault ('none': what the machine gives).
+// Prints ONE table (Markdown) on stdout, progress on stderr; exits 1 if any must-be-0 figure
+// (placed after 500, duplicates, 201 not placed, stuck) is not 0, or a run failed.
 //
 // Options: --seconds N (load per fault, default 20), --rate N (orders/s, default 25),
 // --only LIST (comma-separated faults), --fault-at N (s after the load starts, default 4),

@@ -16,7 +16,7 @@ import { type Log, prepareWorkflowBundle, type Stack, startStack } from './chaos
 import { assertInContract, validatorAt } from './openapi-contract.js';
 import type { PgStatement } from './pg-proxy.js';
 
-export type FaultName = 'pg-freeze' | 'temporal-freeze' | 'lost-commit-ack' | 'api-kill' | 'pg-kill' | 'temporal-kill';
+export type FaultName = 'none' | 'pg-freeze' | 'temporal-freeze' | 'lost-commit-ack' | 'api-kill' | 'pg-kill' | 'temporal-kill';
 
 interface FaultContext {
   stack: Stack;
@@ -65,6 +65,14 @@ export function orderWriteKind(statement: PgStatement): 'insert' | 'accept' | 'r
 }
 
 export const FAULTS: Record<FaultName, Fault> = {
+  // The same load without a fault: what the machine gives, to read the other rows against.
+  none: {
+    code: 'NON',
+    defaultMs: 0,
+    proxy: false,
+    describe: () => 'no fault (the baseline)',
+    async inject() {},
+  },
   'pg-freeze': {
     code: 'PGF',
     defaultMs: 12_000,
