@@ -144,9 +144,9 @@ export async function startWorker(name: string, env: Record<string, string>): Pr
       .split('\n')
       .find((text) => text.includes('"worker started"'));
     if (line) {
-      // pino's own timestamp of the line: when the worker got there, not when we noticed.
-      const time = (JSON.parse(line) as { time?: number }).time;
-      return serviceOf(name, child, output, '', typeof time === 'number' ? time : Date.now());
+      // pino's own timestamp of the line (ISO 8601, config/logger.ts): when the worker got there, not when we noticed.
+      const time = Date.parse(String((JSON.parse(line) as { time?: string }).time));
+      return serviceOf(name, child, output, '', Number.isNaN(time) ? Date.now() : time);
     }
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited before it started:\n${tail(output())}`);
     if (Date.now() > deadline) {
