@@ -22,6 +22,8 @@ export interface OrdersRouteDeps {
   cancellation: OrderCancellation;
   logger: Logger;
   idempotency: Omit<IdempotencyDeps, 'orders'>;
+  /** The compensating rejection's own store (a reserved pool); the order store when not given. */
+  fence?: Pick<OrdersRepository, 'rejectIfPending'>;
   /** POST /orders: insert and start within orderMs; DELETE: the decision awaited for cancelMs. */
   budgets: { orderMs: number; cancelMs: number };
   openOutcome?: OpenOutcomeReporter;

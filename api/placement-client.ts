@@ -5,6 +5,9 @@ import { orderSummary } from '../domain/order-summary.js';
 import { cancelOrderUpdate, cancelRequestedSignal, type FinalStatus } from '../workflows/messages.js';
 import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
 
+// Less than this left of a request's budget when its turn comes: the start is not sent.
+const MIN_TIME_TO_START_MS = 250;
+
 export interface PlacementStarter {
   /**
    * Resolves once Temporal has durably recorded the workflow's start; rejects otherwise, at the
@@ -28,8 +31,11 @@ export function createPlacementStarter(client: Client, taskQueue: string, concur
       let sent: Promise<unknown> | undefined;
       try {
         await queue.add(
-          () =>
-            (sent = client.withDeadline(deadline, () =>
+          () => {
+            // A start sent with almost no time left is answered after its deadline, if at all:
+            // its workflow would exist while its request answers 500. Not sent at all is cleaner.
+            if (deadline - Date.now() < MIN_TIME_TO_START_MS) throw new StartNotSentError(workflowId);
+            sent = client.withDeadline(deadline, () =>
               client.workflow.start<typeof placeOrderWorkflow>('placeOrderWorkflow', {
                 workflowId,
                 taskQueue,
@@ -38,7 +44,9 @@ export function createPlacementStarter(client: Client, taskQueue: string, concur
                 // What the Web UI shows of the order in its list of workflows and on its page.
                 staticSummary: orderSummary(ticket),
               }),
-            )),
+            );
+            return sent;
+          },
           // A start still waiting at its deadline is dropped from the queue, never sent.
           { signal: AbortSignal.timeout(Math.max(0, deadline - Date.now())) },
         );
@@ -57,7 +65,7 @@ export function createPlacementStarter(client: Client, taskQueue: string, concur
 export class StartNotSentError extends Error {
   override readonly name = 'StartNotSentError';
   constructor(workflowId: string, options?: ErrorOptions) {
-    super(`The start of ${workflowId} waited for its turn until its deadline`, options);
+    super(`The start of ${workflowId} waited for its turn until (almost) its deadline`, options);
   }
 }
 

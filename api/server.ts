@@ -47,18 +47,37 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
     queryTimeoutMs: config.DB_QUERY_TIMEOUT_MS,
   });
+  // The fence's own pool, kept open: the rejection of an order whose start failed never waits
+  // behind other requests' inserts (a burst exhausts the main pool; a start that lands after its
+  // deadline then needs its fence at once, or its workflow claims the order first).
+  const fenceDb = createPrismaClient({
+    url: config.DATABASE_URL,
+    poolSize: config.DB_FENCE_POOL_SIZE,
+    connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+    queryTimeoutMs: config.DB_QUERY_TIMEOUT_MS,
+    idleTimeoutMs: 0,
+  });
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS, connectTimeout: config.TEMPORAL_RPC_TIMEOUT_MS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const metrics = createApiMetrics();
-  const warmUp = warmConnections(db, client, config);
+  const warmUp = warmConnections(
+    [
+      { db, connections: config.DB_POOL_SIZE },
+      { db: fenceDb, connections: config.DB_FENCE_POOL_SIZE },
+    ],
+    client,
+    config,
+  );
   const readiness = createReadinessProbe({ db, temporal: client, timeoutMs: config.READINESS_TIMEOUT_MS, warmUp: warmUp.done });
   const starter = createPlacementStarter(client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_START_CONCURRENCY);
   const orders = new OrdersRepository(db);
-  const openOutcomes = createOpenOutcomeTracker({ orders, logger, metrics });
+  const fence = new OrdersRepository(fenceDb);
+  const openOutcomes = createOpenOutcomeTracker({ orders: fence, logger, metrics });
   const app = createApp({
     orders,
     ordersQuery: new OrdersQuery(db),
     cancellation: createOrderCancellation(client),
+    fence,
     budgets: { orderMs: config.ORDER_BUDGET_MS, cancelMs: config.CANCEL_BUDGET_MS },
     openOutcome: openOutcomes.report,
     placement: {
@@ -108,7 +127,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
         await closeGracefully(server, timeoutMs);
         openOutcomes.stop();
         await warmUp.stop();
-        await Promise.allSettled([db.$disconnect(), connection.close()]);
+        await Promise.allSettled([db.$disconnect(), fenceDb.$disconnect(), connection.close()]);
       })();
       return closing;
     },
@@ -139,12 +158,16 @@ async function closeGracefully(server: Server, timeoutMs: number): Promise<void>
  * before the API reports ready it opens its database pool and walks the path of a workflow call
  * once (asking for a workflow that does not exist), retrying until both work.
  */
-function warmConnections(db: PrismaClient, client: Client, config: Config): { done: Promise<void>; stop(): Promise<void> } {
+function warmConnections(
+  pools: { db: PrismaClient; connections: number }[],
+  client: Client,
+  config: Config,
+): { done: Promise<void>; stop(): Promise<void> } {
   const stopping = new AbortController();
   let current: Promise<unknown> = Promise.resolve();
   const attempt = async () => {
     const run = (async () => {
-      await Promise.all(Array.from({ length: config.DB_POOL_SIZE }, () => db.$queryRaw`SELECT 1`));
+      await Promise.all(pools.flatMap(({ db, connections }) => Array.from({ length: connections }, () => db.$queryRaw`SELECT 1`)));
       await client
         .withDeadline(Date.now() + config.TEMPORAL_RPC_TIMEOUT_MS, () => client.workflow.getHandle('warm-up-never-started').describe())
         .catch((error: unknown) => {

@@ -13,6 +13,8 @@ export type OpenOutcomeReporter = (orderId: string, cause: unknown) => void;
 export interface SubmitOrderDeps {
   orders: Pick<OrdersRepository, 'create' | 'accept' | 'rejectIfPending'>;
   placement: PlacementStarter;
+  /** Where the compensating rejection goes (a pool of its own); `orders` when not given. */
+  fence?: Pick<OrdersRepository, 'rejectIfPending'>;
   /** The time one POST /orders may take for its insert and its workflow start together. */
   budgetMs: number;
   openOutcome?: OpenOutcomeReporter;
@@ -69,7 +71,7 @@ function answeredStatus(current: OrderStatus | null): OrderStatus {
 async function compensate(deps: SubmitOrderDeps, order: Order, error: unknown): Promise<Order> {
   let status: OrderStatus | null;
   try {
-    status = await deps.orders.rejectIfPending(order.id, REJECTION_REASONS.startUnconfirmed);
+    status = await (deps.fence ?? deps.orders).rejectIfPending(order.id, REJECTION_REASONS.startUnconfirmed);
   } catch (rejectError) {
     deps.openOutcome?.(order.id, rejectError);
     throw new OrderNotAcceptedError(`Order ${order.id}: start and rejection both unconfirmed`, { cause: error });

@@ -23,6 +23,9 @@ const envSchema = z.object({
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(1).default(1000),
   DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(1).default(2000),
+  // Connections the API keeps open for the compensating rejection alone, so that a burst whose
+  // inserts exhaust the main pool cannot keep a failed start from being fenced.
+  DB_FENCE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('orders'),

@@ -8,6 +8,8 @@ export interface DatabaseOptions {
   poolSize: number;
   connectTimeoutMs: number;
   queryTimeoutMs: number;
+  /** How long an idle connection is kept; 0: for ever (node-postgres' default: 10 s). */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -19,6 +21,7 @@ export function createPrismaClient(options: DatabaseOptions): PrismaClient {
     connectionString: options.url,
     max: options.poolSize,
     connectionTimeoutMillis: options.connectTimeoutMs,
+    ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMillis: options.idleTimeoutMs } : {}),
     query_timeout: options.queryTimeoutMs,
     statement_timeout: options.queryTimeoutMs,
   });

@@ -82,4 +82,19 @@ describe('submitOrder when the start is not acknowledged', () => {
     await expect(submitOrder(deps, REQUEST)).rejects.toBeInstanceOf(OrderNotAcceptedError);
     expect(openOutcomes).toEqual([]);
   });
+
+  it('sends the rejection to the fence store (a pool of its own) when there is one, not to the order store', async () => {
+    const fenceCalls: string[] = [];
+    const fence = {
+      async rejectIfPending(id: string) {
+        fenceCalls.push(id);
+        return 'rejected' as const;
+      },
+    };
+    // The order store's pool is exhausted by a burst: its rejection would fail.
+    orders.stubs.rejectIfPending = () => Promise.reject(new Error('timeout exceeded when trying to connect'));
+    await expect(submitOrder({ ...deps, fence }, REQUEST)).rejects.toBeInstanceOf(OrderNotAcceptedError);
+    expect(fenceCalls).toEqual([onlyOrderId()]);
+    expect(openOutcomes).toEqual([]);
+  });
 });
