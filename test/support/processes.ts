@@ -58,7 +58,7 @@ export async function startService(kind: 'api' | 'worker', env: Record<string, s
         if (child.exitCode !== null) throw new Error(`api exited: ${output}`);
         return (await fetch(`${url}/health/live`)).ok ? true : undefined;
       },
-      60_000,
+      180_000,
       'the API process to listen',
     );
   } else {
@@ -67,7 +67,7 @@ export async function startService(kind: 'api' | 'worker', env: Record<string, s
         if (child.exitCode !== null) throw new Error(`worker exited: ${output}`);
         return /worker started/.test(output) ? true : undefined;
       },
-      60_000,
+      180_000,
       'the worker process to start',
     );
   }
