@@ -63,7 +63,7 @@ function postUntilAccepted(url: string, body: unknown) {
       const response = await timedPost(url, body);
       return response.status === 201 ? response : undefined;
     },
-    30_000,
+    120_000,
     'POST /orders to work again',
   );
 }
@@ -80,7 +80,7 @@ async function statusOf(databaseUrl: string, id: string): Promise<string> {
 }
 
 describe('PostgreSQL stopped and started again', () => {
-  it('answers the exact 500 within the bound while it is down, and recovers without a restart', { timeout: 180_000 }, async () => {
+  it('answers the exact 500 within the bound while it is down, and recovers without a restart', { timeout: 300_000 }, async () => {
     const postgres: RunningPostgres = await startEmbeddedPostgres({ dataDir: path.join(tempDir, 'pg'), port: await getPort() });
     cleanups.push(() => postgres.stop());
     await applyMigrations(postgres.url);
@@ -111,7 +111,7 @@ describe('PostgreSQL stopped and started again', () => {
 
 describe('Temporal stopped and started again', () => {
   it('answers the exact 500 while it is down, never places those orders, and recovers without a restart', {
-    timeout: 240_000,
+    timeout: 300_000,
   }, async () => {
     const port = await getPort();
     const dbFile = path.join(tempDir, 'temporal.db');
