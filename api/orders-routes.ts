@@ -27,6 +27,7 @@ export interface OrdersRouteDeps {
   /** POST /orders: insert and start within orderMs; DELETE: the decision awaited for cancelMs. */
   budgets: { orderMs: number; cancelMs: number };
   openOutcome?: OpenOutcomeReporter;
+  inserts?: SubmitOrderDeps['inserts'];
   /** Signs and checks GET /orders cursors (the default: with the public key). */
   cursors?: CursorCodec;
   faults?: FaultInjector;

@@ -1,9 +1,9 @@
 import { type Client, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
-import PQueue from 'p-queue';
 import { type OrderTicket, workflowIdFor } from '../domain/order.js';
 import { orderSummary } from '../domain/order-summary.js';
 import { cancelOrderUpdate, cancelRequestedSignal, type FinalStatus } from '../workflows/messages.js';
 import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
+import { createTurnQueue, TurnMissedError } from './turn-queue.js';
 
 // Less than this left of a request's budget when its turn comes: the start is not sent.
 const MIN_TIME_TO_START_MS = 250;
@@ -24,37 +24,29 @@ export interface PlacementStarter {
  * longer than any of them would in turn) and lets every request use its whole time budget.
  */
 export function createPlacementStarter(client: Client, taskQueue: string, concurrency: number): PlacementStarter {
-  const queue = new PQueue({ concurrency });
+  const queue = createTurnQueue(concurrency);
   return {
     async start(ticket, deadline) {
       const workflowId = workflowIdFor(ticket.id);
-      let sent: Promise<unknown> | undefined;
       try {
-        await queue.add(
-          () => {
-            // A start sent with almost no time left is answered after its deadline, if at all:
-            // its workflow would exist while its request answers 500. Not sent at all is cleaner.
-            if (deadline - Date.now() < MIN_TIME_TO_START_MS) throw new StartNotSentError(workflowId);
-            sent = client.withDeadline(deadline, () =>
-              client.workflow.start<typeof placeOrderWorkflow>('placeOrderWorkflow', {
-                workflowId,
-                taskQueue,
-                args: [ticket],
-                workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-                // What the Web UI shows of the order in its list of workflows and on its page.
-                staticSummary: orderSummary(ticket),
-              }),
-            );
-            return sent;
-          },
-          // A start still waiting at its deadline is dropped from the queue, never sent.
-          { signal: AbortSignal.timeout(Math.max(0, deadline - Date.now())) },
+        // A start sent with almost no time left is answered after its deadline, if at all: its
+        // workflow would exist while its request answers 500. Not sent at all is cleaner.
+        await queue.run(deadline - MIN_TIME_TO_START_MS, () =>
+          client.withDeadline(deadline, () =>
+            client.workflow.start<typeof placeOrderWorkflow>('placeOrderWorkflow', {
+              workflowId,
+              taskQueue,
+              args: [ticket],
+              workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+              // What the Web UI shows of the order in its list of workflows and on its page.
+              staticSummary: orderSummary(ticket),
+            }),
+          ),
         );
       } catch (error) {
-        if (!sent) throw new StartNotSentError(workflowId, { cause: error });
-        // Sent, and the deadline came as it answered: its own outcome counts (an acknowledged
-        // start is a start), or its own error, which says what Temporal did.
-        await sent;
+        // Sent, and the deadline came as it answered: its own error says what Temporal did.
+        if (error instanceof TurnMissedError) throw new StartNotSentError(workflowId, { cause: error });
+        throw error;
       }
       return { workflowId };
     },
@@ -94,8 +86,7 @@ export function createOrderCancellation(client: Client): OrderCancellation {
       try {
         const status = await client.withDeadline(deadline, () => handle.executeUpdate(cancelOrderUpdate));
         return { decided: true, status };
-      } catch (error) {
-        if (process.env.DEBUG_CANCEL) console.error('cancel update failed', orderId, error);
+      } catch {
         // The cancel is in the workflow's history and will be decided; the client reads the
         // decision with GET /orders/:id.
         return { decided: false };

@@ -17,6 +17,7 @@ import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { createOpenOutcomeTracker } from './open-outcomes.js';
 import { createOrderCancellation, createPlacementStarter } from './placement-client.js';
 import type { FaultInjector } from './submit-order.js';
+import { createTurnQueue } from './turn-queue.js';
 
 // Longer than any request can take (see README, bounded time), so only a dead request's key is stale.
 const IDEMPOTENCY_STALE_LOCK_MS = 30_000;
@@ -80,6 +81,11 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     fence,
     budgets: { orderMs: config.ORDER_BUDGET_MS, cancelMs: config.CANCEL_BUDGET_MS },
     openOutcome: openOutcomes.report,
+    // As many inserts at once as the pool has connections; an insert is bounded by both timeouts.
+    inserts: {
+      queue: createTurnQueue(config.DB_POOL_SIZE),
+      boundMs: config.DB_CONNECT_TIMEOUT_MS + config.DB_QUERY_TIMEOUT_MS,
+    },
     placement: {
       start(ticket, deadline) {
         // From here on the request's log lines name the order and its workflow.

@@ -2,6 +2,7 @@ import { type NewOrder, type Order, type OrderStatus, REJECTION_REASONS, STARTED
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { OrderNotAcceptedError } from './errors.js';
 import type { PlacementStarter } from './placement-client.js';
+import type { TurnQueue } from './turn-queue.js';
 
 /** The steps of a request at which tests inject faults. */
 export type FaultPoint = 'afterInsert' | 'afterStart' | 'beforeAnswer';
@@ -17,6 +18,12 @@ export interface SubmitOrderDeps {
   fence?: Pick<OrdersRepository, 'rejectIfPending'>;
   /** The time one POST /orders may take for its insert and its workflow start together. */
   budgetMs: number;
+  /**
+   * Inserts wait here for a database connection, in arrival order, for as long as the budget
+   * allows (an insert must start `boundMs` before the deadline: it may take that long itself).
+   * Without it, an insert waits for the pool's own connect timeout.
+   */
+  inserts?: { queue: TurnQueue; boundMs: number };
   openOutcome?: OpenOutcomeReporter;
   faults?: FaultInjector;
 }
@@ -24,7 +31,7 @@ export interface SubmitOrderDeps {
 /**
  * Stores the order and guarantees its placement, or guarantees it will never be placed.
  *
- * 1. insert the order as `pending`;
+ * 1. insert the order as `pending`, when its turn comes (nothing stored if it does not in time);
  * 2. start its workflow and wait for Temporal's acknowledgement, within what is left of the
  *    request's budget: once acknowledged, the workflow will place the order, so this is the
  *    decision, and nothing after it can turn the answer into a 500;
@@ -38,7 +45,8 @@ export interface SubmitOrderDeps {
 export async function submitOrder(deps: SubmitOrderDeps, request: NewOrder, idempotencyKey?: string): Promise<Order> {
   const { orders, placement, faults } = deps;
   const deadline = Date.now() + deps.budgetMs;
-  const order = await orders.create(request, idempotencyKey);
+  const insert = () => orders.create(request, idempotencyKey);
+  const order = await (deps.inserts ? deps.inserts.queue.run(deadline - deps.inserts.boundMs, insert) : insert());
   try {
     await faults?.('afterInsert');
     await placement.start(toTicket(order), deadline);
