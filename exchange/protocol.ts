@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { isPrice } from '../domain/decimal.js';
+
+// The venue's wire protocol, defined once (docs/executions.md): TCP, one JSON object per line.
+// The venue, the worker's order-entry client and the ingestion process all parse with these.
+
+/** The longest line either side accepts; a longer one is a protocol error. */
+export const MAX_LINE_BYTES = 64 * 1024;
+/** The venue's name in execution reports and in the service's tables. */
+export const VENUE_NAME = 'SIMX';
+
+const price = z.string().refine(isPrice, 'must be a decimal with at most 4 decimals');
+const averagePrice = z.string().regex(/^\d{1,16}\.\d{6}$/, 'must be a decimal with exactly 6 decimals');
+const quantity = z.number().int().min(0).max(2_147_483_647);
+const uuid = z.uuid();
+const reqId = z.string().min(1).max(64);
+const seq = z.number().int().min(1);
+
+export const TIME_IN_FORCE = ['day', 'gtc'] as const;
+export type TimeInForce = (typeof TIME_IN_FORCE)[number];
+
+export const venueOrder = z.object({
+  id: uuid,
+  type: z.enum(['market', 'limit']),
+  side: z.enum(['buy', 'sell']),
+  instrument: z.string().min(1).max(12),
+  limit_price: price.nullable(),
+  quantity: quantity.min(1),
+  time_in_force: z.enum(TIME_IN_FORCE),
+});
+export type VenueOrder = z.infer<typeof venueOrder>;
+
+// --- Order entry -------------------------------------------------------------------------
+
+export const newOrderMessage = z.object({ type: z.literal('new_order'), req_id: reqId, order: venueOrder });
+export const cancelOrderMessage = z.object({
+  type: z.literal('cancel_order'),
+  req_id: reqId,
+  order_id: uuid,
+  reason: z.enum(['cancel', 'expire']),
+});
+
+export const NEW_ORDER_RESULTS = ['accepted', 'duplicate', 'refused'] as const;
+export const newOrderResult = z.object({
+  type: z.literal('new_order_result'),
+  req_id: reqId,
+  order_id: uuid,
+  result: z.enum(NEW_ORDER_RESULTS),
+  expires_at: z.iso.datetime().nullable(),
+});
+export type NewOrderResult = z.infer<typeof newOrderResult>;
+
+export const CANCEL_OUTCOMES = ['cancelled', 'expired', 'filled', 'rejected'] as const;
+export type CancelOutcome = (typeof CANCEL_OUTCOMES)[number];
+export const cancelOrderResult = z.object({
+  type: z.literal('cancel_order_result'),
+  req_id: reqId,
+  order_id: uuid,
+  outcome: z.enum(CANCEL_OUTCOMES),
+  cum_qty: quantity,
+});
+export type CancelOrderResult = z.infer<typeof cancelOrderResult>;
+
+export const VENUE_ERRORS = ['OrderPlacementError', 'MissingOrderError', 'BadRequest'] as const;
+export const errorMessage = z.object({
+  type: z.literal('error'),
+  req_id: reqId.optional(),
+  error: z.enum(VENUE_ERRORS),
+  message: z.string(),
+});
+export type ErrorMessage = z.infer<typeof errorMessage>;
+
+// --- Execution session -------------------------------------------------------------------
+
+export const logonMessage = z.object({ type: z.literal('logon'), session: z.string().min(1).max(64), next_seq: seq });
+export const logonAck = z.object({ type: z.literal('logon_ack'), session: z.string(), next_seq: seq });
+export const resendRequest = z.object({ type: z.literal('resend_request'), from_seq: seq, to_seq: seq });
+export const heartbeat = z.object({ type: z.literal('heartbeat'), next_seq: seq });
+
+export const EXEC_TYPES = ['new', 'partial_fill', 'fill', 'cancelled', 'expired', 'rejected', 'trade_bust'] as const;
+export type ExecType = (typeof EXEC_TYPES)[number];
+export const VENUE_ORDER_STATUSES = ['new', 'partially_filled', 'filled', 'cancelled', 'expired', 'rejected'] as const;
+export type VenueOrderStatus = (typeof VENUE_ORDER_STATUSES)[number];
+/** Statuses a venue order never leaves. */
+export const VENUE_TERMINAL_STATUSES: readonly VenueOrderStatus[] = ['filled', 'cancelled', 'expired', 'rejected'];
+
+export const executionReport = z.object({
+  type: z.literal('execution_report'),
+  seq,
+  poss_dup: z.boolean(),
+  venue: z.string().min(1).max(16),
+  exec_id: z.string().min(1).max(64),
+  order_id: uuid,
+  exec_type: z.enum(EXEC_TYPES),
+  order_status: z.enum(VENUE_ORDER_STATUSES),
+  side: z.enum(['buy', 'sell']),
+  last_qty: quantity,
+  last_px: price.nullable(),
+  cum_qty: quantity,
+  leaves_qty: quantity,
+  avg_px: averagePrice.nullable(),
+  transact_time: z.iso.datetime(),
+  ref_exec_id: z.string().min(1).max(64).nullable(),
+  text: z.string().max(500).nullable(),
+});
+export type ExecutionReport = z.infer<typeof executionReport>;
+
+/** What a client of the venue may send. */
+export const clientMessage = z.discriminatedUnion('type', [newOrderMessage, cancelOrderMessage, logonMessage, resendRequest]);
+export type ClientMessage = z.infer<typeof clientMessage>;
+
+/** What the venue may send. */
+export const venueMessage = z.discriminatedUnion('type', [
+  newOrderResult,
+  cancelOrderResult,
+  errorMessage,
+  logonAck,
+  heartbeat,
+  executionReport,
+]);
+export type VenueMessage = z.infer<typeof venueMessage>;
+
+/** One message as a line of the wire. */
+export function encodeLine(message: ClientMessage | VenueMessage): string {
+  return `${JSON.stringify(message)}\n`;
+}
