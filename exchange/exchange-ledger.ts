@@ -12,12 +12,14 @@ export interface ExchangeLedger {
    * Records the order; 'duplicate' when this order id was accepted before, 'cancelled' when the
    * client cancelled this id at the exchange first (the submission is refused).
    */
-  accept(order: OrderTicket): Promise<'accepted' | 'duplicate' | 'cancelled'>;
+  accept(order: OrderTicket | { id: string }): Promise<'accepted' | 'duplicate' | 'cancelled'>;
   /**
    * Cancels an order id at the exchange: 'cancelled' unless the exchange accepted it already
    * ('already_placed'). Afterwards a submission of the id is refused. Idempotent.
    */
   cancel(orderId: string): Promise<'cancelled' | 'already_placed'>;
+  /** Every accepted order with the ticket it was accepted with (the venue's rebuild at start). */
+  accepted(): Promise<{ orderId: string; ticket: unknown; acceptedAt: Date }[]>;
   close(): Promise<void>;
 }
 
@@ -97,6 +99,13 @@ export function createPostgresLedger(databaseUrl: string, options: { poolSize?: 
         orderId,
       ]);
       return rows[0]?.status === 'accepted' ? 'already_placed' : 'cancelled';
+    },
+    async accepted() {
+      await ensureReady();
+      const { rows } = await pool.query<{ order_id: string; ticket: unknown; accepted_at: Date }>(
+        `SELECT order_id, ticket, accepted_at FROM exchange_sim.accepted_orders WHERE status = 'accepted'`,
+      );
+      return rows.map((row) => ({ orderId: row.order_id, ticket: row.ticket, acceptedAt: row.accepted_at }));
     },
     close: () => pool.end(),
   };

@@ -105,8 +105,25 @@ export const executionReport = z.object({
 });
 export type ExecutionReport = z.infer<typeof executionReport>;
 
+/**
+ * Order entry, a test hook of the simulation: this connection's failure rate and latency instead
+ * of the venue's (EXCHANGE_FAILURE_RATE, EXCHANGE_LATENCY_MS), so one venue serves tests that
+ * each need their own. No answer; it applies to the requests after it on the connection.
+ */
+export const entryOptionsMessage = z.object({
+  type: z.literal('entry_options'),
+  failure_rate: z.number().min(0).max(1).optional(),
+  latency_ms: z.number().int().min(0).max(600_000).optional(),
+});
+
 /** What a client of the venue may send. */
-export const clientMessage = z.discriminatedUnion('type', [newOrderMessage, cancelOrderMessage, logonMessage, resendRequest]);
+export const clientMessage = z.discriminatedUnion('type', [
+  newOrderMessage,
+  cancelOrderMessage,
+  entryOptionsMessage,
+  logonMessage,
+  resendRequest,
+]);
 export type ClientMessage = z.infer<typeof clientMessage>;
 
 /** What the venue may send. */

@@ -1,0 +1,111 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MissingOrderError, OrderPlacementError } from '../errors.js';
+import type { ExchangeLedger } from '../exchange-ledger.js';
+import type { CancelOrderResult, ErrorMessage, NewOrderResult, VenueOrder } from '../protocol.js';
+import { type Book, isWorking } from './book.js';
+import type { Simulation } from './simulation.js';
+
+export interface EntryOptions {
+  failureRate: number;
+  latencyMs: number;
+}
+
+export interface OrderEntryDeps {
+  book: Book;
+  ledger: ExchangeLedger;
+  simulation: Simulation;
+  random: () => number;
+  /** When a day order accepted at `acceptedAt` expires. */
+  dayExpiry: (acceptedAt: Date) => Date;
+}
+
+/** Runs calls for the same key one after another (a new_order and a cancel of one id never interleave). */
+function keyedSerial() {
+  const tails = new Map<string, Promise<unknown>>();
+  return <T>(key: string, run: () => Promise<T>): Promise<T> => {
+    const previous = tails.get(key) ?? Promise.resolve();
+    const next = previous.then(run, run);
+    const tail = next.catch(() => {});
+    tails.set(key, tail);
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key);
+    });
+    return next;
+  };
+}
+
+/**
+ * new_order and cancel_order (docs/executions.md, "Order entry"), with the seed's place_order
+ * contract: a share of placements fails at once, before any work, with the task's message;
+ * the others answer after the latency. The PostgreSQL ledger decides accepted / duplicate /
+ * refused, keyed by the order id; the book then works an accepted order.
+ */
+export function createOrderEntry(deps: OrderEntryDeps) {
+  const serial = keyedSerial();
+
+  const expiresAt = (order: VenueOrder, acceptedAt: Date) =>
+    order.time_in_force === 'gtc' ? null : deps.dayExpiry(acceptedAt).toISOString();
+
+  return {
+    async newOrder(reqId: string, order: VenueOrder | undefined, options: EntryOptions): Promise<NewOrderResult | ErrorMessage> {
+      if (!order) return { type: 'error', req_id: reqId, error: 'MissingOrderError', message: new MissingOrderError().message };
+      if (deps.random() >= 1 - options.failureRate) {
+        return { type: 'error', req_id: reqId, error: 'OrderPlacementError', message: new OrderPlacementError().message };
+      }
+      await sleep(options.latencyMs);
+      return serial(order.id, async () => {
+        const outcome = await deps.ledger.accept(order);
+        const known = deps.book.get(order.id);
+        // A duplicate the book lacks: accepted by a call whose ledger answer was lost (the venue
+        // answered an error); it is worked now.
+        if (outcome !== 'cancelled' && !known) {
+          const acceptedAt = new Date();
+          deps.book.accept({ order, accepted_at: acceptedAt.toISOString(), expires_at: expiresAt(order, acceptedAt) });
+          deps.simulation.work(deps.book.get(order.id)!);
+        }
+        const record = deps.book.get(order.id)?.record;
+        return {
+          type: 'new_order_result',
+          req_id: reqId,
+          order_id: order.id,
+          result: outcome === 'cancelled' ? 'refused' : outcome,
+          expires_at: outcome === 'cancelled' ? null : (record?.expires_at ?? null),
+        } satisfies NewOrderResult;
+      });
+    },
+
+    async cancelOrder(reqId: string, orderId: string, reason: 'cancel' | 'expire'): Promise<CancelOrderResult> {
+      return serial(orderId, async () => {
+        const outcome = await deps.ledger.cancel(orderId);
+        const order = deps.book.get(orderId);
+        if (outcome === 'cancelled' || !order) {
+          // Never accepted here: recorded as cancelled, a later new_order of the id is refused.
+          return { type: 'cancel_order_result', req_id: reqId, order_id: orderId, outcome: 'cancelled', cum_qty: 0 };
+        }
+        if (isWorking(order)) deps.book.end(orderId, reason === 'expire' ? 'expired' : 'cancelled');
+        const status = order.status;
+        return {
+          type: 'cancel_order_result',
+          req_id: reqId,
+          order_id: orderId,
+          outcome: status === 'filled' || status === 'cancelled' || status === 'expired' ? status : 'rejected',
+          cum_qty: order.cumQty,
+        };
+      });
+    },
+  };
+}
+
+export type OrderEntry = ReturnType<typeof createOrderEntry>;
+
+/** When a day order expires: `ttlMs` after acceptance when set, otherwise at the next `close` (HH:MM UTC). */
+export function dayExpiry(ttlMs: number | undefined, close: string): (acceptedAt: Date) => Date {
+  const [hours, minutes] = close.split(':').map(Number) as [number, number];
+  return (acceptedAt) => {
+    if (ttlMs !== undefined) return new Date(acceptedAt.getTime() + ttlMs);
+    const at = new Date(acceptedAt);
+    at.setUTCHours(hours, minutes, 0, 0);
+    if (at.getTime() <= acceptedAt.getTime()) at.setUTCDate(at.getUTCDate() + 1);
+    return at;
+  };
+}
