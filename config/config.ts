@@ -38,8 +38,17 @@ const envSchema = z.object({
   TEMPORAL_RPC_TIMEOUT_MS: z.coerce.number().int().min(1).default(2000),
   // DELETE /orders/:id waits this long for the workflow's decision, then answers 202 (decision pending).
   CANCEL_BUDGET_MS: z.coerce.number().int().min(1).default(5000),
-  EXCHANGE_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.1),
-  EXCHANGE_LATENCY_MS: z.coerce.number().int().min(0).default(500),
+  // The venue process's order entry (exchange/main.ts), host:port.
+  VENUE_ADDRESS: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):\d{1,5}$/, 'must be host:port, e.g. localhost:7300')
+    .default('localhost:7300'),
+  // A venue request unanswered this long fails as OrderPlacementError (the workflow retries it).
+  VENUE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
+  // Set on a worker: its connection's failure rate and latency at the venue instead of the
+  // venue's own EXCHANGE_FAILURE_RATE / EXCHANGE_LATENCY_MS (a test hook; unset in production).
+  EXCHANGE_FAILURE_RATE: z.coerce.number().min(0).max(1).optional(),
+  EXCHANGE_LATENCY_MS: z.coerce.number().int().min(0).optional(),
   STALE_ORDER_AFTER_MS: z.coerce.number().int().min(1000).default(60_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   IDEMPOTENCY_KEY_TTL_HOURS: z.coerce.number().min(24).default(24),

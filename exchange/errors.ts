@@ -40,8 +40,11 @@ export class MissingOrderError extends Error {
 /** The exchange already accepted an order with this id (a venue refuses duplicate client ids). */
 export class DuplicateOrderError extends Error {
   override readonly name = EXCHANGE_ERRORS.DuplicateOrderError;
-  constructor(orderId: string) {
+  /** The venue's expiry of the order accepted before (null: gtc, or not known). */
+  readonly expiresAt: string | null;
+  constructor(orderId: string, expiresAt: string | null = null) {
     super(`Order ${orderId} was already accepted by the exchange`);
+    this.expiresAt = expiresAt;
   }
 }
 

@@ -2,13 +2,24 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { OrderTicket } from '../domain/order.js';
 import { DuplicateOrderError, MissingOrderError, OrderCancelledAtExchangeError, OrderPlacementError } from './errors.js';
 import type { ExchangeLedger } from './exchange-ledger.js';
+import type { CancelOutcome } from './protocol.js';
 
 export { DuplicateOrderError, MissingOrderError, OrderCancelledAtExchangeError, OrderPlacementError };
 
 export interface Exchange {
-  placeOrder(order: OrderTicket | undefined): Promise<void>;
-  /** Cancels the order id at the exchange, unless the exchange accepted it already. */
-  cancelOrder(orderId: string): Promise<'cancelled' | 'already_placed'>;
+  /**
+   * Places the order; resolves with when the venue expires it (a `day` order; null for `gtc`).
+   * Throws DuplicateOrderError when the venue accepted this id before (it is placed),
+   * OrderCancelledAtExchangeError when the id was cancelled there first, OrderPlacementError /
+   * MissingOrderError as the seed's place_order does.
+   */
+  placeOrder(order: OrderTicket | undefined): Promise<{ expiresAt: string | null }>;
+  /**
+   * Cancels (or, at the close, expires) the order id at the venue: the order's final state there
+   * after the request, and the quantity filled before it. An id the venue never got is
+   * cancelled for good (a later placement of it is refused). Idempotent.
+   */
+  cancelOrder(orderId: string, reason: 'cancel' | 'expire'): Promise<{ outcome: CancelOutcome; cumQty: number }>;
 }
 
 export interface SimulatedExchangeOptions {
@@ -28,6 +39,7 @@ export interface SimulatedExchangeOptions {
 }
 
 /**
+ * In process, for unit tests with fakes; the worker uses the venue process (exchange/venue-client.ts).
  * The TypeScript counterpart of the seed's `place_order`: fails before doing any work when a
  * uniform draw lands in the top `failureRate` of [0, 1), otherwise takes `latencyMs`. It waits
  * on a timer, so the event loop stays free while the "expensive operation" runs.
@@ -40,16 +52,20 @@ export function createSimulatedExchange(options: SimulatedExchangeOptions): Exch
       if (!order) throw new MissingOrderError();
       if (random() >= 1 - options.failureRate) throw new OrderPlacementError();
       await sleep(options.latencyMs);
-      if (!options.ledger) return;
+      // It works no order, so nothing ever expires here.
+      if (!options.ledger) return { expiresAt: null };
       const outcome = await options.ledger.accept(order);
       if (outcome === 'duplicate') throw new DuplicateOrderError(order.id);
       if (outcome === 'cancelled') throw new OrderCancelledAtExchangeError(order.id);
       accepts += 1;
       if (accepts === options.crashAfterAccepts) process.kill(process.pid, 'SIGKILL');
+      return { expiresAt: null };
     },
     async cancelOrder(orderId) {
       // Without a ledger nothing was ever recorded as accepted, so nothing can have been placed.
-      return options.ledger ? options.ledger.cancel(orderId) : 'cancelled';
+      // An accepted order is never worked here: it stays open, so a cancel of it wins with nothing filled.
+      if (options.ledger) await options.ledger.cancel(orderId);
+      return { outcome: 'cancelled', cumQty: 0 };
     },
   };
 }

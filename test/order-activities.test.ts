@@ -18,9 +18,10 @@ let exchangeFailure: Error | undefined;
 const exchange: Exchange = {
   async placeOrder() {
     if (exchangeFailure) throw exchangeFailure;
+    return { expiresAt: null };
   },
   async cancelOrder() {
-    return 'cancelled';
+    return { outcome: 'cancelled', cumQty: 0 };
   },
 };
 const activities = createOrderActivities({ orders, exchange, now: () => PLACED_AT });

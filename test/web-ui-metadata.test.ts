@@ -21,17 +21,20 @@ let running: Promise<void>;
 let client: Client;
 
 beforeAll(async () => {
-  const placed = new Set<string>();
+  const placed = new Map<string, number>();
   worker = await createOrderWorker(config, {
     // The exchange takes every order but those of HELD, which it keeps refusing as unreachable:
     // those stay placeable until a cancel wins.
     exchange: {
       async placeOrder(ticket) {
         if (!ticket || ticket.instrument === HELD) throw Object.assign(new Error('exchange unreachable'), { name: 'OrderPlacementError' });
-        placed.add(ticket.id);
+        placed.set(ticket.id, ticket.quantity);
+        return { expiresAt: null };
       },
       async cancelOrder(orderId) {
-        return placed.has(orderId) ? 'already_placed' : 'cancelled';
+        // A placed order is taken as filled at once: the cancel is too late.
+        const filled = placed.get(orderId);
+        return filled !== undefined ? { outcome: 'filled', cumQty: filled } : { outcome: 'cancelled', cumQty: 0 };
       },
     },
   });

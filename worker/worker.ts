@@ -4,8 +4,8 @@ import { createOrderActivities } from '../activities/order-activities.js';
 import { createOrderWorkflowProbe } from '../activities/pending-orders.js';
 import { createSweepActivities } from '../activities/sweep-activities.js';
 import type { Config } from '../config/config.js';
-import { createSimulatedExchange, type Exchange } from '../exchange/exchange.js';
-import { createPostgresLedger } from '../exchange/exchange-ledger.js';
+import type { Exchange } from '../exchange/exchange.js';
+import { createVenueClient } from '../exchange/venue-client.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
@@ -35,16 +35,17 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
     queryTimeoutMs: config.DB_QUERY_TIMEOUT_MS,
   });
-  // The simulated exchange records what it accepted in the same PostgreSQL, in a schema of its own.
-  const ledger = overrides.exchange ? undefined : createPostgresLedger(config.DATABASE_URL);
-  const exchange =
-    overrides.exchange ??
-    createSimulatedExchange({
-      failureRate: config.EXCHANGE_FAILURE_RATE,
-      latencyMs: config.EXCHANGE_LATENCY_MS,
-      ledger,
-      crashAfterAccepts: config.EXCHANGE_TEST_CRASH_AFTER_ACCEPTS,
-    });
+  // The venue is its own process (exchange/main.ts); the worker reaches its order entry over TCP.
+  const venue = overrides.exchange
+    ? undefined
+    : createVenueClient({
+        address: config.VENUE_ADDRESS,
+        requestTimeoutMs: config.VENUE_REQUEST_TIMEOUT_MS,
+        failureRate: config.EXCHANGE_FAILURE_RATE,
+        latencyMs: config.EXCHANGE_LATENCY_MS,
+        crashAfterAccepts: config.EXCHANGE_TEST_CRASH_AFTER_ACCEPTS,
+      });
+  const exchange: Exchange = overrides.exchange ?? venue!;
   const orders = new OrdersRepository(db);
 
   // Kept open: the sweep asks Temporal whether a stale order's workflow exists.
@@ -85,7 +86,7 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
       try {
         await worker.run();
       } finally {
-        await Promise.allSettled([connection.close(), clientConnection.close(), db.$disconnect(), ledger?.close()]);
+        await Promise.allSettled([connection.close(), clientConnection.close(), db.$disconnect(), Promise.resolve(venue?.close())]);
       }
     },
     shutdown: () => worker.shutdown(),

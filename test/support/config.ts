@@ -24,6 +24,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     DATABASE_URL: inject('databaseUrl'),
     TEMPORAL_ADDRESS: inject('temporalAddress'),
+    VENUE_ADDRESS: inject('venueAddress'),
     TEMPORAL_TASK_QUEUE: `orders-test-${Math.random().toString(36).slice(2, 10)}`,
     PORT: '0',
     HOST: '127.0.0.1',

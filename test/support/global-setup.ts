@@ -6,11 +6,15 @@ import type { TestProject } from 'vitest/node';
 import { applyMigrations } from '../../prisma/migrate.js';
 import { startEmbeddedPostgresProcess } from '../../scripts/infra/embedded-postgres-process.js';
 import { startTemporalDevServer } from '../../scripts/infra/temporal-dev-server.js';
+import { startVenueProcess } from '../../scripts/infra/venue-process.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string;
     temporalAddress: string;
+    /** The suite's venue process (exchange/main.ts): host:port of its order entry, and its control port's URL. */
+    venueAddress: string;
+    venueControlUrl: string;
   }
 }
 
@@ -40,6 +44,19 @@ export default async function setup(project: TestProject) {
     temporalAddress = temporal.address;
   }
 
+  // One venue for the suite, in scripted mode (no random fills); each worker's connection may set
+  // its own failure rate and latency (EXCHANGE_FAILURE_RATE / EXCHANGE_LATENCY_MS of the worker).
+  const venue = await startVenueProcess({
+    DATABASE_URL: databaseUrl,
+    VENUE_PORT: String(await getPort()),
+    VENUE_CONTROL_PORT: String(await getPort()),
+    VENUE_DATA_DIR: path.join(tempDir, 'venue'),
+    VENUE_MODE: 'scripted',
+  });
+  stops.push(() => venue.stop());
+
+  project.provide('venueAddress', venue.address);
+  project.provide('venueControlUrl', venue.controlUrl);
   project.provide('databaseUrl', databaseUrl);
   project.provide('temporalAddress', temporalAddress);
 

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import getPort from 'get-port';
+import { inject } from 'vitest';
 import { BUSY_MACHINE_SETTINGS } from './config.js';
 import { waitFor } from './wait.js';
 
@@ -31,6 +32,7 @@ export async function startService(kind: 'api' | 'worker', env: Record<string, s
       ...process.env,
       LOG_LEVEL: kind === 'worker' ? 'info' : 'warn',
       ...BUSY_MACHINE_SETTINGS,
+      VENUE_ADDRESS: inject('venueAddress'),
       ...env,
       PORT: port,
       HOST: '127.0.0.1',
