@@ -1,78 +1,80 @@
+import { z } from 'zod';
+import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject, ZodOpenApiResponseObject } from 'zod-openapi';
 import { INTERNAL_ERROR_BODY } from './errors.js';
-import { ref } from './openapi-schemas.js';
-import {
-  HTTP_METHODS,
-  type JsonSchema,
-  type OpenApiHeader,
-  type OpenApiOperation,
-  type OpenApiParameter,
-  type OpenApiPathItem,
-  type OpenApiResponse,
-} from './openapi-types.js';
+import { responseSchemas } from './openapi-schemas.js';
+import { HTTP_METHODS } from './openapi-types.js';
 
-// Building blocks of the document's paths (api/openapi-paths.ts).
+// Building blocks of the document's paths (api/openapi-paths.ts), in zod-openapi's terms.
 
 export const JSON_TYPE = 'application/json';
 
-export function json(description: string, schema: JsonSchema, headers?: Record<string, OpenApiHeader>): OpenApiResponse {
-  return { description, ...(headers ? { headers } : {}), content: { [JSON_TYPE]: { schema } } };
+type Headers = Record<string, z.ZodType>;
+type Examples = Record<string, { summary: string; value: unknown }>;
+
+/** A JSON answer: its description, body schema, headers (zod, optional ones not required) and examples. */
+export function json(description: string, schema: z.ZodType, headers?: Headers, examples?: Examples): ZodOpenApiResponseObject {
+  return {
+    description,
+    ...(headers && { headers: z.object(headers) }),
+    content: { [JSON_TYPE]: { schema, ...(examples && { examples }) } },
+  };
 }
 
 export const internalErrorResponse = json(
   `Internal failure. Exactly \`${JSON.stringify(INTERNAL_ERROR_BODY)}\`; nothing internal leaks.`,
-  ref('InternalError'),
+  responseSchemas.InternalError,
 );
 
-export const orderIdParameter: OpenApiParameter = {
-  name: 'id',
-  in: 'path',
-  required: true,
-  description: "The order's id (a UUID; anything else answers 422).",
-  schema: { type: 'string', format: 'uuid' },
-};
+/** The `{id}` of /orders/{id}. */
+export const orderIdParameter = z
+  .uuid()
+  .meta({ param: { name: 'id', in: 'path', description: "The order's id (a UUID; anything else answers 422)." } });
+
+/** A response header's schema with its description (on the header, not its schema). */
+export function header(schema: z.ZodType, description: string): z.ZodType {
+  return schema.meta({ header: { description } });
+}
 
 /** What OPTIONS answers on a path of the API: its methods, or a CORS preflight (api/app.ts). */
-export function optionsOperation(operationId: string, path: string): OpenApiOperation {
+export function optionsOperation(operationId: string, path: string): ZodOpenApiOperationObject {
   return {
     operationId,
     tags: ['orders'],
     summary: 'Allowed methods, or a CORS preflight',
     description: `The methods \`${path}\` takes; a CORS preflight when \`CORS_ALLOWED_ORIGINS\` names the page's origin.`,
     responses: {
-      200: {
-        description: 'The methods this path takes, in `Allow`. No body.',
-        headers: { Allow: { required: true, schema: { type: 'string' } } },
-      },
+      200: { description: 'The methods this path takes, in `Allow`. No body.', headers: z.object({ Allow: z.string() }) },
       204: {
         description:
           'A CORS preflight (`Origin` and `Access-Control-Request-Method`) from an origin in `CORS_ALLOWED_ORIGINS`. ' +
           'A preflight from any other origin gets the 200 without CORS headers, which the browser refuses.',
-        headers: {
-          'Access-Control-Allow-Origin': { description: "The request's `Origin`.", required: true, schema: { type: 'string' } },
-          'Access-Control-Allow-Methods': { required: true, schema: { type: 'string' } },
-          'Access-Control-Allow-Headers': { required: true, schema: { type: 'string' } },
-          'Access-Control-Max-Age': { required: true, schema: { type: 'string', pattern: '^\\d+$' } },
-        },
+        headers: z.object({
+          'Access-Control-Allow-Origin': header(z.string(), "The request's `Origin`."),
+          'Access-Control-Allow-Methods': z.string(),
+          'Access-Control-Allow-Headers': z.string(),
+          'Access-Control-Max-Age': z.string().regex(/^\d+$/),
+        }),
       },
     },
   };
 }
 
 /** Headers every answer of the API carries (api/app.ts); the docs' static files may be cached. */
-export const COMMON_HEADERS: Record<string, OpenApiHeader> = {
-  'X-Content-Type-Options': { description: 'Always `nosniff`.', schema: { type: 'string', const: 'nosniff' } },
-  'Cache-Control': { description: 'Always `no-store`: answers are not to be cached.', schema: { type: 'string', const: 'no-store' } },
+export const COMMON_HEADERS = {
+  'X-Content-Type-Options': header(z.literal('nosniff').optional(), 'Always `nosniff`.'),
+  'Cache-Control': header(z.literal('no-store').optional(), 'Always `no-store`: answers are not to be cached.'),
 };
 
 /** The paths with COMMON_HEADERS on every response (a response's own headers come after them). */
-export function withCommonHeaders(paths: Record<string, OpenApiPathItem>): Record<string, OpenApiPathItem> {
-  const withHeaders = (operation: OpenApiOperation): OpenApiOperation => ({
+export function withCommonHeaders(paths: ZodOpenApiPathsObject): ZodOpenApiPathsObject {
+  const withHeaders = (response: ZodOpenApiResponseObject): ZodOpenApiResponseObject => {
+    const own = response.headers instanceof z.ZodObject ? response.headers.shape : {};
+    return { ...response, headers: z.object({ ...COMMON_HEADERS, ...own }) };
+  };
+  const operationWithHeaders = (operation: ZodOpenApiOperationObject): ZodOpenApiOperationObject => ({
     ...operation,
     responses: Object.fromEntries(
-      Object.entries(operation.responses).map(([status, response]) => [
-        status,
-        { ...response, headers: { ...COMMON_HEADERS, ...response.headers } },
-      ]),
+      Object.entries(operation.responses).map(([status, response]) => [status, withHeaders(response as ZodOpenApiResponseObject)]),
     ),
   });
   return Object.fromEntries(
@@ -81,13 +83,14 @@ export function withCommonHeaders(paths: Record<string, OpenApiPathItem>): Recor
       Object.fromEntries(
         Object.entries(item).map(([key, value]) => [
           key,
-          (HTTP_METHODS as readonly string[]).includes(key) ? withHeaders(value as OpenApiOperation) : value,
+          (HTTP_METHODS as readonly string[]).includes(key) ? operationWithHeaders(value as ZodOpenApiOperationObject) : value,
         ]),
-      ) as OpenApiPathItem,
+      ),
     ]),
   );
 }
 
-export function enumParameter(name: string, values: readonly string[], description: string): OpenApiParameter {
-  return { name, in: 'query', required: false, description, schema: { type: 'string', enum: [...values] } };
+/** An optional query or header parameter: its schema, and its description (on the parameter, not its schema). */
+export function optionalParameter(schema: z.ZodType, description: string, param: { style?: 'form'; explode?: boolean } = {}) {
+  return schema.optional().meta({ param: { description, ...param } });
 }

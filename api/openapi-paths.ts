@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import type { oas31, ZodOpenApiPathsObject } from 'zod-openapi';
 import { INSTRUMENT_LENGTH, LIST_LIMIT } from '../domain/limits.js';
 import { ORDER_SIDES, ORDER_TYPES } from '../domain/order.js';
 import { NO_CONTROL_CHARACTERS_PATTERN } from './control-characters.js';
@@ -5,12 +7,36 @@ import { CANCEL_INTERNAL_ERROR_BODY } from './errors.js';
 import { IDEMPOTENCY_HEADER } from './idempotency.js';
 import { MAX_BODY_BYTES } from './json-body.js';
 import { CURSOR_PATTERN, MAX_CURSOR_LENGTH } from './list-cursor.js';
-import { enumParameter, internalErrorResponse, JSON_TYPE, json, optionsOperation, orderIdParameter } from './openapi-helpers.js';
-import { ref } from './openapi-schemas.js';
-import type { OpenApiPathItem } from './openapi-types.js';
+import { ORDER_REQUEST_EXAMPLES, PLACED_ORDER_EXAMPLES } from './openapi-examples.js';
+import {
+  header,
+  internalErrorResponse,
+  JSON_TYPE,
+  json,
+  optionalParameter,
+  optionsOperation,
+  orderIdParameter,
+} from './openapi-helpers.js';
+import { documentedOrderRequest } from './openapi-order-request.js';
+import { responseSchemas as schemas } from './openapi-schemas.js';
+
+/** An order answered with its `events` (GET and DELETE of /orders/{id}), `status` narrowed if given. */
+const orderWithEvents = (status?: z.ZodType) =>
+  z.intersection(
+    schemas.Order,
+    z.looseObject({ ...(status && { status }), events: z.array(schemas.OrderEvent) }).meta({
+      // Order says which properties there are; this part only narrows them.
+      override: ({ jsonSchema }: { jsonSchema: Record<string, unknown> }) => {
+        delete jsonSchema.additionalProperties;
+      },
+    }),
+  );
+
+const notFound = json('No order has this id.', schemas.Message);
+const badId = json('The id is not a UUID (`loc`: `["path", "id"]`).', schemas.ValidationError);
 
 /** Every path of the API, its operations, parameters and answers. */
-export function buildPaths(): Record<string, OpenApiPathItem> {
+export function buildPaths(): ZodOpenApiPathsObject {
   return {
     '/orders': {
       post: {
@@ -21,60 +47,51 @@ export function buildPaths(): Record<string, OpenApiPathItem> {
           'Stores the order and starts the Temporal workflow that places it at the exchange. Answers 201 only once the ' +
           'order is stored **and** Temporal has durably accepted its workflow, so a 201 means the order will be placed ' +
           '(unless cancelled first); a 500 means it never will be.',
-        parameters: [
-          {
-            name: IDEMPOTENCY_HEADER,
-            in: 'header',
-            required: false,
-            description:
+        requestParams: {
+          header: z.object({
+            [IDEMPOTENCY_HEADER]: optionalParameter(
+              z.string().regex(/^[!-~]{1,255}$/),
               '1–255 visible ASCII characters (a header present but empty is a bad key: 400). The same key with the same order (compared after parsing) answers the first ' +
-              'answer again, with `Idempotent-Replayed: true`, and creates nothing; with another order, 422; while the first ' +
-              'request with the key is still running, 409. Failed requests (500) are not stored: retry with the same key. ' +
-              'Keys are kept at least 24 hours.',
-            schema: { type: 'string', pattern: '^[!-~]{1,255}$' },
-          },
-        ],
+                'answer again, with `Idempotent-Replayed: true`, and creates nothing; with another order, 422; while the first ' +
+                'request with the key is still running, 409. Failed requests (500) are not stored: retry with the same key. ' +
+                'Keys are kept at least 24 hours.',
+            ),
+          }),
+        },
         requestBody: {
           required: true,
           description: `JSON (\`Content-Type: application/json\`), at most ${MAX_BODY_BYTES} bytes.`,
-          content: {
-            [JSON_TYPE]: {
-              schema: ref('OrderRequest'),
-              examples: {
-                limit: {
-                  summary: 'A limit order',
-                  value: { type: 'limit', side: 'buy', instrument: 'US0378331005', limit_price: 187.25, quantity: 10 },
-                },
-                market: { summary: 'A market order', value: { type: 'market', side: 'sell', instrument: 'US0378331005', quantity: 5 } },
-              },
-            },
-          },
+          content: { [JSON_TYPE]: { schema: documentedOrderRequest, examples: ORDER_REQUEST_EXAMPLES } },
         },
         responses: {
-          201: json('Stored, and its workflow durably started: the order, status `accepted`.', ref('Order'), {
-            'Idempotent-Replayed': {
-              description: '`true` when this is the stored answer of an earlier request with the same `Idempotency-Key`.',
-              required: false,
-              schema: { type: 'string', const: 'true' },
+          201: json(
+            'Stored, and its workflow durably started: the order, status `accepted`.',
+            schemas.Order,
+            {
+              'Idempotent-Replayed': header(
+                z.literal('true').optional(),
+                '`true` when this is the stored answer of an earlier request with the same `Idempotency-Key`.',
+              ),
             },
-          }),
+            PLACED_ORDER_EXAMPLES,
+          ),
           400: json(
             `A bad or empty \`${IDEMPOTENCY_HEADER}\` header, a body that is not valid UTF-8, a body that is not valid JSON or ` +
               'whose strings are not Unicode text (an unpaired `\\ud800`-style escape; both `Malformed JSON: …`), or a body that could not be read.',
-            ref('Message'),
+            schemas.Message,
           ),
           408: json(
             'The body stalled: no byte of it arrived for `HTTP_BODY_IDLE_TIMEOUT_MS` (5 s by default). The connection is closed.',
-            ref('Message'),
+            schemas.Message,
           ),
-          409: json(`A request with the same \`${IDEMPOTENCY_HEADER}\` is still running.`, ref('Message')),
-          413: json(`The body is larger than ${MAX_BODY_BYTES} bytes.`, ref('Message')),
-          415: json('`Content-Type` is not `application/json`, or its `charset` is not `utf-8`.', ref('Message')),
+          409: json(`A request with the same \`${IDEMPOTENCY_HEADER}\` is still running.`, schemas.Message),
+          413: json(`The body is larger than ${MAX_BODY_BYTES} bytes.`, schemas.Message),
+          415: json('`Content-Type` is not `application/json`, or its `charset` is not `utf-8`.', schemas.Message),
           422: json(
             `A field breaks a rule, is missing or is unknown, or a string holds a control or format character ` +
               `(Unicode Cc or Cf: NUL, C0/C1 controls, bidi overrides, zero-width; type \`string_control_character\`) ` +
               `(\`ValidationError\`); or the \`${IDEMPOTENCY_HEADER}\` was already used with another order (\`Message\`).`,
-            { oneOf: [ref('ValidationError'), ref('Message')] },
+            z.xor([schemas.ValidationError, schemas.Message]),
           ),
           500: internalErrorResponse,
         },
@@ -84,64 +101,39 @@ export function buildPaths(): Record<string, OpenApiPathItem> {
         tags: ['orders'],
         summary: 'List orders',
         description: "Orders, newest first, a page at a time: pass the answer's `next` as `cursor` to get the next page.",
-        parameters: [
-          {
-            name: 'status',
-            in: 'query',
-            required: false,
-            style: 'form',
-            explode: true,
-            description:
+        requestParams: {
+          query: z.object({
+            status: optionalParameter(
+              z.array(schemas.OrderStatus),
               'Only orders in one of these statuses: repeat the parameter (`status=placed&status=rejected`) or separate ' +
-              'the statuses with commas (`status=placed,rejected`).',
-            schema: { type: 'array', items: ref('OrderStatus') },
-          },
-          {
-            name: 'instrument',
-            in: 'query',
-            required: false,
-            description: 'Only orders for this instrument.',
-            schema: { type: 'string', minLength: INSTRUMENT_LENGTH, maxLength: INSTRUMENT_LENGTH, pattern: NO_CONTROL_CHARACTERS_PATTERN },
-          },
-          enumParameter('side', ORDER_SIDES, 'Only buy or only sell orders.'),
-          enumParameter('type', ORDER_TYPES, 'Only market or only limit orders.'),
-          {
-            name: 'created_from',
-            in: 'query',
-            required: false,
-            description: 'Only orders created at or after this time.',
-            schema: { type: 'string', format: 'date-time' },
-          },
-          {
-            name: 'created_to',
-            in: 'query',
-            required: false,
-            description: 'Only orders created before this time.',
-            schema: { type: 'string', format: 'date-time' },
-          },
-          {
-            name: 'limit',
-            in: 'query',
-            required: false,
-            description: 'The most orders in one page.',
-            schema: { type: 'integer', minimum: LIST_LIMIT.min, maximum: LIST_LIMIT.max, default: LIST_LIMIT.default },
-          },
-          {
-            name: 'cursor',
-            in: 'query',
-            required: false,
-            description:
+                'the statuses with commas (`status=placed,rejected`).',
+              { style: 'form', explode: true },
+            ),
+            instrument: optionalParameter(
+              z.string().length(INSTRUMENT_LENGTH).regex(new RegExp(NO_CONTROL_CHARACTERS_PATTERN, 'u')),
+              'Only orders for this instrument.',
+            ),
+            side: optionalParameter(z.enum(ORDER_SIDES), 'Only buy or only sell orders.'),
+            type: optionalParameter(z.enum(ORDER_TYPES), 'Only market or only limit orders.'),
+            created_from: optionalParameter(z.iso.datetime(), 'Only orders created at or after this time.'),
+            created_to: optionalParameter(z.iso.datetime(), 'Only orders created before this time.'),
+            limit: optionalParameter(
+              z.int().min(LIST_LIMIT.min).max(LIST_LIMIT.max).default(LIST_LIMIT.default),
+              'The most orders in one page.',
+            ),
+            cursor: optionalParameter(
+              z.string().min(1).max(MAX_CURSOR_LENGTH).regex(new RegExp(CURSOR_PATTERN)),
               'Where the page starts: the `next` of the previous page (opaque, signed), with the same filters. ' +
-              'Anything else, an empty value included, answers 422.',
-            schema: { type: 'string', minLength: 1, maxLength: MAX_CURSOR_LENGTH, pattern: CURSOR_PATTERN },
-          },
-        ],
+                'Anything else, an empty value included, answers 422.',
+            ),
+          }),
+        },
         responses: {
-          200: json('A page of orders.', ref('OrderList')),
+          200: json('A page of orders.', schemas.OrderList),
           422: json(
             'A query parameter breaks a rule, or holds a control or format character (`loc`: `["query", "<parameter>"]`); ' +
               'a cursor that was altered, forged, or issued for other filters.',
-            ref('ValidationError'),
+            schemas.ValidationError,
           ),
           500: internalErrorResponse,
         },
@@ -149,16 +141,17 @@ export function buildPaths(): Record<string, OpenApiPathItem> {
       options: optionsOperation('ordersOptions', '/orders'),
     },
     '/orders/{id}': {
-      parameters: [orderIdParameter],
+      // zod-openapi renders a zod parameter here too; its types name only OpenAPI's objects.
+      parameters: [orderIdParameter as unknown as oas31.ParameterObject],
       get: {
         operationId: 'getOrder',
         tags: ['orders'],
         summary: 'Get an order',
         description: 'The order with its current status and the statuses it took (`events`).',
         responses: {
-          200: json('The order, with `events`.', { allOf: [ref('Order'), { type: 'object', required: ['events'] }] }),
-          404: json('No order has this id.', ref('Message')),
-          422: json('The id is not a UUID (`loc`: `["path", "id"]`).', ref('ValidationError')),
+          200: json('The order, with `events`.', orderWithEvents()),
+          404: notFound,
+          422: badId,
           500: internalErrorResponse,
         },
       },
@@ -172,21 +165,20 @@ export function buildPaths(): Record<string, OpenApiPathItem> {
           '`CANCEL_BUDGET_MS` (5 s by default): 200 if the cancel won, 409 if the order was placed first or is final otherwise, ' +
           '202 if the decision was not made in time (it follows; read it with `GET /orders/{id}`).',
         responses: {
-          200: json('Cancelled: the order, status `cancelled`, with `events`.', {
-            allOf: [ref('Order'), { type: 'object', properties: { status: { const: 'cancelled' } }, required: ['events'] }],
-          }),
-          202: json('The cancel is recorded and will be decided: the order as it stands now (not final yet), with `events`.', {
-            allOf: [ref('Order'), { type: 'object', required: ['events'] }],
-          }),
-          404: json('No order has this id.', ref('Message')),
+          200: json('Cancelled: the order, status `cancelled`, with `events`.', orderWithEvents(z.literal('cancelled'))),
+          202: json(
+            'The cancel is recorded and will be decided: the order as it stands now (not final yet), with `events`.',
+            orderWithEvents(),
+          ),
+          404: notFound,
           409: json(
             'The order can no longer be cancelled: it reached the exchange (`placed`) or will never be placed; `status` is its status now.',
-            ref('CancelConflict'),
+            schemas.CancelConflict,
           ),
-          422: json('The id is not a UUID (`loc`: `["path", "id"]`).', ref('ValidationError')),
+          422: badId,
           500: json(
             `The cancel could not be recorded. Exactly \`${JSON.stringify(CANCEL_INTERNAL_ERROR_BODY)}\`; nothing internal leaks.`,
-            ref('CancelInternalError'),
+            schemas.CancelInternalError,
           ),
         },
       },
@@ -198,7 +190,7 @@ export function buildPaths(): Record<string, OpenApiPathItem> {
         tags: ['health'],
         summary: 'Liveness',
         description: 'The process answers. Says nothing about PostgreSQL or Temporal.',
-        responses: { 200: json('Alive.', ref('Liveness')) },
+        responses: { 200: json('Alive.', schemas.Liveness) },
       },
     },
     '/health/ready': {
@@ -208,8 +200,8 @@ export function buildPaths(): Record<string, OpenApiPathItem> {
         summary: 'Readiness',
         description: 'PostgreSQL reachable with every migration applied, and Temporal reachable. Turns 503 at once on SIGTERM.',
         responses: {
-          200: json('Ready to take traffic.', ref('Readiness')),
-          503: json('Not ready: a check failed, or the process is shutting down.', ref('Readiness')),
+          200: json('Ready to take traffic.', schemas.Readiness),
+          503: json('Not ready: a check failed, or the process is shutting down.', schemas.Readiness),
         },
       },
     },
@@ -220,7 +212,7 @@ export function buildPaths(): Record<string, OpenApiPathItem> {
         summary: 'Prometheus metrics',
         description: 'Request counts and latencies by route and status, orders created, 500s by cause, and process metrics.',
         responses: {
-          200: { description: 'Prometheus text exposition format.', content: { 'text/plain': { schema: { type: 'string' } } } },
+          200: { description: 'Prometheus text exposition format.', content: { 'text/plain': { schema: z.string() } } },
         },
       },
     },

@@ -1,4 +1,4 @@
-// The shapes of the OpenAPI 3.1 document the API serves (api/openapi.ts).
+// The shapes of the OpenAPI 3.1 document the API serves (api/openapi.ts), as its readers use them.
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -8,10 +8,20 @@ export interface OpenApiHeader {
   schema: JsonSchema;
 }
 
+export interface OpenApiExample {
+  summary: string;
+  value: Record<string, unknown>;
+}
+
+export interface OpenApiMediaType {
+  schema: JsonSchema;
+  examples?: Record<string, OpenApiExample>;
+}
+
 export interface OpenApiResponse {
   description: string;
   headers?: Record<string, OpenApiHeader>;
-  content?: Record<string, { schema: JsonSchema }>;
+  content?: Record<string, OpenApiMediaType>;
 }
 
 export interface OpenApiParameter {
@@ -33,7 +43,7 @@ export interface OpenApiOperation {
   requestBody?: {
     required: boolean;
     description?: string;
-    content: Record<string, { schema: JsonSchema; examples?: Record<string, { summary: string; value: unknown }> }>;
+    content: Record<string, OpenApiMediaType>;
   };
   responses: Record<string, OpenApiResponse>;
 }

@@ -124,7 +124,7 @@ describe('control and format characters (Unicode Cc, Cf) answer 422 naming the f
   });
 
   it('documents the rule: the OpenAPI schemas refuse what the server refuses', () => {
-    const instrument = validatorAt(['components', 'schemas', 'OrderRequest', 'properties', 'instrument']);
+    const instrument = validatorAt(['components', 'schemas', 'LimitOrderRequest', 'properties', 'instrument']);
     expect(instrument('US0378331005')).toBe(true);
     expect(instrument('US037833100\u0000')).toBe(false);
     expect(instrument('US037833100\u202e')).toBe(false);

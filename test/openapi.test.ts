@@ -4,10 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANCEL_INTERNAL_ERROR_BODY, INTERNAL_ERROR_BODY } from '../api/errors.js';
 import { validateKey } from '../api/idempotency.js';
 import { buildOpenApiDocument, HTTP_METHODS, type OpenApiDocument, ORDER_STATUS_DESCRIPTIONS } from '../api/openapi.js';
-import { parseOrderRequest } from '../api/order-request.js';
+import { orderRequestSchema, parseOrderRequest } from '../api/order-request.js';
+import { type ApiServer, startApiServer } from '../api/server.js';
+import { createLogger } from '../config/logger.js';
 import { ORDER_STATUSES } from '../domain/order.js';
+import { testConfig } from './support/config.js';
 import { startAppWithFakes } from './support/fakes.js';
+import { postJson } from './support/http.js';
 import { contractProblems, type ObservedResponse, validatorAt } from './support/openapi-contract.js';
+import { waitFor } from './support/wait.js';
 
 // The OpenAPI document (api/openapi.ts) and the docs page (api/docs.ts): the document is served,
 // is valid OpenAPI 3.1, has every route, status and error body of the API, and its request schema
@@ -117,17 +122,27 @@ describe('GET /openapi.json', () => {
     expect(served.paths['/health/live']?.get?.responses['200']?.content?.['application/json']?.schema).toEqual(ref('Liveness'));
   });
 
-  it('takes the order schema from the validator: closed, with every field and the status vocabulary', () => {
-    const { OrderRequest, Order, OrderStatus } = served.components.schemas;
+  it("documents the request body as one closed schema per order type, told apart by `type`, with the validator's fields", () => {
+    const { OrderRequest, MarketOrderRequest, LimitOrderRequest, Order, OrderStatus } = served.components.schemas;
+    const ref = (name: string) => `#/components/schemas/${name}`;
     expect(OrderRequest).toMatchObject({
-      type: 'object',
-      additionalProperties: false,
-      required: ['type', 'side', 'instrument', 'quantity'],
+      oneOf: [{ $ref: ref('MarketOrderRequest') }, { $ref: ref('LimitOrderRequest') }],
+      discriminator: { propertyName: 'type', mapping: { market: ref('MarketOrderRequest'), limit: ref('LimitOrderRequest') } },
     });
-    expect(Object.keys(OrderRequest?.properties as object)).toEqual(['type', 'side', 'instrument', 'limit_price', 'quantity']);
-    expect(OrderRequest?.properties).toMatchObject({
-      quantity: { type: 'integer', minimum: 1, maximum: 2147483647 },
-      limit_price: { anyOf: [{ type: 'number', exclusiveMinimum: 0, multipleOf: 0.01 }, { type: 'string' }, { type: 'null' }] },
+    for (const [schema, type] of [
+      [MarketOrderRequest, 'market'],
+      [LimitOrderRequest, 'limit'],
+    ] as const) {
+      expect(schema).toMatchObject({ type: 'object', additionalProperties: false, properties: { type: { const: type } } });
+      expect(Object.keys(schema?.properties as object)).toEqual(Object.keys(orderRequestSchema.shape));
+      expect(schema?.properties).toMatchObject({ quantity: { type: 'integer', minimum: 1, maximum: 2147483647 } });
+    }
+    expect(MarketOrderRequest?.required).toEqual(expect.arrayContaining(['type', 'side', 'instrument', 'quantity']));
+    expect(MarketOrderRequest?.required).not.toContain('limit_price');
+    expect(MarketOrderRequest?.properties).toMatchObject({ limit_price: { type: 'null' } });
+    expect(LimitOrderRequest?.required).toEqual(expect.arrayContaining(['type', 'side', 'instrument', 'limit_price', 'quantity']));
+    expect(LimitOrderRequest?.properties).toMatchObject({
+      limit_price: { anyOf: [{ type: 'number', exclusiveMinimum: 0, multipleOf: 0.01 }, { type: 'string' }] },
     });
     expect(Order?.required).toEqual([
       'id',
@@ -150,7 +165,8 @@ describe('GET /openapi.json', () => {
 
   it('documents the Idempotency-Key header and the list parameters', () => {
     const post = served.paths['/orders']?.post;
-    expect(post?.parameters).toEqual([expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: false })]);
+    expect(post?.parameters).toEqual([expect.objectContaining({ name: 'Idempotency-Key', in: 'header' })]);
+    expect(post?.parameters?.[0]?.required).not.toBe(true);
     expect(post?.requestBody?.content['application/json']?.schema).toEqual({ $ref: '#/components/schemas/OrderRequest' });
     const list = served.paths['/orders']?.get?.parameters ?? [];
     expect(list.map((parameter) => parameter.name)).toEqual([
@@ -325,6 +341,87 @@ describe('the contract check of test/support/http.ts', () => {
     expect(problems(observed('DELETE', `/orders/${order.id}`, 200, { ...order, events: [] }))).toMatch(/const|equal to constant/);
     expect(problems(observed('GET', '/no-such-route', 200, { ok: true }))).toMatch(/not in the OpenAPI document/);
     expect(problems(observed('PUT', '/orders', 200, order))).toMatch(/PUT \/orders is not in the OpenAPI document/);
+  });
+});
+
+describe('the documented examples', () => {
+  /** Every example of the document, with the JSON pointer of the schema it illustrates. */
+  const examples = Object.entries(document.paths).flatMap(([path, item]) =>
+    HTTP_METHODS.flatMap((method) => {
+      const operation = item[method];
+      if (!operation) return [];
+      const bodies = Object.entries(operation.requestBody?.content ?? {}).map(([type, media]) => ({
+        where: `${method.toUpperCase()} ${path} request`,
+        schema: ['paths', path, method, 'requestBody', 'content', type, 'schema'],
+        examples: media.examples ?? {},
+      }));
+      const answers = Object.entries(operation.responses).flatMap(([status, response]) =>
+        Object.entries(response.content ?? {}).map(([type, media]) => ({
+          where: `${method.toUpperCase()} ${path} ${status}`,
+          schema: ['paths', path, method, 'responses', status, 'content', type, 'schema'],
+          examples: media.examples ?? {},
+        })),
+      );
+      return [...bodies, ...answers].flatMap(({ where, schema, examples }) =>
+        Object.entries(examples).map(([name, example]) => ({ name: `${where}: ${name}`, schema, value: example.value })),
+      );
+    }),
+  );
+  const post = document.paths['/orders']?.post;
+  const requests = post?.requestBody?.content['application/json']?.examples ?? {};
+  const answers = post?.responses['201']?.content?.['application/json']?.examples ?? {};
+
+  it('has a request example for each order type, each with its 201 answer', () => {
+    expect(Object.keys(requests).sort()).toEqual(['limit', 'market']);
+    expect(Object.keys(answers).sort()).toEqual(Object.keys(requests).sort());
+    for (const [name, { value }] of Object.entries(requests)) expect(value, name).toMatchObject({ type: name });
+    // As the API answers: status accepted, a limit order with its price, a market order with null.
+    expect(answers.limit?.value).toMatchObject({ type: 'limit', status: 'accepted', limit_price: requests.limit?.value.limit_price });
+    expect(answers.market?.value).toMatchObject({ type: 'market', status: 'accepted', limit_price: null });
+  });
+
+  it.each(examples.map((example) => [example.name, example] as const))('%s validates against its own schema', (_name, example) => {
+    const validate = validatorAt(example.schema);
+    expect(validate(example.value), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it('has request examples the server accepts', () => {
+    for (const [name, { value }] of Object.entries(requests)) {
+      expect(() => parseOrderRequest(parseLossless(JSON.stringify(value))), name).not.toThrow();
+    }
+  });
+
+  describe('against the live API (PostgreSQL and Temporal behind it)', () => {
+    let api: ApiServer;
+    beforeAll(async () => {
+      api = await startApiServer(testConfig(), createLogger('api', 'silent'));
+    });
+    afterAll(() => api?.close());
+
+    /** The shape of a JSON value: its keys (in order) and the JSON type of each value, recursively. */
+    const shape = (value: unknown): unknown => {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) return value.map(shape);
+      if (typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, shape(item)]));
+      return typeof value;
+    };
+
+    it.each(Object.keys(requests))('POST of the %s example answers its documented 201, key for key and type for type', async (name) => {
+      // postJson holds every answer to the document (test/support/http.ts). A fresh API's first
+      // start may miss its budget on a busy machine (a documented 500: never placed, retry).
+      const response = await waitFor(
+        async () => {
+          const answer = await postJson(`${api.url}/orders`, requests[name]!.value);
+          return answer.status === 500 ? undefined : answer;
+        },
+        60_000,
+        `POST of the ${name} example to answer other than 500`,
+      );
+      expect(response.status, response.text).toBe(201);
+      expect(shape(response.body)).toEqual(shape(answers[name]!.value));
+      const { id: _id, created_at: _created, workflow_id: _workflow, ...stated } = answers[name]!.value as Record<string, unknown>;
+      expect(response.body).toMatchObject(stated);
+    });
   });
 });
 

@@ -1,0 +1,46 @@
+import { parse as parseLossless } from 'lossless-json';
+import type { Order } from '../domain/order.js';
+import { parseOrderRequest } from './order-request.js';
+import { orderJson } from './order-response.js';
+
+// The document's examples: valid requests, and the 201 answer to each as the API writes it (the
+// request through the API's own parser, the answer through its own serializer), so an example
+// cannot show a field the API does not send or a value it would not answer.
+
+const REQUESTS = {
+  limit: {
+    summary: 'A limit order',
+    value: { type: 'limit', side: 'buy', instrument: 'US0378331005', limit_price: 187.25, quantity: 10 },
+  },
+  market: { summary: 'A market order', value: { type: 'market', side: 'sell', instrument: 'US0378331005', quantity: 5 } },
+};
+
+/** What each example order was given when stored: its id and time. */
+const STORED: Record<keyof typeof REQUESTS, { id: string; createdAt: Date }> = {
+  limit: { id: '4f9c1a52-3a5e-4f0e-9a51-8d0f0e7c9b11', createdAt: new Date('2026-11-23T20:35:52.234Z') },
+  market: { id: '0b6d2f3e-8c41-4d7a-b5e9-2a7f61c3d804', createdAt: new Date('2026-11-23T20:36:07.918Z') },
+};
+
+export const ORDER_REQUEST_EXAMPLES = REQUESTS;
+
+/** The 201 answer to each request example: the order just accepted, as orderJson writes it. */
+export const PLACED_ORDER_EXAMPLES = Object.fromEntries(
+  Object.entries(REQUESTS).map(([name, { summary, value }]) => {
+    // Asserted, not annotated: the order's fields grow (fills, expiry), and an order just accepted has none of them yet.
+    const order = {
+      ...parseOrderRequest(parseLossless(JSON.stringify(value))),
+      ...STORED[name as keyof typeof REQUESTS],
+      status: 'accepted',
+      placedAt: null,
+      rejectedAt: null,
+      rejectedReason: null,
+      cancelledAt: null,
+      filledQuantity: 0,
+      averageFillPrice: null,
+      filledAt: null,
+      expiredAt: null,
+      expiresAt: null,
+    } as Order;
+    return [name, { summary: `${summary}, accepted`, value: JSON.parse(orderJson(order)) as unknown }];
+  }),
+) as Record<keyof typeof REQUESTS, { summary: string; value: unknown }>;
