@@ -20,7 +20,10 @@ try {
       logger.info({ signal }, 'venue stopping');
       // Every report made is written before the process ends (close flushes the log).
       venue.close().then(
-        () => process.exit(0),
+        () => {
+          logger.info('venue stopped');
+          process.exit(0);
+        },
         (error: unknown) => {
           logger.error({ err: error }, 'venue stop failed');
           process.exit(1);

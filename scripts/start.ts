@@ -1,15 +1,16 @@
 // `npm start`: the whole system in one terminal. Embedded PostgreSQL (data in DATA_DIR/postgres),
-// migrations, the Temporal dev server (SQLite in DATA_DIR/temporal.db, Web UI), one worker and one
-// API process. DATABASE_URL / TEMPORAL_ADDRESS use servers someone else runs instead.
+// migrations, the Temporal dev server (SQLite in DATA_DIR/temporal.db, Web UI), the simulated venue
+// (report log in DATA_DIR/venue), one worker and one API process. DATABASE_URL / TEMPORAL_ADDRESS use servers someone else runs instead.
 //
 // Every process it starts runs in a process group of its own, so the SIGINT a terminal sends to
 // its foreground group on Ctrl-C reaches only this launcher, which then stops them one at a time:
-// the API, the worker, Temporal, PostgreSQL, each after the one before has exited and its last
+// the API, the worker, the venue, Temporal, PostgreSQL, each after the one before has exited and its last
 // lines are out. Each also holds a lifeline to this process (scripts/infra/lifeline.mjs) and
 // stops by itself if the launcher dies, even by SIGKILL: nothing outlives it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,6 +36,8 @@ const launcherEnv = z.object({
   POSTGRES_PORT: port.default(54320),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
+  VENUE_PORT: port.default(7300),
+  VENUE_CONTROL_PORT: port.default(7301),
   DATA_DIR: z.string().default('.data'),
   DATABASE_URL: z.string().optional(),
   TEMPORAL_ADDRESS: z.string().optional(),
@@ -170,6 +173,18 @@ async function workerPolls(connection: Connection, config: Config, pid: number):
   return true;
 }
 
+/** True once something accepts TCP connections at host:port. */
+function listening(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 async function waitUntil(what: string, condition: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!(await condition())) {
@@ -243,7 +258,17 @@ async function main(): Promise<void> {
     uiUrl = temporal.uiUrl ?? uiUrl;
   }
 
-  const serviceEnv = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress };
+  // The simulated venue (exchange/main.ts), its report log in DATA_DIR/venue unless VENUE_DATA_DIR says otherwise.
+  const venueEnv = { VENUE_DATA_DIR: path.join(dataDir, 'venue'), ...process.env, DATABASE_URL: databaseUrl };
+  startService('venue', 'exchange/main.ts', venueEnv);
+  const venueAddress = process.env.VENUE_ADDRESS || `localhost:${env.VENUE_PORT}`;
+  await waitUntil('the venue listening', () => listening('127.0.0.1', env.VENUE_PORT));
+  const serviceEnv = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    VENUE_ADDRESS: venueAddress,
+  };
   const worker = startService('worker', 'worker/main.ts', serviceEnv);
   startService('API', 'api/main.ts', serviceEnv);
   const apiUrl = `http://localhost:${config.PORT}`;
@@ -261,6 +286,9 @@ async function main(): Promise<void> {
   say(`  Temporal Web UI: ${uiUrl}`);
   say(`  Temporal (gRPC): ${temporalAddress}`);
   say(`  PostgreSQL:      ${postgresLine}`);
+  say(
+    `  Venue:           ${config.VENUE_ADDRESS} (order entry, executions)  control: http://localhost:${env.VENUE_CONTROL_PORT}/control/stats`,
+  );
   say(
     `  Ctrl-C stops ${[...started]
       .reverse()

@@ -12,7 +12,7 @@ const ticket: OrderTicket = {
   side: 'buy',
   instrument: 'US0378331005',
   limitPrice: '187.25',
-  quantity: 10,
+  quantity: 10, timeInForce: 'day',
   createdAt: '2024-05-06T07:08:09.123Z',
 };
 
@@ -77,7 +77,7 @@ describe('createSimulatedExchange', () => {
       expect(result.status).toBe('rejected');
       expect((result as PromiseRejectedResult).reason).toBeInstanceOf(OrderPlacementError);
     } else {
-      expect(result).toEqual({ status: 'fulfilled', value: undefined });
+      expect(result).toEqual({ status: 'fulfilled', value: { expiresAt: null } });
     }
     expect(random.calls()).toBe(1);
   });
@@ -94,7 +94,7 @@ describe('createSimulatedExchange', () => {
     const latencyMs = 250;
     const exchange = createSimulatedExchange({ failureRate: 0.1, latencyMs, random: draws(0.1).random });
     const { ms, result } = await timed(() => exchange.placeOrder(ticket));
-    expect(result).toEqual({ status: 'fulfilled', value: undefined });
+    expect(result).toEqual({ status: 'fulfilled', value: { expiresAt: null } });
     expect(ms).toBeGreaterThanOrEqual(latencyMs - 5);
     expect(ms).toBeLessThan(latencyMs + 1000);
   });
@@ -114,7 +114,7 @@ describe('createSimulatedExchange', () => {
     const random = draws(...values);
     const exchange = createSimulatedExchange({ failureRate: 0, latencyMs: 0, random: random.random });
     for (let i = 0; i < values.length; i += 1) {
-      await expect(exchange.placeOrder(ticket)).resolves.toBeUndefined();
+      await expect(exchange.placeOrder(ticket)).resolves.toEqual({ expiresAt: null });
     }
     expect(random.calls()).toBe(values.length);
   });

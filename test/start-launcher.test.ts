@@ -26,7 +26,14 @@ async function portsAndDir() {
   await chmod(dataDir, 0o755); // PostgreSQL runs as its own user when we are root
   return {
     dataDir,
-    ports: { PORT: await getPort(), POSTGRES_PORT: await getPort(), TEMPORAL_PORT: await getPort(), TEMPORAL_UI_PORT: await getPort() },
+    ports: {
+      PORT: await getPort(),
+      POSTGRES_PORT: await getPort(),
+      TEMPORAL_PORT: await getPort(),
+      TEMPORAL_UI_PORT: await getPort(),
+      VENUE_PORT: await getPort(),
+      VENUE_CONTROL_PORT: await getPort(),
+    },
   };
 }
 
@@ -129,7 +136,7 @@ describe('npm start', () => {
     expect(stdout).toContain(`127.0.0.1:${ports.TEMPORAL_PORT}`);
     expect(stdout).toContain(`postgresql://postgres:postgres@127.0.0.1:${ports.POSTGRES_PORT}/orders`);
     const groups = groupsOf(stdout);
-    expect([...groups.keys()]).toEqual(['PostgreSQL', 'Temporal', 'worker', 'API']);
+    expect([...groups.keys()]).toEqual(['PostgreSQL', 'Temporal', 'venue', 'worker', 'API']);
 
     // Ctrl-C: the terminal sends SIGINT to every process of its foreground group at once.
     process.kill(-(run.child.pid as number), 'SIGINT');
@@ -145,6 +152,9 @@ describe('npm start', () => {
       '[start] stopping worker (pid',
       '(worker): worker stopped',
       '[start] worker stopped (exit code 0)',
+      '[start] stopping venue (pid',
+      '(venue): venue stopped',
+      '[start] venue stopped (exit code 0)',
       '[start] stopping Temporal (pid',
       '[start] Temporal stopped',
       '[start] stopping PostgreSQL (pid',
@@ -166,7 +176,7 @@ describe('npm start', () => {
     await waitForReady(run);
     expect(run.output()).not.toMatch(/already exists/);
     const groups = groupsOf(run.stdout());
-    expect(groups.size).toBe(4);
+    expect(groups.size).toBe(5);
 
     // No chance to stop anything: every child must notice by itself that the launcher is gone.
     process.kill(-(run.child.pid as number), 'SIGKILL');
