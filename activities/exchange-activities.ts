@@ -2,6 +2,7 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import type { OrderTicket } from '../domain/order.js';
 import { DuplicateOrderError, NON_RETRYABLE_EXCHANGE_ERRORS } from '../exchange/errors.js';
 import type { Exchange } from '../exchange/exchange.js';
+import type { CancelOutcome } from '../exchange/protocol.js';
 
 export interface ExchangeActivityDeps {
   exchange: Exchange;
@@ -9,18 +10,31 @@ export interface ExchangeActivityDeps {
 
 export type ExchangeActivities = ReturnType<typeof createExchangeActivities>;
 
+/** What placing an order returned: when a `day` order expires at the venue (ISO text). */
+export interface Placement {
+  expiresAt: string | null;
+}
+
+/** The venue's answer to a cancel: the order's final state there, and what was filled before. */
+export interface VenueCancel {
+  outcome: CancelOutcome;
+  cumQty: number;
+}
+
 /** The order workflow's calls of the exchange. */
 export function createExchangeActivities({ exchange }: ExchangeActivityDeps) {
   return {
-    async placeAtExchange(ticket: OrderTicket): Promise<void> {
+    /** Places the order; resolves with when the venue expires it (a `day` order), null when it never does or is not known. */
+    async placeAtExchange(ticket: OrderTicket): Promise<Placement> {
       try {
-        await exchange.placeOrder(ticket);
+        return await exchange.placeOrder(ticket);
       } catch (error) {
         if (error instanceof DuplicateOrderError) {
           // An earlier attempt reached the exchange but its answer was lost (the worker died,
-          // the call timed out): the order is placed, and must not be placed again.
+          // the call timed out): the order is placed, and must not be placed again. Its expiry
+          // came with the lost answer: the order's workflow then relies on the venue's own.
           log.warn('exchange already had the order; treating it as placed', { orderId: ticket.id });
-          return;
+          return { expiresAt: null };
         }
         if (error instanceof Error && NON_RETRYABLE_EXCHANGE_ERRORS.includes(error.name)) {
           throw ApplicationFailure.nonRetryable(error.message, error.name);
@@ -29,9 +43,12 @@ export function createExchangeActivities({ exchange }: ExchangeActivityDeps) {
       }
     },
 
-    /** Asks the exchange to cancel the order id: the exchange decides whether it got there first. */
-    async cancelAtExchange(orderId: string): Promise<'cancelled' | 'already_placed'> {
-      return exchange.cancelOrder(orderId);
+    /**
+     * Asks the exchange to cancel (or, at the close, expire) the order id: the exchange decides,
+     * and answers with the order's final state there. An id it never got is cancelled for good.
+     */
+    async cancelAtExchange(orderId: string, reason: 'cancel' | 'expire' = 'cancel'): Promise<VenueCancel> {
+      return exchange.cancelOrder(orderId, reason);
     },
   };
 }

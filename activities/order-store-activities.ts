@@ -1,11 +1,16 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { CLAIMABLE_STATUSES, type OrderStatus } from '../domain/order.js';
+import { CLAIMABLE_STATUSES, type OrderStatus, TRANSITIONS } from '../domain/order.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 
 export interface OrderStoreActivityDeps {
   orders: Pick<OrdersRepository, 'claimForPlacement' | 'markPlaced' | 'markCancelled'>;
   now?: () => Date;
 }
+
+// What an order may become from `placed` (its reports may be applied before the workflow records it).
+const STATUSES_AFTER_PLACED: readonly OrderStatus[] = TRANSITIONS.filter((transition) => transition.from === 'placed').map(
+  (transition) => transition.to,
+);
 
 export type OrderStoreActivities = ReturnType<typeof createOrderStoreActivities>;
 
@@ -40,9 +45,10 @@ export function createOrderStoreActivities({ orders, now = () => new Date() }: O
      * placing -> placed. `createdAt` is the order's creation time from the workflow's input: the
      * worker's placement-lag metric reads it from the call (worker/metrics.ts), not from the database.
      */
-    async markOrderPlaced(orderId: string, _createdAt?: string): Promise<void> {
-      const status = await orders.markPlaced(orderId, now());
-      if (status !== 'placed') {
+    async markOrderPlaced(orderId: string, _createdAt?: string, expiresAt?: string | null): Promise<void> {
+      const status = await orders.markPlaced(orderId, now(), expiresAt ? new Date(expiresAt) : null);
+      // Later than placed: the venue's reports (the ingestion process) got there first.
+      if (status === null || !(status === 'placed' || STATUSES_AFTER_PLACED.includes(status))) {
         throw ApplicationFailure.nonRetryable(`Order ${orderId} is ${status ?? 'missing'}, cannot mark it placed`, 'InvalidTransition');
       }
     },

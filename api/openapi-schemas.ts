@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { INSTRUMENT_LENGTH, MAX_LIMIT_PRICE_TEXT, MAX_QUANTITY } from '../domain/limits.js';
-import { isFinal, ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, type OrderStatus, STATUS_MEANINGS, TRANSITIONS } from '../domain/order.js';
+import {
+  isFinal,
+  ORDER_SIDES,
+  ORDER_STATUSES,
+  ORDER_TYPES,
+  type OrderStatus,
+  STATUS_MEANINGS,
+  TIME_IN_FORCE,
+  TRANSITIONS,
+} from '../domain/order.js';
 import { CANCEL_INTERNAL_ERROR_BODY, INTERNAL_ERROR_BODY } from './errors.js';
 
 // The response bodies' zod schemas, each a component of the document (api/openapi.ts). Closed
@@ -56,10 +65,32 @@ const order = z.strictObject({
         'whose text is the exact stored decimal (NUMERIC(18,2)): read it as a decimal, not a binary float, to get it without rounding.',
     }),
   quantity: z.int().min(1).max(MAX_QUANTITY),
+  time_in_force: z
+    .enum(TIME_IN_FORCE)
+    .meta({ description: "`day`: expires at the exchange's close unless filled (`expires_at`); `gtc`: works until filled or cancelled." }),
   status: orderStatus,
   placed_at: dateTime().nullable().meta({ description: 'When the exchange accepted it.' }),
   rejected_reason: z.string().nullable().meta({ description: 'Why it was rejected, for a rejected order.' }),
   cancelled_at: dateTime().nullable().meta({ description: 'When it was cancelled.' }),
+  filled_quantity: z
+    .int()
+    .min(0)
+    .max(MAX_QUANTITY)
+    .meta({ description: 'How much of it the exchange filled so far: the sum of its executions (`GET /orders/{id}/executions`).' }),
+  average_fill_price: z
+    .number()
+    .positive()
+    .nullable()
+    .meta({
+      description:
+        'Σ quantity × price of its fills over `filled_quantity`, rounded half up to 6 decimals; `null` while nothing is filled. ' +
+        'Written as a JSON number whose text is that exact decimal (`187.253333`): read it as a decimal.',
+    }),
+  filled_at: dateTime().nullable().meta({ description: 'When its last share was filled (status `filled`).' }),
+  expires_at: dateTime()
+    .nullable()
+    .meta({ description: "When a `day` order expires at the exchange's close, once the exchange accepted it." }),
+  expired_at: dateTime().nullable().meta({ description: 'When it expired (status `expired`).' }),
   workflow_id: z
     .string()
     .regex(/^order-/)

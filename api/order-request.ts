@@ -2,7 +2,7 @@ import { Decimal } from 'decimal.js';
 import { isLosslessNumber } from 'lossless-json';
 import { z } from 'zod';
 import { INSTRUMENT_LENGTH, MAX_LIMIT_PRICE_TEXT, MAX_QUANTITY } from '../domain/limits.js';
-import { type NewOrder, ORDER_SIDES, ORDER_TYPES } from '../domain/order.js';
+import { type NewOrder, ORDER_SIDES, ORDER_TYPES, TIME_IN_FORCE } from '../domain/order.js';
 import { controlCharacterDetails, mergeDetails, NO_CONTROL_CHARACTERS_PATTERN } from './control-characters.js';
 import { RequestValidationError, type ValidationDetail } from './errors.js';
 
@@ -131,6 +131,10 @@ export const orderRequestSchema = z
         }),
       limit_price: limitPrice.optional(),
       quantity,
+      time_in_force: z
+        .enum(TIME_IN_FORCE, { error: "Input should be 'day' or 'gtc'" })
+        .optional()
+        .meta({ description: "`day` (the default): expires at the exchange's close if not filled; `gtc`: good till cancelled." }),
     },
     { error: (issue) => (issue.code === 'unrecognized_keys' ? 'Extra inputs are not permitted' : 'Input should be a valid object') },
   )
@@ -151,8 +155,8 @@ export function parseOrderRequest(body: unknown): NewOrder {
   if (priceRule && !details.some((detail) => detail.loc[1] === 'limit_price')) details.push(priceRule);
   if (!result.success || details.length > 0) throw new RequestValidationError(details);
 
-  const { type, side, instrument, limit_price, quantity } = result.data;
-  return { type, side, instrument, limitPrice: limit_price ?? null, quantity: quantity as number };
+  const { type, side, instrument, limit_price, quantity, time_in_force } = result.data;
+  return { type, side, instrument, limitPrice: limit_price ?? null, quantity: quantity as number, timeInForce: time_in_force ?? 'day' };
 }
 
 function limitPriceRule(body: Record<string, unknown>): ValidationDetail | undefined {

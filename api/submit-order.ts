@@ -20,8 +20,10 @@ export interface SubmitOrderDeps {
   budgetMs: number;
   /**
    * Inserts wait here for a database connection, in arrival order, for as long as the budget
-   * allows (an insert must start `boundMs` before the deadline: it may take that long itself).
-   * Without it, an insert waits for the pool's own connect timeout.
+   * allows: an insert must start `boundMs` before the deadline, as it may take that long itself,
+   * so that the answer stays within budget + the compensation's bound. A budget too short for
+   * that (a setting for slow machines) lets it wait until almost the deadline. Without a queue,
+   * an insert waits for the pool's own connect timeout.
    */
   inserts?: { queue: TurnQueue; boundMs: number };
   openOutcome?: OpenOutcomeReporter;
@@ -46,7 +48,9 @@ export async function submitOrder(deps: SubmitOrderDeps, request: NewOrder, idem
   const { orders, placement, faults } = deps;
   const deadline = Date.now() + deps.budgetMs;
   const insert = () => orders.create(request, idempotencyKey);
-  const order = await (deps.inserts ? deps.inserts.queue.run(deadline - deps.inserts.boundMs, insert) : insert());
+  const order = await (deps.inserts
+    ? deps.inserts.queue.run(insertTurnBy(deadline, deps.budgetMs, deps.inserts.boundMs), insert)
+    : insert());
   try {
     await faults?.('afterInsert');
     await placement.start(toTicket(order), deadline);
@@ -66,6 +70,13 @@ export async function submitOrder(deps: SubmitOrderDeps, request: NewOrder, idem
   // never should within the budget, see config), so no workflow can claim the order.
   if (status === 'rejected') throw new OrderNotAcceptedError(`Order ${order.id} was rejected before its start was acknowledged`);
   return { ...order, status: answeredStatus(status) };
+}
+
+// An insert whose turn comes with less than this left of the budget could not start its workflow in time.
+const MIN_TIME_AFTER_INSERT_MS = 250;
+
+function insertTurnBy(deadline: number, budgetMs: number, insertBoundMs: number): number {
+  return budgetMs > insertBoundMs + MIN_TIME_AFTER_INSERT_MS ? deadline - insertBoundMs : deadline - MIN_TIME_AFTER_INSERT_MS;
 }
 
 /**

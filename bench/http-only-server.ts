@@ -10,7 +10,7 @@ import { readJsonBody } from '../api/json-body.js';
 import { parseOrderRequest } from '../api/order-request.js';
 import { orderJson } from '../api/order-response.js';
 import { createLogger } from '../config/logger.js';
-import type { NewOrder, Order } from '../domain/order.js';
+import { type NewOrder, NOTHING_DECIDED, type Order } from '../domain/order.js';
 
 function fakeOrder(request: NewOrder): Order {
   return {
@@ -18,10 +18,7 @@ function fakeOrder(request: NewOrder): Order {
     id: randomUUID(),
     status: 'accepted',
     createdAt: new Date(),
-    placedAt: null,
-    rejectedAt: null,
-    rejectedReason: null,
-    cancelledAt: null,
+    ...NOTHING_DECIDED,
   };
 }
 

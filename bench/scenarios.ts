@@ -84,7 +84,7 @@ export function instrumentFor(code: string): string {
 }
 
 export function newOrder(instrument: string): NewOrder {
-  return { type: 'limit', side: 'buy', instrument, limitPrice: '187.25', quantity: 10 };
+  return { type: 'limit', side: 'buy', instrument, limitPrice: '187.25', quantity: 10, timeInForce: 'day' };
 }
 
 export function orderBody(instrument: string): string {

@@ -17,12 +17,31 @@
  *                         rejection, exactly one of the two wins
  *   accepted -> cancelled by the order's workflow, on a client's cancel, once no exchange call
  *   placing  -> cancelled succeeded and the exchange confirmed it never got the order
- *   placing  -> placed    by the order's workflow, once the exchange accepted the order
+ *   placing  -> placed    by the order's workflow, once the exchange accepted the order, or by
+ *                         the ingestion process from the venue's `new` report (whichever first)
+ * After placement the venue works the order and its execution reports decide the rest, applied
+ * by the ingestion process (docs/executions.md); the workflow asks for cancels and expiry:
+ *   placing | placed | partially_filled -> partially_filled | filled      by ingestion, on fills
+ *   placing | placed | partially_filled -> cancelled | expired | rejected by ingestion, on the
+ *                         venue's cancel (a client's, with the filled part kept), expiry (a day
+ *                         order at the close) or rejection
  * Every status an order takes is recorded with its time (table order_events, by a trigger).
  */
 export const ORDER_TYPES = ['market', 'limit'] as const;
 export const ORDER_SIDES = ['buy', 'sell'] as const;
-export const ORDER_STATUSES = ['pending', 'accepted', 'placing', 'placed', 'rejected', 'cancelled'] as const;
+export const ORDER_STATUSES = [
+  'pending',
+  'accepted',
+  'placing',
+  'placed',
+  'partially_filled',
+  'filled',
+  'rejected',
+  'cancelled',
+  'expired',
+] as const;
+export const TIME_IN_FORCE = ['day', 'gtc'] as const;
+export type TimeInForce = (typeof TIME_IN_FORCE)[number];
 
 export type OrderType = (typeof ORDER_TYPES)[number];
 
@@ -30,7 +49,7 @@ export type OrderSide = (typeof ORDER_SIDES)[number];
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 /** Who may make a status change. */
-export type Actor = 'api' | 'workflow' | 'sweep';
+export type Actor = 'api' | 'workflow' | 'sweep' | 'ingest';
 
 /** Every status change an order may make, and who makes it (see the table above). */
 export const TRANSITIONS: readonly { from: OrderStatus; to: OrderStatus; by: readonly Actor[] }[] = [
@@ -40,7 +59,12 @@ export const TRANSITIONS: readonly { from: OrderStatus; to: OrderStatus; by: rea
   { from: 'accepted', to: 'placing', by: ['workflow'] },
   { from: 'accepted', to: 'cancelled', by: ['workflow'] },
   { from: 'placing', to: 'cancelled', by: ['workflow'] },
-  { from: 'placing', to: 'placed', by: ['workflow'] },
+  { from: 'placing', to: 'placed', by: ['workflow', 'ingest'] },
+  ...(['placing', 'placed', 'partially_filled'] as const).flatMap((from) =>
+    (['partially_filled', 'filled', 'cancelled', 'expired', 'rejected'] as const)
+      .filter((to) => to !== from)
+      .map((to) => ({ from, to, by: ['ingest'] as const })),
+  ),
 ];
 
 export function isAllowedTransition(from: OrderStatus, to: OrderStatus): boolean {
@@ -48,37 +72,54 @@ export function isAllowedTransition(from: OrderStatus, to: OrderStatus): boolean
 }
 
 /** Statuses an order never leaves. */
-export const FINAL_STATUSES = ['placed', 'rejected', 'cancelled'] as const satisfies readonly OrderStatus[];
+export const FINAL_STATUSES = ['filled', 'rejected', 'cancelled', 'expired'] as const satisfies readonly OrderStatus[];
 export type FinalStatus = (typeof FINAL_STATUSES)[number];
 export function isFinal(status: OrderStatus): status is FinalStatus {
   return (FINAL_STATUSES as readonly OrderStatus[]).includes(status);
 }
 
-/** The statuses from which an order may change to `to` (by anyone), in the table's order. */
-export function sourcesOf(to: OrderStatus): OrderStatus[] {
-  return TRANSITIONS.filter((transition) => transition.to === to).map((transition) => transition.from);
+/** The statuses from which an order may change to `to` (by `by`, or by anyone), in the table's order. */
+export function sourcesOf(to: OrderStatus, by?: Actor): OrderStatus[] {
+  return TRANSITIONS.filter((transition) => transition.to === to && (by === undefined || transition.by.includes(by))).map(
+    (transition) => transition.from,
+  );
 }
 
 /** Statuses from which the order's workflow may claim it for placement. */
-export const CLAIMABLE_STATUSES: readonly OrderStatus[] = sourcesOf('placing');
+export const CLAIMABLE_STATUSES: readonly OrderStatus[] = sourcesOf('placing', 'workflow');
 /**
  * Statuses in which a client's cancel is sent to the order's workflow: every status but a final
  * one ('pending' too: a 201 may have been answered although recording 'accepted' failed).
  */
 export const CANCELLABLE_STATUSES: readonly OrderStatus[] = ORDER_STATUSES.filter((status) => !isFinal(status));
 /** Statuses in which an order's workflow runs or has run: its placement is guaranteed or done. */
-export const STARTED_STATUSES: readonly OrderStatus[] = ['accepted', 'placing', 'placed', 'cancelled'];
+export const STARTED_STATUSES: readonly OrderStatus[] = [
+  'accepted',
+  'placing',
+  'placed',
+  'partially_filled',
+  'filled',
+  'cancelled',
+  'expired',
+];
+/** Statuses of an order the venue has (or had) working: placed, and what its reports made of it. */
+export const AT_VENUE_STATUSES: readonly OrderStatus[] = ['placed', 'partially_filled', 'filled', 'expired'];
 
 /** What each status means, for readers (the OpenAPI document adds who moves it on, and whether it is final). */
 export const STATUS_MEANINGS: Record<OrderStatus, string> = {
   pending: 'stored, while its request runs; never placed unless the API accepts it',
   accepted: 'its workflow runs (Temporal acknowledged it): it will be placed unless a cancel wins first. A 201 carries this status',
   placing: 'claimed by its workflow, which is calling the exchange',
-  placed: 'the exchange accepted it (`placed_at`)',
+  placed: 'the exchange accepted it (`placed_at`) and works it; nothing filled yet',
+  partially_filled: 'the exchange filled part of it (`filled_quantity`, `average_fill_price`) and works the rest',
+  filled: 'the exchange filled all of it (`filled_at`)',
+  expired: 'a `day` order the exchange did not fill by its close (`expired_at`); what was filled stays filled',
   rejected:
     'it will never be placed (`rejected_reason`): the API could not confirm its workflow and answered 500, or its request ' +
     'died and the stale-order sweep rejected it',
-  cancelled: 'a client cancelled it (`DELETE /orders/{id}`) before the exchange accepted it (`cancelled_at`): it will never be placed',
+  cancelled:
+    'a client cancelled it (`DELETE /orders/{id}`, `cancelled_at`): before the exchange accepted it (never placed), or at the ' +
+    'exchange for the quantity still open (what was filled stays filled)',
 };
 
 /** Why an order was rejected (its `rejected_reason`), by who rejected it and when. */
@@ -98,6 +139,7 @@ export interface NewOrder {
   instrument: string;
   limitPrice: string | null;
   quantity: number;
+  timeInForce: TimeInForce;
 }
 
 export interface Order extends NewOrder {
@@ -108,7 +150,26 @@ export interface Order extends NewOrder {
   rejectedAt: Date | null;
   rejectedReason: string | null;
   cancelledAt: Date | null;
+  filledQuantity: number;
+  /** Exact decimal text with 6 places (domain/decimal.ts), null while nothing is filled. */
+  averageFillPrice: string | null;
+  filledAt: Date | null;
+  expiredAt: Date | null;
+  expiresAt: Date | null;
 }
+
+/** The fields of an order that nothing has happened to yet. */
+export const NOTHING_DECIDED = {
+  placedAt: null,
+  rejectedAt: null,
+  rejectedReason: null,
+  cancelledAt: null,
+  filledQuantity: 0,
+  averageFillPrice: null,
+  filledAt: null,
+  expiredAt: null,
+  expiresAt: null,
+} as const satisfies Partial<Order>;
 
 export interface OrderEvent {
   status: OrderStatus;
@@ -130,6 +191,7 @@ export function toTicket(order: Order): OrderTicket {
     instrument: order.instrument,
     limitPrice: order.limitPrice,
     quantity: order.quantity,
+    timeInForce: order.timeInForce,
     createdAt: order.createdAt.toISOString(),
   };
 }

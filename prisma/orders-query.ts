@@ -1,6 +1,7 @@
 import type { Order, OrderSide, OrderStatus, OrderType } from '../domain/order.js';
 import type { PrismaClient } from './client.js';
 import { Prisma } from './generated/client.js';
+import { ORDER_COLUMNS, type OrderRecord, toOrder } from './order-row.js';
 
 /** What GET /orders filters on; every field absent means "any". */
 export interface OrderListFilters {
@@ -35,13 +36,6 @@ export interface OrderListPage {
   more: boolean;
 }
 
-// Enums read as text and the price as the exact text of its NUMERIC(18,2) (always two
-// decimals): nothing passes through a float. "id" and "created_at" keep their types: the
-// outer ORDER BY of the several-statuses shape sorts on them.
-const COLUMNS = Prisma.sql`o."id", o."type"::text AS "type", o."side"::text AS "side", o."instrument",
-  o."limit_price"::text AS "limit_price", o."quantity", o."status"::text AS "status", o."created_at", o."placed_at",
-  o."rejected_at", o."rejected_reason", o."cancelled_at"`;
-
 const NEWEST_FIRST = Prisma.sql`ORDER BY o."created_at" DESC, o."id" DESC`;
 
 /**
@@ -73,28 +67,13 @@ export function listOrdersSql(query: OrderListQuery): Prisma.Sql {
   if (statuses.length > 1 && filters.instrument === undefined) {
     const where = Prisma.join([Prisma.sql`o."status" = s."wanted"`, ...conditions], ' AND ');
     return Prisma.sql`SELECT o.* FROM unnest(${[...statuses]}::"OrderStatus"[]) AS s("wanted")
-      CROSS JOIN LATERAL (SELECT ${COLUMNS} FROM "orders" o WHERE ${where} ${NEWEST_FIRST} LIMIT ${limit}::int) AS o
+      CROSS JOIN LATERAL (SELECT ${ORDER_COLUMNS} FROM "orders" o WHERE ${where} ${NEWEST_FIRST} LIMIT ${limit}::int) AS o
       ${NEWEST_FIRST} LIMIT ${limit}::int`;
   }
   if (statuses.length === 1) conditions.push(Prisma.sql`o."status" = ${statuses[0]}::"OrderStatus"`);
   if (statuses.length > 1) conditions.push(Prisma.sql`o."status" = ANY(${[...statuses]}::"OrderStatus"[])`);
   const where = conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty;
-  return Prisma.sql`SELECT ${COLUMNS} FROM "orders" o ${where} ${NEWEST_FIRST} LIMIT ${limit}::int`;
-}
-
-interface ListRow {
-  id: string;
-  type: string;
-  side: string;
-  instrument: string;
-  limit_price: string | null;
-  quantity: number;
-  status: string;
-  created_at: Date | string;
-  placed_at: Date | string | null;
-  rejected_at: Date | string | null;
-  rejected_reason: string | null;
-  cancelled_at: Date | string | null;
+  return Prisma.sql`SELECT ${ORDER_COLUMNS} FROM "orders" o ${where} ${NEWEST_FIRST} LIMIT ${limit}::int`;
 }
 
 /** The read side of GET /orders: one page of orders, newest first. */
@@ -104,32 +83,7 @@ export class OrdersQuery {
   /** Up to `pageSize` orders after `after`, and whether more follow. */
   async page(filters: OrderListFilters, pageSize: number, after?: OrderListPosition): Promise<OrderListPage> {
     // One row more than asked tells whether there is a next page, without a COUNT.
-    const rows = await this.db.$queryRaw<ListRow[]>(listOrdersSql({ filters, after, limit: pageSize + 1 }));
+    const rows = await this.db.$queryRaw<OrderRecord[]>(listOrdersSql({ filters, after, limit: pageSize + 1 }));
     return { orders: rows.slice(0, pageSize).map(toOrder), more: rows.length > pageSize };
   }
-}
-
-function toOrder(row: ListRow): Order {
-  return {
-    id: row.id,
-    type: row.type as OrderType,
-    side: row.side as OrderSide,
-    instrument: row.instrument,
-    limitPrice: row.limit_price,
-    quantity: Number(row.quantity),
-    status: row.status as OrderStatus,
-    createdAt: toDate(row.created_at),
-    placedAt: toDateOrNull(row.placed_at),
-    rejectedAt: toDateOrNull(row.rejected_at),
-    rejectedReason: row.rejected_reason,
-    cancelledAt: toDateOrNull(row.cancelled_at),
-  };
-}
-
-function toDate(value: Date | string): Date {
-  return value instanceof Date ? value : new Date(value);
-}
-
-function toDateOrNull(value: Date | string | null): Date | null {
-  return value === null ? null : toDate(value);
 }

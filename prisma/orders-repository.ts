@@ -1,6 +1,14 @@
-import { type NewOrder, type Order, type OrderEvent, type OrderStatus, sourcesOf } from '../domain/order.js';
+import {
+  type Actor,
+  CLAIMABLE_STATUSES,
+  type NewOrder,
+  type Order,
+  type OrderEvent,
+  type OrderStatus,
+  sourcesOf,
+} from '../domain/order.js';
 import type { PrismaClient } from './client.js';
-import type { Order as OrderRow } from './generated/client.js';
+import { ORDER_COLUMNS, type OrderRecord, toOrder } from './order-row.js';
 
 /**
  * All reads and writes of orders. Status changes are conditional UPDATEs from the statuses the
@@ -12,27 +20,22 @@ export class OrdersRepository {
   constructor(private readonly db: PrismaClient) {}
 
   async create(order: NewOrder, idempotencyKey?: string): Promise<Order> {
-    const row = await this.db.order.create({
-      data: {
-        type: order.type,
-        side: order.side,
-        instrument: order.instrument,
-        limitPrice: order.limitPrice,
-        quantity: order.quantity,
-        idempotencyKey: idempotencyKey ?? null,
-      },
-    });
-    return toOrder(row);
+    const rows = await this.db.$queryRaw<OrderRecord[]>`
+      INSERT INTO "orders" AS o ("type", "side", "instrument", "limit_price", "quantity", "time_in_force", "idempotency_key")
+      VALUES (${order.type}::"OrderType", ${order.side}::"OrderSide", ${order.instrument}, ${order.limitPrice}::numeric,
+        ${order.quantity}::int, ${order.timeInForce}::"TimeInForce", ${idempotencyKey ?? null})
+      RETURNING ${ORDER_COLUMNS}`;
+    return toOrder(rows[0]!);
   }
 
   async find(id: string): Promise<Order | null> {
-    const row = await this.db.order.findUnique({ where: { id } });
-    return row ? toOrder(row) : null;
+    const rows = await this.db.$queryRaw<OrderRecord[]>`SELECT ${ORDER_COLUMNS} FROM "orders" o WHERE o."id" = ${id}::uuid`;
+    return rows[0] ? toOrder(rows[0]) : null;
   }
 
   async findByIdempotencyKey(key: string): Promise<Order | null> {
-    const row = await this.db.order.findUnique({ where: { idempotencyKey: key } });
-    return row ? toOrder(row) : null;
+    const rows = await this.db.$queryRaw<OrderRecord[]>`SELECT ${ORDER_COLUMNS} FROM "orders" o WHERE o."idempotency_key" = ${key}`;
+    return rows[0] ? toOrder(rows[0]) : null;
   }
 
   /** Frees a key held by a rejected order, so that a retry with the key can try again. */
@@ -42,7 +45,7 @@ export class OrdersRepository {
 
   /** pending -> accepted: the API records that the order's workflow runs. Returns the status after. */
   async accept(id: string): Promise<OrderStatus | null> {
-    return this.transition(id, { status: 'accepted' });
+    return this.transition(id, 'api', { status: 'accepted' });
   }
 
   /**
@@ -51,12 +54,12 @@ export class OrdersRepository {
    * Returns the status after the attempt, or null for an unknown order.
    */
   async claimForPlacement(id: string): Promise<OrderStatus | null> {
-    return this.transition(id, { status: 'placing' });
+    return this.transition(id, 'workflow', { status: 'placing' });
   }
 
-  /** accepted | placing -> cancelled. Returns the status after the attempt, or null for an unknown order. */
+  /** accepted | placing -> cancelled (never placed). Returns the status after the attempt, or null for an unknown order. */
   async markCancelled(id: string): Promise<OrderStatus | null> {
-    return this.transition(id, { status: 'cancelled', cancelledAt: new Date() });
+    return this.transition(id, 'workflow', { status: 'cancelled', cancelledAt: new Date() });
   }
 
   /** The statuses the order took, oldest first. */
@@ -68,14 +71,23 @@ export class OrdersRepository {
     });
   }
 
-  /** placing -> placed, with the time the exchange accepted it. */
-  async markPlaced(id: string, placedAt: Date): Promise<OrderStatus | null> {
-    return this.transition(id, { status: 'placed', placedAt });
+  /**
+   * placing -> placed, with the time the exchange accepted it and, for a `day` order, when it
+   * expires. The venue's reports may have moved the order on already (the ingestion process got
+   * there first): then only the times are filled in where still empty.
+   */
+  async markPlaced(id: string, placedAt: Date, expiresAt: Date | null = null): Promise<OrderStatus | null> {
+    const status = await this.transition(id, 'workflow', { status: 'placed', placedAt, expiresAt });
+    if (status !== null && status !== 'placed' && !CLAIMABLE_STATUSES.includes(status)) {
+      await this.db.$executeRaw`UPDATE "orders" SET "placed_at" = COALESCE("placed_at", ${placedAt}),
+        "expires_at" = COALESCE("expires_at", ${expiresAt}) WHERE "id" = ${id}::uuid`;
+    }
+    return status;
   }
 
   /** pending -> rejected. Returns the status after the attempt, or null for an unknown order. */
   async rejectIfPending(id: string, reason: string): Promise<OrderStatus | null> {
-    return this.transition(id, { status: 'rejected', rejectedAt: new Date(), rejectedReason: reason });
+    return this.transition(id, 'api', { status: 'rejected', rejectedAt: new Date(), rejectedReason: reason });
   }
 
   /**
@@ -93,29 +105,12 @@ export class OrdersRepository {
   /** To `data.status` from any status the table allows; returns the status after, or null for an unknown order. */
   private async transition(
     id: string,
-    data: { status: OrderStatus; placedAt?: Date; rejectedAt?: Date; rejectedReason?: string; cancelledAt?: Date },
+    by: Actor,
+    data: { status: OrderStatus; placedAt?: Date; expiresAt?: Date | null; rejectedAt?: Date; rejectedReason?: string; cancelledAt?: Date },
   ): Promise<OrderStatus | null> {
-    const { count } = await this.db.order.updateMany({ where: { id, status: { in: sourcesOf(data.status) } }, data });
+    const { count } = await this.db.order.updateMany({ where: { id, status: { in: sourcesOf(data.status, by) } }, data });
     if (count === 1) return data.status;
     const current = await this.db.order.findUnique({ where: { id }, select: { status: true } });
     return current?.status ?? null;
   }
-}
-
-export function toOrder(row: OrderRow): Order {
-  return {
-    id: row.id,
-    type: row.type,
-    side: row.side,
-    instrument: row.instrument,
-    // NUMERIC(18,2) read as a decimal and written back as text: never a float on the way.
-    limitPrice: row.limitPrice === null ? null : row.limitPrice.toFixed(2),
-    quantity: row.quantity,
-    status: row.status,
-    createdAt: row.createdAt,
-    placedAt: row.placedAt,
-    rejectedAt: row.rejectedAt,
-    rejectedReason: row.rejectedReason,
-    cancelledAt: row.cancelledAt,
-  };
 }

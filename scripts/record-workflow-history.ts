@@ -5,7 +5,8 @@
  *
  * Runs one placeOrderWorkflow on the time-skipping test server (the Java one installed by
  * `npm run setup:test`) with fake activities: the order is claimed, the exchange fails
- * twice with OrderPlacementError and then accepts it, the order is marked placed. Re-record after
+ * twice with OrderPlacementError and then accepts it, the order is marked placed, and the venue's
+ * terminal event (filled) is relayed to it as the ingestion process does. Re-record after
  * a deliberate, versioned change of the workflow; a failing replay test is the point otherwise.
  */
 import { writeFile } from 'node:fs/promises';
@@ -20,12 +21,13 @@ import type { OrderActivities } from '../activities/order-activities.js';
 import { type OrderTicket, workflowIdFor } from '../domain/order.js';
 import { OrderPlacementError } from '../exchange/exchange.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
+import { orderTerminalUpdate, terminalUpdateId } from '../workflows/messages.js';
 import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
 import { WORKFLOWS_PATH } from '../workflows/path.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TEST_SERVER = path.join(root, 'scripts/temporal-test-server/run.sh');
-const output = path.resolve(process.argv[2] ?? path.join(root, 'test/fixtures/place-order-workflow.local-db-steps.history.json'));
+const output = path.resolve(process.argv[2] ?? path.join(root, 'test/fixtures/place-order-workflow.follow-to-terminal.history.json'));
 
 const FAILED_EXCHANGE_ATTEMPTS = 2;
 
@@ -49,6 +51,7 @@ const ticket: OrderTicket = {
   instrument: 'US0378331005',
   limitPrice: '187.25',
   quantity: 10,
+  timeInForce: 'day',
   createdAt: '2026-01-05T09:30:00.000Z',
 };
 
@@ -60,8 +63,16 @@ const activities: OrderActivities = {
   async placeAtExchange() {
     exchangeAttempts += 1;
     if (exchangeAttempts <= FAILED_EXCHANGE_ATTEMPTS) throw new OrderPlacementError();
+    return { expiresAt: null };
   },
-  async markOrderPlaced() {},
+  async markOrderPlaced() {
+    // The venue fills it; the ingestion process relays the terminal event once committed.
+    setImmediate(() => {
+      void env.client.workflow
+        .getHandle(workflowIdFor(ticket.id))
+        .executeUpdate(orderTerminalUpdate, { args: [{ status: 'filled', filledQuantity: 10 }], updateId: terminalUpdateId(ticket.id) });
+    });
+  },
   async cancelAtExchange() {
     throw new Error('the recorded run is never cancelled');
   },
@@ -95,7 +106,7 @@ try {
     });
     return handle.result();
   });
-  if (result.status !== 'placed' || exchangeAttempts !== FAILED_EXCHANGE_ATTEMPTS + 1) {
+  if (result.status !== 'filled' || exchangeAttempts !== FAILED_EXCHANGE_ATTEMPTS + 1) {
     throw new Error(`Unexpected run: ${JSON.stringify(result)} after ${exchangeAttempts} exchange attempts`);
   }
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();

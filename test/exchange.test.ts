@@ -12,7 +12,8 @@ const ticket: OrderTicket = {
   side: 'buy',
   instrument: 'US0378331005',
   limitPrice: '187.25',
-  quantity: 10, timeInForce: 'day',
+  quantity: 10,
+  timeInForce: 'day',
   createdAt: '2024-05-06T07:08:09.123Z',
 };
 

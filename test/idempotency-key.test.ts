@@ -11,7 +11,7 @@ import { storedOrder } from './support/orders.js';
 // answer, another body under the key is 422, a request still holding the key 409, and a key
 // whose request died holding it is taken over, its earlier order decided, never duplicated.
 
-const REQUEST: NewOrder = { type: 'market', side: 'buy', instrument: 'US0378331005', limitPrice: null, quantity: 5 };
+const REQUEST: NewOrder = { type: 'market', side: 'buy', instrument: 'US0378331005', limitPrice: null, quantity: 5, timeInForce: 'day' };
 const KEY = 'key-1';
 const STALE_LOCK_MS = 60_000;
 let keys: FakeKeys;

@@ -44,7 +44,14 @@ const REPOSITORY_TRANSITIONS: Record<string, { to: OrderStatus; run: (id: string
 
 /** An order in `status`, written directly (the repository cannot reach every status from every other). */
 async function orderIn(status: OrderStatus): Promise<string> {
-  const order = await repository.create({ type: 'market', side: 'buy', instrument: 'LIFECYCLE001', limitPrice: null, quantity: 1 });
+  const order = await repository.create({
+    type: 'market',
+    side: 'buy',
+    instrument: 'LIFECYCLE001',
+    limitPrice: null,
+    quantity: 1,
+    timeInForce: 'day',
+  });
   if (status !== 'pending') await db.order.update({ where: { id: order.id }, data: { status } });
   return order.id;
 }

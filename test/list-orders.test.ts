@@ -7,7 +7,7 @@ import { ORDER_STATUSES, type Order, type OrderSide, type OrderStatus, type Orde
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { Prisma } from '../prisma/generated/client.js';
 import { listOrdersSql, type OrderListQuery } from '../prisma/orders-query.js';
-import { OrdersRepository, toOrder } from '../prisma/orders-repository.js';
+import { OrdersRepository } from '../prisma/orders-repository.js';
 import { testConfig } from './support/config.js';
 import { type JsonResponse, request } from './support/http.js';
 import { uniqueInstrument } from './support/orders.js';
@@ -89,7 +89,8 @@ async function seed(rows: Seed[]): Promise<Order[]> {
       };
     }),
   });
-  return created.map(toOrder);
+  const repository = new OrdersRepository(db);
+  return Promise.all(created.map(async (row) => (await repository.find(row.id))!));
 }
 
 /** (created_at, id) descending, as PostgreSQL orders them (uuid order = order of the lowercase hex text). */
@@ -134,7 +135,7 @@ describe('GET /orders: keyset pagination', () => {
     // is where OFFSET pagination would repeat or skip rows.
     let created = 0;
     const createOne = async () => {
-      await repository.create({ type: 'market', side: 'sell', instrument, limitPrice: null, quantity: 1 });
+      await repository.create({ type: 'market', side: 'sell', instrument, limitPrice: null, quantity: 1, timeInForce: 'day' });
       await seed([{ instrument, createdAt: new Date(base + randomInt(24) * 1_000), status: 'accepted' }]);
       created += 2;
     };

@@ -59,6 +59,13 @@ const FIXTURES = [
     // the patch, then claimOrder and markOrderPlaced as local activities
     markers: ['core_patch', 'core_local_activity', 'core_local_activity'],
   },
+  {
+    // Followed after placement until the venue's terminal event (an Update), which ends it.
+    name: 'place-order-workflow.follow-to-terminal.history.json',
+    scheduled: ['placeAtExchange'],
+    startedAttempts: [3],
+    markers: ['core_patch', 'core_local_activity', 'core_local_activity', 'core_patch'],
+  },
 ];
 
 describe.each(FIXTURES)('placeOrderWorkflow replay of $name', ({ name, scheduled, startedAttempts, markers }) => {

@@ -11,7 +11,14 @@ import { workflowIdFor } from '../domain/order.js';
 import { MissingOrderError, OrderPlacementError } from '../exchange/exchange.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
 import { EXCHANGE_ACTIVITY } from '../workflows/activity-options.js';
-import { cancelOrderUpdate, cancelRequestedSignal, orderStatusQuery } from '../workflows/messages.js';
+import {
+  cancelOrderUpdate,
+  cancelRequestedSignal,
+  orderStatusQuery,
+  orderTerminalUpdate,
+  type TerminalEvent,
+  terminalUpdateId,
+} from '../workflows/messages.js';
 import { placeOrderWorkflow } from '../workflows/order-workflow.js';
 import { WORKFLOWS_PATH } from '../workflows/path.js';
 import { startTimeSkippingServer, type TimeSkippingServer } from './support/time-skipping-server.js';
@@ -45,7 +52,13 @@ interface Scenario {
   /** What the fake exchange answers to a cancel: whether an interrupted call had reached it. */
   exchangeHasIt?: boolean;
   cancelAtExchangeCalls: number;
+  /** The reason of each cancelAtExchange call, with the server's time it came at. */
+  cancelReasons: { reason: 'cancel' | 'expire'; atMs: number }[];
   markCancelledCalls: number;
+  /** When the venue expires it (a day order), as placeAtExchange answers. */
+  expiresAt?: string;
+  /** What the venue does with it once placed: fills it at once (the default), or works it until asked to end it. */
+  venue: 'fills' | 'works';
 }
 
 const scenarios = new Map<string, Scenario>();
@@ -79,20 +92,36 @@ const activities: OrderActivities = {
       throw error;
     }
     scenario.exchangeAttempts.push({ ...attempt, outcome: 'succeeded' });
+    // The venue fills it at once, and the ingestion process relays the terminal event. Sent (and
+    // taken) while this call still runs: once the workflow only waits, the test server would skip
+    // its clock to the run's timeout before a relay sent later arrives.
+    if (scenario.venue === 'fills') await relayTerminal(ticket.id, { status: 'filled', filledQuantity: 10 });
+    return { expiresAt: scenario.expiresAt ?? null };
   },
   async markOrderPlaced(orderId) {
     const scenario = scenarioFor(orderId);
     scenario.markPlacedCalls.push({ afterAttempts: scenario.exchangeAttempts.length });
   },
-  async cancelAtExchange(orderId) {
+  async cancelAtExchange(orderId, reason = 'cancel') {
     const scenario = scenarioFor(orderId);
     scenario.cancelAtExchangeCalls += 1;
-    return scenario.exchangeHasIt ? 'already_placed' : 'cancelled';
+    scenario.cancelReasons.push({ reason, atMs: await env.currentTimeMs() });
+    const placed = scenario.markPlacedCalls.length > 0;
+    if (!placed && !scenario.exchangeHasIt) return { outcome: 'cancelled', cumQty: 0 };
+    const outcome = reason === 'expire' ? 'expired' : 'cancelled';
+    if (placed) await relayTerminal(orderId, { status: outcome, filledQuantity: 0 });
+    return { outcome, cumQty: 0 };
   },
   async markOrderCancelled(orderId) {
     scenarioFor(orderId).markCancelledCalls += 1;
   },
 };
+
+/** What the ingestion process does once it committed an order's terminal report: one Update, by its id. */
+async function relayTerminal(orderId: string, event: TerminalEvent): Promise<void> {
+  const handle = env.client.workflow.getHandle(workflowIdFor(orderId));
+  await handle.executeUpdate(orderTerminalUpdate, { args: [event], updateId: terminalUpdateId(orderId) });
+}
 
 let worker: Worker | undefined;
 let workerRun: Promise<void> | undefined;
@@ -130,7 +159,9 @@ function newOrder(claim: OrderStatus, exchange: Scenario['exchange'] = () => {})
     claimCalls: 0,
     markPlacedCalls: [],
     cancelAtExchangeCalls: 0,
+    cancelReasons: [],
     markCancelledCalls: 0,
+    venue: 'fills',
   };
   scenarios.set(id, scenario);
   const ticket: OrderTicket = {
@@ -140,6 +171,7 @@ function newOrder(claim: OrderStatus, exchange: Scenario['exchange'] = () => {})
     instrument: 'US0378331005',
     limitPrice: '187.25',
     quantity: 10,
+    timeInForce: 'day',
     createdAt: '2026-01-05T09:30:00.000Z',
   };
   return { ticket, scenario };
@@ -197,7 +229,7 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
     const result = await withoutExpectedFailureLogs(workflowIdFor(ticket.id), () => runWorkflow(ticket));
     const wallMs = performance.now() - wallStart;
 
-    expect(result).toEqual({ orderId: ticket.id, status: 'placed' });
+    expect(result).toEqual({ orderId: ticket.id, status: 'filled' });
 
     const attempts = scenario.exchangeAttempts;
     const first = attempts[0];
@@ -257,12 +289,17 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
     expect(scenario.markPlacedCalls).toEqual([]);
   });
 
-  it('does not call the exchange again when an earlier run already placed the order', async () => {
+  it('does not call the exchange again when an earlier run already placed the order, and follows it to its end', async () => {
     const { ticket, scenario } = newOrder('placed');
+    const handle = await env.client.workflow.start(placeOrderWorkflow, { taskQueue, workflowId: workflowIdFor(ticket.id), args: [ticket] });
+    await waitFor(async () => ((await handle.query(orderStatusQuery)) === 'placed' ? true : undefined), 30_000, 'the order placed');
+    // Awaited before the result: with nothing pending, the server would skip time to the run's timeout.
+    await handle.executeUpdate(orderTerminalUpdate, {
+      args: [{ status: 'filled', filledQuantity: 10 }],
+      updateId: terminalUpdateId(ticket.id),
+    });
 
-    const result = await runWorkflow(ticket);
-
-    expect(result).toEqual({ orderId: ticket.id, status: 'placed' });
+    expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'filled' });
     expect(scenario.claimCalls).toBeGreaterThanOrEqual(1); // more only if a workflow task timed out on a busy machine
     expect(scenario.exchangeAttempts).toEqual([]);
     expect(scenario.markPlacedCalls).toEqual([]);
@@ -340,7 +377,7 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
     expect(await handle.query(orderStatusQuery)).toBe('cancelled');
   });
 
-  it('refuses a cancel that comes while an exchange call is in flight and that call succeeds', async () => {
+  it('sends a cancel that comes while the exchange call is in flight and that call succeeds to the venue: cancelled there', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let inFlight = false;
@@ -348,16 +385,53 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
       inFlight = true;
       await gate;
     });
+    scenario.venue = 'works';
     const handle = await env.client.workflow.start(placeOrderWorkflow, { taskQueue, workflowId: workflowIdFor(ticket.id), args: [ticket] });
     await waitFor(async () => (inFlight ? true : undefined), 30_000, 'the exchange call to start');
 
     // The workflow has taken the cancel (and cancelled the call's scope) before the call ends.
     const cancel = await handle.startUpdate(cancelOrderUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
     release();
-    expect(await cancel.result()).toBe('placed');
-    expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'placed' });
-    expect(scenario.cancelAtExchangeCalls).toBe(0);
+    expect(await cancel.result()).toBe('cancelled');
+    expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'cancelled' });
+    // Placed first (the call reached the exchange), then cancelled at the venue: never marked cancelled before placement.
     expect(scenario.markPlacedCalls).toHaveLength(1);
+    expect(scenario.cancelReasons.map((c) => c.reason)).toEqual(['cancel']);
     expect(scenario.markCancelledCalls).toBe(0);
+  });
+
+  it("follows a placed order until the venue's terminal event, and takes a repeated relay of it once", async () => {
+    const { ticket, scenario } = newOrder('placing');
+    scenario.venue = 'works';
+    const handle = await env.client.workflow.start(placeOrderWorkflow, { taskQueue, workflowId: workflowIdFor(ticket.id), args: [ticket] });
+    await waitFor(async () => ((await handle.query(orderStatusQuery)) === 'placed' ? true : undefined), 30_000, 'the order placed');
+    await env.sleep('3 days'); // a gtc order works for as long as it takes; nothing happens meanwhile
+    expect(await handle.query(orderStatusQuery)).toBe('placed');
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+
+    const event: TerminalEvent = { status: 'filled', filledQuantity: 10 };
+    await handle.executeUpdate(orderTerminalUpdate, { args: [event], updateId: terminalUpdateId(ticket.id) });
+    // The relay repeats after a crash: same update id, no second effect.
+    await handle.executeUpdate(orderTerminalUpdate, { args: [event], updateId: terminalUpdateId(ticket.id) }).catch(() => {});
+    expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'filled' });
+    expect(scenario.cancelReasons).toEqual([]);
+    const history = await handle.fetchHistory();
+    const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+    expect(accepted).toHaveLength(1);
+  });
+
+  it('expires a day order still open at its expiry: asks the venue at that time, ends with its expired event', async () => {
+    const { ticket, scenario } = newOrder('placing');
+    scenario.venue = 'works';
+    const placedAtMs = await env.currentTimeMs();
+    const expiresAtMs = placedAtMs + 6.5 * 60 * 60 * 1000;
+    scenario.expiresAt = new Date(expiresAtMs).toISOString();
+
+    const result = await runWorkflow(ticket);
+
+    expect(result).toEqual({ orderId: ticket.id, status: 'expired' });
+    expect(scenario.cancelReasons.map((c) => c.reason)).toEqual(['expire']);
+    expect(scenario.cancelReasons[0]!.atMs).toBeGreaterThanOrEqual(expiresAtMs);
+    expect(scenario.cancelReasons[0]!.atMs).toBeLessThan(expiresAtMs + 60_000);
   });
 });

@@ -8,7 +8,14 @@ import { FakeOrders, FakePlacement } from './support/fakes.js';
 // an acknowledged start is the decision (201 whatever follows); an unacknowledged one is
 // compensated by the rejection, and only a confirmed rejection makes the answer "not accepted".
 
-const REQUEST: NewOrder = { type: 'limit', side: 'buy', instrument: 'US0378331005', limitPrice: '187.25', quantity: 10 };
+const REQUEST: NewOrder = {
+  type: 'limit',
+  side: 'buy',
+  instrument: 'US0378331005',
+  limitPrice: '187.25',
+  quantity: 10,
+  timeInForce: 'day',
+};
 const orders = new FakeOrders();
 const placement = new FakePlacement();
 const openOutcomes: { orderId: string; cause: unknown }[] = [];

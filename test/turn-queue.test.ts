@@ -64,7 +64,7 @@ describe('createTurnQueue', () => {
 });
 
 describe('submitOrder with an insert queue', () => {
-  const REQUEST: NewOrder = { type: 'market', side: 'buy', instrument: 'US0378331005', limitPrice: null, quantity: 1 };
+  const REQUEST: NewOrder = { type: 'market', side: 'buy', instrument: 'US0378331005', limitPrice: null, quantity: 1, timeInForce: 'day' };
 
   it('stores nothing and starts nothing when the insert does not get its turn within the budget', async () => {
     const orders = new FakeOrders();

@@ -20,3 +20,20 @@ export const cancelRequestedSignal = defineSignal('cancelRequested');
  * 'cancelled' if the cancel won. Sent after cancelRequestedSignal, it only waits.
  */
 export const cancelOrderUpdate = defineUpdate<FinalStatus>('cancelOrder');
+
+/** An order's terminal event at the venue, as the ingestion process committed it. */
+export interface TerminalEvent {
+  status: FinalStatus;
+  filledQuantity: number;
+}
+
+/**
+ * The ingestion process's relay of an order's terminal event (filled, cancelled, expired,
+ * rejected by the venue), sent once it is committed, with the update id `terminalUpdateId`:
+ * Temporal refuses a second Update of the same id, so a relay that repeats is harmless.
+ */
+export const orderTerminalUpdate = defineUpdate<void, [TerminalEvent]>('orderTerminal');
+
+export function terminalUpdateId(orderId: string): string {
+  return `terminal-${orderId}`;
+}

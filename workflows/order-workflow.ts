@@ -12,12 +12,19 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { ExchangeActivities } from '../activities/exchange-activities.js';
+import type { ExchangeActivities, VenueCancel } from '../activities/exchange-activities.js';
 import type { OrderStoreActivities } from '../activities/order-store-activities.js';
 import { isFinal, type OrderStatus, type OrderTicket } from '../domain/order.js';
 import { orderDetails } from '../domain/order-summary.js';
 import { DATABASE_ACTIVITY, EXCHANGE_ACTIVITY } from './activity-options.js';
-import { cancelOrderUpdate, cancelRequestedSignal, type FinalStatus, orderStatusQuery } from './messages.js';
+import {
+  cancelOrderUpdate,
+  cancelRequestedSignal,
+  type FinalStatus,
+  orderStatusQuery,
+  orderTerminalUpdate,
+  type TerminalEvent,
+} from './messages.js';
 import { INSTRUMENT, ORDER_ID, ORDER_STATUS, SIDE } from './search-attributes.js';
 
 const scheduledDatabaseSteps = proxyActivities<OrderStoreActivities>(DATABASE_ACTIVITY);
@@ -27,6 +34,9 @@ const scheduledDatabaseSteps = proxyActivities<OrderStoreActivities>(DATABASE_AC
 // docs/benchmarks.md). Histories started before this change keep replaying on scheduled ones.
 const localDatabaseSteps = proxyLocalActivities<OrderStoreActivities>(DATABASE_ACTIVITY);
 const LOCAL_DATABASE_STEPS = 'database-steps-as-local-activities';
+// From this change on, the workflow follows its order at the venue until it is terminal
+// (filled, cancelled, expired, rejected there); histories from before end at `placed`.
+const FOLLOW_TO_TERMINAL = 'follow-order-to-terminal';
 // The exchange's calls are scheduled activities, with the exchange's policy (cancelAtExchange had
 // the database steps' until now: no patch needed, replay compares commands, not their options).
 const { placeAtExchange } = proxyActivities<ExchangeActivities>({
@@ -41,7 +51,8 @@ export type { FinalStatus } from './messages.js';
 
 export interface PlacementOutcome {
   orderId: string;
-  status: FinalStatus;
+  /** The order's final status; `placed` for a workflow from before orders were followed to the end. */
+  status: FinalStatus | 'placed';
 }
 
 /**
@@ -65,7 +76,7 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   };
   // One line per decided order, written once (the workflow's logger is silent while replaying).
   // The lag is the workflow's time when the step completed, from the order's creation.
-  const logDecided = (decided: 'placed' | 'cancelled') =>
+  const logDecided = (decided: OrderStatus) =>
     log.info(`order ${decided}`, { orderId: ticket.id, status: decided, lagMs: Date.now() - Date.parse(ticket.createdAt) });
   const requestCancel = () => {
     if (!isFinal(status) && !cancelRequested) {
@@ -80,6 +91,11 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
     await condition(() => isFinal(status));
     return status as FinalStatus;
   });
+  // The venue's terminal event, relayed once it is committed (the fills themselves never come here).
+  let terminal: TerminalEvent | undefined;
+  setHandler(orderTerminalUpdate, (event) => {
+    terminal ??= event;
+  });
   upsertSearchAttributes([
     { key: ORDER_ID, value: ticket.id },
     { key: INSTRUMENT, value: ticket.instrument },
@@ -90,18 +106,29 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
 
   const { claimOrder, markOrderPlaced, markOrderCancelled } = patched(LOCAL_DATABASE_STEPS) ? localDatabaseSteps : scheduledDatabaseSteps;
   const claimed = await claimOrder(ticket.id);
-  if (isFinal(claimed)) {
-    // 'placed': an earlier run of this workflow already finished the job.
+  if (isFinal(claimed) || claimed === 'placed' || claimed === 'partially_filled') {
+    // An earlier run of this order's workflow placed it already: never again at the exchange.
     setStatus(claimed);
-    return { orderId: ticket.id, status: claimed };
+    if (isFinal(claimed) || !patched(FOLLOW_TO_TERMINAL)) return { orderId: ticket.id, status: claimed as FinalStatus | 'placed' };
+    const final = await followToTerminal(
+      ticket.id,
+      null,
+      () => terminal,
+      () => cancelRequested,
+    );
+    setStatus(final.status);
+    return { orderId: ticket.id, status: final.status };
   }
   if (claimed !== 'placing') throw ApplicationFailure.nonRetryable(`Unexpected claim result ${claimed}`, 'InvalidTransition');
   setStatus('placing');
 
   let reachedExchange = false;
+  let expiresAt: string | null = null;
   if (!cancelRequested) {
     try {
-      await exchangeCall.run(() => placeAtExchange(ticket));
+      // Histories from before the venue process returned nothing here.
+      const placement = await exchangeCall.run(() => placeAtExchange(ticket));
+      expiresAt = placement?.expiresAt ?? null;
       reachedExchange = true;
     } catch (error) {
       // After a cancel, however the call ended (cancelled, timed out, failed), the exchange
@@ -109,14 +136,63 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
       if (!cancelRequested && !isCancellation(error)) throw error;
     }
   }
-  if (!reachedExchange && (await cancelAtExchange(ticket.id)) === 'cancelled') {
+  if (!reachedExchange && cancelWon(await cancelAtExchange(ticket.id, 'cancel'))) {
     await markOrderCancelled(ticket.id);
     setStatus('cancelled');
     logDecided('cancelled');
     return { orderId: ticket.id, status: 'cancelled' };
   }
-  await markOrderPlaced(ticket.id, ticket.createdAt);
+  await markOrderPlaced(ticket.id, ticket.createdAt, expiresAt);
   setStatus('placed');
+  if (!patched(FOLLOW_TO_TERMINAL)) {
+    logDecided('placed');
+    return { orderId: ticket.id, status: 'placed' };
+  }
   logDecided('placed');
-  return { orderId: ticket.id, status: 'placed' };
+  const final = await followToTerminal(
+    ticket.id,
+    expiresAt,
+    () => terminal,
+    () => cancelRequested,
+  );
+  setStatus(final.status);
+  logDecided(final.status);
+  return { orderId: ticket.id, status: final.status };
+}
+
+/**
+ * The order works at the venue; its reports (fills, the end) go to the ingestion process. Here
+ * only the decisions: a client's cancel is sent to the venue, a `day` order still open at its
+ * expiry is expired there, and the venue's terminal event, once committed, ends the workflow.
+ */
+async function followToTerminal(
+  orderId: string,
+  expiresAt: string | null,
+  terminal: () => TerminalEvent | undefined,
+  cancelRequested: () => boolean,
+): Promise<TerminalEvent> {
+  let cancelSent = false;
+  let expirySent = expiresAt === null;
+  for (;;) {
+    const untilExpiry = expirySent || expiresAt === null ? undefined : Math.max(1, Date.parse(expiresAt) - Date.now());
+    const woken = await condition(() => terminal() !== undefined || (cancelRequested() && !cancelSent), untilExpiry);
+    const event = terminal();
+    if (event) return event;
+    if (cancelRequested() && !cancelSent) {
+      cancelSent = true;
+      // The venue answers with the order's state; its end comes back through the stream.
+      await cancelAtExchange(orderId, 'cancel');
+    } else if (!woken && !expirySent) {
+      expirySent = true;
+      await cancelAtExchange(orderId, 'expire');
+    }
+  }
+}
+
+/**
+ * Whether a cancel at the exchange won. Histories recorded before the venue process answered
+ * 'cancelled' | 'already_placed'; they replay through this too.
+ */
+function cancelWon(result: VenueCancel | 'cancelled' | 'already_placed'): boolean {
+  return typeof result === 'string' ? result === 'cancelled' : result.outcome === 'cancelled';
 }

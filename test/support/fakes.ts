@@ -6,7 +6,15 @@ import type { WorkflowState } from '../../activities/pending-orders.js';
 import { type AppDeps, createApp } from '../../api/app.js';
 import type { OrderCancellation, PlacementStarter } from '../../api/placement-client.js';
 import { createLogger } from '../../config/logger.js';
-import { type NewOrder, type Order, type OrderEvent, type OrderStatus, type OrderTicket, workflowIdFor } from '../../domain/order.js';
+import {
+  type NewOrder,
+  NOTHING_DECIDED,
+  type Order,
+  type OrderEvent,
+  type OrderStatus,
+  type OrderTicket,
+  workflowIdFor,
+} from '../../domain/order.js';
 import type { IdempotencyRepository, StoredKey } from '../../prisma/idempotency-repository.js';
 import type { OrdersRepository } from '../../prisma/orders-repository.js';
 import { postJson } from './http.js';
@@ -67,10 +75,7 @@ export class FakeOrders implements OrderStore {
       id: randomUUID(),
       status: 'pending',
       createdAt: FAKE_CREATED_AT,
-      placedAt: null,
-      rejectedAt: null,
-      rejectedReason: null,
-      cancelledAt: null,
+      ...NOTHING_DECIDED,
     };
     this.put(stored, idempotencyKey);
     return { ...stored };

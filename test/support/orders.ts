@@ -1,5 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import type { NewOrder, Order } from '../../domain/order.js';
+import { type NewOrder, NOTHING_DECIDED, type Order } from '../../domain/order.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
@@ -29,14 +29,12 @@ export function storedOrder(request: Partial<NewOrder> = {}, fields: Partial<Ord
     instrument: ISIN,
     limitPrice: null,
     quantity: 5,
+    timeInForce: 'day',
     ...request,
     id: randomUUID(),
     status: 'pending',
     createdAt: new Date('2024-05-06T07:08:09.123Z'),
-    placedAt: null,
-    rejectedAt: null,
-    rejectedReason: null,
-    cancelledAt: null,
+    ...NOTHING_DECIDED,
     ...fields,
   };
 }
