@@ -55,3 +55,14 @@ export function averagePrice(notional: bigint, quantity: number): string | null 
 export function samePrice(a: string, b: string): boolean {
   return priceUnits(a) === priceUnits(b);
 }
+
+/**
+ * A non-negative decimal of any length with at most PRICE_DECIMALS places (a numeric column
+ * such as filled_notional, as PostgreSQL sends it) in price units; throws on anything else.
+ */
+export function decimalUnits(text: string): bigint {
+  const match = /^(-?)(\d+)(?:\.(\d{1,4}))?$/.exec(text);
+  if (!match) throw new RangeError(`Not a decimal with at most ${PRICE_DECIMALS} decimals: ${JSON.stringify(text)}`);
+  const units = BigInt(match[2]!) * PRICE_SCALE + BigInt((match[3] ?? '').padEnd(PRICE_DECIMALS, '0'));
+  return match[1] ? -units : units;
+}

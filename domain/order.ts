@@ -67,8 +67,10 @@ export const TRANSITIONS: readonly { from: OrderStatus; to: OrderStatus; by: rea
   ),
 ];
 
-export function isAllowedTransition(from: OrderStatus, to: OrderStatus): boolean {
-  return TRANSITIONS.some((transition) => transition.from === from && transition.to === to);
+export function isAllowedTransition(from: OrderStatus, to: OrderStatus, by?: Actor): boolean {
+  return TRANSITIONS.some(
+    (transition) => transition.from === from && transition.to === to && (by === undefined || transition.by.includes(by)),
+  );
 }
 
 /** Statuses an order never leaves. */

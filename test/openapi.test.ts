@@ -152,10 +152,16 @@ describe('GET /openapi.json', () => {
       'instrument',
       'limit_price',
       'quantity',
+      'time_in_force',
       'status',
       'placed_at',
       'rejected_reason',
       'cancelled_at',
+      'filled_quantity',
+      'average_fill_price',
+      'filled_at',
+      'expires_at',
+      'expired_at',
       'workflow_id',
     ]);
     expect(Order?.properties).toHaveProperty('events');
@@ -307,6 +313,12 @@ describe('the contract check of test/support/http.ts', () => {
     placed_at: null,
     rejected_reason: null,
     cancelled_at: null,
+    time_in_force: 'day',
+    filled_quantity: 0,
+    average_fill_price: null,
+    filled_at: null,
+    expires_at: null,
+    expired_at: null,
     workflow_id: 'order-4f9c1a52-3a5e-4f0e-9a51-8d0f0e7c9b11',
   };
 

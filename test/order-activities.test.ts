@@ -93,7 +93,17 @@ describe('markOrderPlaced', () => {
     expect(orders.byId.get(order.id)).toMatchObject({ status: 'placed', placedAt: PLACED_AT });
   });
 
-  it.each(['pending', 'accepted', 'rejected', 'cancelled'] as const)('fails on a %s order without retries', async (status) => {
+  it.each(['partially_filled', 'filled', 'cancelled', 'expired', 'rejected'] as const)(
+    "takes a %s order as placed: the venue's reports got there first (it is not changed)",
+    async (status) => {
+      const order = orderIn(status);
+      await env.run(activities.markOrderPlaced, order.id);
+      expect(orders.byId.get(order.id)?.status).toBe(status);
+    },
+  );
+
+  // Never claimed: no exchange call can have been made for it.
+  it.each(['pending', 'accepted'] as const)('fails on a %s order without retries', async (status) => {
     const order = orderIn(status);
     const failure = await failureOf(env.run(activities.markOrderPlaced, order.id));
     expect(failure.nonRetryable).toBe(true);
