@@ -4,6 +4,7 @@ import { type Config, HTTP_TIMEOUT_DEFAULTS } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import { apiDocs } from './docs.js';
 import { errorResponder } from './errors.js';
+import { createExecutionCursorCodec } from './execution-cursor.js';
 import { livenessRoute, type ReadinessProbe, readinessRoute } from './health.js';
 import { bodyReadSettings } from './json-body.js';
 import { type CursorCodec, createCursorCodec } from './list-cursor.js';
@@ -40,7 +41,11 @@ export function createApp(deps: AppDeps): Koa {
     deps.logger.warn('CURSOR_SECRET is unset: GET /orders cursors are signed with a public key; set it in production');
   }
   // listOrdersRoute takes the codec from the deps the router passes it.
-  const routeDeps: OrdersRouteDeps & { cursors: CursorCodec } = { ...deps, cursors: createCursorCodec(settings.CURSOR_SECRET) };
+  const routeDeps: OrdersRouteDeps & { cursors: CursorCodec } = {
+    ...deps,
+    cursors: createCursorCodec(settings.CURSOR_SECRET),
+    executionCursors: createExecutionCursorCodec(settings.CURSOR_SECRET),
+  };
   const router = ordersRouter(routeDeps);
   app.use(requestContext({ logger: deps.logger, metrics, draining: () => readiness?.draining ?? false }));
   app.use(responseHeaders());

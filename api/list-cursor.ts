@@ -57,8 +57,13 @@ export function decodeCursor(cursor: string): DecodedCursor | undefined {
   return { createdAt: date, id, mac };
 }
 
+/** The key cursors are signed with: CURSOR_SECRET, or the public default. */
+export function cursorKey(secret: string | undefined): string {
+  return secret ?? PUBLIC_KEY;
+}
+
 export function createCursorCodec(secret: string | undefined): CursorCodec {
-  const key = secret ?? PUBLIC_KEY;
+  const key = cursorKey(secret);
   const mac = (filterKey: string, createdAt: string, id: string) =>
     createHmac('sha256', key)
       .update(`orders-list-cursor/${VERSION}\n${filterKey}\n${createdAt}\n${id}`)

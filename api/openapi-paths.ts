@@ -140,6 +140,36 @@ export function buildPaths(): ZodOpenApiPathsObject {
       },
       options: optionsOperation('ordersOptions', '/orders'),
     },
+    '/orders/{id}/executions': {
+      parameters: [orderIdParameter as unknown as oas31.ParameterObject],
+      get: {
+        operationId: 'listExecutions',
+        tags: ['orders'],
+        summary: "List an order's executions",
+        description:
+          "The order's execution reports from the venue (fills, busts, its end), in the order the venue sent them, a page at a " +
+          "time: pass the answer's `next` as `cursor`. Their sum of fills is the order's `filled_quantity`.",
+        requestParams: {
+          query: z.object({
+            limit: optionalParameter(
+              z.int().min(LIST_LIMIT.min).max(LIST_LIMIT.max).default(LIST_LIMIT.default),
+              'The most executions in one page.',
+            ),
+            cursor: optionalParameter(
+              z.string().min(1).max(256),
+              'Where the page starts: the `next` of the previous page (opaque, signed).',
+            ),
+          }),
+        },
+        responses: {
+          200: json('A page of executions.', schemas.ExecutionList),
+          404: notFound,
+          422: json('A bad id, a bad query parameter or a cursor that was altered or belongs to another order.', schemas.ValidationError),
+          500: internalErrorResponse,
+        },
+      },
+      options: optionsOperation('executionsOptions', '/orders/{id}/executions'),
+    },
     '/orders/{id}': {
       // zod-openapi renders a zod parameter here too; its types name only OpenAPI's objects.
       parameters: [orderIdParameter as unknown as oas31.ParameterObject],
@@ -160,10 +190,12 @@ export function buildPaths(): ZodOpenApiPathsObject {
         tags: ['orders'],
         summary: 'Cancel an order',
         description:
-          'Cancels an order that the exchange has not accepted yet; it will then never be placed. The cancel is first ' +
-          "recorded in the order's workflow (durable from then on), then the answer waits for the workflow's decision, at most " +
-          '`CANCEL_BUDGET_MS` (5 s by default): 200 if the cancel won, 409 if the order was placed first or is final otherwise, ' +
-          '202 if the decision was not made in time (it follows; read it with `GET /orders/{id}`).',
+          'Cancels an order. Before the exchange accepted it, it will then never be placed; once it works at the exchange, ' +
+          'the exchange cancels the quantity still open and what was filled stays filled (`filled_quantity`). The cancel is first ' +
+          "recorded in the order's workflow (durable from then on), then the answer waits for the decision, at most " +
+          '`CANCEL_BUDGET_MS` (5 s by default): 200 if the cancel won (`cancelled`, with the filled part), 409 if the order ' +
+          'was filled first or is final otherwise, 202 if the decision was not made in time (it follows; read it with ' +
+          '`GET /orders/{id}`). A fill that races the cancel is never lost: it counts in `filled_quantity` either way.',
         responses: {
           200: json('Cancelled: the order, status `cancelled`, with `events`.', orderWithEvents(z.literal('cancelled'))),
           202: json(
@@ -172,7 +204,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
           ),
           404: notFound,
           409: json(
-            'The order can no longer be cancelled: it reached the exchange (`placed`) or will never be placed; `status` is its status now.',
+            'The order can no longer be cancelled: it is final (`filled`, `expired`, `rejected`); `status` is its status now.',
             schemas.CancelConflict,
           ),
           422: badId,

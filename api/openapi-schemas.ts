@@ -10,6 +10,7 @@ import {
   TIME_IN_FORCE,
   TRANSITIONS,
 } from '../domain/order.js';
+import { EXEC_TYPES, VENUE_ORDER_STATUSES } from '../exchange/protocol.js';
 import { CANCEL_INTERNAL_ERROR_BODY, INTERNAL_ERROR_BODY } from './errors.js';
 
 // The response bodies' zod schemas, each a component of the document (api/openapi.ts). Closed
@@ -105,6 +106,41 @@ const orderList = z.strictObject({
   next: z.string().nullable().meta({ description: 'The `cursor` of the next page, or null on the last page.' }),
 });
 
+const decimalNumber = (description: string) =>
+  z
+    .number()
+    .positive()
+    .nullable()
+    .meta({ description: `${description} A JSON number whose text is the exact decimal: read it as a decimal.` });
+
+const execution = z
+  .strictObject({
+    exec_id: z.string().meta({ description: "The venue's id of this execution, unique at the venue." }),
+    venue: z.string().meta({ description: 'The venue that reported it.' }),
+    seq: z.int().min(1).meta({ description: "Its sequence number in the venue's execution stream." }),
+    exec_type: z.enum(EXEC_TYPES).meta({
+      description:
+        '`new` (accepted at the venue), `partial_fill`, `fill` (the last one), `cancelled`, `expired`, `rejected`, `trade_bust` ' +
+        '(the venue cancelled the earlier fill `ref_exec_id`).',
+    }),
+    order_status: z.enum(VENUE_ORDER_STATUSES).meta({ description: "The order's status at the venue after it." }),
+    quantity: z.int().min(0).meta({ description: 'The quantity filled by this execution (for a bust: the busted quantity).' }),
+    price: decimalNumber('The price of this fill (at most 4 decimals), null for an execution without a fill.'),
+    cum_quantity: z.int().min(0).meta({ description: 'The quantity filled in total after it.' }),
+    leaves_quantity: z.int().min(0).meta({ description: 'The quantity still open after it.' }),
+    average_price: decimalNumber('The average price of all fills after it (6 decimals), null while nothing is filled.'),
+    ref_exec_id: z.string().nullable().meta({ description: 'For a `trade_bust`, the execution it cancels.' }),
+    text: z.string().nullable().meta({ description: "The venue's note, if any." }),
+    venue_time: dateTime().meta({ description: 'When it happened at the venue.' }),
+    received_at: dateTime().meta({ description: 'When the service stored it.' }),
+  })
+  .meta({ description: 'One execution report of the venue for the order.' });
+
+const executionList = z.strictObject({
+  data: z.array(execution).meta({ description: 'Executions, in the order the venue sent them (oldest first).' }),
+  next: z.string().nullable().meta({ description: 'The `cursor` of the next page, or null on the last page.' }),
+});
+
 const message = z.strictObject({ message: z.string() }).meta({ description: 'An error the client can act on, and why.' });
 
 const validationError = z
@@ -157,6 +193,8 @@ export const responseSchemas = {
   OrderEvent: orderEvent,
   OrderStatus: orderStatus,
   OrderList: orderList,
+  Execution: execution,
+  ExecutionList: executionList,
   Message: message,
   ValidationError: validationError,
   InternalError: internalError,

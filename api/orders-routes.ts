@@ -3,9 +3,12 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Logger } from '../config/logger.js';
 import { CANCELLABLE_STATUSES, isFinal, type NewOrder, type Order } from '../domain/order.js';
+import type { ExecutionsQuery } from '../prisma/executions-query.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { CancelNotRecordedError, OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
+import { createExecutionCursorCodec, type ExecutionCursorCodec } from './execution-cursor.js';
+import { executionsRoute } from './executions-route.js';
 import { IDEMPOTENCY_HEADER, type IdempotencyDeps, validateKey, withIdempotencyKey } from './idempotency.js';
 import { readJsonBody } from './json-body.js';
 import type { CursorCodec } from './list-cursor.js';
@@ -18,6 +21,7 @@ import { type FaultInjector, type OpenOutcomeReporter, type SubmitOrderDeps, sub
 export interface OrdersRouteDeps {
   orders: SubmitOrderDeps['orders'] & IdempotencyDeps['orders'] & Pick<OrdersRepository, 'find' | 'events'>;
   ordersQuery: Pick<OrdersQuery, 'page'>;
+  executions: Pick<ExecutionsQuery, 'page'>;
   placement: PlacementStarter;
   cancellation: OrderCancellation;
   logger: Logger;
@@ -30,6 +34,7 @@ export interface OrdersRouteDeps {
   inserts?: SubmitOrderDeps['inserts'];
   /** Signs and checks GET /orders cursors (the default: with the public key). */
   cursors?: CursorCodec;
+  executionCursors?: ExecutionCursorCodec;
   faults?: FaultInjector;
 }
 
@@ -66,13 +71,22 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
 
   router.get('/orders', listOrdersRoute(deps));
 
+  router.get(
+    '/orders/:id/executions',
+    executionsRoute({
+      executions: deps.executions,
+      executionCursors: deps.executionCursors ?? createExecutionCursorCodec(undefined),
+      findOrder: (rawId) => findOrder(deps.orders, rawId),
+    }),
+  );
+
   router.get('/orders/:id', async (ctx) => {
     const order = await findOrder(deps.orders, ctx.params.id);
     respond(ctx, 200, orderJson(order, await deps.orders.events(order.id)));
   });
 
   // Cancel: the order's workflow decides, against its own placement, whether the cancel wins.
-  // 200 cancelled; 409 too late (placed) or never to be placed (rejected); 202 when the cancel is
+  // 200 cancelled (with what was filled before); 409 too late (filled) or final otherwise; 202 when the cancel is
   // recorded in the workflow but not decided within the budget: the decision follows, readable
   // with GET /orders/:id.
   router.delete('/orders/:id', async (ctx) => {

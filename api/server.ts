@@ -8,6 +8,7 @@ import { annotateLog } from '../config/log-context.js';
 import type { Logger } from '../config/logger.js';
 import { workflowIdFor } from '../domain/order.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
+import { ExecutionsQuery } from '../prisma/executions-query.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrdersQuery } from '../prisma/orders-query.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
@@ -77,6 +78,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
   const app = createApp({
     orders,
     ordersQuery: new OrdersQuery(db),
+    executions: new ExecutionsQuery(db),
     cancellation: createOrderCancellation(client),
     fence,
     budgets: { orderMs: config.ORDER_BUDGET_MS, cancelMs: config.CANCEL_BUDGET_MS },

@@ -244,6 +244,7 @@ export async function startAppWithFakes(deps: Partial<AppDeps> = {}): Promise<{ 
     idempotency: { keys: new FakeKeys(), probe: fakeProbe(), ttlMs: 0, staleLockMs: 0 },
     budgets: { orderMs: 8000, cancelMs: 5000 },
     ordersQuery: { page: notFaked('ordersQuery.page') },
+    executions: { page: notFaked('executions.page') },
     cancellation,
     ...deps,
   });
