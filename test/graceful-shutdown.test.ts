@@ -7,6 +7,7 @@ import { createLogger } from '../config/logger.js';
 import { readLedger } from '../exchange/exchange-ledger.js';
 import { testConfig } from './support/config.js';
 import { metricValue, scrape } from './support/metrics.js';
+import { reachedExchange } from './support/orders.js';
 import { type ServiceProcess, startService } from './support/processes.js';
 import { waitFor } from './support/wait.js';
 
@@ -77,7 +78,7 @@ async function allPlaced(ids: string[], timeoutMs: number): Promise<void> {
   await waitFor(
     async () => {
       const now = await statuses(ids);
-      return ids.every((id) => now.get(id) === 'placed') ? true : undefined;
+      return ids.every((id) => reachedExchange(now.get(id) ?? '')) ? true : undefined;
     },
     timeoutMs,
     `all ${ids.length} accepted orders placed`,

@@ -8,6 +8,7 @@ import { createLogger } from '../config/logger.js';
 import { testConfig } from './support/config.js';
 import { FakeOrders, startAppWithFakes } from './support/fakes.js';
 import { metricValue, type Sample, scrape } from './support/metrics.js';
+import { REACHED_EXCHANGE_SQL } from './support/orders.js';
 import { type ServiceProcess, startService } from './support/processes.js';
 import { waitFor } from './support/wait.js';
 
@@ -101,7 +102,9 @@ describe('GET /metrics of the API', () => {
 
     // The worker process: placements, exchange calls and their failures, and the placement lag.
     const placed = async () => {
-      const { rows } = await db.query("SELECT count(*)::int AS n FROM orders WHERE instrument = $1 AND status = 'placed'", [INSTRUMENT]);
+      const { rows } = await db.query(`SELECT count(*)::int AS n FROM orders WHERE instrument = $1 AND status IN ${REACHED_EXCHANGE_SQL}`, [
+        INSTRUMENT,
+      ]);
       return rows[0].n as number;
     };
     // Retries back off 1 s, 2 s, 4 s, …: an order unlucky five times in a row takes a minute.

@@ -14,6 +14,7 @@ import { type RunningPostgres, startEmbeddedPostgres } from '../scripts/infra/em
 import { type RunningTemporal, startTemporalDevServer } from '../scripts/infra/temporal-dev-server.js';
 import { PRODUCTION_BOUNDS, postAnswerBoundMs, testConfig } from './support/config.js';
 import { postJson } from './support/http.js';
+import { REACHED_EXCHANGE_SQL, reachedExchange } from './support/orders.js';
 import { type ServiceProcess, startService } from './support/processes.js';
 import { waitFor } from './support/wait.js';
 
@@ -104,7 +105,11 @@ describe('PostgreSQL stopped and started again', () => {
     await postgres.start();
     const after = await postUntilAccepted(api.url, order('PGDOWNTEST01'));
     for (const id of [before.body.id, after.body.id] as string[]) {
-      await waitFor(async () => ((await statusOf(postgres.url, id)) === 'placed' ? true : undefined), 60_000, `order ${id} placed`);
+      await waitFor(
+        async () => (reachedExchange((await statusOf(postgres.url, id)) ?? '') ? true : undefined),
+        60_000,
+        `order ${id} placed`,
+      );
     }
   });
 });
@@ -139,7 +144,7 @@ describe('Temporal stopped and started again', () => {
     if (worker.child.exitCode !== null || worker.child.signalCode !== null) worker = await startService('worker', workerEnv);
     const after = await postUntilAccepted(api.url, order('TMPDOWNOK001'));
     await waitFor(
-      async () => ((await statusOf(config.DATABASE_URL, after.body.id)) === 'placed' ? true : undefined),
+      async () => (reachedExchange((await statusOf(config.DATABASE_URL, after.body.id)) ?? '') ? true : undefined),
       60_000,
       'the new order placed',
     );
@@ -216,7 +221,9 @@ describe('exchange outage', () => {
     cleanups.push(() => recovered.kill());
     await waitFor(
       async () => {
-        const { rows } = await db.query("SELECT count(*)::int AS n FROM orders WHERE instrument = 'EXCHANGEDOWN' AND status = 'placed'");
+        const { rows } = await db.query(
+          `SELECT count(*)::int AS n FROM orders WHERE instrument = 'EXCHANGEDOWN' AND status IN ${REACHED_EXCHANGE_SQL}`,
+        );
         return rows[0].n === 40 ? true : undefined;
       },
       150_000,

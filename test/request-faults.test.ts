@@ -7,7 +7,7 @@ import type { FaultInjector, FaultPoint } from '../api/submit-order.js';
 import { createLogger } from '../config/logger.js';
 import { REJECTION_REASONS } from '../domain/order.js';
 import { type JsonResponse, postJson } from './support/http.js';
-import { uniqueInstrument } from './support/orders.js';
+import { reachedExchange, uniqueInstrument, workflowPlacedStatus } from './support/orders.js';
 import { type ServiceProcess, startService } from './support/processes.js';
 import { useStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
@@ -53,7 +53,7 @@ const stack = useStack(
     },
   },
 );
-const { config, waitForStatus, ledgerOf } = stack;
+const { config, waitForPlaced, ledgerOf } = stack;
 
 function deferred(): { promise: Promise<void>; resolve(): void } {
   let resolve!: () => void;
@@ -163,7 +163,7 @@ describe('a fault thrown inside the API at each step of the request', { timeout:
     // The worker is alive and placing: an order sent after it gets placed...
     const control = await post(marketOrder(uniqueInstrument()));
     expect(control.status).toBe(201);
-    await waitForStatus(control.body.id, 'placed');
+    await waitForPlaced(control.body.id);
     expect(await ledgerOf(control.body.id)).toHaveLength(1);
     // ...while the failed one never got a workflow and never reached the exchange.
     await expectNoWorkflow(order.id);
@@ -206,7 +206,7 @@ describe('a fault thrown inside the API at each step of the request', { timeout:
     const response = await post(marketOrder(instrument));
     expect(response.status).toBe(201);
     expect(response.body).toMatchObject({ instrument, status: 'accepted' });
-    await waitForStatus(response.body.id, 'placed');
+    await waitForPlaced(response.body.id);
     const placed = await orderById(response.body.id);
     expect(placed.rejected_reason).toBeNull();
     expect(await ledgerOf(response.body.id)).toHaveLength(1);
@@ -248,20 +248,15 @@ describe('a fault thrown inside the API at each step of the request', { timeout:
     expect(answers.map((answer) => answer.status)).toEqual(ids.map(() => 201));
     expect(answers.map((answer) => answer.body.id).sort()).toEqual(ids);
 
-    // Every workflow ends, and each must have placed its order exactly once (a workflow ends
-    // 'placed' only after it recorded the placement, so no waiting for the database here).
+    // Every workflow places its order exactly once (its view says placed only after it recorded
+    // the placement, so no waiting for the database here).
     const outcomes = await Promise.all(
       ids.map(async (id) => {
-        const workflow = await workflowOf(id)
-          .result()
-          .then(
-            (result) => result.status,
-            (error: Error) => `failed: ${(error.cause as Error | undefined)?.message ?? error.message}`,
-          );
-        return { id, workflow, status: (await orderById(id)).status, ledgerRows: (await ledgerOf(id)).length };
+        const workflow = reachedExchange(await workflowPlacedStatus(workflowOf(id)));
+        return { id, workflow, placed: reachedExchange((await orderById(id)).status), ledgerRows: (await ledgerOf(id)).length };
       }),
     );
-    expect(outcomes).toEqual(ids.map((id) => ({ id, workflow: 'placed', status: 'placed', ledgerRows: 1 })));
+    expect(outcomes).toEqual(ids.map((id) => ({ id, workflow: true, placed: true, ledgerRows: 1 })));
   });
 
   it('beforeAnswer: 201 (the order was already accepted), placed exactly once', async () => {
@@ -273,10 +268,10 @@ describe('a fault thrown inside the API at each step of the request', { timeout:
     expect(response.body).toMatchObject({ instrument, status: 'accepted', workflow_id: `order-${response.body.id}` });
     expect((await onlyOrderOf(instrument)).id).toBe(response.body.id);
 
-    await waitForStatus(response.body.id, 'placed');
+    await waitForPlaced(response.body.id);
     const placed = await orderById(response.body.id);
     expect(placed.rejected_reason).toBeNull();
-    expect(await workflowOf(response.body.id).result()).toEqual({ orderId: response.body.id, status: 'placed' });
+    expect(reachedExchange(await workflowPlacedStatus(workflowOf(response.body.id)))).toBe(true);
     expect(await ledgerOf(response.body.id)).toHaveLength(1);
 
     // Its 201 was stored under the key: a retry gets it again and creates nothing.
@@ -369,8 +364,8 @@ describe('the API process killed (SIGKILL) at each step of the request', () => {
       expect((await orderById(order.id)).status).toBe('accepted');
       gate.resolve();
 
-      expect(await workflowOf(order.id).result()).toEqual({ orderId: order.id, status: 'placed' });
-      expect((await orderById(order.id)).status).toBe('placed');
+      expect(reachedExchange(await workflowPlacedStatus(workflowOf(order.id)))).toBe(true);
+      expect(reachedExchange((await orderById(order.id)).status)).toBe(true);
       expect(await ledgerOf(order.id)).toHaveLength(1);
       expect((await onlyOrderOf(instrument)).id).toBe(order.id);
     } finally {
@@ -385,17 +380,17 @@ describe('the API process killed (SIGKILL) at each step of the request', () => {
     const instrument = uniqueInstrument();
     const key = `crash-${randomUUID()}`;
     const order = await postToCrashingApi('beforeAnswer', instrument, key);
-    expect(['accepted', 'placing', 'placed']).toContain(order.status);
+    expect(['accepted', 'placing', 'placed', 'partially_filled', 'filled']).toContain(order.status);
 
-    await waitForStatus(order.id, 'placed');
+    await waitForPlaced(order.id);
     const placed = await orderById(order.id);
     expect(placed.rejected_reason).toBeNull();
-    expect(await workflowOf(order.id).result()).toEqual({ orderId: order.id, status: 'placed' });
+    expect(reachedExchange(await workflowPlacedStatus(workflowOf(order.id)))).toBe(true);
     expect(await ledgerOf(order.id)).toHaveLength(1);
 
     const sweep = await sweepOnceStale(order.id);
     expect(sweep.rejectedOrderIds).not.toContain(order.id);
-    expect((await orderById(order.id)).status).toBe('placed');
+    expect(reachedExchange((await orderById(order.id)).status)).toBe(true);
     expect(await ledgerOf(order.id)).toHaveLength(1);
     expect((await onlyOrderOf(instrument)).id).toBe(order.id);
   });

@@ -5,6 +5,7 @@ import { createLogger } from '../config/logger.js';
 import { readLedger } from '../exchange/exchange-ledger.js';
 import { testConfig } from './support/config.js';
 import { postJson } from './support/http.js';
+import { REACHED_EXCHANGE_SQL } from './support/orders.js';
 import { type ServiceProcess, startService } from './support/processes.js';
 import { waitFor } from './support/wait.js';
 
@@ -39,7 +40,10 @@ afterAll(async () => {
 });
 
 async function placedCount(ids: string[]): Promise<number> {
-  const { rows } = await db.query("SELECT count(*)::int AS n FROM orders WHERE id = ANY($1::uuid[]) AND status = 'placed'", [ids]);
+  const { rows } = await db.query(
+    `SELECT count(*)::int AS n FROM orders WHERE id = ANY($1::uuid[]) AND status IN ${REACHED_EXCHANGE_SQL}`,
+    [ids],
+  );
   return rows[0].n as number;
 }
 

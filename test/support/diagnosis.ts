@@ -2,11 +2,12 @@ import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { workflowIdFor } from '../../domain/order.js';
 import { readLedger } from '../../exchange/exchange-ledger.js';
+import { reachedExchange } from './orders.js';
 import { waitFor } from './wait.js';
 
 export interface Diagnosis {
   /** Waits until the order has `status`; on a timeout, the failure says where the order is. */
-  waitForStatus(orderId: string, status: string, timeoutMs?: number): Promise<void>;
+  waitForPlaced(orderId: string, timeoutMs?: number): Promise<void>;
   /** For a failure message: the order's status and what its workflow is doing. */
   whereIs(orderId: string): Promise<string>;
   /** The exchange's ledger entries of one order id. */
@@ -38,9 +39,14 @@ export function diagnosis(parts: { db: () => pg.Client; temporal: () => Client; 
     return `order status ${status ?? '(none)'}; ${workflow}`;
   }
 
-  async function waitForStatus(orderId: string, status: string, timeoutMs = 60_000): Promise<void> {
+  /** Until the exchange has the order: `placed`, or what its reports made of it since. */
+  async function waitForPlaced(orderId: string, timeoutMs = 60_000): Promise<void> {
     try {
-      await waitFor(async () => ((await statusOf(orderId)) === status ? true : undefined), timeoutMs, `order ${orderId} to be ${status}`);
+      await waitFor(
+        async () => (reachedExchange((await statusOf(orderId)) ?? '') ? true : undefined),
+        timeoutMs,
+        `order ${orderId} to be placed`,
+      );
     } catch (error) {
       throw new Error(`${(error as Error).message}\n  ${await whereIs(orderId)}`);
     }
@@ -50,5 +56,5 @@ export function diagnosis(parts: { db: () => pg.Client; temporal: () => Client; 
     return (await readLedger(parts.databaseUrl)).filter((entry) => entry.orderId === orderId);
   }
 
-  return { waitForStatus, whereIs, ledgerOf };
+  return { waitForPlaced, whereIs, ledgerOf };
 }

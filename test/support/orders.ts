@@ -1,5 +1,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { type NewOrder, NOTHING_DECIDED, type Order } from '../../domain/order.js';
+import type { WorkflowHandle } from '@temporalio/client';
+import { AT_VENUE_STATUSES, type NewOrder, NOTHING_DECIDED, type Order } from '../../domain/order.js';
+import { orderStatusQuery } from '../../workflows/messages.js';
+import { waitFor } from './wait.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
@@ -37,4 +40,27 @@ export function storedOrder(request: Partial<NewOrder> = {}, fields: Partial<Ord
     ...NOTHING_DECIDED,
     ...fields,
   };
+}
+
+/** Whether the exchange has the order: `placed`, or what the venue's reports made of it since (filled, …). */
+export function reachedExchange(status: string): boolean {
+  return (AT_VENUE_STATUSES as readonly string[]).includes(status);
+}
+
+/** The same statuses as an SQL list, for `status IN …`. */
+export const REACHED_EXCHANGE_SQL = `(${AT_VENUE_STATUSES.map((status) => `'${status}'`).join(', ')})`;
+
+/**
+ * The order's workflow's own view once the exchange has the order (`placed` or later): its
+ * workflow lives on until the venue ends the order, so its result is no longer the test's signal.
+ */
+export async function workflowPlacedStatus(handle: Pick<WorkflowHandle, 'query'>, timeoutMs = 60_000): Promise<string> {
+  return waitFor(
+    async () => {
+      const status = await handle.query(orderStatusQuery);
+      return reachedExchange(status) ? status : undefined;
+    },
+    timeoutMs,
+    'the workflow to have placed its order',
+  );
 }
