@@ -9,12 +9,14 @@ import { createOrderWorker } from '../worker/worker.js';
 import { orderStatusQuery } from '../workflows/messages.js';
 import { testConfig } from './support/config.js';
 import { postJson, request } from './support/http.js';
+import { venueViewOf } from './support/venue.js';
 import { waitFor } from './support/wait.js';
 
-// DELETE /orders/:id racing the placement, through real PostgreSQL, Temporal and worker. Every
-// order must end in one of exactly two ways: cancelled (200) and never accepted by the exchange,
-// or placed once with the cancel refused (409). The workflow decides; the exchange's own record
-// is the witness.
+// DELETE /orders/:id racing the placement, through real PostgreSQL, Temporal, worker, venue and
+// ingestion. Every order must end in one of exactly three ways: cancelled (200) and never accepted
+// by the exchange; cancelled at the venue (200) after it was placed, with what it filled kept; or
+// filled with the cancel refused (409). The workflow decides; the exchange's own record (ledger)
+// and its view of the order (control port) are the witnesses.
 let db: pg.Client;
 let temporal: Client;
 
@@ -68,17 +70,17 @@ async function raceCancels(options: { instrument: string; latencyMs: number; fai
         return { id: created.body.id as string, cancel: { status, body: { status: decided.status } }, undecided: true };
       }),
     );
-    // Every workflow finishes (cancelled ones at once; placed ones once the exchange took them).
+    // Every order ends (cancelled ones at once or through the venue's report; the others filled).
     await waitFor(
       async () => {
         const { rows } = await db.query(
-          "SELECT count(*)::int AS n FROM orders WHERE instrument = $1 AND status IN ('placed', 'cancelled')",
+          "SELECT count(*)::int AS n FROM orders WHERE instrument = $1 AND status IN ('filled', 'cancelled')",
           [options.instrument],
         );
         return rows[0].n === options.orders ? true : undefined;
       },
       120_000,
-      'every order placed or cancelled',
+      'every order filled or cancelled',
     );
 
     const { rows: ledger } = await db.query<{ order_id: string; status: string }>(
@@ -86,20 +88,31 @@ async function raceCancels(options: { instrument: string; latencyMs: number; fai
       [races.map((race) => race.id)],
     );
     const atExchange = new Map(ledger.map((row) => [row.order_id, row.status]));
-    const outcomes = { cancelled: 0, placed: 0 };
+    const outcomes = { cancelled: 0, cancelledAtVenue: 0, filled: 0 };
     for (const race of races) {
       const order = await request(`${api.url}/orders/${race.id}`);
       if (race.cancel.status === 200) {
         expect(race.cancel.body.status).toBe('cancelled');
         expect(order.body.status).toBe('cancelled');
-        expect(atExchange.get(race.id) ?? 'never submitted').not.toBe('accepted');
-        outcomes.cancelled += 1;
+        if (atExchange.get(race.id) === 'accepted') {
+          // Placed, then cancelled at the venue for what was open: what it filled is kept, exactly.
+          expect(order.body.placed_at).not.toBeNull();
+          const venue = await venueViewOf(race.id);
+          expect(venue.status).toBe('cancelled');
+          expect(order.body.filled_quantity).toBe(venue.cum_qty);
+          outcomes.cancelledAtVenue += 1;
+        } else {
+          expect(order.body.placed_at).toBeNull();
+          expect(order.body.filled_quantity).toBe(0);
+          outcomes.cancelled += 1;
+        }
       } else {
         expect(race.cancel.status, JSON.stringify(race.cancel.body)).toBe(409);
-        expect(race.cancel.body.status).toBe('placed');
-        expect(order.body.status).toBe('placed');
+        expect(race.cancel.body.status).toBe('filled');
+        expect(order.body.status).toBe('filled');
+        expect(order.body.filled_quantity).toBe(order.body.quantity);
         expect(atExchange.get(race.id)).toBe('accepted');
-        outcomes.placed += 1;
+        outcomes.filled += 1;
       }
       // The workflow's live view agrees with the database once the order is final.
       expect(await temporal.workflow.getHandle(`order-${race.id}`).query(orderStatusQuery)).toBe(order.body.status);
@@ -110,6 +123,12 @@ async function raceCancels(options: { instrument: string; latencyMs: number; fai
       for (let i = 1; i < history.length; i += 1)
         expect(isAllowedTransition(history[i - 1]!, history[i]!), history.join(' -> ')).toBe(true);
       expect(history).toContain('placing');
+      // The executions the service stored are the venue's, fill for fill.
+      const executions = await request(`${api.url}/orders/${race.id}/executions?limit=500`);
+      const filled = (executions.body.data as { exec_type: string; quantity: number }[])
+        .filter((execution) => execution.exec_type === 'partial_fill' || execution.exec_type === 'fill')
+        .reduce((sum, execution) => sum + execution.quantity, 0);
+      expect(filled).toBe(order.body.filled_quantity);
       expect(history.at(-1)).toBe(order.body.status);
     }
     const undecided = races.filter((race) => race.undecided).length;
@@ -127,14 +146,14 @@ describe('cancel racing placement', () => {
     timeout: 300_000,
   }, async () => {
     const { outcomes } = await raceCancels({ instrument: 'CANCELSLOW01', latencyMs: 400, failureRate: 0.3, orders: 30, maxDelayMs: 1200 });
-    console.log('slow exchange: cancelled', outcomes.cancelled, 'placed', outcomes.placed);
-    expect(outcomes.cancelled + outcomes.placed).toBe(30);
+    console.log('slow exchange:', outcomes);
+    expect(outcomes.cancelled + outcomes.cancelledAtVenue + outcomes.filled).toBe(30);
   });
 
   it('with a fast exchange: the same two outcomes, and nothing else', { timeout: 300_000 }, async () => {
     const { outcomes } = await raceCancels({ instrument: 'CANCELFAST01', latencyMs: 5, failureRate: 0.1, orders: 30, maxDelayMs: 1500 });
-    console.log('fast exchange: cancelled', outcomes.cancelled, 'placed', outcomes.placed);
-    expect(outcomes.cancelled + outcomes.placed).toBe(30);
+    console.log('fast exchange:', outcomes);
+    expect(outcomes.cancelled + outcomes.cancelledAtVenue + outcomes.filled).toBe(30);
   });
 
   it('during an exchange outage every cancel wins, cancelling twice is harmless, and visibility lists them', {
@@ -142,7 +161,7 @@ describe('cancel racing placement', () => {
   }, async () => {
     const instrument = 'CANCELDOWN01';
     const { races, outcomes, config } = await raceCancels({ instrument, latencyMs: 20, failureRate: 1, orders: 10, maxDelayMs: 300 });
-    expect(outcomes).toEqual({ cancelled: 10, placed: 0 });
+    expect(outcomes).toEqual({ cancelled: 10, cancelledAtVenue: 0, filled: 0 });
     const { rows } = await db.query(
       'SELECT count(*)::int AS n FROM exchange_sim.accepted_orders WHERE order_id = ANY($1::uuid[]) AND status = $2',
       [races.map((r) => r.id), 'accepted'],
