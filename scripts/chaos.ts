@@ -1,5 +1,6 @@
 // `npm run chaos`: every fault of the chaos harness (test/support/chaos.ts), each on a system of
-// its own (embedded PostgreSQL, Temporal dev server, 2 APIs, 2 workers, all real processes),
+// its own (embedded PostgreSQL, Temporal dev server, the venue, ingest, 2 APIs, 2 workers, all
+// real processes),
 // under steady load, after a baseline run without a fault ('none': what the machine gives).
 // Prints ONE table (Markdown) on stdout, progress on stderr; exits 1 if any must-be-0 figure
 // (placed after 500, duplicates, 201 not placed, stuck) is not 0, or a run failed.
@@ -7,7 +8,8 @@
 // Options: --seconds N (load per fault, default 20), --rate N (orders/s, default 25),
 // --only LIST (comma-separated faults), --fault-at N (s after the load starts, default 4),
 // --fault-ms N (how long each fault lasts; each fault's own default otherwise),
-// --settle-timeout N (s, default 180), --json FILE (every figure and each run's timeline).
+// --settle-timeout N (s, default 180), --json FILE (every figure and each run's timeline),
+// --help (these options).
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -25,8 +27,26 @@ const { values } = parseArgs({
     'fault-ms': { type: 'string' },
     'settle-timeout': { type: 'string', default: '180' },
     json: { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
+
+if (values.help) {
+  process.stdout.write(
+    [
+      'npm run chaos [-- options]: each fault under steady load on a system of its own; one table on stdout.',
+      '  --seconds N         load per fault (s, default 20)',
+      '  --rate N            orders/s over the APIs (default 25)',
+      `  --only LIST         comma-separated faults (${FAULT_NAMES.join(', ')})`,
+      '  --fault-at N        when the fault starts, s after the load started (default 4)',
+      "  --fault-ms N        how long each fault lasts (ms; each fault's own default otherwise)",
+      '  --settle-timeout N  how long the orders may take to settle after the load (s, default 180)',
+      "  --json FILE         every figure and each run's timeline",
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 
 function positive(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -82,7 +102,8 @@ async function main(): Promise<number> {
   }
   if (values.json) await writeFile(values.json, JSON.stringify(results, null, 2));
   process.stdout.write(
-    `\nChaos run on ${commit}, ${new Date().toISOString()}: ${rate} orders/s for ${seconds} s per fault, over 2 APIs and 2 workers; ` +
+    `\nChaos run on ${commit}, ${new Date().toISOString()}: ${rate} orders/s for ${seconds} s per fault, over 2 APIs and 2 workers ` +
+      `(a scripted venue, one ingest process); ` +
       `fault at ${faultAtS} s.\n\n${renderTable(results)}\n\n`,
   );
   for (const result of results) {
@@ -91,7 +112,10 @@ async function main(): Promise<number> {
       result.lostAnswers === null ? '' : `${result.lostAnswers} answers lost by the proxy`,
       result.settledAfterMs === null
         ? 'never settled'
-        : `every order final ${(result.settledAfterMs / 1000).toFixed(0)} s after the last answer`,
+        : `no order stuck ${(result.settledAfterMs / 1000).toFixed(0)} s after the last answer`,
+      result.filledAfterMs === null
+        ? 'orders still working at the venue'
+        : `every order at the venue final ${(result.filledAfterMs / 1000).toFixed(0)} s later`,
       `harness event-loop delay p99 ${result.harnessLagMs.p99} ms, max ${result.harnessLagMs.max} ms`,
       `load average at its end ${result.loadAverage}`,
     ].filter(Boolean);

@@ -6,7 +6,8 @@ import { type ChaosResult, type FaultName, runScenario } from './support/chaos.j
 import { prepareWorkflowBundle, type Stack, startStack } from './support/chaos-infra.js';
 
 // "500 => never placed, 201 => placed exactly once" under single faults, against real processes:
-// an embedded PostgreSQL, a Temporal dev server, two API and two worker processes, steady load
+// an embedded PostgreSQL, a Temporal dev server, the venue (scripted) and one ingestion process,
+// two API and two worker processes, steady load
 // over both APIs, one fault mid-load (test/support/chaos.ts). `npm run chaos` runs the same
 // scenarios longer, and the kills as well. One system serves every scenario here (each counts only
 // its own orders, and lets everything settle before the next); the APIs reach PostgreSQL through
@@ -38,6 +39,9 @@ async function run(fault: FaultName, seconds: number, faultMs: number): Promise<
   // Orders were accepted and placed around the fault: the system worked, the figures mean something.
   expect(result.status201, context).toBeGreaterThan(0);
   expect(result.placed, context).toBeGreaterThanOrEqual(result.status201);
+  // Market orders: the venue filled every placed one and ingest brought it to `filled` (the
+  // order's life goes on past placement; nothing is left working at the venue).
+  expect({ filled: result.filled, working: result.working }, context).toEqual({ filled: result.placed, working: 0 });
   return result;
 }
 

@@ -1,7 +1,8 @@
 // The system the chaos harness (test/support/chaos.ts) attacks: its own embedded PostgreSQL, its
 // own Temporal dev server (state in a SQLite file, as `npm start` runs it, so that a kill and a
-// restart lose nothing), two API and two worker processes, and the handles that freeze, kill and
-// restart each part.
+// restart lose nothing), the simulated venue (scripted: market orders fill at once) with its
+// ledger in that PostgreSQL, one ingestion process, two API and two worker processes, and the
+// handles that freeze, kill and restart each part.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import getPort from 'get-port';
 import { findProcess, processTree } from '../../bench/proc.js';
 import { applyMigrations } from '../../prisma/migrate.js';
@@ -46,6 +47,8 @@ export interface StackOptions {
 
 export interface Stack {
   databaseUrl: string;
+  /** The venue's order entry (host:port) and control port (base URL). */
+  venue: { address: string; controlUrl: string };
   postgres: ServerHandle;
   temporal: ServerHandle;
   proxy: PgProxy | undefined;
@@ -113,21 +116,41 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const proxy = options.proxy ? await startPgProxy({ host: '127.0.0.1', port: Number(new URL(running.url).port) }) : undefined;
     if (proxy) cleanups.push(() => proxy.close());
 
+    const fleet = new Fleet(log);
+    cleanups.push(() => fleet.stop());
+    // The venue first (ingest and the workers connect to it); supervised like the services, on
+    // the same ports and report log after a restart, so an exit of its own is recovered from and
+    // reported. Its ledger is in the harness's PostgreSQL: what the counts read.
+    const venuePort = await getPort();
+    const venueControlPort = await getPort();
+    const venue = { address: `127.0.0.1:${venuePort}`, controlUrl: `http://127.0.0.1:${venueControlPort}` };
+    await fleet.add('venue', 'venue', {
+      DATABASE_URL: running.url,
+      VENUE_HOST: '127.0.0.1',
+      VENUE_PORT: String(venuePort),
+      VENUE_CONTROL_PORT: String(venueControlPort),
+      VENUE_DATA_DIR: path.join(tempDir, 'venue'),
+      VENUE_MODE: 'scripted',
+    });
     const common = {
       ...CHAOS_SERVICE_ENV,
       TEMPORAL_ADDRESS: runningTemporal.address,
       TEMPORAL_TASK_QUEUE: 'orders',
+      VENUE_ADDRESS: venue.address,
       ...options.env,
     };
-    const fleet = new Fleet(log);
-    cleanups.push(() => fleet.stop());
     await Promise.all([
+      fleet.add('ingest', 'ingest', {
+        DATABASE_URL: running.url,
+        VENUE_ADDRESS: venue.address,
+        TEMPORAL_ADDRESS: runningTemporal.address,
+      }),
       fleet.add('worker', 'worker-1', { ...common, DATABASE_URL: running.url, WORKFLOW_BUNDLE_PATH: options.workflowBundlePath }),
       fleet.add('worker', 'worker-2', { ...common, DATABASE_URL: running.url, WORKFLOW_BUNDLE_PATH: options.workflowBundlePath }),
       fleet.add('api', 'api-1', { ...common, DATABASE_URL: proxy ? proxy.urlFor(running.url) : running.url }),
       fleet.add('api', 'api-2', { ...common, DATABASE_URL: proxy ? proxy.urlFor(running.url) : running.url }),
     ]);
-    return { databaseUrl: running.url, postgres, temporal, proxy, fleet, stop };
+    return { databaseUrl: running.url, venue, postgres, temporal, proxy, fleet, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -214,8 +237,10 @@ function temporalHandle(running: RunningTemporal, port: number, log: Log): Serve
   return treeHandle('Temporal', pidOf, () => running.start(), log);
 }
 
+type ServiceKind = 'api' | 'worker' | 'venue' | 'ingest';
+
 interface Slot {
-  kind: 'api' | 'worker';
+  kind: ServiceKind;
   name: string;
   env: Record<string, string>;
   service: Service | undefined;
@@ -224,8 +249,9 @@ interface Slot {
 }
 
 /**
- * The API and worker processes, each restarted whenever it exits, as a supervisor (systemd,
- * Kubernetes) would restart it. Only live APIs receive requests, as behind a balancer.
+ * The venue, ingestion, API and worker processes, each restarted whenever it exits, as a
+ * supervisor (systemd, Kubernetes) would restart it. Only live APIs receive requests, as behind
+ * a balancer.
  */
 export class Fleet {
   private readonly slots: Slot[] = [];
@@ -235,7 +261,7 @@ export class Fleet {
 
   constructor(private readonly log: Log) {}
 
-  async add(kind: 'api' | 'worker', name: string, env: Record<string, string>): Promise<void> {
+  async add(kind: ServiceKind, name: string, env: Record<string, string>): Promise<void> {
     const slot: Slot = { kind, name, env, service: undefined, expectedExits: 0 };
     this.slots.push(slot);
     for (let attempt = 1; ; attempt += 1) {
@@ -315,6 +341,14 @@ export class Fleet {
 }
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const LIFELINE = pathToFileURL(path.join(ROOT, 'scripts', 'infra', 'lifeline.mjs')).href;
+/** Each kind's entry point, and the log line that says it is ready (an API: its /health/live). */
+const ENTRIES: Record<ServiceKind, { entry: string; ready?: RegExp }> = {
+  api: { entry: 'api/main.ts' },
+  worker: { entry: 'worker/main.ts', ready: /worker started/ },
+  venue: { entry: 'exchange/main.ts', ready: /"msg":"venue started"/ },
+  ingest: { entry: 'ingest/main.ts', ready: /"msg":"ingest started"/ },
+};
 /** On a machine kept busy by other work, a tsx-compiled process can take a minute to get ready. */
 const READY_TIMEOUT_MS = 180_000;
 /** The tail of a service's output kept for failure messages (a worker logs at info for hours). */
@@ -334,19 +368,23 @@ interface Service {
  * a readiness wait long enough for a busy machine, its output bounded, and the process killed
  * when it does not get ready (a restart loop must not leave half-started processes behind).
  */
-async function startService(kind: 'api' | 'worker', env: Record<string, string>): Promise<Service> {
+async function startService(kind: ServiceKind, env: Record<string, string>): Promise<Service> {
   const port = kind === 'api' ? String(await getPort()) : '0';
-  const child = spawn(process.execPath, ['--import', 'tsx', `${kind}/main.ts`], {
+  const { entry, ready: readyLine } = ENTRIES[kind];
+  // The venue and ingest run between the faults' targets for the whole stack: with a lifeline
+  // (stdin a pipe from this process) they stop by themselves should the harness die.
+  const lifeline = kind === 'venue' || kind === 'ingest';
+  const child = spawn(process.execPath, [...(lifeline ? ['--import', LIFELINE] : []), '--import', 'tsx', entry], {
     cwd: ROOT,
-    // The worker says 'worker started' at info level; that line is how readiness is seen.
-    env: { ...process.env, LOG_LEVEL: kind === 'worker' ? 'info' : 'warn', ...env, PORT: port, HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The worker, the venue and ingest say they started at info level; that line is how readiness is seen.
+    env: { ...process.env, LOG_LEVEL: readyLine ? 'info' : 'warn', ...env, PORT: port, HOST: '127.0.0.1' },
+    stdio: [lifeline ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   let output = '';
   let ready = false;
   const keep = (chunk: Buffer) => {
     output += chunk.toString();
-    if (!ready && /worker started/.test(output)) ready = true;
+    if (!ready && readyLine?.test(output)) ready = true;
     if (output.length > 2 * OUTPUT_KEPT) output = output.slice(-OUTPUT_KEPT);
   };
   child.stdout?.on('data', keep);
@@ -369,7 +407,7 @@ async function startService(kind: 'api' | 'worker', env: Record<string, string>)
       throw new Error(`${kind} exited before it was ready (${child.signalCode ?? child.exitCode}): ${output.slice(-2000)}`);
     }
     if (
-      kind === 'worker'
+      readyLine
         ? ready
         : await fetch(`${url}/health/live`).then(
             (response) => response.ok,

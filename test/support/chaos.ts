@@ -2,7 +2,8 @@
 // injected mid-load, the system left to settle, and then every request matched to what became
 // of its order. Each request carries an instrument of its own, so that even a request answered
 // without an order id (the 500) can be found again in the orders table and in the exchange's
-// ledger. Used by test/chaos.test.ts and by `npm run chaos` (scripts/chaos.ts).
+// ledger. The orders are market orders: the venue (scripted) fills them at once and the
+// ingestion process brings them to `filled`. Used by test/chaos.test.ts and by `npm run chaos` (scripts/chaos.ts).
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { INTERNAL_ERROR_BODY } from '../../api/errors.js';
 import { openApiDocument } from '../../api/openapi.js';
+import { AT_VENUE_STATUSES, isFinal, ORDER_STATUSES } from '../../domain/order.js';
 import { ensureLedgerSchema } from '../../exchange/exchange-ledger.js';
 import { type Log, prepareWorkflowBundle, type Stack, startStack } from './chaos-infra.js';
 import { assertInContract, validatorAt } from './openapi-contract.js';
@@ -49,7 +51,15 @@ const WARM_UP_S = 3;
 const FREEZE_BURST = 20;
 /** Share of the APIs' order writes whose answer is lost while the lost-commit-ack fault lasts. */
 const LOST_ANSWER_SHARE = 0.3;
-const FINAL_STATUSES = ['placed', 'rejected', 'cancelled'];
+/**
+ * Not at the exchange yet and not final: an order still here after the system had time to
+ * settle is stuck. One the venue works (placed, partially filled) is not: it is where it should be.
+ */
+const OPEN_STATUSES: readonly string[] = ORDER_STATUSES.filter((status) => !isFinal(status) && !AT_VENUE_STATUSES.includes(status));
+/** At the venue and not final: working there (a market order only until its fills are ingested). */
+const WORKING_STATUSES: readonly string[] = AT_VENUE_STATUSES.filter((status) => !isFinal(status));
+/** After settling, how long the run waits for orders at the venue to be filled (reported, not a must-be-0). */
+const FILL_WAIT_MS = 30_000;
 
 /** Which write of an order a statement of the API is, if any (as Prisma sends them: see pg-proxy.ts). */
 export function orderWriteKind(statement: PgStatement): 'insert' | 'accept' | 'reject' | 'commit' | null {
@@ -232,6 +242,10 @@ export interface ChaosResult {
   notPlaced201: number;
   /** Orders still pending, accepted or placing after the system had time to settle (must be 0). */
   stuck: number;
+  /** Orders of this run that ended filled (market orders: every placed one, once ingested). */
+  filled: number;
+  /** Orders still working at the venue (placed, partially filled) once the run stopped waiting for fills. */
+  working: number;
   maxLatencyMs: number;
   /** Requests answered (or given up) after more than SLOW_ANSWER_MS, and the slowest three. */
   slowAnswers: number;
@@ -245,8 +259,10 @@ export interface ChaosResult {
   /** Answers the OpenAPI document does not describe (the first few). */
   offContract: string[];
   unexpectedExits: string[];
-  /** How long after the load and the fault ended every order was final; null if never within the timeout. */
+  /** How long after the load and the fault ended no order was stuck any more; null if never within the timeout. */
   settledAfterMs: number | null;
+  /** How long after that every order at the venue was final (filled); null if not within FILL_WAIT_MS. */
+  filledAfterMs: number | null;
   /** Answers the proxy lost during the run (null: no proxy). */
   lostAnswers: number | null;
   /**
@@ -318,8 +334,10 @@ export async function runScenario(stack: Stack, options: ScenarioOptions): Promi
   const db = new pg.Client({ connectionString: stack.databaseUrl });
   await db.connect();
   try {
-    const settledAfterMs = await settle(db, prefix, options.settleTimeoutMs);
+    const settledAfterMs = await settle(db, prefix, OPEN_STATUSES, options.settleTimeoutMs);
     log(settledAfterMs === null ? `not settled within ${options.settleTimeoutMs / 1000} s` : `settled after ${settledAfterMs} ms`);
+    const filledAfterMs = await settle(db, prefix, WORKING_STATUSES, FILL_WAIT_MS);
+    log(filledAfterMs === null ? `orders still working at the venue after ${FILL_WAIT_MS / 1000} s` : `filled after ${filledAfterMs} ms`);
     const figures = await tally(
       db,
       prefix,
@@ -329,7 +347,8 @@ export async function runScenario(stack: Stack, options: ScenarioOptions): Promi
     log(
       `${figures.requests} requests: ${figures.status201} × 201, ${figures.status500} × 500, other ${JSON.stringify(figures.otherStatuses)}; ` +
         `placed ${figures.placed}, placed after 500 ${figures.placedAfter500}, duplicates ${figures.duplicates}, ` +
-        `201 not placed ${figures.notPlaced201}, stuck ${figures.stuck}, max latency ${figures.maxLatencyMs} ms`,
+        `201 not placed ${figures.notPlaced201}, stuck ${figures.stuck}, filled ${figures.filled}, working ${figures.working}, ` +
+        `max latency ${figures.maxLatencyMs} ms`,
     );
     return {
       fault: options.fault,
@@ -337,6 +356,7 @@ export async function runScenario(stack: Stack, options: ScenarioOptions): Promi
       ...figures,
       unexpectedExits: stack.fleet.unexpectedExits.slice(exitsBefore),
       settledAfterMs,
+      filledAfterMs,
       lostAnswers: stack.proxy ? stack.proxy.lost.length - lostBefore : null,
       harnessLagMs: { p99: Math.round(lag.percentile(99) / 1e6), max: Math.round(lag.max / 1e6) },
       loadAverage: os
@@ -360,7 +380,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const bundleDir = options.workflowBundlePath ? undefined : await mkdtemp(path.join(os.tmpdir(), 'order-service-chaos-bundle-'));
   try {
     const bundle = options.workflowBundlePath ?? (await prepareWorkflowBundle(bundleDir!));
-    options.log(`[${options.fault}] starting PostgreSQL, Temporal, 2 workers and 2 APIs`);
+    options.log(`[${options.fault}] starting PostgreSQL, Temporal, the venue, ingest, 2 workers and 2 APIs`);
     const stack = await startStack({ log: options.log, proxy: FAULTS[options.fault].proxy, workflowBundlePath: bundle });
     try {
       return await runScenario(stack, options);
@@ -478,14 +498,14 @@ async function send(url: string | undefined, instrument: string, result: Outcome
   }
 }
 
-/** Waits until every order of the run has been final for 3 s; how long that took, or null. */
-async function settle(db: pg.Client, prefix: string, timeoutMs: number): Promise<number | null> {
+/** Waits until no order of the run has had one of `statuses` for 3 s; how long that took, or null. */
+async function settle(db: pg.Client, prefix: string, statuses: readonly string[], timeoutMs: number): Promise<number | null> {
   const started = Date.now();
   let finalSince: number | null = null;
   while (Date.now() - started < timeoutMs) {
     const { rows } = await db.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM orders WHERE instrument LIKE $1 AND status::text <> ALL($2::text[])',
-      [`${prefix}%`, FINAL_STATUSES],
+      'SELECT count(*)::int AS n FROM orders WHERE instrument LIKE $1 AND status::text = ANY($2::text[])',
+      [`${prefix}%`, statuses],
     );
     if (rows[0]?.n === 0) {
       finalSince ??= Date.now();
@@ -512,7 +532,7 @@ async function tally(db: pg.Client, prefix: string, outcomes: Outcome[], loadSta
   const placedIds = new Set(ledger.rows.map((row) => row.order_id));
   const placementsByInstrument = new Map<string, number>();
   for (const row of ledger.rows) placementsByInstrument.set(row.instrument, (placementsByInstrument.get(row.instrument) ?? 0) + 1);
-  const stuckRows = orders.rows.filter((row) => !FINAL_STATUSES.includes(row.status));
+  const stuckRows = orders.rows.filter((row) => OPEN_STATUSES.includes(row.status));
 
   // Up to 10 examples of wrong figures, each told with its order's history (times after the load started).
   const examples: { what: string; orderIds: string[] }[] = [];
@@ -577,6 +597,8 @@ async function tally(db: pg.Client, prefix: string, outcomes: Outcome[], loadSta
     duplicates,
     notPlaced201,
     stuck: stuckRows.length,
+    filled: orders.rows.filter((row) => row.status === 'filled').length,
+    working: orders.rows.filter((row) => WORKING_STATUSES.includes(row.status)).length,
     maxLatencyMs: Math.round(Math.max(0, ...outcomes.map((outcome) => outcome.latencyMs))),
     slowAnswers: outcomes.filter((outcome) => outcome.latencyMs > SLOW_ANSWER_MS).length,
     slowest: outcomes
@@ -641,6 +663,7 @@ export function renderTable(results: (ChaosResult | { fault: FaultName; error: s
     '500',
     'other',
     'placed',
+    'filled',
     'placed after 500',
     'duplicates',
     '201 not placed',
@@ -658,7 +681,7 @@ export function renderTable(results: (ChaosResult | { fault: FaultName; error: s
     const other = Object.values(result.otherStatuses).reduce((sum, count) => sum + count, 0);
     const mark = (key: (typeof MUST_BE_ZERO)[number]) => (result[key] === 0 ? '0' : `**${result[key]}**`);
     lines.push(
-      `| ${result.fault} | ${result.requests} | ${result.status201} | ${result.status500} | ${other} | ${result.placed} | ` +
+      `| ${result.fault} | ${result.requests} | ${result.status201} | ${result.status500} | ${other} | ${result.placed} | ${result.filled} | ` +
         `${mark('placedAfter500')} | ${mark('duplicates')} | ${mark('notPlaced201')} | ${mark('stuck')} | ${result.maxLatencyMs} |`,
     );
     const extra = [
@@ -672,6 +695,7 @@ export function renderTable(results: (ChaosResult | { fault: FaultName; error: s
       result.offContract.length > 0 ? `off the OpenAPI document: ${result.offContract.join('; ')}` : '',
       result.unexpectedExits.length > 0 ? `processes that exited by themselves: ${result.unexpectedExits.join(', ')}` : '',
       result.settledAfterMs === null ? 'never settled' : '',
+      result.working > 0 ? `${result.working} orders still working at the venue (not filled) ${FILL_WAIT_MS / 1000} s after settling` : '',
       ...result.examples,
     ].filter(Boolean);
     if (extra.length > 0) notes.push(`- ${result.fault}: ${extra.join('; ')}`);
