@@ -23,7 +23,8 @@ export class IdempotencyRepository {
   }
 
   async find(key: string): Promise<StoredKey | null> {
-    return this.db.idempotencyKey.findUnique({
+    // findFirst until requests carry their account: the key is unique per account since 20261202010000_accounts.
+    return this.db.idempotencyKey.findFirst({
       where: { key },
       select: { requestHash: true, responseStatus: true, responseBody: true, lockedAt: true, expiresAt: true },
     });
@@ -39,7 +40,7 @@ export class IdempotencyRepository {
   }
 
   async complete(key: string, orderId: string, status: number, body: string): Promise<void> {
-    await this.db.idempotencyKey.update({ where: { key }, data: { orderId, responseStatus: status, responseBody: body } });
+    await this.db.idempotencyKey.updateMany({ where: { key }, data: { orderId, responseStatus: status, responseBody: body } });
   }
 
   /** Forgets a key whose request failed, so that a retry with it is processed afresh. */
