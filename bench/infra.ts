@@ -1,6 +1,7 @@
-// The benchmark's own PostgreSQL and Temporal, started with the project's launchers
-// (scripts/infra) in a temporary folder on free ports, so nothing of `npm start` or of a test
-// run is touched; and the facts about the machine the figures were measured on.
+// The benchmark's own PostgreSQL, Temporal, venue and ingestion process, started with the
+// project's launchers (scripts/infra) in a temporary folder on free ports, so nothing of
+// `npm start` or of a test run is touched; and the facts about the machine the figures were
+// measured on.
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,7 +9,9 @@ import path from 'node:path';
 import getPort from 'get-port';
 import { applyMigrations } from '../prisma/migrate.js';
 import { startEmbeddedPostgres } from '../scripts/infra/embedded-postgres.js';
+import { startIngestProcess } from '../scripts/infra/ingest-process.js';
 import { startTemporalDevServer, TEMPORAL_CLI } from '../scripts/infra/temporal-dev-server.js';
+import { startVenueProcess } from '../scripts/infra/venue-process.js';
 import { findProcess } from './proc.js';
 
 export interface Infra {
@@ -19,6 +22,10 @@ export interface Infra {
   temporalPid: number | null;
   /** How Temporal was run: the dev server's SQLite 'file' or 'memory', or 'external'. */
   temporal: 'file' | 'memory' | 'external';
+  /** The venue's order entry (host:port), for the workers' VENUE_ADDRESS. */
+  venueAddress: string;
+  venuePid: number;
+  ingestPid: number;
   stop(): Promise<void>;
 }
 
@@ -43,29 +50,72 @@ export async function startInfra(options: {
     await applyMigrations(postgres.url);
     options.log(`PostgreSQL at ${postgres.url.replace(/:[^:@]*@/, ':***@')} (pid ${postgresPid}), migrations applied`);
 
+    let temporal: Pick<Infra, 'temporalAddress' | 'temporalPid' | 'temporal'>;
     if (options.temporalAddress) {
       const port = options.temporalAddress.split(':').at(-1) ?? '';
       const temporalPid = findProcess(['--port', port]);
       options.log(`using the Temporal server at ${options.temporalAddress}${temporalPid === null ? '' : ` (pid ${temporalPid})`}`);
-      return { databaseUrl: postgres.url, temporalAddress: options.temporalAddress, postgresPid, temporalPid, temporal: 'external', stop };
+      temporal = { temporalAddress: options.temporalAddress, temporalPid, temporal: 'external' };
+    } else {
+      temporal = await startTemporal(options.temporalDb, tempDir, stops, options.log);
     }
-    const port = await getPort();
-    // Like `npm start`: the dev server keeps its state in a SQLite file (WAL); 'memory' is the
-    // test suite's setting, for comparison.
-    const temporal = await startTemporalDevServer({
-      port,
-      uiPort: null,
-      dbFile: options.temporalDb === 'file' ? path.join(tempDir, 'temporal.db') : null,
+
+    // One venue for the whole run, scripted (no random fills: a marketable order fills at once),
+    // at its default failure rate and latency: a scenario's workers that want others send
+    // theirs per connection (entry_options, from their EXCHANGE_* settings).
+    const venue = await startVenueProcess({
+      DATABASE_URL: postgres.url,
+      VENUE_PORT: String(await getPort()),
+      VENUE_CONTROL_PORT: String(await getPort()),
+      VENUE_DATA_DIR: path.join(tempDir, 'venue'),
+      VENUE_MODE: 'scripted',
     });
-    stops.push(() => temporal.stop());
-    const temporalPid = findProcess(['start-dev', '--port', String(port)]);
-    if (temporalPid === null) throw new Error('could not find the Temporal dev server process');
-    options.log(`Temporal dev server at ${temporal.address} (pid ${temporalPid}, SQLite ${options.temporalDb})`);
-    return { databaseUrl: postgres.url, temporalAddress: temporal.address, postgresPid, temporalPid, temporal: options.temporalDb, stop };
+    stops.push(() => venue.stop());
+    // One ingestion process for the whole run, caught up all along (started later, it would
+    // replay the earlier scenarios' reports in the middle of a measurement): the placed orders'
+    // fills reach the orders table and their workflows hear of their end.
+    const ingest = await startIngestProcess({
+      DATABASE_URL: postgres.url,
+      VENUE_ADDRESS: venue.address,
+      TEMPORAL_ADDRESS: temporal.temporalAddress,
+    });
+    stops.push(() => ingest.stop());
+    if (venue.pid === undefined || ingest.pid === undefined) throw new Error('the venue or ingest process has no pid');
+    options.log(`venue at ${venue.address} (pid ${venue.pid}, scripted), ingest (pid ${ingest.pid})`);
+    return {
+      databaseUrl: postgres.url,
+      postgresPid,
+      ...temporal,
+      venueAddress: venue.address,
+      venuePid: venue.pid,
+      ingestPid: ingest.pid,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+async function startTemporal(
+  temporalDb: 'file' | 'memory',
+  tempDir: string,
+  stops: (() => Promise<void>)[],
+  log: (line: string) => void,
+): Promise<Pick<Infra, 'temporalAddress' | 'temporalPid' | 'temporal'>> {
+  const port = await getPort();
+  // Like `npm start`: the dev server keeps its state in a SQLite file (WAL); 'memory' is the
+  // test suite's setting, for comparison.
+  const temporal = await startTemporalDevServer({
+    port,
+    uiPort: null,
+    dbFile: temporalDb === 'file' ? path.join(tempDir, 'temporal.db') : null,
+  });
+  stops.push(() => temporal.stop());
+  const temporalPid = findProcess(['start-dev', '--port', String(port)]);
+  if (temporalPid === null) throw new Error('could not find the Temporal dev server process');
+  log(`Temporal dev server at ${temporal.address} (pid ${temporalPid}, SQLite ${temporalDb})`);
+  return { temporalAddress: temporal.address, temporalPid, temporal: temporalDb };
 }
 
 export interface MachineInfo {

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { createPlacementStarter } from '../api/placement-client.js';
 import { submitOrder } from '../api/submit-order.js';
 import { type Config, loadConfig } from '../config/config.js';
-import type { NewOrder, OrderTicket } from '../domain/order.js';
+import { AT_VENUE_STATUSES, type NewOrder, type OrderTicket } from '../domain/order.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
 import { writeWorkflowBundle } from '../worker/workflow-bundle.js';
@@ -24,7 +24,7 @@ import { type Service, startApi, startHttpService, startWorker } from './service
 
 /** The worker's activity slots: the SDK's default (maxConcurrentActivityTaskExecutions), which worker/worker.ts keeps. */
 export const ACTIVITY_SLOTS = 100;
-/** The simulated exchange's default latency, in seconds (config EXCHANGE_LATENCY_MS). */
+/** The simulated venue's default latency, in seconds (its EXCHANGE_LATENCY_MS, exchange/venue-config.ts). */
 export const EXCHANGE_LATENCY_S = 0.5;
 
 export interface Bench {
@@ -83,13 +83,23 @@ export function instrumentFor(code: string): string {
   return `B${code}`.toUpperCase().padEnd(12, '0').slice(0, 12);
 }
 
+/**
+ * A buy limit above every reference price the venue derives for an instrument (10–499.99), so
+ * that it is marketable: the scripted venue fills it at once and its workflow ends, rather than
+ * resting there until the close.
+ */
+const LIMIT_PRICE = '500.00';
+
 export function newOrder(instrument: string): NewOrder {
-  return { type: 'limit', side: 'buy', instrument, limitPrice: '187.25', quantity: 10, timeInForce: 'day' };
+  return { type: 'limit', side: 'buy', instrument, limitPrice: LIMIT_PRICE, quantity: 10, timeInForce: 'day' };
 }
 
 export function orderBody(instrument: string): string {
-  return JSON.stringify({ type: 'limit', side: 'buy', instrument, limit_price: 187.25, quantity: 10 });
+  return JSON.stringify({ type: 'limit', side: 'buy', instrument, limit_price: Number(LIMIT_PRICE), quantity: 10 });
 }
+
+/** Statuses of an order the venue has (or had): it counts as placed, whatever its fills made of it since. */
+const PLACED_STATUSES: readonly string[] = AT_VENUE_STATUSES;
 
 /** CPU used during a scenario, in cores (CPU seconds per second), per process group. */
 export interface CpuUse {
@@ -105,6 +115,8 @@ function cpuMeter(bench: Bench, groups: Record<string, Service[]>): () => CpuUse
       return (usage.user + usage.system) / 1e6;
     },
     postgres: () => treeCpuSeconds(bench.infra.postgresPid),
+    venue: () => treeCpuSeconds(bench.infra.venuePid),
+    ingest: () => treeCpuSeconds(bench.infra.ingestPid),
     ...(bench.infra.temporalPid === null ? {} : { temporal: () => treeCpuSeconds(bench.infra.temporalPid!) }),
   };
   for (const [name, services] of Object.entries(groups)) {
@@ -129,6 +141,7 @@ function serviceEnv(bench: Bench, taskQueue: string, extra: Record<string, strin
     DATABASE_URL: bench.infra.databaseUrl,
     TEMPORAL_ADDRESS: bench.infra.temporalAddress,
     TEMPORAL_TASK_QUEUE: taskQueue,
+    VENUE_ADDRESS: bench.infra.venueAddress,
     WORKFLOW_BUNDLE_PATH: bench.workflowBundlePath,
     ...extra,
   };
@@ -366,6 +379,8 @@ export async function spike(bench: Bench): Promise<SpikeResult[]> {
     for (const count of bench.profile.spikeApis) results.push(await spikeOnce(bench, fleet, apis.slice(0, count), `spike${count}`));
     return results;
   } finally {
+    const instruments = [instrumentFor('spikewarm'), ...bench.profile.spikeApis.map((count) => instrumentFor(`spike${count}`))];
+    await waitUntilFinished(bench, instruments, bench.profile.spikeDrainS * 1000);
     await Promise.all([...apis.map((api) => api.stop()), worker.stop()]);
   }
 }
@@ -401,17 +416,17 @@ async function spikeOnce(bench: Bench, fleet: SpikeFleet, apis: Service[], code:
   const waitedS = (Date.now() - waitStart) / 1000;
   const answered201 = new Set(load.okBodies.map((text) => (JSON.parse(text) as { id: string }).id));
   const { rows: taken } = await bench.pool.query<{ id: string; status: string }>(
-    `SELECT id, status FROM orders WHERE instrument = $1 AND status IN ('placing', 'placed')`,
-    [instrument],
+    `SELECT id, status FROM orders WHERE instrument = $1 AND status::text = ANY($2::text[])`,
+    [instrument, ['placing', ...PLACED_STATUSES]],
   );
   const logs = apis.map((api) => api.output());
   const placedWithout201 = taken.filter((row) => !answered201.has(row.id)).map((row) => ({ ...row, log: logLinesAbout(logs, row.id) }));
   const counts = await bench.pool.query<{ placed: number; rejected: number; open: number }>(
-    `SELECT count(*) FILTER (WHERE status = 'placed')::int AS placed,
+    `SELECT count(*) FILTER (WHERE status::text = ANY($2::text[]))::int AS placed,
             count(*) FILTER (WHERE status = 'rejected')::int AS rejected,
             count(*) FILTER (WHERE status IN ('pending', 'accepted', 'placing'))::int AS open
        FROM orders WHERE instrument = $1`,
-    [instrument],
+    [instrument, PLACED_STATUSES],
   );
   return {
     apis: apis.length,
@@ -552,6 +567,7 @@ export async function burst(bench: Bench, options: { workers: number; exchange: 
       cpu: cpuUse,
     };
   } finally {
+    await waitUntilFinished(bench, [instrument], profile.burstWaitS * 1000);
     await Promise.all(workers.map((worker) => worker.stop()));
   }
 }
@@ -569,10 +585,10 @@ function bulkRate(sortedPlacedAt: number[], releasedAt: number): number {
 async function countOrders(bench: Bench, instrument: string): Promise<{ total: number; placed: number; open: number }> {
   const { rows } = await bench.pool.query<{ total: number; placed: number; open: number }>(
     `SELECT count(*)::int AS total,
-            count(*) FILTER (WHERE status = 'placed')::int AS placed,
+            count(*) FILTER (WHERE status::text = ANY($2::text[]))::int AS placed,
             count(*) FILTER (WHERE status IN ('pending', 'accepted', 'placing'))::int AS open
        FROM orders WHERE instrument = $1`,
-    [instrument],
+    [instrument, PLACED_STATUSES],
   );
   return rows[0]!;
 }
@@ -591,6 +607,31 @@ async function waitUntilPlaced(bench: Bench, instrument: string, expected: numbe
     if (Date.now() - lastReport > 10_000) {
       bench.log(`  ${counts.placed} of ${counts.total} placed`);
       lastReport = Date.now();
+    }
+    await sleep(200);
+  }
+}
+
+/**
+ * Waits (at most timeoutMs, not measured) until no order of the instruments is being placed or
+ * still working at the venue and every terminal event of theirs reached its workflow, so that
+ * the workers are stopped with their workflows ended: a terminal event for a workflow whose
+ * queue nobody polls any more would wait in the ingestion's relay for the rest of the run.
+ */
+async function waitUntilFinished(bench: Bench, instruments: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await bench.pool.query<{ unfinished: number }>(
+      `SELECT (SELECT count(*) FROM orders WHERE instrument = ANY($1) AND status IN ('placing', 'placed', 'partially_filled'))::int
+            + (SELECT count(*) FROM order_terminal_outbox t JOIN orders o ON o.id = t.order_id
+                WHERE o.instrument = ANY($1) AND t.relayed_at IS NULL)::int AS unfinished`,
+      [instruments],
+    );
+    const unfinished = rows[0]?.unfinished ?? 0;
+    if (unfinished === 0) return;
+    if (Date.now() > deadline) {
+      bench.log(`  stopping the workers with ${unfinished} orders not finished (being placed, working, or their end not relayed)`);
+      return;
     }
     await sleep(200);
   }
@@ -703,6 +744,7 @@ export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<Stea
       cpu: cpuUse,
     };
   } finally {
+    await waitUntilFinished(bench, [instrument], profile.steadyDrainS * 1000);
     await Promise.all([api.stop(), worker.stop()]);
   }
 }
