@@ -1,0 +1,69 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { StreamPosition } from '../prisma/order-stream.js';
+import { InvalidLastEventIdError, RequestValidationError, type ValidationDetail } from './errors.js';
+import { type EventHub, type EventScope, parseEventId } from './event-stream.js';
+
+export interface EventsRouteDeps {
+  events: EventHub;
+}
+
+export const LAST_EVENT_ID_HEADER = 'Last-Event-ID';
+const PARAMETERS = ['order_id', 'last_event_id'];
+const uuid = z.uuid();
+
+/**
+ * The events this request may see. Today its `order_id`; once accounts exist, its account is
+ * added here (and in EventScope), and every stream is restricted by it.
+ */
+export function eventScopeFor(ctx: Context): EventScope {
+  const details: ValidationDetail[] = [];
+  for (const name of Object.keys(ctx.query)) {
+    if (!PARAMETERS.includes(name)) details.push({ loc: ['query', name], msg: 'Extra inputs are not permitted', type: 'extra_forbidden' });
+  }
+  let orderId: string | null = null;
+  const given = ctx.query.order_id;
+  if (Array.isArray(given)) details.push({ loc: ['query', 'order_id'], msg: 'Parameter should be given once', type: 'value_error' });
+  else if (given !== undefined) {
+    if (uuid.safeParse(given).success) orderId = given.toLowerCase();
+    else details.push({ loc: ['query', 'order_id'], msg: 'Input should be a valid UUID', type: 'uuid_parsing' });
+  }
+  if (details.length > 0) throw new RequestValidationError(details);
+  return { orderId };
+}
+
+/**
+ * Where the client resumes: the `Last-Event-ID` header (what EventSource sends when it
+ * reconnects) before `last_event_id` (for clients that cannot set a header; an EventSource keeps
+ * the URL it started with, so the header must win); none: from now on.
+ */
+function resumeFrom(ctx: Context): StreamPosition | undefined {
+  const header = ctx.headers[LAST_EVENT_ID_HEADER.toLowerCase()];
+  const query = ctx.query.last_event_id;
+  const [source, text] =
+    header !== undefined ? [`${LAST_EVENT_ID_HEADER} header`, header] : query !== undefined ? ['last_event_id', query] : [];
+  if (source === undefined) return undefined;
+  const position = typeof text === 'string' ? parseEventId(text.trim()) : undefined;
+  if (position === undefined) throw new InvalidLastEventIdError(source);
+  return position;
+}
+
+export function eventsRouter(deps: EventsRouteDeps): Router {
+  const router = new Router();
+  router.get('/events', async (ctx) => {
+    const scope = eventScopeFor(ctx);
+    const after = resumeFrom(ctx);
+    if (ctx.method === 'HEAD') {
+      ctx.status = 200;
+      ctx.type = 'text/event-stream';
+      return;
+    }
+    // Set before the stream's head goes out (the logs and metrics read it); an error still answers its own.
+    ctx.status = 200;
+    await deps.events.serve(ctx.req, ctx.res, scope, after);
+    // The hub writes the stream from here on: Koa must not answer.
+    ctx.respond = false;
+  });
+  return router;
+}
