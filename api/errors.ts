@@ -30,6 +30,40 @@ export class ClientError extends Error {
   body(): unknown {
     return { message: this.message };
   }
+
+  /** Headers the answer must carry (a 401's challenge, a 429's Retry-After). */
+  headers(): Record<string, string> {
+    return {};
+  }
+}
+
+/** No API key, or one that is malformed, unknown or revoked (api/auth.ts): 401 with the Bearer challenge. */
+export class UnauthorizedError extends ClientError {
+  constructor(
+    message: string,
+    /** RFC 6750's error code, when the request carried a token at all. */
+    readonly bearerError?: 'invalid_token' | 'invalid_request',
+  ) {
+    super(401, message);
+  }
+
+  override headers(): Record<string, string> {
+    return { 'WWW-Authenticate': this.bearerError ? `Bearer error="${this.bearerError}"` : 'Bearer' };
+  }
+}
+
+/** Over a rate limit (api/rate-limit.ts): 429, and when to try again. */
+export class TooManyRequestsError extends ClientError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(429, message);
+  }
+
+  override headers(): Record<string, string> {
+    return { 'Retry-After': String(this.retryAfterSeconds) };
+  }
 }
 
 export class RequestValidationError extends ClientError {
@@ -111,6 +145,7 @@ export function errorResponder(logger: Logger, onInternalError?: (cause: Interna
       const log: Logger = (ctx.state as { logger?: Logger }).logger ?? logger;
       log.error({ err: error, cause, method: ctx.method, path: ctx.path }, 'request failed');
       onInternalError?.(cause);
+        ctx.set(error.headers());
       ctx.status = 500;
       ctx.body = ctx.method === 'DELETE' ? CANCEL_INTERNAL_ERROR_BODY : INTERNAL_ERROR_BODY;
     }

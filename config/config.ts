@@ -108,6 +108,22 @@ const configSchema = envSchema
     message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS',
   })
   // The sweep must never reject an order whose request may still get its workflow's start
+  // Requests must carry `Authorization: Bearer <api_key>` (api/auth.ts). `false` (the local demo of
+  // `npm start` only): a request without the header acts as the demo account; a bad key is still 401.
+  AUTH_REQUIRED: z
+    .enum(['true', 'false'], 'must be true or false')
+    .default('true')
+    .transform((text) => text === 'true'),
+  // How long an API process trusts what it looked up about a key, found or not: the bound on how
+  // long a revoked key still works there (api/auth.ts).
+  AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(5000),
+  // Per account, across all API processes (api/rate-limit.ts): requests a minute, and the extra
+  // requests a burst may take beyond that (per 10 minutes). Failed authentications per client address a minute.
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(200),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(50),
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(20),
+  // A call to the limiter's storage slower than this counts as failed: the request goes on unlimited.
+  RATE_LIMIT_STORAGE_TIMEOUT_MS: z.coerce.number().int().min(1).default(500),
   // acknowledged: that request would answer 201 for an order no workflow can claim.
   .refine((config) => config.STALE_ORDER_AFTER_MS >= config.ORDER_BUDGET_MS + STALE_ORDER_MARGIN_MS, {
     path: ['STALE_ORDER_AFTER_MS'],

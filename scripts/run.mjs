@@ -14,13 +14,15 @@ import { TEMPORAL_CLI_VERSION, TOOLS } from './tools.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const [command, ...rest] = process.argv.slice(2);
+// Commands whose stdout is their answer (`keys --json`): the setup steps' output goes to stderr.
+const setupStdio = command === 'keys' ? ['inherit', 2, 'inherit'] : 'inherit';
 
 function log(message) {
   process.stderr.write(`[setup] ${message}\n`);
 }
 
 function run(cmd, args, options = {}) {
-  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...options });
+  const result = spawnSync(cmd, args, { cwd: root, stdio: setupStdio, ...options });
   if (result.status !== 0) {
     throw new Error(`${cmd} ${args.join(' ')} failed (exit ${result.status ?? result.signal})`);
   }
@@ -155,6 +157,11 @@ const COMMANDS = {
     log('linting and checking the format (biome)');
     run(bin('biome'), ['ci', '.']);
     exec(bin('vitest'), ['run', ...rest]);
+  },
+  // API keys (scripts/keys.ts): on DATABASE_URL, or the embedded PostgreSQL of `npm start`.
+  keys() {
+    ensurePrismaClient();
+    exec(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', ...rest]);
   },
   // What the production entry points (`npm run api`, `npm run worker`, `npm run migrate`) need.
   setup() {

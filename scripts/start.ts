@@ -22,6 +22,7 @@ import { z } from 'zod';
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { applyMigrations } from '../prisma/migrate.js';
 import { startEmbeddedPostgresProcess } from './infra/embedded-postgres-process.js';
+import { LOCAL_DATA_DIR, LOCAL_POSTGRES_PORT } from './infra/local-postgres.js';
 import { startTemporalDevServer } from './infra/temporal-dev-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -33,12 +34,12 @@ const STOP_TIMEOUT_MS = 30_000;
 const port = z.coerce.number().int().min(1).max(65535);
 /** The launcher's own settings; the services' settings are config/config.ts's. */
 const launcherEnv = z.object({
-  POSTGRES_PORT: port.default(54320),
+  POSTGRES_PORT: port.default(LOCAL_POSTGRES_PORT),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   VENUE_PORT: port.default(7300),
   VENUE_CONTROL_PORT: port.default(7301),
-  DATA_DIR: z.string().default('.data'),
+  DATA_DIR: z.string().default(LOCAL_DATA_DIR),
   DATABASE_URL: z.string().optional(),
   TEMPORAL_ADDRESS: z.string().optional(),
 });
@@ -269,6 +270,8 @@ async function main(): Promise<void> {
     TEMPORAL_ADDRESS: temporalAddress,
     VENUE_ADDRESS: venueAddress,
   };
+  // The ingestion process (ingest/main.ts): holds the venue's execution session, persists the fills.
+  startService('ingest', 'ingest/main.ts', serviceEnv);
   const worker = startService('worker', 'worker/main.ts', serviceEnv);
   startService('API', 'api/main.ts', serviceEnv);
   const apiUrl = `http://localhost:${config.PORT}`;

