@@ -4,6 +4,8 @@ import { type Config, HTTP_TIMEOUT_DEFAULTS } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import { apiDocs } from './docs.js';
 import { errorResponder } from './errors.js';
+import type { EventHub } from './event-stream.js';
+import { eventsRouter } from './events-routes.js';
 import { createExecutionCursorCodec } from './execution-cursor.js';
 import { livenessRoute, type ReadinessProbe, readinessRoute } from './health.js';
 import { bodyReadSettings } from './json-body.js';
@@ -21,13 +23,15 @@ export type AppDeps = OrdersRouteDeps & {
   metrics?: ApiMetrics;
   /** GET /health/ready; without it the route does not exist (apps built with fakes in tests). */
   readiness?: ReadinessProbe;
+  /** GET /events' stream; without it the route does not exist (apps built with fakes in tests). */
+  events?: EventHub;
   /** Without it (apps built with fakes in tests): the defaults, CORS off, cursors signed with the public key. */
   settings?: AppSettings;
 };
 
 /** The methods a preflight may allow, and the request and answer headers a page may use. */
 const CORS_METHODS = ['GET', 'HEAD', 'POST', 'DELETE'];
-const CORS_REQUEST_HEADERS = ['Content-Type', 'Idempotency-Key', 'X-Request-Id'];
+const CORS_REQUEST_HEADERS = ['Content-Type', 'Idempotency-Key', 'X-Request-Id', 'Last-Event-ID'];
 const CORS_EXPOSED_HEADERS = ['X-Request-Id', 'Idempotent-Replayed'];
 const CORS_MAX_AGE_SECONDS = 600;
 
@@ -60,6 +64,11 @@ export function createApp(deps: AppDeps): Koa {
   app.use(unknownMethodNotAllowed());
   app.use(router.routes());
   app.use(router.allowedMethods());
+  if (deps.events) {
+    const events = eventsRouter({ events: deps.events });
+    app.use(events.routes());
+    app.use(events.allowedMethods());
+  }
   return app;
 }
 

@@ -96,6 +96,20 @@ export class OrderNotCancellableError extends ClientError {
   }
 }
 
+/** GET /events: a Last-Event-ID (the header, or `last_event_id`) that no event of the stream has. */
+export class InvalidLastEventIdError extends ClientError {
+  constructor(source: string) {
+    super(400, `Invalid ${source}: it must be the id of an event of this stream (a decimal integer), as received`);
+  }
+}
+
+/** GET /events: this process serves as many streams as it may (SSE_MAX_CLIENTS), or is shutting down. */
+export class StreamUnavailableError extends ClientError {
+  constructor(message: string) {
+    super(503, message);
+  }
+}
+
 /** The order was stored but its placement could not be guaranteed, so it was rejected. */
 export class OrderNotAcceptedError extends Error {
   override readonly name = 'OrderNotAcceptedError';

@@ -171,6 +171,28 @@ const cancelConflict = z
   .strictObject({ message: z.string(), status: orderStatus })
   .meta({ description: 'The order can no longer be cancelled; `status` is its status now.' });
 
+// A fill in GET /events: the fields of an Execution (GET /orders/{id}/executions) a client follows an order by.
+const streamExecution = execution
+  .pick({ exec_id: true, exec_type: true, quantity: true, price: true, cum_quantity: true, leaves_quantity: true, venue_time: true })
+  .meta({ description: "A fill's execution, as `GET /orders/{id}/executions` shows it (these of its fields)." });
+
+const orderStreamEvent = z
+  .strictObject({
+    order_id: z.uuid(),
+    kind: z.enum(['status', 'fill']).meta({
+      description: '`status`: the order took a new status; `fill`: the venue filled part of it. Also the SSE `event` field.',
+    }),
+    at: dateTime().meta({ description: 'When the event was recorded.' }),
+    // The order as it stood right after the event, as `GET /orders/{id}` shows it (without `events`).
+    order,
+    execution: streamExecution.nullable().meta({ description: 'The fill, for `kind: fill`; null for `status`.' }),
+  })
+  .meta({
+    description:
+      'The `data` of one `GET /events` event (JSON): the order (`order`) as it stood right after the event, as ' +
+      '`GET /orders/{id}` shows it (without `events`), and for a fill its execution.',
+  });
+
 const liveness = z.strictObject({ status: z.literal('ok') });
 
 const readiness = z
@@ -200,6 +222,8 @@ export const responseSchemas = {
   InternalError: internalError,
   CancelInternalError: cancelInternalError,
   CancelConflict: cancelConflict,
+  OrderStreamEvent: orderStreamEvent,
+  StreamExecution: streamExecution,
   Liveness: liveness,
   Readiness: readiness,
 };

@@ -48,6 +48,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
       },
       tags: [
         { name: 'orders', description: 'Placing, reading, listing and cancelling orders.' },
+        { name: 'events', description: 'The live stream of order events (Server-Sent Events).' },
         { name: 'health', description: 'Whether the process answers.' },
       ],
       paths: withCommonHeaders(buildPaths()),

@@ -10,9 +10,11 @@ import { workflowIdFor } from '../domain/order.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { ExecutionsQuery } from '../prisma/executions-query.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
+import { OrderStreamQuery } from '../prisma/order-stream.js';
 import { OrdersQuery } from '../prisma/orders-query.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
 import { createApp } from './app.js';
+import { createEventHub, type EventHub } from './event-stream.js';
 import { createReadinessProbe, type ReadinessProbe } from './health.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { createOpenOutcomeTracker } from './open-outcomes.js';
@@ -28,6 +30,8 @@ export interface ApiServer {
   url: string;
   metrics: ApiMetrics;
   readiness: ReadinessProbe;
+  /** GET /events' streams (their count, for tests and the bench). */
+  events: Pick<EventHub, 'clients'>;
   /**
    * Graceful stop: readiness answers 503 at once; after `drainDelayMs` the listener closes (new
    * connections are refused), requests in flight finish (their connections close after the
@@ -75,6 +79,17 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
   const orders = new OrdersRepository(db);
   const fence = new OrdersRepository(fenceDb);
   const openOutcomes = createOpenOutcomeTracker({ orders: fence, logger, metrics });
+  const events = createEventHub(
+    new OrderStreamQuery(db),
+    {
+      pollIntervalMs: config.SSE_POLL_INTERVAL_MS,
+      ringSize: config.SSE_RING_SIZE,
+      maxClients: config.SSE_MAX_CLIENTS,
+      clientBufferBytes: config.SSE_CLIENT_BUFFER_BYTES,
+      heartbeatMs: config.SSE_HEARTBEAT_MS,
+    },
+    logger,
+  );
   const app = createApp({
     orders,
     ordersQuery: new OrdersQuery(db),
@@ -105,6 +120,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     faults,
     metrics,
     readiness,
+    events,
     settings: config,
   });
 
@@ -128,10 +144,13 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     url: `http://${host}:${port}`,
     metrics,
     readiness,
+    events,
     close({ drainDelayMs = 0, timeoutMs = config.SHUTDOWN_TIMEOUT_MS } = {}) {
       closing ??= (async () => {
         readiness.drain();
         if (drainDelayMs > 0) await sleep(drainDelayMs);
+        // Open event streams never finish by themselves: ended here, their clients reconnect elsewhere.
+        await events.close();
         await closeGracefully(server, timeoutMs);
         openOutcomes.stop();
         await warmUp.stop();

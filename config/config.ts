@@ -73,6 +73,20 @@ const envSchema = z.object({
     )
     .pipe(z.array(z.string().refine(isOrigin, 'each entry must be an origin: scheme://host[:port], no path')))
     .default([]),
+  // GET /events (api/event-stream.ts): streams one API process serves at once (503 beyond), how
+  // often its one poller reads the order stream, how many recent events it keeps for clients that
+  // reconnect (older Last-Event-IDs are caught up from the database), the unsent bytes after
+  // which a client that does not keep up is cut (it reconnects with Last-Event-ID), and the
+  // interval of the heartbeat comments that keep idle streams open through proxies.
+  SSE_MAX_CLIENTS: z.coerce.number().int().min(1).max(100_000).default(2000),
+  SSE_POLL_INTERVAL_MS: z.coerce.number().int().min(5).max(10_000).default(50),
+  SSE_RING_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
+  SSE_CLIENT_BUFFER_BYTES: z.coerce
+    .number()
+    .int()
+    .min(65_536)
+    .default(4 * 1024 * 1024),
+  SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
   // Test hooks for fault-injection tests with real processes; unset in any real deployment.
   EXCHANGE_TEST_CRASH_AFTER_ACCEPTS: z.coerce.number().int().min(1).optional(),
   API_TEST_CRASH_AT: z.enum(['afterInsert', 'afterStart', 'beforeAnswer']).optional(),

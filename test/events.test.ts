@@ -34,11 +34,11 @@ afterAll(async () => {
 
 // ---- making events -----------------------------------------------------------------------------
 
-async function insertOrder(instrument = uniqueInstrument('E')): Promise<string> {
+async function insertOrder(quantity = 100): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO "orders" ("type", "side", "instrument", "quantity", "status", "placed_at")
-     VALUES ('market', 'buy', $1, 100, 'placed', now()) RETURNING "id"`,
-    [instrument],
+     VALUES ('market', 'buy', $1, $2, 'placed', now()) RETURNING "id"`,
+    [uniqueInstrument('E'), quantity],
   );
   return rows[0]!.id;
 }
@@ -191,7 +191,7 @@ describe('GET /events', () => {
   });
 
   it('a client that reconnects with Last-Event-ID many times during a flow gets every event once, in order', async () => {
-    const orderIds = [await insertOrder(), await insertOrder(), await insertOrder(), await insertOrder()];
+    const orderIds = [await insertOrder(10_000), await insertOrder(10_000), await insertOrder(10_000), await insertOrder(10_000)];
     const startAfter = (await streamRows(orderIds)).at(-1)!.id;
     const writers = [0, 1].map(() => new pg.Client({ connectionString: testConfig().DATABASE_URL }));
     await Promise.all(writers.map((writer) => writer.connect()));
@@ -249,7 +249,7 @@ describe('GET /events', () => {
   }, 180_000);
 
   it('a Last-Event-ID older than the ring is caught up from the database, then the live tail', async () => {
-    const orderId = await insertOrder();
+    const orderId = await insertOrder(10_000);
     const resumeAfter = (await streamRows([orderId])).at(-1)!.id;
     // Far more events than the ring's 40, in one transaction.
     await db.query('BEGIN');
@@ -318,7 +318,7 @@ describe('GET /events, bounded', () => {
 
   it('cuts a client that does not read once its unsent bytes pass SSE_CLIENT_BUFFER_BYTES', async () => {
     const small = await startApi({ SSE_CLIENT_BUFFER_BYTES: '65536' });
-    const orderId = await insertOrder();
+    const orderId = await insertOrder(1_000_000);
     const { port } = new URL(small.url);
     const socket = connect(Number(port), '127.0.0.1');
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
@@ -338,6 +338,7 @@ describe('GET /events, bounded', () => {
         120_000,
         'the slow client to be cut',
       );
+      socket.resume(); // to read the end of the connection the server cut
       await closed;
     } finally {
       socket.destroy();
