@@ -72,7 +72,7 @@ async function waitForReady(run: Launch): Promise<void> {
 /** The process groups the launcher started, by name (each child's pid is its group's id). */
 function groupsOf(stdout: string): Map<string, number> {
   const groups = new Map<string, number>();
-  for (const [, name, pid] of stdout.matchAll(/^\[start\] started (API|worker|Temporal|PostgreSQL) \(pid (\d+)\)$/gm)) {
+  for (const [, name, pid] of stdout.matchAll(/^\[start\] started (API|worker|ingest|venue|Temporal|PostgreSQL) \(pid (\d+)\)$/gm)) {
     groups.set(name as string, Number(pid));
   }
   return groups;
@@ -136,7 +136,7 @@ describe('npm start', () => {
     expect(stdout).toContain(`127.0.0.1:${ports.TEMPORAL_PORT}`);
     expect(stdout).toContain(`postgresql://postgres:postgres@127.0.0.1:${ports.POSTGRES_PORT}/orders`);
     const groups = groupsOf(stdout);
-    expect([...groups.keys()]).toEqual(['PostgreSQL', 'Temporal', 'venue', 'worker', 'API']);
+    expect([...groups.keys()]).toEqual(['PostgreSQL', 'Temporal', 'venue', 'ingest', 'worker', 'API']);
 
     // Ctrl-C: the terminal sends SIGINT to every process of its foreground group at once.
     process.kill(-(run.child.pid as number), 'SIGINT');
@@ -152,6 +152,9 @@ describe('npm start', () => {
       '[start] stopping worker (pid',
       '(worker): worker stopped',
       '[start] worker stopped (exit code 0)',
+      '[start] stopping ingest (pid',
+      '(ingest): ingest stopped',
+      '[start] ingest stopped (exit code 0)',
       '[start] stopping venue (pid',
       '(venue): venue stopped',
       '[start] venue stopped (exit code 0)',

@@ -5,6 +5,7 @@ import getPort from 'get-port';
 import type { TestProject } from 'vitest/node';
 import { applyMigrations } from '../../prisma/migrate.js';
 import { startEmbeddedPostgresProcess } from '../../scripts/infra/embedded-postgres-process.js';
+import { startIngestProcess } from '../../scripts/infra/ingest-process.js';
 import { startTemporalDevServer } from '../../scripts/infra/temporal-dev-server.js';
 import { startVenueProcess } from '../../scripts/infra/venue-process.js';
 
@@ -54,6 +55,14 @@ export default async function setup(project: TestProject) {
     VENUE_MODE: 'scripted',
   });
   stops.push(() => venue.stop());
+  // One ingestion process for the suite (ingest/main.ts): it holds the venue's execution session and
+  // persists the fills of every order the suite's workers place. Tests that kill it start their own.
+  const ingest = await startIngestProcess({
+    DATABASE_URL: databaseUrl,
+    VENUE_ADDRESS: venue.address,
+    TEMPORAL_ADDRESS: temporalAddress,
+  });
+  stops.push(() => ingest.stop());
 
   project.provide('venueAddress', venue.address);
   project.provide('venueControlUrl', venue.controlUrl);
