@@ -50,27 +50,36 @@ export async function startInfra(options: {
     await applyMigrations(postgres.url);
     options.log(`PostgreSQL at ${postgres.url.replace(/:[^:@]*@/, ':***@')} (pid ${postgresPid}), migrations applied`);
 
-    let temporal: Pick<Infra, 'temporalAddress' | 'temporalPid' | 'temporal'>;
-    if (options.temporalAddress) {
-      const port = options.temporalAddress.split(':').at(-1) ?? '';
-      const temporalPid = findProcess(['--port', port]);
-      options.log(`using the Temporal server at ${options.temporalAddress}${temporalPid === null ? '' : ` (pid ${temporalPid})`}`);
-      temporal = { temporalAddress: options.temporalAddress, temporalPid, temporal: 'external' };
-    } else {
-      temporal = await startTemporal(options.temporalDb, tempDir, stops, options.log);
-    }
-
     // One venue for the whole run, scripted (no random fills: a marketable order fills at once),
     // at its default failure rate and latency: a scenario's workers that want others send
-    // theirs per connection (entry_options, from their EXCHANGE_* settings).
-    const venue = await startVenueProcess({
+    // theirs per connection (entry_options, from their EXCHANGE_* settings). Started while
+    // Temporal starts: it needs only PostgreSQL.
+    const venueEnv = {
       DATABASE_URL: postgres.url,
       VENUE_PORT: String(await getPort()),
       VENUE_CONTROL_PORT: String(await getPort()),
       VENUE_DATA_DIR: path.join(tempDir, 'venue'),
       VENUE_MODE: 'scripted',
+    };
+    const venueStarted = startVenueProcess(venueEnv).then((venue) => {
+      stops.push(() => venue.stop());
+      return venue;
     });
-    stops.push(() => venue.stop());
+    let temporal: Pick<Infra, 'temporalAddress' | 'temporalPid' | 'temporal'>;
+    try {
+      if (options.temporalAddress) {
+        const port = options.temporalAddress.split(':').at(-1) ?? '';
+        const temporalPid = findProcess(['--port', port]);
+        options.log(`using the Temporal server at ${options.temporalAddress}${temporalPid === null ? '' : ` (pid ${temporalPid})`}`);
+        temporal = { temporalAddress: options.temporalAddress, temporalPid, temporal: 'external' };
+      } else {
+        temporal = await startTemporal(options.temporalDb, tempDir, stops, options.log);
+      }
+    } finally {
+      // Whatever became of Temporal, the venue is waited for, so that stop() stops it too.
+      await venueStarted.catch(() => {});
+    }
+    const venue = await venueStarted;
     // One ingestion process for the whole run, caught up all along (started later, it would
     // replay the earlier scenarios' reports in the middle of a measurement): the placed orders'
     // fills reach the orders table and their workflows hear of their end.
