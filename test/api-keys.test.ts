@@ -1,5 +1,11 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import getPort from 'get-port';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ApiKeyStore, authenticate } from '../api/auth.js';
@@ -193,10 +199,15 @@ describe('authenticate()', () => {
 
 /** `npm run --silent keys -- …` as a user runs it, on the suite's database. */
 function keysCommand(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return keysCommandWith({ DATABASE_URL: databaseUrl }, ...args);
+}
+
+function keysCommandWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
+    const { DATABASE_URL: _unset, ...inherited } = process.env;
     const child = spawn('npm', ['run', '--silent', 'keys', '--', ...args], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl },
+      env: { ...inherited, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -260,3 +271,39 @@ describe('npm run keys', () => {
     expect(usage.stderr).toMatch(/--account/);
   });
 });
+
+describe('npm run keys without DATABASE_URL', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'keys-data-'));
+    await chmod(dataDir, 0o755); // PostgreSQL runs as its own user when we are root
+  });
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+  it("starts npm start's embedded PostgreSQL for the command when it is not running, keeps the data, and stops it after", {
+    timeout: 300_000,
+  }, async () => {
+    const port = await getPort();
+    const env = { DATA_DIR: dataDir, POSTGRES_PORT: String(port) };
+    const created = await keysCommandWith(env, 'create', '--account', 'local', '--json');
+    expect(created.code, created.stderr).toBe(0);
+    const { key_id: keyId } = JSON.parse(created.stdout) as { key_id: string };
+    expect(existsSync(path.join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
+    expect(await listening(port)).toBe(false);
+    const listed = await keysCommandWith(env, 'list', '--account', 'local', '--json');
+    expect(listed.code, listed.stderr).toBe(0);
+    expect((JSON.parse(listed.stdout) as { key_id: string }[]).map((key) => key.key_id)).toEqual([keyId]);
+    expect(await listening(port)).toBe(false);
+  });
+});
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
