@@ -231,7 +231,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
           'the live tail; without one the stream starts now. A comment line (`:`) comes every `SSE_HEARTBEAT_MS` (15 s). ' +
           'A client that falls `SSE_CLIENT_BUFFER_BYTES` (4 MiB) behind is disconnected: it reconnects with its ' +
           '`Last-Event-ID`. On shutdown the stream ends; reconnect.\n\n' +
-          '```\nid: 8021000000000001234\nevent: fill\ndata: {"order_id":"…","kind":"fill","at":"…","order":{…},"execution":{…}}\n\n```',
+          '```\nid:8021000000000001234\nevent:fill\ndata:{"order_id":"…","kind":"fill","at":"…","order":{…},"execution":{…}}\n\n```',
         requestParams: {
           query: z.object({
             order_id: optionalParameter(z.uuid(), "Only this order's events (a UUID; anything else answers 422)."),

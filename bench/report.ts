@@ -14,6 +14,7 @@ import {
   type SpikeResult,
   type SteadyResult,
 } from './scenarios.js';
+import type { SseResult } from './sse-fanout.js';
 
 export type Outcome<T> = T | { error: string } | undefined;
 
@@ -38,6 +39,7 @@ export interface Results {
   burstOne?: Outcome<BurstResult>;
   burstTwo?: Outcome<BurstResult>;
   steady?: Outcome<SteadyResult>;
+  sse?: Outcome<SseResult>;
 }
 
 function ok<T>(outcome: Outcome<T>): T | undefined {
@@ -344,6 +346,23 @@ export function renderTable(results: Results): string {
       });
     }
   } else failed('memory', results.steady);
+
+  // 6. GET /events
+  const sse = ok(results.sse);
+  section('GET /events fan-out (Server-Sent Events, one API process)');
+  if (sse) {
+    rows.push({
+      measure: `${sse.clients} clients, ${sse.rate} events/s for ${num(sse.durationS, 0)} s (fills inserted into order_stream, batched)`,
+      figure:
+        `delivery lag (event at → client) p50 ${ms(sse.lag.p50Ms)} / p99 ${ms(sse.lag.p99Ms)} / max ${ms(sse.lag.maxMs)} ms ` +
+        `(${sse.lag.count} events at ${sse.sampled} sampled clients); ${sse.produced} events written, ${sse.receivedTotal} received ` +
+        `(fewest at a client ${sse.receivedMin}); ${sse.complete} of ${sse.clients} clients got every event; ${sse.outOfOrder} out of order; ` +
+        `slowest insert ${ms(sse.slowestInsertMs)} ms (in the lag: an event's at is its insert's start)`,
+      cpu: `api ${sse.cores.api.toFixed(2)}, pg ${sse.cores.postgres.toFixed(2)}, bench (clients) ${sse.cores.bench.toFixed(2)}`,
+      target: 'every client every event of 2,000/s; lag p99 printed',
+      verdict: verdict(sse.complete === sse.clients && sse.outOfOrder === 0),
+    });
+  } else failed('GET /events fan-out', results.sse);
 
   const header = '| measure | figure | CPU used (cores) | target | verdict |\n|---|---|---|---|---|';
   const escapeCell = (text: string) => text.replaceAll('|', '\\|');

@@ -4,7 +4,7 @@
 // ONE table (Markdown) on stdout; progress goes to stderr.
 //
 // Options: --short; --json FILE (the raw figures); --only LIST (comma-separated scenarios:
-// limits, post, down, spike, burst, steady); --temporal-db file|memory (default file, as `npm start`);
+// limits, post, down, spike, burst, steady, sse); --temporal-db file|memory (default file, as `npm start`);
 // --temporal-address HOST:PORT uses a Temporal server started by hand (to try its settings);
 // for exploring, --burst-orders N, --spike-requests N, --steady-rate N, --steady-seconds N override the mode's values
 // (the table then shows those, and says so in the run row).
@@ -29,8 +29,9 @@ import {
   steady,
 } from './scenarios.js';
 import { stopAllServices } from './services.js';
+import { sseFanOut } from './sse-fanout.js';
 
-const SCENARIOS = ['limits', 'post', 'down', 'spike', 'burst', 'steady'] as const;
+const SCENARIOS = ['limits', 'post', 'down', 'spike', 'burst', 'steady', 'sse'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -171,6 +172,8 @@ async function main(): Promise<void> {
   }
   // Last: at 100 orders/s the steady run leaves tens of thousands of orders unplaced.
   if (only.has('steady')) results.steady = await attempt('steady', () => steady(b, fleet.steady));
+  // GET /events fan-out: an API process of its own, no worker.
+  if (only.has('sse')) results.sse = await attempt('sse', () => sseFanOut(b));
 
   results.loadAfter = loadAverage();
   results.totalS = (performance.now() - started) / 1000;

@@ -83,6 +83,7 @@ describe('GET /openapi.json', () => {
       'OPTIONS /orders/{id}': ['200', '204'],
       'GET /orders/{id}': ['200', '404', '422', '500'],
       'DELETE /orders/{id}': ['200', '202', '404', '409', '422', '500'],
+      'GET /events': ['200', '400', '422', '500', '503'],
       'GET /health/live': ['200'],
       'GET /health/ready': ['200', '503'],
       'GET /metrics': ['200'],

@@ -1,0 +1,201 @@
+// GET /events fan-out: many SSE clients on one API process, each receiving every event of a
+// steady flow of fills written straight into order_stream (batched inserts, as the ingestion
+// writes them). Measures the delivery lag (the event's `at`, set by the database at insert, to
+// its arrival at a client) and whether every client got every event, in order.
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type LatencySummary, newHistogram, recordMs, summarise } from './histogram.js';
+import { treeCpuSeconds } from './proc.js';
+import type { Bench } from './scenarios.js';
+import { startApi } from './services.js';
+
+export interface SseResult {
+  clients: number;
+  rate: number;
+  durationS: number;
+  /** Events written during the flow. */
+  produced: number;
+  /** Events received, per client: the fewest, and in total. */
+  receivedMin: number;
+  receivedTotal: number;
+  /** Clients that received every event of the flow. */
+  complete: number;
+  /** Clients whose event ids did not increase (sampled clients only check). */
+  outOfOrder: number;
+  /** Sampled clients' lag, every event. */
+  lag: LatencySummary;
+  sampled: number;
+  /** The slowest batched insert of the flow: its wait is in the lag too (an event's `at` is its statement's start). */
+  slowestInsertMs: number;
+  cores: { api: number; postgres: number; bench: number };
+}
+
+// better-sse writes its fields without a space after the colon.
+const EVENT = Buffer.from('\nevent:');
+const DATA = Buffer.from('\ndata:');
+const AT = Buffer.from(',"at":"');
+const ID = Buffer.from('\nid:');
+const FRAME_END = Buffer.from('\n\n');
+/** One client in this many records the lag of each of its events (parsing every event of all of them would cost the bench more than the API). */
+const SAMPLE_EVERY = 20;
+const ORDERS = 100;
+
+function count(buffer: Buffer, pattern: Buffer): number {
+  let n = 0;
+  for (let i = buffer.indexOf(pattern); i !== -1; i = buffer.indexOf(pattern, i + pattern.length)) n++;
+  return n;
+}
+
+interface Client {
+  received: number;
+  request: http.ClientRequest;
+  onChunk(chunk: Buffer): void;
+  outOfOrder: boolean;
+}
+
+function openClient(url: string, sampled: boolean, histogram: ReturnType<typeof newHistogram>): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    let tail: Buffer = Buffer.alloc(0);
+    let pending: Buffer = Buffer.alloc(0);
+    let lastId = -1n;
+    const client: Client = {
+      received: 0,
+      outOfOrder: false,
+      request: http.get(`${url}/events`, { agent: false, headers: { accept: 'text/event-stream' } }, (response) => {
+        if (response.statusCode !== 200) {
+          reject(new Error(`GET /events answered ${response.statusCode}`));
+          response.resume();
+          return;
+        }
+        response.on('data', (chunk: Buffer) => client.onChunk(chunk));
+        response.on('error', () => {});
+        resolve(client);
+      }),
+      onChunk(chunk) {
+        // A pattern split across two chunks: counted from the joint.
+        if (tail.length > 0) client.received += count(Buffer.concat([tail, chunk.subarray(0, EVENT.length - 1)]), EVENT);
+        client.received += count(chunk, EVENT);
+        tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - (EVENT.length - 1))));
+        if (!sampled) return;
+        const now = Date.now();
+        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+        const end = pending.lastIndexOf(FRAME_END);
+        if (end === -1) return;
+        for (let i = pending.indexOf(ID); i !== -1 && i < end; i = pending.indexOf(ID, i + ID.length)) {
+          const idEnd = pending.indexOf(10, i + ID.length);
+          const id = BigInt(pending.toString('latin1', i + ID.length, idEnd));
+          if (id <= lastId) client.outOfOrder = true;
+          lastId = id;
+          const data = pending.indexOf(DATA, idEnd - 1);
+          const at = pending.indexOf(AT, data);
+          if (data !== -1 && at !== -1 && at < end) {
+            const time = Date.parse(pending.toString('latin1', at + AT.length, at + AT.length + 24));
+            if (Number.isFinite(time)) recordMs(histogram, Math.max(0, now - time));
+          }
+        }
+        pending = Buffer.from(pending.subarray(end + FRAME_END.length));
+      },
+    };
+    client.request.on('error', reject);
+  });
+}
+
+export async function sseFanOut(bench: Bench): Promise<SseResult> {
+  const clientsWanted = 1000;
+  const rate = 2000;
+  const durationS = bench.profile.name === 'short' ? 10 : 60;
+  const api = await startApi('api-sse', {
+    DATABASE_URL: bench.infra.databaseUrl,
+    TEMPORAL_ADDRESS: bench.infra.temporalAddress,
+    LOG_LEVEL: 'warn',
+    SSE_MAX_CLIENTS: String(clientsWanted + 100),
+    // The bench's clients are measured, not cut: a backlog shows as lag.
+    SSE_CLIENT_BUFFER_BYTES: String(512 * 1024 * 1024),
+  });
+  const histogram = newHistogram();
+  const clients: Client[] = [];
+  try {
+    const { rows: orders } = await bench.pool.query<{ id: string }>(
+      `INSERT INTO "orders" ("type", "side", "instrument", "quantity", "status", "placed_at")
+       SELECT 'market', 'buy', $1, 1000000, 'placed', now() FROM generate_series(1, $2) RETURNING "id"`,
+      ['BSSE00000000', ORDERS],
+    );
+    const orderIds = orders.map((order) => order.id);
+    await sleep(500); // their status events reach the API's ring before the clients come
+    bench.log(`SSE: connecting ${clientsWanted} clients`);
+    for (let i = 0; i < clientsWanted; i += 100) {
+      const batch = Array.from({ length: Math.min(100, clientsWanted - i) }, (_, k) =>
+        openClient(api.url, (i + k) % SAMPLE_EVERY === 0, histogram),
+      );
+      clients.push(...(await Promise.all(batch)));
+    }
+    // Their own orders' status events came before they connected; from here on only the flow.
+    for (const client of clients) client.received = 0;
+
+    bench.log(`SSE: ${rate} events/s for ${durationS} s to ${clients.length} clients`);
+    const cpuBefore = { api: treeCpuSeconds(api.pid), postgres: treeCpuSeconds(bench.infra.postgresPid), bench: process.cpuUsage() };
+    const started = performance.now();
+    let produced = 0;
+    let exec = 0;
+    let slowestInsertMs = 0;
+    for (;;) {
+      const elapsedS = (performance.now() - started) / 1000;
+      if (elapsedS >= durationS) break;
+      const due = Math.min(Math.floor(elapsedS * rate) - produced, 2000);
+      if (due > 0) {
+        const insertStarted = performance.now();
+        await bench.pool.query(
+          `INSERT INTO "order_stream" ("order_id", "kind", "state", "execution")
+           SELECT o."id", 'fill', to_jsonb(o), jsonb_build_object(
+             'exec_id', 'SSE-' || ($3::int + g), 'exec_type', 'partial_fill', 'order_id', o."id", 'last_qty', 1, 'last_px', '187.2500',
+             'cum_qty', 1, 'leaves_qty', 999999, 'transact_time', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+           FROM generate_series(0, $1::int - 1) g
+           JOIN "orders" o ON o."id" = ($2::uuid[])[1 + (($3::int + g) % cardinality($2::uuid[]))]`,
+          [due, orderIds, exec],
+        );
+        produced += due;
+        slowestInsertMs = Math.max(slowestInsertMs, performance.now() - insertStarted);
+        exec += due;
+      }
+      await sleep(10);
+    }
+    const flowS = (performance.now() - started) / 1000;
+    bench.log(`SSE: ${produced} events written in ${flowS.toFixed(1)} s; slowest insert ${slowestInsertMs.toFixed(0)} ms`);
+    // Transactions still open hold the stream back (it serves only those below the snapshot's xmin).
+    const { rows: holders } = await bench.pool.query<{ pid: number; age: string; query: string }>(
+      `SELECT pid, (now() - xact_start)::text AS age, left(query, 120) AS query FROM pg_stat_activity
+       WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() AND xact_start < now() - interval '1 second'`,
+    );
+    for (const holder of holders) bench.log(`SSE: transaction open for ${holder.age} (pid ${holder.pid}): ${holder.query}`);
+    // The tail of the flow: every client gets its last events, or the bench says how many it missed.
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && clients.some((client) => client.received < produced)) await sleep(100);
+    const measuredS = (performance.now() - started) / 1000;
+    const benchUsage = process.cpuUsage(cpuBefore.bench);
+    const cores = {
+      api: (treeCpuSeconds(api.pid) - cpuBefore.api) / measuredS,
+      postgres: (treeCpuSeconds(bench.infra.postgresPid) - cpuBefore.postgres) / measuredS,
+      bench: (benchUsage.user + benchUsage.system) / 1e6 / measuredS,
+    };
+    const received = clients.map((client) => client.received);
+    if (Math.min(...received) < produced) bench.log(`SSE: clients missed events; the API's log ends:\n${api.output().slice(-3000)}`);
+    return {
+      clients: clients.length,
+      rate,
+      durationS: flowS,
+      produced,
+      receivedMin: Math.min(...received),
+      receivedTotal: received.reduce((sum, n) => sum + n, 0),
+      complete: received.filter((n) => n >= produced).length,
+      outOfOrder: clients.filter((client) => client.outOfOrder).length,
+      lag: summarise(histogram),
+      sampled: Math.ceil(clients.length / SAMPLE_EVERY),
+      slowestInsertMs,
+      cores,
+    };
+  } finally {
+    for (const client of clients) client.request.destroy();
+    histogram.destroy();
+    await api.stop();
+  }
+}
