@@ -1,7 +1,8 @@
 // GET /events fan-out: many SSE clients on one API process, each receiving every event of a
 // steady flow of fills written straight into order_stream (batched inserts, as the ingestion
-// writes them). Measures the delivery lag (the event's `at`, set by the database at insert, to
-// its arrival at a client) and whether every client got every event, in order.
+// writes them). Measures the delivery lag from the commit of an event's insert (as the bench saw
+// it acknowledged) to its arrival at a client, and from the event's `at` (its insert's start,
+// so a stalled insert is in it), and whether every client got every event, in order.
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type LatencySummary, newHistogram, recordMs, summarise } from './histogram.js';
@@ -22,8 +23,10 @@ export interface SseResult {
   complete: number;
   /** Clients whose event ids did not increase (sampled clients only check). */
   outOfOrder: number;
-  /** Sampled clients' lag, every event. */
+  /** Sampled clients' lag from the insert's commit acknowledged, every event. */
   lag: LatencySummary;
+  /** The same from the event's `at` (its insert statement's start). */
+  lagFromAt: LatencySummary;
   sampled: number;
   /** The slowest batched insert of the flow: its wait is in the lag too (an event's `at` is its statement's start). */
   slowestInsertMs: number;
@@ -34,6 +37,7 @@ export interface SseResult {
 const EVENT = Buffer.from('\nevent:');
 const DATA = Buffer.from('\ndata:');
 const AT = Buffer.from(',"at":"');
+const EXEC = Buffer.from('"exec_id":"SSE-');
 const ID = Buffer.from('\nid:');
 const FRAME_END = Buffer.from('\n\n');
 /** One client in this many records the lag of each of its events (parsing every event of all of them would cost the bench more than the API). */
@@ -53,7 +57,13 @@ interface Client {
   outOfOrder: boolean;
 }
 
-function openClient(url: string, sampled: boolean, histogram: ReturnType<typeof newHistogram>): Promise<Client> {
+/** What sampled clients saw: each event's exec number and when it arrived. */
+interface Arrivals {
+  exec: number[];
+  at: number[];
+}
+
+function openClient(url: string, sampled: boolean, histogram: ReturnType<typeof newHistogram>, arrivals: Arrivals): Promise<Client> {
   return new Promise((resolve, reject) => {
     let tail: Buffer = Buffer.alloc(0);
     let pending: Buffer = Buffer.alloc(0);
@@ -92,6 +102,12 @@ function openClient(url: string, sampled: boolean, histogram: ReturnType<typeof 
             const time = Date.parse(pending.toString('latin1', at + AT.length, at + AT.length + 24));
             if (Number.isFinite(time)) recordMs(histogram, Math.max(0, now - time));
           }
+          const exec = pending.indexOf(EXEC, data);
+          if (data !== -1 && exec !== -1 && exec < end) {
+            const digitsEnd = pending.indexOf(34, exec + EXEC.length);
+            arrivals.exec.push(Number(pending.toString('latin1', exec + EXEC.length, digitsEnd)));
+            arrivals.at.push(now);
+          }
         }
         pending = Buffer.from(pending.subarray(end + FRAME_END.length));
       },
@@ -113,6 +129,10 @@ export async function sseFanOut(bench: Bench): Promise<SseResult> {
     SSE_CLIENT_BUFFER_BYTES: String(512 * 1024 * 1024),
   });
   const histogram = newHistogram();
+  const fromCommit = newHistogram();
+  const arrivals: Arrivals = { exec: [], at: [] };
+  /** Per batch: its first exec number and when its insert's commit was acknowledged. */
+  const commits: { first: number; at: number }[] = [];
   const clients: Client[] = [];
   try {
     const { rows: orders } = await bench.pool.query<{ id: string }>(
@@ -125,7 +145,7 @@ export async function sseFanOut(bench: Bench): Promise<SseResult> {
     bench.log(`SSE: connecting ${clientsWanted} clients`);
     for (let i = 0; i < clientsWanted; i += 100) {
       const batch = Array.from({ length: Math.min(100, clientsWanted - i) }, (_, k) =>
-        openClient(api.url, (i + k) % SAMPLE_EVERY === 0, histogram),
+        openClient(api.url, (i + k) % SAMPLE_EVERY === 0, histogram, arrivals),
       );
       clients.push(...(await Promise.all(batch)));
     }
@@ -153,6 +173,7 @@ export async function sseFanOut(bench: Bench): Promise<SseResult> {
            JOIN "orders" o ON o."id" = ($2::uuid[])[1 + (($3::int + g) % cardinality($2::uuid[]))]`,
           [due, orderIds, exec],
         );
+        commits.push({ first: exec, at: Date.now() });
         produced += due;
         slowestInsertMs = Math.max(slowestInsertMs, performance.now() - insertStarted);
         exec += due;
@@ -177,6 +198,19 @@ export async function sseFanOut(bench: Bench): Promise<SseResult> {
       postgres: (treeCpuSeconds(bench.infra.postgresPid) - cpuBefore.postgres) / measuredS,
       bench: (benchUsage.user + benchUsage.system) / 1e6 / measuredS,
     };
+    for (let i = 0; i < arrivals.exec.length; i++) {
+      const exec = arrivals.exec[i]!;
+      // The batch holding it: the last whose first exec is at or below it.
+      let low = 0;
+      let high = commits.length - 1;
+      while (low < high) {
+        const middle = (low + high + 1) >> 1;
+        if (commits[middle]!.first <= exec) low = middle;
+        else high = middle - 1;
+      }
+      const commit = commits[low];
+      if (commit && commit.first <= exec) recordMs(fromCommit, Math.max(0, arrivals.at[i]! - commit.at));
+    }
     const received = clients.map((client) => client.received);
     if (Math.min(...received) < produced) bench.log(`SSE: clients missed events; the API's log ends:\n${api.output().slice(-3000)}`);
     return {
@@ -188,7 +222,8 @@ export async function sseFanOut(bench: Bench): Promise<SseResult> {
       receivedTotal: received.reduce((sum, n) => sum + n, 0),
       complete: received.filter((n) => n >= produced).length,
       outOfOrder: clients.filter((client) => client.outOfOrder).length,
-      lag: summarise(histogram),
+      lag: summarise(fromCommit),
+      lagFromAt: summarise(histogram),
       sampled: Math.ceil(clients.length / SAMPLE_EVERY),
       slowestInsertMs,
       cores,
@@ -196,6 +231,7 @@ export async function sseFanOut(bench: Bench): Promise<SseResult> {
   } finally {
     for (const client of clients) client.request.destroy();
     histogram.destroy();
+    fromCommit.destroy();
     await api.stop();
   }
 }
