@@ -317,10 +317,11 @@ async function writeOrders(client: pg.PoolClient, orders: LockedOrder[]): Promis
       (segment.statusChanged ? changed : quiet).push(segment.end);
     }
     if (stream.length > 0) {
+      // One JSON document, not jsonb[]: an array literal would escape every quote of every state.
       await client.query(
         `INSERT INTO order_stream (order_id, kind, state, execution)
-         SELECT u.order_id, 'fill', u.state, u.execution FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[]) AS u(order_id, state, execution)`,
-        [stream.map((s) => s.orderId), stream.map((s) => s.state), stream.map((s) => s.execution)],
+         SELECT (e->>0)::uuid, 'fill', e->1, e->2 FROM jsonb_array_elements($1::jsonb) AS e`,
+        [`[${stream.map((s) => `[${JSON.stringify(s.orderId)},${s.state},${s.execution}]`).join(',')}]`],
       );
     }
     if (changed.length > 0) await updateOrders(client, changed, true);

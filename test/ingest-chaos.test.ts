@@ -83,7 +83,8 @@ async function expectSameAsVenue(s: IngestStack, orderIds: string[]): Promise<{ 
       );
     }
   }
-  if (mismatches.length > 0 && process.env.INGEST_DEBUG) {
+  if (mismatches.length > 0) {
+    // For the failure message: which seqs of one order are missing, the rejects, and what the processes said.
     const id = mismatches[0]!.slice(0, 36);
     const venue = (await s.control(`/control/orders/${id}`)).body as { executions: { seq: number }[] };
     const { rows: mine } = await s.db.query('SELECT seq::int AS seq FROM executions WHERE order_id = $1', [id]);
