@@ -9,6 +9,7 @@ import {
 import type { Context, Next } from 'koa';
 import pg from 'pg';
 import type { Logger } from '../config/logger.js';
+import { DuplicateClientOrderIdError } from '../prisma/orders-repository.js';
 import type { InternalErrorCause } from './metrics.js';
 
 /** One entry of a 422 answer, in the shape FastAPI gave the seed's clients. */
@@ -63,6 +64,20 @@ export class TooManyRequestsError extends ClientError {
 
   override headers(): Record<string, string> {
     return { 'Retry-After': String(this.retryAfterSeconds) };
+  }
+}
+
+/** A client_order_id the account already used: 409, naming the order that has it. */
+export class ClientOrderIdTakenError extends ClientError {
+  constructor(
+    readonly clientOrderId: string,
+    readonly orderId: string,
+  ) {
+    super(409, `client_order_id ${JSON.stringify(clientOrderId)} is already used by order ${orderId}`);
+  }
+
+  override body(): unknown {
+    return { message: this.message, order_id: this.orderId };
   }
 }
 
@@ -142,9 +157,12 @@ export function errorResponder(logger: Logger, onInternalError?: (cause: Interna
         if (ctx.status === 404) throw new ClientError(404, `No route for ${ctx.method} ${ctx.path}`);
         if (ctx.status >= 400) ctx.body = { message: ctx.message };
       }
-    } catch (error) {
+    } catch (caught) {
+      const error =
+        caught instanceof DuplicateClientOrderIdError ? new ClientOrderIdTakenError(caught.clientOrderId, caught.existingOrderId) : caught;
       if (error instanceof ClientError) {
         ctx.status = error.status;
+        ctx.set(error.headers());
         ctx.body = error.body();
         return;
       }
@@ -159,7 +177,6 @@ export function errorResponder(logger: Logger, onInternalError?: (cause: Interna
       const log: Logger = (ctx.state as { logger?: Logger }).logger ?? logger;
       log.error({ err: error, cause, method: ctx.method, path: ctx.path }, 'request failed');
       onInternalError?.(cause);
-        ctx.set(error.headers());
       ctx.status = 500;
       ctx.body = ctx.method === 'DELETE' ? CANCEL_INTERNAL_ERROR_BODY : INTERNAL_ERROR_BODY;
     }

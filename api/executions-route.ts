@@ -1,4 +1,4 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { LosslessNumber, stringify } from 'lossless-json';
 import { LIST_LIMIT } from '../domain/limits.js';
 import type { Execution, ExecutionsQuery } from '../prisma/executions-query.js';
@@ -9,7 +9,7 @@ export interface ExecutionsRouteDeps {
   executions: Pick<ExecutionsQuery, 'page'>;
   executionCursors: ExecutionCursorCodec;
   /** The order, if it exists (and, with accounts, is the caller's): 404 otherwise, before anything is read. */
-  findOrder(rawId: string | undefined): Promise<{ id: string }>;
+  findOrder(ctx: Context, rawId: string | undefined): Promise<{ id: string }>;
 }
 
 const PARAMETERS = ['limit', 'cursor'];
@@ -18,9 +18,9 @@ const PARAMETERS = ['limit', 'cursor'];
  * GET /orders/{id}/executions: the order's executions in the order the venue sent them (oldest
  * first), `{"data": [<execution>, …], "next": "<cursor>" | null}`, keyset pages.
  */
-export function executionsRoute(deps: ExecutionsRouteDeps): Middleware<unknown, { params: Record<string, string> }> {
+export function executionsRoute(deps: ExecutionsRouteDeps): Middleware {
   return async (ctx) => {
-    const order = await deps.findOrder(ctx.params.id);
+    const order = await deps.findOrder(ctx, (ctx.params as Record<string, string> | undefined)?.id);
     const { limit, after } = parseQuery(ctx.query, (cursor) => deps.executionCursors.decode(order.id, cursor));
     const page = await deps.executions.page(order.id, limit, after);
     const last = page.executions.at(-1);

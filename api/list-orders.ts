@@ -1,4 +1,4 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { CursorCodec } from './list-cursor.js';
 import { DEFAULT_CURSORS, parseListOrdersQuery } from './list-orders-query.js';
@@ -9,12 +9,17 @@ import { orderJson } from './order-response.js';
  * opaque cursor (keyset pagination, never OFFSET): `{"data": [<order>, …], "next": "<cursor>" | null}`.
  * Its query is validated by api/list-orders-query.ts.
  */
-export function listOrdersRoute(deps: { ordersQuery: Pick<OrdersQuery, 'page'>; cursors?: CursorCodec }): Middleware {
+export function listOrdersRoute(deps: {
+  ordersQuery: Pick<OrdersQuery, 'page'>;
+  cursors?: CursorCodec;
+  /** Whose orders the request lists: only that account's. */
+  accountOf: (ctx: Context) => string;
+}): Middleware {
   const orders = deps.ordersQuery;
   const cursors = deps.cursors ?? DEFAULT_CURSORS;
   return async (ctx) => {
     const params = parseListOrdersQuery(ctx.query, cursors);
-    const page = await orders.page(params.filters, params.limit, params.after);
+    const page = await orders.page({ ...params.filters, accountId: deps.accountOf(ctx) }, params.limit, params.after);
     const last = page.orders.at(-1);
     const next = page.more && last ? cursors.encode({ createdAt: last.createdAt, id: last.id }, params.filterKey) : null;
     ctx.status = 200;

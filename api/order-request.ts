@@ -131,6 +131,15 @@ export const orderRequestSchema = z
         }),
       limit_price: limitPrice.optional(),
       quantity,
+      client_order_id: z
+        .string({ error: 'Input should be a valid string' })
+        .regex(/^[\x21-\x7e]{1,64}$/, { message: 'String should be 1 to 64 visible ASCII characters' })
+        .optional()
+        .meta({
+          description:
+            'Your own id for the order (1–64 visible ASCII characters), unique in your account: a second order with it answers ' +
+            '409 naming the first. Find an order whose answer you lost with `GET /orders?client_order_id=…`.',
+        }),
       time_in_force: z
         .enum(TIME_IN_FORCE, { error: "Input should be 'day' or 'gtc'" })
         .optional()
@@ -155,8 +164,16 @@ export function parseOrderRequest(body: unknown): NewOrder {
   if (priceRule && !details.some((detail) => detail.loc[1] === 'limit_price')) details.push(priceRule);
   if (!result.success || details.length > 0) throw new RequestValidationError(details);
 
-  const { type, side, instrument, limit_price, quantity, time_in_force } = result.data;
-  return { type, side, instrument, limitPrice: limit_price ?? null, quantity: quantity as number, timeInForce: time_in_force ?? 'day' };
+  const { type, side, instrument, limit_price, quantity, time_in_force, client_order_id } = result.data;
+  return {
+    type,
+    side,
+    instrument,
+    limitPrice: limit_price ?? null,
+    quantity: quantity as number,
+    timeInForce: time_in_force ?? 'day',
+    clientOrderId: client_order_id ?? null,
+  };
 }
 
 function limitPriceRule(body: Record<string, unknown>): ValidationDetail | undefined {

@@ -8,6 +8,7 @@ import { type Order, type OrderEvent, workflowIdFor } from '../domain/order.js';
 export function orderJson(order: Order, events?: OrderEvent[]): string {
   const body = {
     id: order.id,
+    client_order_id: order.clientOrderId,
     created_at: order.createdAt.toISOString(),
     type: order.type,
     side: order.side,

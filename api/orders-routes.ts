@@ -2,10 +2,12 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Logger } from '../config/logger.js';
+import { DEMO_ACCOUNT_ID } from '../domain/accounts.js';
 import { CANCELLABLE_STATUSES, isFinal, type NewOrder, type Order } from '../domain/order.js';
 import type { ExecutionsQuery } from '../prisma/executions-query.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
+import type { AuthState } from './auth.js';
 import { CancelNotRecordedError, OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
 import { createExecutionCursorCodec, type ExecutionCursorCodec } from './execution-cursor.js';
 import { executionsRoute } from './executions-route.js';
@@ -18,14 +20,21 @@ import { orderJson } from './order-response.js';
 import type { OrderCancellation, PlacementStarter } from './placement-client.js';
 import { type FaultInjector, type OpenOutcomeReporter, type SubmitOrderDeps, submitOrder } from './submit-order.js';
 
+/** The order store as one request sees it: its account's orders only. */
+export type AccountOrders = SubmitOrderDeps['orders'] &
+  IdempotencyDeps['orders'] &
+  Pick<OrdersRepository, 'find' | 'events' | 'recordCancelRequest'>;
+
 export interface OrdersRouteDeps {
-  orders: SubmitOrderDeps['orders'] & IdempotencyDeps['orders'] & Pick<OrdersRepository, 'find' | 'events'>;
+  orders: AccountOrders & { forAccount(accountId: string): AccountOrders };
   ordersQuery: Pick<OrdersQuery, 'page'>;
   executions: Pick<ExecutionsQuery, 'page'>;
   placement: PlacementStarter;
   cancellation: OrderCancellation;
   logger: Logger;
-  idempotency: Omit<IdempotencyDeps, 'orders'>;
+  idempotency: Omit<IdempotencyDeps, 'orders' | 'keys'> & {
+    keys: IdempotencyDeps['keys'] & { forAccount(accountId: string): IdempotencyDeps['keys'] };
+  };
   /** The compensating rejection's own store (a reserved pool); the order store when not given. */
   fence?: Pick<OrdersRepository, 'rejectIfPending'>;
   /** POST /orders: insert and start within orderMs; DELETE: the decision awaited for cancelMs. */
@@ -50,39 +59,50 @@ async function findOrder(orders: Pick<OrdersRepository, 'find'>, rawId: string |
   return order;
 }
 
+/** Who makes the request (api/auth.ts puts it on ctx.state); the demo account where nothing authenticated it. */
+export function callerOf(ctx: Context): AuthState {
+  const state = ctx.state as Partial<AuthState>;
+  return { accountId: state.accountId ?? DEMO_ACCOUNT_ID, keyId: state.keyId ?? null };
+}
+
 export function ordersRouter(deps: OrdersRouteDeps): Router {
   const router = new Router();
-  const submitDeps = { ...deps, budgetMs: deps.budgets.orderMs };
-  const submit = (request: NewOrder, key?: string) => submitOrder(submitDeps, request, key);
+  const ordersOf = (ctx: Context) => deps.orders.forAccount(callerOf(ctx).accountId);
 
   router.post('/orders', async (ctx) => {
     // Validation comes first: a request that fails it stores nothing, not even its key.
     const request = parseOrderRequest(await readJsonBody(ctx));
+    const { accountId } = callerOf(ctx);
+    const orders = deps.orders.forAccount(accountId);
+    const submitDeps = { ...deps, orders, budgetMs: deps.budgets.orderMs };
+    const submit = (order: NewOrder, key?: string) => submitOrder(submitDeps, order, key);
     const key = ctx.get(IDEMPOTENCY_HEADER);
     // No header at all: no key. A header present but empty is a bad key (validateKey: 400).
     if (ctx.headers[IDEMPOTENCY_HEADER.toLowerCase()] === undefined) {
       respond(ctx, 201, orderJson(await submit(request)));
       return;
     }
-    const answer = await withIdempotencyKey({ ...deps.idempotency, orders: deps.orders }, validateKey(key), request, submit);
+    const idempotency = { ...deps.idempotency, keys: deps.idempotency.keys.forAccount(accountId), orders };
+    const answer = await withIdempotencyKey(idempotency, validateKey(key), request, submit);
     if (answer.replayed) ctx.set('Idempotent-Replayed', 'true');
     respond(ctx, answer.status, answer.body);
   });
 
-  router.get('/orders', listOrdersRoute(deps));
+  router.get('/orders', listOrdersRoute({ ...deps, accountOf: (ctx) => callerOf(ctx).accountId }));
 
   router.get(
     '/orders/:id/executions',
     executionsRoute({
       executions: deps.executions,
       executionCursors: deps.executionCursors ?? createExecutionCursorCodec(undefined),
-      findOrder: (rawId) => findOrder(deps.orders, rawId),
+      findOrder: (ctx, rawId) => findOrder(ordersOf(ctx), rawId),
     }),
   );
 
   router.get('/orders/:id', async (ctx) => {
-    const order = await findOrder(deps.orders, ctx.params.id);
-    respond(ctx, 200, orderJson(order, await deps.orders.events(order.id)));
+    const orders = ordersOf(ctx);
+    const order = await findOrder(orders, ctx.params.id);
+    respond(ctx, 200, orderJson(order, await orders.events(order.id)));
   });
 
   // Cancel: the order's workflow decides, against its own placement, whether the cancel wins.
@@ -90,9 +110,13 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
   // recorded in the workflow but not decided within the budget: the decision follows, readable
   // with GET /orders/:id.
   router.delete('/orders/:id', async (ctx) => {
-    let order = await findOrder(deps.orders, ctx.params.id);
+    const orders = ordersOf(ctx);
+    let order = await findOrder(orders, ctx.params.id);
     let decided = true;
     if (CANCELLABLE_STATUSES.includes(order.status)) {
+      // The cancel's status change, by the workflow or from the venue's report, names its key.
+      const { keyId } = callerOf(ctx);
+      if (keyId) await orders.recordCancelRequest(order.id, keyId).catch(() => {});
       let outcome: Awaited<ReturnType<OrderCancellation['cancel']>>;
       try {
         outcome = await deps.cancellation.cancel(order.id, Date.now() + deps.budgets.cancelMs);
@@ -100,15 +124,15 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
         throw new CancelNotRecordedError(order.id, { cause: error });
       }
       decided = outcome?.decided !== false;
-      order = (await deps.orders.find(order.id).catch(() => null)) ?? order;
+      order = (await orders.find(order.id).catch(() => null)) ?? order;
     }
     if (!decided && !isFinal(order.status)) {
-      respond(ctx, 202, orderJson(order, await deps.orders.events(order.id).catch(() => [])));
+      respond(ctx, 202, orderJson(order, await orders.events(order.id).catch(() => [])));
       return;
     }
     // Cancelling a cancelled order again is harmless: the same answer.
     if (order.status !== 'cancelled') throw new OrderNotCancellableError(order.id, order.status);
-    respond(ctx, 200, orderJson(order, await deps.orders.events(order.id)));
+    respond(ctx, 200, orderJson(order, await orders.events(order.id)));
   });
 
   return router;

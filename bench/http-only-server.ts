@@ -10,12 +10,15 @@ import { readJsonBody } from '../api/json-body.js';
 import { parseOrderRequest } from '../api/order-request.js';
 import { orderJson } from '../api/order-response.js';
 import { createLogger } from '../config/logger.js';
+import { DEMO_ACCOUNT_ID } from '../domain/accounts.js';
 import { type NewOrder, NOTHING_DECIDED, type Order } from '../domain/order.js';
 
 function fakeOrder(request: NewOrder): Order {
   return {
     ...request,
     id: randomUUID(),
+    accountId: DEMO_ACCOUNT_ID,
+    clientOrderId: request.clientOrderId ?? null,
     status: 'accepted',
     createdAt: new Date(),
     ...NOTHING_DECIDED,

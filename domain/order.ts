@@ -142,10 +142,15 @@ export interface NewOrder {
   limitPrice: string | null;
   quantity: number;
   timeInForce: TimeInForce;
+  /** The client's own id for the order (1–64 visible ASCII characters), unique per account. */
+  clientOrderId?: string | null;
 }
 
 export interface Order extends NewOrder {
   id: string;
+  /** The account that created it: only that account's requests see it. */
+  accountId: string;
+  clientOrderId: string | null;
   status: OrderStatus;
   createdAt: Date;
   placedAt: Date | null;
@@ -182,6 +187,8 @@ export interface OrderEvent {
 /** The order as it travels to the workflow and the exchange: plain JSON, dates as ISO text. */
 export interface OrderTicket extends NewOrder {
   id: string;
+  /** Absent in workflows started before accounts existed (their orders are the demo account's). */
+  accountId?: string;
   createdAt: string;
 }
 
@@ -194,6 +201,8 @@ export function toTicket(order: Order): OrderTicket {
     limitPrice: order.limitPrice,
     quantity: order.quantity,
     timeInForce: order.timeInForce,
+    accountId: order.accountId,
+    clientOrderId: order.clientOrderId,
     createdAt: order.createdAt.toISOString(),
   };
 }

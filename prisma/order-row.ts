@@ -9,7 +9,7 @@ import { Prisma } from './generated/client.js';
 export const ORDER_COLUMNS = Prisma.sql`o."id", o."type"::text AS "type", o."side"::text AS "side", o."instrument",
   o."limit_price"::text AS "limit_price", o."quantity", o."status"::text AS "status", o."created_at", o."placed_at",
   o."rejected_at", o."rejected_reason", o."cancelled_at", o."time_in_force"::text AS "time_in_force", o."filled_quantity",
-  o."filled_notional"::text AS "filled_notional", o."filled_at", o."expired_at", o."expires_at"`;
+  o."filled_notional"::text AS "filled_notional", o."filled_at", o."expired_at", o."expires_at", o."account_id", o."client_order_id"`;
 
 export interface OrderRecord {
   id: string;
@@ -30,12 +30,16 @@ export interface OrderRecord {
   filled_at: Date | string | null;
   expired_at: Date | string | null;
   expires_at: Date | string | null;
+  account_id: string;
+  client_order_id: string | null;
 }
 
 export function toOrder(row: OrderRecord): Order {
   const filledQuantity = Number(row.filled_quantity);
   return {
     id: row.id,
+    accountId: row.account_id,
+    clientOrderId: row.client_order_id,
     type: row.type as OrderType,
     side: row.side as OrderSide,
     instrument: row.instrument,

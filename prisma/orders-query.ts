@@ -5,6 +5,10 @@ import { ORDER_COLUMNS, type OrderRecord, toOrder } from './order-row.js';
 
 /** What GET /orders filters on; every field absent means "any". */
 export interface OrderListFilters {
+  /** Only this account's orders (every request lists its own). */
+  accountId?: string;
+  /** The order with this client_order_id (of the account). */
+  clientOrderId?: string;
   /** One or more statuses (distinct). */
   statuses?: readonly OrderStatus[];
   instrument?: string;
@@ -54,6 +58,8 @@ const NEWEST_FIRST = Prisma.sql`ORDER BY o."created_at" DESC, o."id" DESC`;
 export function listOrdersSql(query: OrderListQuery): Prisma.Sql {
   const { filters, after, limit } = query;
   const conditions: Prisma.Sql[] = [];
+  if (filters.accountId !== undefined) conditions.push(Prisma.sql`o."account_id" = ${filters.accountId}::uuid`);
+  if (filters.clientOrderId !== undefined) conditions.push(Prisma.sql`o."client_order_id" = ${filters.clientOrderId}`);
   if (filters.instrument !== undefined) conditions.push(Prisma.sql`o."instrument" = ${filters.instrument}`);
   if (filters.side !== undefined) conditions.push(Prisma.sql`o."side" = ${filters.side}::"OrderSide"`);
   if (filters.type !== undefined) conditions.push(Prisma.sql`o."type" = ${filters.type}::"OrderType"`);

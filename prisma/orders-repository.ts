@@ -1,3 +1,4 @@
+import { DEMO_ACCOUNT_ID, SYSTEM_ACTOR } from '../domain/accounts.js';
 import {
   type Actor,
   CLAIMABLE_STATUSES,
@@ -15,32 +16,68 @@ import { ORDER_COLUMNS, type OrderRecord, toOrder } from './order-row.js';
  * lifecycle table (domain/order.ts TRANSITIONS) allows: when two actors race (the API rejecting
  * an order whose workflow start it could not confirm, and that workflow claiming it), the
  * database lets exactly one of them win.
+ *
+ * Scoped to an account (`forAccount`, what the API uses for a request), it creates orders for
+ * that account and finds only that account's orders: another account's order is not found, as
+ * an unknown id. Unscoped (the workflow's steps, the sweep), it finds every order by its id.
  */
 export class OrdersRepository {
-  constructor(private readonly db: PrismaClient) {}
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly accountId?: string,
+  ) {}
 
+  /** The same store, seeing only `accountId`'s orders. */
+  forAccount(accountId: string): OrdersRepository {
+    return new OrdersRepository(this.db, accountId);
+  }
+
+  /** Inserts the order as `pending`; a client_order_id the account used before throws DuplicateClientOrderIdError. */
   async create(order: NewOrder, idempotencyKey?: string): Promise<Order> {
-    const rows = await this.db.$queryRaw<OrderRecord[]>`
-      INSERT INTO "orders" AS o ("type", "side", "instrument", "limit_price", "quantity", "time_in_force", "idempotency_key")
-      VALUES (${order.type}::"OrderType", ${order.side}::"OrderSide", ${order.instrument}, ${order.limitPrice}::numeric,
-        ${order.quantity}::int, ${order.timeInForce}::"TimeInForce", ${idempotencyKey ?? null})
-      RETURNING ${ORDER_COLUMNS}`;
-    return toOrder(rows[0]!);
+    const accountId = this.accountId ?? DEMO_ACCOUNT_ID;
+    try {
+      const rows = await this.db.$queryRaw<OrderRecord[]>`
+        INSERT INTO "orders" AS o ("type", "side", "instrument", "limit_price", "quantity", "time_in_force", "idempotency_key",
+          "account_id", "client_order_id")
+        VALUES (${order.type}::"OrderType", ${order.side}::"OrderSide", ${order.instrument}, ${order.limitPrice}::numeric,
+          ${order.quantity}::int, ${order.timeInForce}::"TimeInForce", ${idempotencyKey ?? null}, ${accountId}::uuid,
+          ${order.clientOrderId ?? null})
+        RETURNING ${ORDER_COLUMNS}`;
+      return toOrder(rows[0]!);
+    } catch (error) {
+      if (order.clientOrderId && isUniqueViolation(error, CLIENT_ORDER_ID_INDEX)) {
+        const existing = await this.db.$queryRaw<{ id: string }[]>`
+          SELECT "id" FROM "orders" WHERE "account_id" = ${accountId}::uuid AND "client_order_id" = ${order.clientOrderId}`;
+        if (existing[0]) throw new DuplicateClientOrderIdError(order.clientOrderId, existing[0].id);
+      }
+      throw error;
+    }
   }
 
   async find(id: string): Promise<Order | null> {
-    const rows = await this.db.$queryRaw<OrderRecord[]>`SELECT ${ORDER_COLUMNS} FROM "orders" o WHERE o."id" = ${id}::uuid`;
+    const rows = await this.db.$queryRaw<OrderRecord[]>`SELECT ${ORDER_COLUMNS} FROM "orders" o
+      WHERE o."id" = ${id}::uuid AND (${this.accountId ?? null}::uuid IS NULL OR o."account_id" = ${this.accountId ?? null}::uuid)`;
     return rows[0] ? toOrder(rows[0]) : null;
   }
 
   async findByIdempotencyKey(key: string): Promise<Order | null> {
-    const rows = await this.db.$queryRaw<OrderRecord[]>`SELECT ${ORDER_COLUMNS} FROM "orders" o WHERE o."idempotency_key" = ${key}`;
+    const rows = await this.db.$queryRaw<OrderRecord[]>`SELECT ${ORDER_COLUMNS} FROM "orders" o
+      WHERE o."account_id" = ${this.accountId ?? DEMO_ACCOUNT_ID}::uuid AND o."idempotency_key" = ${key}`;
     return rows[0] ? toOrder(rows[0]) : null;
   }
 
   /** Frees a key held by a rejected order, so that a retry with the key can try again. */
   async releaseIdempotencyKey(key: string): Promise<void> {
-    await this.db.order.updateMany({ where: { idempotencyKey: key, status: 'rejected' }, data: { idempotencyKey: null } });
+    await this.db.order.updateMany({
+      where: { accountId: this.accountId ?? DEMO_ACCOUNT_ID, idempotencyKey: key, status: 'rejected' },
+      data: { idempotencyKey: null },
+    });
+  }
+
+  /** Records who asked to cancel the order (a key id): the cancel's status change, whenever it comes, names it. */
+  async recordCancelRequest(id: string, actor: string): Promise<void> {
+    await this.db
+      .$executeRaw`UPDATE "orders" SET "cancel_requested_by" = COALESCE("cancel_requested_by", ${actor}) WHERE "id" = ${id}::uuid`;
   }
 
   /** pending -> accepted: the API records that the order's workflow runs. Returns the status after. */
@@ -59,7 +96,12 @@ export class OrdersRepository {
 
   /** accepted | placing -> cancelled (never placed). Returns the status after the attempt, or null for an unknown order. */
   async markCancelled(id: string): Promise<OrderStatus | null> {
-    return this.transition(id, 'workflow', { status: 'cancelled', cancelledAt: new Date() });
+    const { count } = await this.db.$executeRaw`UPDATE "orders" SET "status" = 'cancelled', "cancelled_at" = now(),
+      "status_actor" = COALESCE("cancel_requested_by", 'system')
+      WHERE "id" = ${id}::uuid AND "status" = ANY(${sourcesOf('cancelled', 'workflow')}::"OrderStatus"[])`.then((count) => ({ count }));
+    if (count === 1) return 'cancelled';
+    const current = await this.db.order.findUnique({ where: { id }, select: { status: true } });
+    return current?.status ?? null;
   }
 
   /** The statuses the order took, oldest first. */
@@ -108,9 +150,32 @@ export class OrdersRepository {
     by: Actor,
     data: { status: OrderStatus; placedAt?: Date; expiresAt?: Date | null; rejectedAt?: Date; rejectedReason?: string; cancelledAt?: Date },
   ): Promise<OrderStatus | null> {
-    const { count } = await this.db.order.updateMany({ where: { id, status: { in: sourcesOf(data.status, by) } }, data });
+    // The actor column is the event's (the trigger copies it): these changes are the system's.
+    const { count } = await this.db.order.updateMany({
+      where: { id, status: { in: sourcesOf(data.status, by) } },
+      data: { ...data, statusActor: SYSTEM_ACTOR },
+    });
     if (count === 1) return data.status;
     const current = await this.db.order.findUnique({ where: { id }, select: { status: true } });
     return current?.status ?? null;
   }
+}
+
+const CLIENT_ORDER_ID_INDEX = 'orders_account_id_client_order_id_key';
+
+/** A second order with a client_order_id the account used before (409, naming the first order). */
+export class DuplicateClientOrderIdError extends Error {
+  override readonly name = 'DuplicateClientOrderIdError';
+  constructor(
+    readonly clientOrderId: string,
+    readonly existingOrderId: string,
+  ) {
+    super(`client_order_id ${clientOrderId} is already used by order ${existingOrderId}`);
+  }
+}
+
+/** PostgreSQL's unique_violation (23505) on the given index, however the driver adapter wraps it. */
+function isUniqueViolation(error: unknown, index: string): boolean {
+  const text = JSON.stringify(error, Object.getOwnPropertyNames(error ?? {})) + String((error as Error)?.message ?? '');
+  return (text.includes('23505') || text.toLowerCase().includes('unique')) && text.includes(index);
 }

@@ -81,6 +81,8 @@ describe('GET /openapi.json', () => {
       'GET /orders': ['200', '422', '500'],
       'OPTIONS /orders': ['200', '204'],
       'OPTIONS /orders/{id}': ['200', '204'],
+      'GET /orders/{id}/executions': ['200', '404', '422', '500'],
+      'OPTIONS /orders/{id}/executions': ['200', '204'],
       'GET /orders/{id}': ['200', '404', '422', '500'],
       'DELETE /orders/{id}': ['200', '202', '404', '409', '422', '500'],
       'GET /events': ['200', '400', '422', '500', '503'],
@@ -147,6 +149,7 @@ describe('GET /openapi.json', () => {
     });
     expect(Order?.required).toEqual([
       'id',
+      'client_order_id',
       'created_at',
       'type',
       'side',
@@ -314,6 +317,7 @@ describe('the contract check of test/support/http.ts', () => {
     placed_at: null,
     rejected_reason: null,
     cancelled_at: null,
+    client_order_id: null,
     time_in_force: 'day',
     filled_quantity: 0,
     average_fill_price: null,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../api/json-body.js';
+import { DEMO_ACCOUNT_ID } from '../domain/accounts.js';
 import type { NewOrder } from '../domain/order.js';
 import { FAKE_CREATED_AT, useAppWithFakes } from './support/fakes.js';
 import { request } from './support/http.js';
@@ -34,85 +35,125 @@ describe('POST /orders accepts valid bodies', () => {
     {
       name: 'market buy without limit_price',
       body: market,
-      expected: { type: 'market', side: 'buy', instrument: ISIN, limitPrice: null, quantity: 10, timeInForce: 'day' },
+      expected: { type: 'market', side: 'buy', instrument: ISIN, limitPrice: null, quantity: 10, timeInForce: 'day', clientOrderId: null },
       priceToken: 'null',
     },
     {
       name: 'market sell with limit_price null',
       body: { ...market, side: 'sell', limit_price: null },
-      expected: { type: 'market', side: 'sell', instrument: ISIN, limitPrice: null, quantity: 10, timeInForce: 'day' },
+      expected: { type: 'market', side: 'sell', instrument: ISIN, limitPrice: null, quantity: 10, timeInForce: 'day', clientOrderId: null },
       priceToken: 'null',
     },
     {
       name: 'limit with a decimal string "10.25"',
       body: limit,
-      expected: { type: 'limit', side: 'sell', instrument: ISIN, limitPrice: '10.25', quantity: 10, timeInForce: 'day' },
+      expected: {
+        type: 'limit',
+        side: 'sell',
+        instrument: ISIN,
+        limitPrice: '10.25',
+        quantity: 10,
+        timeInForce: 'day',
+        clientOrderId: null,
+      },
       priceToken: '10.25',
     },
     {
       name: 'limit with a JSON number 10.25',
       body: raw('"limit_price":10.25'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '10.25', quantity: 1, timeInForce: 'day' },
+      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '10.25', quantity: 1, timeInForce: 'day', clientOrderId: null },
       priceToken: '10.25',
     },
     {
       name: 'limit with the string "0.10" (kept with its trailing zero)',
       body: raw('"limit_price":"0.10"'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '0.10', quantity: 1, timeInForce: 'day' },
+      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '0.10', quantity: 1, timeInForce: 'day', clientOrderId: null },
       priceToken: '0.10',
     },
     {
       name: 'limit with the JSON number 0.1 (written back with two places)',
       body: raw('"limit_price":0.1'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '0.10', quantity: 1, timeInForce: 'day' },
+      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '0.10', quantity: 1, timeInForce: 'day', clientOrderId: null },
       priceToken: '0.10',
     },
     {
       name: 'limit with an integer price 7',
       body: raw('"limit_price":7'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '7.00', quantity: 1, timeInForce: 'day' },
+      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '7.00', quantity: 1, timeInForce: 'day', clientOrderId: null },
       priceToken: '7.00',
     },
     {
       name: 'limit with the smallest positive price 0.01',
       body: raw('"limit_price":0.01'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '0.01', quantity: 1, timeInForce: 'day' },
+      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '0.01', quantity: 1, timeInForce: 'day', clientOrderId: null },
       priceToken: '0.01',
     },
     {
       name: 'limit with 10.250 (trailing zero, still two significant places)',
       body: raw('"limit_price":10.250'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '10.25', quantity: 1, timeInForce: 'day' },
+      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '10.25', quantity: 1, timeInForce: 'day', clientOrderId: null },
       priceToken: '10.25',
     },
     {
       name: 'limit with the largest NUMERIC(18,2) price, beyond float precision',
       body: raw('"limit_price":9999999999999999.99'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '9999999999999999.99', quantity: 1, timeInForce: 'day' },
+      expected: {
+        type: 'limit',
+        side: 'buy',
+        instrument: ISIN,
+        limitPrice: '9999999999999999.99',
+        quantity: 1,
+        timeInForce: 'day',
+        clientOrderId: null,
+      },
       priceToken: '9999999999999999.99',
     },
     {
       name: 'quantity 1 (the smallest)',
       body: { ...market, quantity: 1 },
-      expected: { type: 'market', side: 'buy', instrument: ISIN, limitPrice: null, quantity: 1, timeInForce: 'day' },
+      expected: { type: 'market', side: 'buy', instrument: ISIN, limitPrice: null, quantity: 1, timeInForce: 'day', clientOrderId: null },
       priceToken: 'null',
     },
     {
       name: 'quantity 2147483647 (the largest INTEGER)',
       body: { ...market, quantity: 2147483647 },
-      expected: { type: 'market', side: 'buy', instrument: ISIN, limitPrice: null, quantity: 2147483647, timeInForce: 'day' },
+      expected: {
+        type: 'market',
+        side: 'buy',
+        instrument: ISIN,
+        limitPrice: null,
+        quantity: 2147483647,
+        timeInForce: 'day',
+        clientOrderId: null,
+      },
       priceToken: 'null',
     },
     {
       name: 'instrument of 12 two-byte characters',
       body: { ...market, instrument: 'ÄÖÜäöüßéèêëï' },
-      expected: { type: 'market', side: 'buy', instrument: 'ÄÖÜäöüßéèêëï', limitPrice: null, quantity: 10, timeInForce: 'day' },
+      expected: {
+        type: 'market',
+        side: 'buy',
+        instrument: 'ÄÖÜäöüßéèêëï',
+        limitPrice: null,
+        quantity: 10,
+        timeInForce: 'day',
+        clientOrderId: null,
+      },
       priceToken: 'null',
     },
     {
       name: 'instrument of 12 astral characters (24 UTF-16 units, 48 bytes)',
       body: { ...market, instrument: '😀'.repeat(12) },
-      expected: { type: 'market', side: 'buy', instrument: '😀'.repeat(12), limitPrice: null, quantity: 10, timeInForce: 'day' },
+      expected: {
+        type: 'market',
+        side: 'buy',
+        instrument: '😀'.repeat(12),
+        limitPrice: null,
+        quantity: 10,
+        timeInForce: 'day',
+        clientOrderId: null,
+      },
       priceToken: 'null',
     },
   ];
@@ -152,7 +193,7 @@ describe('POST /orders accepts valid bodies', () => {
     expect(response.text).toContain(`"quantity":${expected.quantity}`);
 
     // The workflow was started once, with the order as stored.
-    expect(placement.tickets).toEqual([{ id, createdAt: FAKE_CREATED_AT.toISOString(), ...expected }]);
+    expect(placement.tickets).toEqual([{ id, createdAt: FAKE_CREATED_AT.toISOString(), accountId: DEMO_ACCOUNT_ID, ...expected }]);
     expect(orders.callsOf('rejectIfPending')).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import type { WorkflowState } from '../../activities/pending-orders.js';
 import { type AppDeps, createApp } from '../../api/app.js';
 import type { OrderCancellation, PlacementStarter } from '../../api/placement-client.js';
 import { createLogger } from '../../config/logger.js';
+import { DEMO_ACCOUNT_ID } from '../../domain/accounts.js';
 import {
   type NewOrder,
   NOTHING_DECIDED,
@@ -66,6 +67,13 @@ export class FakeOrders implements OrderStore {
     return this.calls.filter((call) => call.method === method).map((call) => call.args);
   }
 
+  /** One store for every account: the fakes' tests are about one caller. */
+  forAccount(_accountId: string): this {
+    return this;
+  }
+
+  async recordCancelRequest(_id: string, _actor: string): Promise<void> {}
+
   async create(order: NewOrder, idempotencyKey?: string): Promise<Order> {
     this.calls.push({ method: 'create', args: [order, idempotencyKey] });
     this.created.push(structuredClone(order));
@@ -73,6 +81,8 @@ export class FakeOrders implements OrderStore {
     const stored: Order = {
       ...order,
       id: randomUUID(),
+      accountId: DEMO_ACCOUNT_ID,
+      clientOrderId: order.clientOrderId ?? null,
       status: 'pending',
       createdAt: FAKE_CREATED_AT,
       ...NOTHING_DECIDED,
@@ -170,6 +180,10 @@ export type KeyStore = Pick<IdempotencyRepository, KeyMethod>;
 export class FakeKeys implements KeyStore {
   readonly rows = new Map<string, StoredKey & { orderId: string | null }>();
   readonly calls: { method: KeyMethod; args: unknown[] }[] = [];
+
+  forAccount(_accountId: string): this {
+    return this;
+  }
 
   callsOf(method: KeyMethod): unknown[][] {
     return this.calls.filter((call) => call.method === method).map((call) => call.args);

@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
+import { DEMO_ACCOUNT_ID } from '../../domain/accounts.js';
 import { AT_VENUE_STATUSES, type NewOrder, NOTHING_DECIDED, type Order } from '../../domain/order.js';
 import { orderStatusQuery } from '../../workflows/messages.js';
 import { waitFor } from './wait.js';
@@ -35,6 +36,8 @@ export function storedOrder(request: Partial<NewOrder> = {}, fields: Partial<Ord
     timeInForce: 'day',
     ...request,
     id: randomUUID(),
+    accountId: DEMO_ACCOUNT_ID,
+    clientOrderId: request.clientOrderId ?? null,
     status: 'pending',
     createdAt: new Date('2024-05-06T07:08:09.123Z'),
     ...NOTHING_DECIDED,
