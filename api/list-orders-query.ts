@@ -74,6 +74,9 @@ const listOrdersQuerySchema = z.strictObject(
     type: oneOf(ORDER_TYPES, "Input should be 'market' or 'limit'").optional(),
     created_from: timestamp.optional(),
     created_to: timestamp.optional(),
+    client_order_id: once((text, ctx) =>
+      /^[\x21-\x7e]{1,64}$/.test(text) ? text : fail(ctx, 'String should be 1 to 64 visible ASCII characters', 'string_pattern_mismatch'),
+    ).optional(),
     cursor: once((text, ctx) => decodeCursor(text) ?? fail(ctx, INVALID_CURSOR, 'value_error')).optional(),
   },
   { error: 'Extra inputs are not permitted' },
@@ -106,6 +109,7 @@ export function parseListOrdersQuery(
     ...(data.type && { type: data.type as OrderType }),
     ...(data.created_from && { createdFrom: data.created_from.text }),
     ...(data.created_to && { createdTo: data.created_to.text }),
+    ...(data.client_order_id !== undefined && { clientOrderId: data.client_order_id }),
   };
   const key = filterKey(filters, data.created_from?.instant, data.created_to?.instant);
   const params: ListOrdersParams = { limit: data.limit ?? LIST_LIMIT.default, filters, filterKey: key };
@@ -137,6 +141,7 @@ function filterKey(filters: OrderListFilters, from: bigint | undefined, to: bigi
     filters.type ?? null,
     from?.toString() ?? null,
     to?.toString() ?? null,
+    filters.clientOrderId ?? null,
   ]);
 }
 

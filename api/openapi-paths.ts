@@ -118,6 +118,10 @@ export function buildPaths(): ZodOpenApiPathsObject {
             type: optionalParameter(z.enum(ORDER_TYPES), 'Only market or only limit orders.'),
             created_from: optionalParameter(z.iso.datetime(), 'Only orders created at or after this time.'),
             created_to: optionalParameter(z.iso.datetime(), 'Only orders created before this time.'),
+            client_order_id: optionalParameter(
+              z.string().regex(/^[\x21-\x7e]{1,64}$/),
+              'The order with this `client_order_id` (yours): how to find an order whose answer you lost.',
+            ),
             limit: optionalParameter(
               z.int().min(LIST_LIMIT.min).max(LIST_LIMIT.max).default(LIST_LIMIT.default),
               'The most orders in one page.',
