@@ -124,6 +124,8 @@ export async function sseFanOut(bench: Bench): Promise<SseResult> {
     DATABASE_URL: bench.infra.databaseUrl,
     TEMPORAL_ADDRESS: bench.infra.temporalAddress,
     LOG_LEVEL: 'warn',
+    // The bench's clients carry no API key: they stream as the demo account.
+    AUTH_REQUIRED: 'false',
     SSE_MAX_CLIENTS: String(clientsWanted + 100),
     // The bench's clients are measured, not cut: a backlog shows as lag.
     SSE_CLIENT_BUFFER_BYTES: String(512 * 1024 * 1024),
