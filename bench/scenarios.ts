@@ -541,10 +541,11 @@ export async function burst(bench: Bench, options: { workers: number; exchange: 
   const env = serviceEnv(bench, queue, exchangeEnv);
   const spawnedAt = Date.now();
   const workers = await Promise.all(Array.from({ length: options.workers }, (_, i) => startWorker(`worker-${i + 1}`, env)));
+  let complete = false;
   try {
     const cpu = cpuMeter(bench, { worker: workers });
     const releasedAt = Math.max(...workers.map((worker) => worker.readyAt));
-    const complete = await waitUntilPlaced(bench, instrument, accepted.total, profile.burstWaitS * 1000);
+    complete = await waitUntilPlaced(bench, instrument, accepted.total, profile.burstWaitS * 1000);
     const cpuUse = cpu();
     const times = await placementTimes(bench, instrument);
     const placedAt = times.flatMap((time) => (time.placedMs === null ? [] : [time.placedMs])).sort((a, b) => a - b);
@@ -567,7 +568,8 @@ export async function burst(bench: Bench, options: { workers: number; exchange: 
       cpu: cpuUse,
     };
   } finally {
-    await waitUntilFinished(bench, [instrument], profile.burstWaitS * 1000);
+    // A backlog the wait gave up on cannot finish now: no more waiting for it.
+    if (complete) await waitUntilFinished(bench, [instrument], profile.burstWaitS * 1000);
     await Promise.all(workers.map((worker) => worker.stop()));
   }
 }
@@ -689,6 +691,7 @@ export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<Stea
   const { profile } = bench;
   const instrument = instrumentFor('steady');
   const { api, worker } = fleet;
+  let allPlaced = false;
   try {
     bench.log(
       `steady arrivals: ${profile.steadyRate} orders/s for ${profile.steadyRunS} s through the API, ${profile.steadyConnections} connections`,
@@ -722,7 +725,7 @@ export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<Stea
     const cpuUse = cpu();
     const serverErrors = errorsSince([api], errorsBefore);
     const accepted = await countOrders(bench, instrument);
-    const allPlaced = await waitUntilPlaced(bench, instrument, accepted.total, profile.steadyDrainS * 1000);
+    allPlaced = await waitUntilPlaced(bench, instrument, accepted.total, profile.steadyDrainS * 1000);
     const times = await placementTimes(bench, instrument);
     const stoppedWaitingAt = Date.now();
     const firstCreated = Math.min(...times.map((time) => time.createdMs));
@@ -744,7 +747,7 @@ export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<Stea
       cpu: cpuUse,
     };
   } finally {
-    await waitUntilFinished(bench, [instrument], profile.steadyDrainS * 1000);
+    if (allPlaced) await waitUntilFinished(bench, [instrument], profile.steadyDrainS * 1000);
     await Promise.all([api.stop(), worker.stop()]);
   }
 }
