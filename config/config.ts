@@ -108,20 +108,6 @@ const envSchema = z.object({
     .optional(),
   // A workflow bundle prebuilt by scripts/bundle-workflows.ts; unset: workflows are bundled at start.
   WORKFLOW_BUNDLE_PATH: z.string().min(1).refine(existsSync, 'no such file').optional(),
-});
-
-export type Config = z.infer<typeof envSchema>;
-
-// Room for clock differences between API hosts and the database, whose clock dates the orders.
-const STALE_ORDER_MARGIN_MS = 5000;
-
-// Node refuses a headers timeout longer than the request timeout (the headers are part of the request).
-const configSchema = envSchema
-  .refine((config) => config.HTTP_HEADERS_TIMEOUT_MS <= config.HTTP_REQUEST_TIMEOUT_MS, {
-    path: ['HTTP_HEADERS_TIMEOUT_MS'],
-    message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS',
-  })
-  // The sweep must never reject an order whose request may still get its workflow's start
   // Requests must carry `Authorization: Bearer <api_key>` (api/auth.ts). `false` (the local demo of
   // `npm start` only): a request without the header acts as the demo account; a bad key is still 401.
   AUTH_REQUIRED: z
@@ -138,6 +124,20 @@ const configSchema = envSchema
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(20),
   // A call to the limiter's storage slower than this counts as failed: the request goes on unlimited.
   RATE_LIMIT_STORAGE_TIMEOUT_MS: z.coerce.number().int().min(1).default(500),
+});
+
+export type Config = z.infer<typeof envSchema>;
+
+// Room for clock differences between API hosts and the database, whose clock dates the orders.
+const STALE_ORDER_MARGIN_MS = 5000;
+
+// Node refuses a headers timeout longer than the request timeout (the headers are part of the request).
+const configSchema = envSchema
+  .refine((config) => config.HTTP_HEADERS_TIMEOUT_MS <= config.HTTP_REQUEST_TIMEOUT_MS, {
+    path: ['HTTP_HEADERS_TIMEOUT_MS'],
+    message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS',
+  })
+  // The sweep must never reject an order whose request may still get its workflow's start
   // acknowledged: that request would answer 201 for an order no workflow can claim.
   .refine((config) => config.STALE_ORDER_AFTER_MS >= config.ORDER_BUDGET_MS + STALE_ORDER_MARGIN_MS, {
     path: ['STALE_ORDER_AFTER_MS'],
