@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import PQueue from 'p-queue';
 import type pg from 'pg';
 import type { Logger } from '../config/logger.js';
 import { type FinalStatus, workflowIdFor } from '../domain/order.js';
@@ -64,29 +65,40 @@ export function startRelay(options: RelayOptions): Relay {
     }
   };
 
+  // Rows being relayed now: a round never waits for them, so one slow Update (a workflow whose
+  // worker is gone waits out its deadline) holds up no other order's event.
+  const inFlight = new Set<string>();
+  const queue = new PQueue({ concurrency: options.concurrency });
+
+  const relayAndMark = async (row: { order_id: string; status: FinalStatus; filled_quantity: number }): Promise<void> => {
+    try {
+      if (stopped || !(await relayOne(row))) return;
+      retryAt.delete(row.order_id);
+      await pool.query('UPDATE order_terminal_outbox SET relayed_at = now() WHERE order_id = $1::uuid AND relayed_at IS NULL', [
+        row.order_id,
+      ]);
+    } catch (error) {
+      retryAt.set(row.order_id, Date.now() + options.retryMs);
+      logger.warn({ err: error, orderId: row.order_id }, 'terminal relay: could not mark the event relayed; will try again');
+    } finally {
+      inFlight.delete(row.order_id);
+    }
+  };
+
   const round = async (): Promise<void> => {
     const now = Date.now();
+    for (const [id, at] of retryAt) if (at <= now) retryAt.delete(id);
+    // Rows in flight or waiting to be tried again are left out in the query itself: however many
+    // there are, the newer events behind them are still read.
+    const skip = [...inFlight, ...retryAt.keys()];
     const { rows } = await pool.query(
       `SELECT order_id, status::text AS status, filled_quantity FROM order_terminal_outbox
-        WHERE relayed_at IS NULL ORDER BY created_at LIMIT ${PAGE}`,
+        WHERE relayed_at IS NULL AND NOT (order_id = ANY($1::uuid[])) ORDER BY created_at LIMIT ${PAGE}`,
+      [skip],
     );
-    const due = (rows as { order_id: string; status: FinalStatus; filled_quantity: number }[]).filter(
-      (row) => (retryAt.get(row.order_id) ?? 0) <= now,
-    );
-    const relayed: string[] = [];
-    let next = 0;
-    const lane = async () => {
-      while (!stopped && next < due.length) {
-        const row = due[next++]!;
-        if (await relayOne(row)) relayed.push(row.order_id);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency, due.length) }, lane));
-    if (relayed.length > 0) {
-      for (const id of relayed) retryAt.delete(id);
-      await pool.query('UPDATE order_terminal_outbox SET relayed_at = now() WHERE order_id = ANY($1::uuid[]) AND relayed_at IS NULL', [
-        relayed,
-      ]);
+    for (const row of rows as { order_id: string; status: FinalStatus; filled_quantity: number }[]) {
+      inFlight.add(row.order_id);
+      void queue.add(() => relayAndMark(row));
     }
   };
 
@@ -113,6 +125,8 @@ export function startRelay(options: RelayOptions): Relay {
       clearTimeout(timer);
       wake?.();
       await done;
+      queue.clear();
+      await queue.onIdle();
     },
   };
 }
