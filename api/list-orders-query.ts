@@ -141,7 +141,8 @@ function filterKey(filters: OrderListFilters, from: bigint | undefined, to: bigi
     filters.type ?? null,
     from?.toString() ?? null,
     to?.toString() ?? null,
-    filters.clientOrderId ?? null,
+    // Only when given: cursors issued before the filter existed stay valid.
+    ...(filters.clientOrderId !== undefined ? [filters.clientOrderId] : []),
   ]);
 }
 

@@ -114,8 +114,14 @@ async function raceCancels(options: { instrument: string; latencyMs: number; fai
         expect(atExchange.get(race.id)).toBe('accepted');
         outcomes.filled += 1;
       }
-      // The workflow's live view agrees with the database once the order is final.
-      expect(await temporal.workflow.getHandle(`order-${race.id}`).query(orderStatusQuery)).toBe(order.body.status);
+      // The workflow's live view comes to agree with the database: the venue's end is committed
+      // first, then relayed to the workflow.
+      await waitFor(
+        async () =>
+          (await temporal.workflow.getHandle(`order-${race.id}`).query(orderStatusQuery)) === order.body.status ? true : undefined,
+        60_000,
+        `the workflow of ${race.id} to see ${order.body.status}`,
+      );
       // The history a client reads: every status in order, each change an allowed one, ending
       // with the final status.
       const history = (order.body.events as { status: OrderStatus }[]).map((event) => event.status);

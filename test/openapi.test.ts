@@ -186,6 +186,7 @@ describe('GET /openapi.json', () => {
       'type',
       'created_from',
       'created_to',
+      'client_order_id',
       'limit',
       'cursor',
     ]);

@@ -112,7 +112,12 @@ describe('CORS', () => {
     expect(response.status, response.text).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe(ALLOWED);
     expect(response.headers.get('access-control-allow-methods')?.split(',')).toEqual(['GET', 'HEAD', 'POST', 'DELETE']);
-    expect(response.headers.get('access-control-allow-headers')?.split(',')).toEqual(['Content-Type', 'Idempotency-Key', 'X-Request-Id']);
+    expect(response.headers.get('access-control-allow-headers')?.split(',')).toEqual([
+      'Content-Type',
+      'Idempotency-Key',
+      'X-Request-Id',
+      'Last-Event-ID',
+    ]);
     expect(response.headers.get('access-control-max-age')).toBe('600');
   });
 

@@ -179,7 +179,8 @@ describe('npm start', () => {
     await waitForReady(run);
     expect(run.output()).not.toMatch(/already exists/);
     const groups = groupsOf(run.stdout());
-    expect(groups.size).toBe(5);
+    // PostgreSQL, Temporal, the venue, the ingestion process, the worker, the API.
+    expect(groups.size).toBe(6);
 
     // No chance to stop anything: every child must notice by itself that the launcher is gone.
     process.kill(-(run.child.pid as number), 'SIGKILL');
