@@ -64,7 +64,7 @@ const FIXTURES = [
     name: 'place-order-workflow.follow-to-terminal.history.json',
     scheduled: ['placeAtExchange'],
     startedAttempts: [3],
-    markers: ['core_patch', 'core_local_activity', 'core_local_activity', 'core_patch'],
+    markers: ['core_patch', 'core_patch', 'core_local_activity', 'core_local_activity'],
   },
 ];
 

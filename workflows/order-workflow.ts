@@ -62,6 +62,10 @@ export interface PlacementOutcome {
  * succeeded, and the exchange itself confirms that an interrupted call never reached it.
  */
 export async function placeOrderWorkflow(ticket: OrderTicket): Promise<PlacementOutcome> {
+  // Decided first, before any command: a patch checked later, after a local activity, can land
+  // in another workflow task on replay than it did when it ran (an Update arriving while the
+  // local activity runs), and the replay would then not find its marker where it looks.
+  const followsToTerminal = patched(FOLLOW_TO_TERMINAL);
   let status: OrderStatus = 'accepted';
   let cancelRequested = false;
   const exchangeCall = new CancellationScope();
@@ -109,7 +113,7 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   if (isFinal(claimed) || claimed === 'placed' || claimed === 'partially_filled') {
     // An earlier run of this order's workflow placed it already: never again at the exchange.
     setStatus(claimed);
-    if (isFinal(claimed) || !patched(FOLLOW_TO_TERMINAL)) return { orderId: ticket.id, status: claimed as FinalStatus | 'placed' };
+    if (isFinal(claimed) || !followsToTerminal) return { orderId: ticket.id, status: claimed as FinalStatus | 'placed' };
     const final = await followToTerminal(
       ticket.id,
       null,
@@ -144,7 +148,7 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   }
   await markOrderPlaced(ticket.id, ticket.createdAt, expiresAt);
   setStatus('placed');
-  if (!patched(FOLLOW_TO_TERMINAL)) {
+  if (!followsToTerminal) {
     logDecided('placed');
     return { orderId: ticket.id, status: 'placed' };
   }
