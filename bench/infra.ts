@@ -24,8 +24,12 @@ export interface Infra {
   temporal: 'file' | 'memory' | 'external';
   /** The venue's order entry (host:port), for the workers' VENUE_ADDRESS. */
   venueAddress: string;
+  /** The venue's control port (base URL): the ingest scenario's load mode and stats. */
+  venueControlUrl: string;
   venuePid: number;
   ingestPid: number;
+  /** The ingestion process's GET /metrics (its socket-to-commit histogram, its report counter). */
+  ingestMetricsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -83,10 +87,12 @@ export async function startInfra(options: {
     // One ingestion process for the whole run, caught up all along (started later, it would
     // replay the earlier scenarios' reports in the middle of a measurement): the placed orders'
     // fills reach the orders table and their workflows hear of their end.
+    const ingestMetricsPort = await getPort();
     const ingest = await startIngestProcess({
       DATABASE_URL: postgres.url,
       VENUE_ADDRESS: venue.address,
       TEMPORAL_ADDRESS: temporal.temporalAddress,
+      INGEST_METRICS_PORT: String(ingestMetricsPort),
     });
     stops.push(() => ingest.stop());
     if (venue.pid === undefined || ingest.pid === undefined) throw new Error('the venue or ingest process has no pid');
@@ -96,8 +102,10 @@ export async function startInfra(options: {
       postgresPid,
       ...temporal,
       venueAddress: venue.address,
+      venueControlUrl: venue.controlUrl,
       venuePid: venue.pid,
       ingestPid: ingest.pid,
+      ingestMetricsUrl: `http://127.0.0.1:${ingestMetricsPort}/metrics`,
       stop,
     };
   } catch (error) {

@@ -4,13 +4,14 @@
 // ONE table (Markdown) on stdout; progress goes to stderr.
 //
 // Options: --short; --json FILE (the raw figures); --only LIST (comma-separated scenarios:
-// limits, post, down, spike, burst, steady, sse); --temporal-db file|memory (default file, as `npm start`);
+// limits, post, down, spike, burst, steady, sse, ingest); --temporal-db file|memory (default file, as `npm start`);
 // --temporal-address HOST:PORT uses a Temporal server started by hand (to try its settings);
 // for exploring, --burst-orders N, --spike-requests N, --steady-rate N, --steady-seconds N override the mode's values
 // (the table then shows those, and says so in the run row).
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type Infra, machineInfo, startInfra } from './infra.js';
+import { ingestScenario } from './ingest.js';
 import { loadAverage } from './proc.js';
 import { PROFILES } from './profile.js';
 import { type Outcome, type Results, renderTable } from './report.js';
@@ -31,7 +32,7 @@ import {
 import { stopAllServices } from './services.js';
 import { sseFanOut } from './sse-fanout.js';
 
-const SCENARIOS = ['limits', 'post', 'down', 'spike', 'burst', 'steady', 'sse'] as const;
+const SCENARIOS = ['limits', 'post', 'down', 'spike', 'burst', 'steady', 'sse', 'ingest'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -174,6 +175,8 @@ async function main(): Promise<void> {
   if (only.has('steady')) results.steady = await attempt('steady', () => steady(b, fleet.steady));
   // GET /events fan-out: an API process of its own, no worker.
   if (only.has('sse')) results.sse = await attempt('sse', () => sseFanOut(b));
+  // Last: its load leaves the venue and the ingest busy for a while, and a thousand orders working.
+  if (only.has('ingest')) results.ingest = await attempt('ingest', () => ingestScenario(b));
 
   results.loadAfter = loadAverage();
   results.totalS = (performance.now() - started) / 1000;

@@ -136,18 +136,21 @@ function cpuMeter(bench: Bench, groups: Record<string, Service[]>): () => CpuUse
   };
 }
 
-function serviceEnv(bench: Bench, taskQueue: string, extra: Record<string, string> = {}): Record<string, string> {
+export function serviceEnv(bench: Bench, taskQueue: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     DATABASE_URL: bench.infra.databaseUrl,
     TEMPORAL_ADDRESS: bench.infra.temporalAddress,
     TEMPORAL_TASK_QUEUE: taskQueue,
     VENUE_ADDRESS: bench.infra.venueAddress,
     WORKFLOW_BUNDLE_PATH: bench.workflowBundlePath,
+    // Without keys, as the demo account, never rate limited: the 'auth' scenario measures what keys cost.
+    AUTH_REQUIRED: 'false',
+    RATE_LIMIT_PER_MINUTE: '100000000',
     ...extra,
   };
 }
 
-function queueFor(code: string): string {
+export function queueFor(code: string): string {
   return `bench-${code}-${randomUUID().slice(0, 8)}`;
 }
 
@@ -620,7 +623,7 @@ async function waitUntilPlaced(bench: Bench, instrument: string, expected: numbe
  * the workers are stopped with their workflows ended: a terminal event for a workflow whose
  * queue nobody polls any more would wait in the ingestion's relay for the rest of the run.
  */
-async function waitUntilFinished(bench: Bench, instruments: string[], timeoutMs: number): Promise<void> {
+export async function waitUntilFinished(bench: Bench, instruments: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { rows } = await bench.pool.query<{ unfinished: number }>(
