@@ -1,12 +1,18 @@
-import { type Client, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, ServiceError, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { DEMO_ACCOUNT_ID } from '../domain/accounts.js';
 import { type OrderTicket, workflowIdFor } from '../domain/order.js';
 import { orderSummary } from '../domain/order-summary.js';
+import { registerSearchAttributes } from '../worker/search-attributes.js';
 import { cancelOrderUpdate, cancelRequestedSignal, type FinalStatus } from '../workflows/messages.js';
 import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
+import { ACCOUNT_ID } from '../workflows/search-attributes.js';
 import { createTurnQueue, TurnMissedError } from './turn-queue.js';
 
 // Less than this left of a request's budget when its turn comes: the start is not sent.
 const MIN_TIME_TO_START_MS = 250;
+// After the API failed to register the search attributes, how long until it tries again.
+const REGISTRATION_RETRY_MS = 30_000;
 
 export interface PlacementStarter {
   /**
@@ -25,24 +31,61 @@ export interface PlacementStarter {
  */
 export function createPlacementStarter(client: Client, taskQueue: string, concurrency: number): PlacementStarter {
   const queue = createTurnQueue(concurrency);
+  // The API may start workflows before any worker registered the search attributes on the
+  // namespace (the dev server has them from its start flags, a cluster from the first worker):
+  // then it registers them itself, once per process, and a start it cannot give AccountId (no
+  // right to register) goes without it rather than fail the order. A failed registration is
+  // tried again only after a while: meanwhile a start costs one refused round trip, not a registration too.
+  let registration: Promise<boolean> | undefined;
+  const register = () => {
+    registration ??= registerSearchAttributes(client.connection, client.options.namespace).then(
+      () => true,
+      () => {
+        setTimeout(() => {
+          registration = undefined;
+        }, REGISTRATION_RETRY_MS).unref();
+        return false;
+      },
+    );
+    return registration;
+  };
+  const startWorkflow = (ticket: OrderTicket, workflowId: string, withAccountId: boolean) =>
+    client.workflow.start<typeof placeOrderWorkflow>('placeOrderWorkflow', {
+      workflowId,
+      taskQueue,
+      args: [ticket],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      // What the Web UI shows of the order in its list of workflows and on its page.
+      staticSummary: orderSummary(ticket),
+      // Set with the start, not upserted by the workflow: no command, and the order's account is
+      // a filter of the Web UI's list from the workflow's first moment.
+      ...(withAccountId && {
+        typedSearchAttributes: new TypedSearchAttributes([{ key: ACCOUNT_ID, value: ticket.accountId ?? DEMO_ACCOUNT_ID }]),
+      }),
+    });
+  const startWithAccountId = async (ticket: OrderTicket, workflowId: string) => {
+    try {
+      return await startWorkflow(ticket, workflowId, true);
+    } catch (error) {
+      // Refused before anything was recorded: the same start again is safe.
+      if (!isUnregisteredAccountId(error)) throw error;
+    }
+    if (await register()) {
+      try {
+        return await startWorkflow(ticket, workflowId, true);
+      } catch (error) {
+        if (!isUnregisteredAccountId(error)) throw error;
+      }
+    }
+    return startWorkflow(ticket, workflowId, false);
+  };
   return {
     async start(ticket, deadline) {
       const workflowId = workflowIdFor(ticket.id);
       try {
         // A start sent with almost no time left is answered after its deadline, if at all: its
         // workflow would exist while its request answers 500. Not sent at all is cleaner.
-        await queue.run(deadline - MIN_TIME_TO_START_MS, () =>
-          client.withDeadline(deadline, () =>
-            client.workflow.start<typeof placeOrderWorkflow>('placeOrderWorkflow', {
-              workflowId,
-              taskQueue,
-              args: [ticket],
-              workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-              // What the Web UI shows of the order in its list of workflows and on its page.
-              staticSummary: orderSummary(ticket),
-            }),
-          ),
-        );
+        await queue.run(deadline - MIN_TIME_TO_START_MS, () => client.withDeadline(deadline, () => startWithAccountId(ticket, workflowId)));
       } catch (error) {
         // Sent, and the deadline came as it answered: its own error says what Temporal did.
         if (error instanceof TurnMissedError) throw new StartNotSentError(workflowId, { cause: error });
@@ -51,6 +94,19 @@ export function createPlacementStarter(client: Client, taskQueue: string, concur
       return { workflowId };
     },
   };
+}
+
+const GRPC_INVALID_ARGUMENT = 3;
+
+/** Temporal refused a start because the namespace does not know the AccountId search attribute. */
+function isUnregisteredAccountId(error: unknown): boolean {
+  if (!(error instanceof ServiceError)) return false;
+  const cause = error.cause as { code?: number; details?: string } | undefined;
+  return (
+    cause?.code === GRPC_INVALID_ARGUMENT &&
+    /search attribute/i.test(cause.details ?? '') &&
+    (cause.details ?? '').includes(ACCOUNT_ID.name)
+  );
 }
 
 /** A workflow start that waited for its turn until its deadline and was never sent. */

@@ -3,8 +3,12 @@ import type { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
+import { DEMO_ACCOUNT_ID } from '../domain/accounts.js';
 import { workflowIdFor } from '../domain/order.js';
+import { AccountsRepository, type CreatedApiKey } from '../prisma/accounts-repository.js';
+import { createPrismaClient } from '../prisma/client.js';
 import { createOrderWorker, type OrderWorker } from '../worker/worker.js';
+import { ACCOUNT_ID } from '../workflows/search-attributes.js';
 import { testConfig } from './support/config.js';
 import { postJson, request } from './support/http.js';
 import { waitFor } from './support/wait.js';
@@ -12,13 +16,16 @@ import { waitFor } from './support/wait.js';
 // What the Temporal Web UI shows of an order's workflow, read from the dev server as the UI reads
 // it: the static summary from the workflow's description (user metadata), the live status from
 // the workflow's metadata query (current details) and from the OrderStatus search attribute (a
-// column and filter of the list). A placed order and a cancelled one must tell apart.
+// column and filter of the list). A placed order and a cancelled one must tell apart. Each
+// carries the account that created it as the AccountId search attribute (set with the start).
 const config = testConfig();
 const HELD = 'DE000BASF111';
 let api: ApiServer;
 let worker: OrderWorker;
 let running: Promise<void>;
 let client: Client;
+// Another account than the demo one (requests without a key), with a key of its own.
+let other: CreatedApiKey;
 
 beforeAll(async () => {
   const placed = new Map<string, number>();
@@ -41,6 +48,12 @@ beforeAll(async () => {
   running = worker.run();
   api = await startApiServer(config, createLogger('api', 'silent'));
   client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }) });
+  const db = createPrismaClient({ url: config.DATABASE_URL, poolSize: 1, connectTimeoutMs: 5000, queryTimeoutMs: 10_000 });
+  try {
+    other = await new AccountsRepository(db).createKey(`web-ui-${Math.random().toString(36).slice(2, 10)}`);
+  } finally {
+    await db.$disconnect();
+  }
 });
 
 afterAll(async () => {
@@ -50,10 +63,10 @@ afterAll(async () => {
   await client?.connection.close();
 });
 
-async function finalStatus(id: string): Promise<string> {
+async function finalStatus(id: string, headers: Record<string, string> = {}): Promise<string> {
   return waitFor(
     async () => {
-      const order = await request(`${api.url}/orders/${id}`);
+      const order = await request(`${api.url}/orders/${id}`, { headers });
       return ['placed', 'cancelled', 'rejected'].includes(order.body.status) ? (order.body.status as string) : undefined;
     },
     60_000,
@@ -76,7 +89,9 @@ describe('order workflows in the Temporal Web UI', () => {
       quantity: 10,
     });
     expect(bought.status).toBe(201);
-    const sold = await postJson(`${api.url}/orders`, { type: 'market', side: 'sell', instrument: HELD, quantity: 3 });
+    // The sell order is the other account's: its key on every request about it.
+    const otherKey = { Authorization: `Bearer ${other.apiKey}` };
+    const sold = await postJson(`${api.url}/orders`, { type: 'market', side: 'sell', instrument: HELD, quantity: 3 }, otherKey);
     expect(sold.status).toBe(201);
     const [buyId, sellId] = [bought.body.id as string, sold.body.id as string];
 
@@ -87,9 +102,9 @@ describe('order workflows in the Temporal Web UI', () => {
       30_000,
       'placing',
     );
-    const cancel = await request(`${api.url}/orders/${sellId}`, { method: 'DELETE' });
+    const cancel = await request(`${api.url}/orders/${sellId}`, { method: 'DELETE', headers: otherKey });
     expect([200, 202]).toContain(cancel.status);
-    expect(await finalStatus(sellId)).toBe('cancelled');
+    expect(await finalStatus(sellId, otherKey)).toBe('cancelled');
 
     const buy = await client.workflow.getHandle(workflowIdFor(buyId)).describe();
     const sell = await client.workflow.getHandle(workflowIdFor(sellId)).describe();
@@ -101,6 +116,9 @@ describe('order workflows in the Temporal Web UI', () => {
     expect(sell.status.name).toBe('COMPLETED');
     expect(await currentDetails(workflowIdFor(buyId))).toBe('**status:** placed');
     expect(await currentDetails(workflowIdFor(sellId))).toBe('**status:** cancelled');
+    // Whose order each is: the demo account's (no key) and the other account's.
+    expect(buy.typedSearchAttributes.get(ACCOUNT_ID)).toBe(DEMO_ACCOUNT_ID);
+    expect(sell.typedSearchAttributes.get(ACCOUNT_ID)).toBe(other.accountId);
 
     // The list, filtered as an operator would: cancelled orders of this test's task queue.
     const cancelledIds = await waitFor(
@@ -116,5 +134,19 @@ describe('order workflows in the Temporal Web UI', () => {
       'the cancelled order in the list',
     );
     expect(cancelledIds).toEqual([workflowIdFor(sellId)]);
+    // And an account's orders, as support would look them up.
+    const accountIds = await waitFor(
+      async () => {
+        const ids: string[] = [];
+        for await (const execution of client.workflow.list({
+          query: `TaskQueue = '${config.TEMPORAL_TASK_QUEUE}' AND AccountId = '${other.accountId}'`,
+        }))
+          ids.push(execution.workflowId);
+        return ids.length > 0 ? ids : undefined;
+      },
+      30_000,
+      "the other account's order in the list",
+    );
+    expect(accountIds).toEqual([workflowIdFor(sellId)]);
   });
 });

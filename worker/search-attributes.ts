@@ -1,4 +1,4 @@
-import type { Connection } from '@temporalio/client';
+import type { ConnectionLike } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
@@ -10,7 +10,7 @@ const GRPC_UNIMPLEMENTED = 12;
  * start flags; a cluster someone else runs gets them here). Safe to repeat and to race.
  * Only the missing ones are sent: the server logs a WARN line for each one that exists already.
  */
-export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+export async function registerSearchAttributes(connection: Pick<ConnectionLike, 'operatorService'>, namespace: string): Promise<void> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace }).then(
     ({ customAttributes }) => customAttributes,
     (error: { code?: number }) => {

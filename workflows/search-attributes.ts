@@ -7,8 +7,11 @@ export const ORDER_ID = defineSearchAttributeKey('OrderId', SearchAttributeType.
 export const INSTRUMENT = defineSearchAttributeKey('Instrument', SearchAttributeType.KEYWORD);
 export const SIDE = defineSearchAttributeKey('Side', SearchAttributeType.KEYWORD);
 export const ORDER_STATUS = defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD);
+// The account that created the order: set by the API when it starts the workflow (not upserted
+// by the workflow, so no command and no patch), e.g. AccountId = '<uuid>' AND OrderStatus = 'placed'.
+export const ACCOUNT_ID = defineSearchAttributeKey('AccountId', SearchAttributeType.KEYWORD);
 
-export const ORDER_SEARCH_ATTRIBUTES = [ORDER_ID, INSTRUMENT, SIDE, ORDER_STATUS];
+export const ORDER_SEARCH_ATTRIBUTES = [ORDER_ID, INSTRUMENT, SIDE, ORDER_STATUS, ACCOUNT_ID];
 
 /** Name and type as the dev server's `--search-attribute Name=Keyword` flag takes them. */
 export const SEARCH_ATTRIBUTE_DEFINITIONS = ORDER_SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, type: 'Keyword' as const }));

@@ -1,0 +1,109 @@
+import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPlacementStarter } from '../api/placement-client.js';
+import { type OrderTicket, workflowIdFor } from '../domain/order.js';
+import { ACCOUNT_ID } from '../workflows/search-attributes.js';
+import { testConfig } from './support/config.js';
+import { waitFor } from './support/wait.js';
+
+// The API may start an order's workflow before any worker registered the search attributes on
+// the namespace (a fresh cluster, the API up first). The start sets AccountId; it must not fail
+// the order for that. Each case gets a namespace of its own on the suite's Temporal server,
+// created here, so none of the order workflows' attributes is registered on it; no worker polls
+// it, only the starts and their workflows' descriptions are read.
+const config = testConfig();
+const GRPC_PERMISSION_DENIED = 7;
+let connection: Connection;
+
+beforeAll(async () => {
+  connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+});
+afterAll(async () => {
+  await connection?.close();
+});
+
+async function freshNamespace(): Promise<string> {
+  const namespace = `bare-${Math.random().toString(36).slice(2, 10)}`;
+  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+  await waitFor(
+    () =>
+      connection.workflowService.describeNamespace({ namespace }).then(
+        () => true,
+        () => undefined,
+      ),
+    30_000,
+    `namespace ${namespace}`,
+  );
+  return namespace;
+}
+
+function ticket(accountId: string): OrderTicket {
+  return {
+    id: crypto.randomUUID(),
+    type: 'market',
+    side: 'buy',
+    instrument: 'US0378331005',
+    limitPrice: null,
+    quantity: 1,
+    timeInForce: 'day',
+    accountId,
+    clientOrderId: null,
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/** Starts the ticket's workflow, retrying while the new namespace is not yet known everywhere in the server. */
+async function startOnce(client: Client, order: OrderTicket): Promise<void> {
+  const starter = createPlacementStarter(client, config.TEMPORAL_TASK_QUEUE, 4);
+  await waitFor(
+    () =>
+      starter.start(order, Date.now() + 10_000).then(
+        () => true,
+        (error: Error) => {
+          if (/namespace/i.test(`${error.message} ${(error.cause as Error | undefined)?.message ?? ''}`)) return undefined;
+          throw error;
+        },
+      ),
+    30_000,
+    'the start',
+  );
+}
+
+describe('a workflow start on a namespace without the AccountId search attribute', () => {
+  it('registers the attributes and starts the workflow with its AccountId', { timeout: 60_000 }, async () => {
+    const namespace = await freshNamespace();
+    const client = new Client({ connection, namespace });
+    const order = ticket(crypto.randomUUID());
+    await startOnce(client, order);
+    const described = await client.workflow.getHandle(workflowIdFor(order.id)).describe();
+    expect(described.typedSearchAttributes.get(ACCOUNT_ID)).toBe(order.accountId);
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+    expect(Object.keys(customAttributes ?? {})).toEqual(expect.arrayContaining(['AccountId', 'OrderId', 'OrderStatus']));
+  });
+
+  it('starts the workflow without AccountId when it may not register attributes', { timeout: 60_000 }, async () => {
+    const namespace = await freshNamespace();
+    // A connection whose operator calls are refused, as for an API without the operator's rights.
+    let refused = 0;
+    const operatorService = new Proxy(connection.operatorService, {
+      get(target, property, receiver) {
+        if (property !== 'addSearchAttributes') return Reflect.get(target, property, receiver);
+        return async () => {
+          refused += 1;
+          throw Object.assign(new Error('7 PERMISSION_DENIED: not allowed'), { code: GRPC_PERMISSION_DENIED });
+        };
+      },
+    });
+    const restricted = new Proxy(connection, {
+      get: (target, property, receiver) => (property === 'operatorService' ? operatorService : Reflect.get(target, property, receiver)),
+    });
+    const client = new Client({ connection: restricted, namespace });
+    const order = ticket(crypto.randomUUID());
+    await startOnce(client, order);
+    expect(refused).toBe(1);
+    const described = await client.workflow.getHandle(workflowIdFor(order.id)).describe();
+    expect(described.status.name).toBe('RUNNING');
+    expect(described.typedSearchAttributes.get(ACCOUNT_ID)).toBeUndefined();
+  });
+});
