@@ -120,9 +120,12 @@ export class OrdersRepository {
    */
   async markPlaced(id: string, placedAt: Date, expiresAt: Date | null = null): Promise<OrderStatus | null> {
     const status = await this.transition(id, 'workflow', { status: 'placed', placedAt, expiresAt });
-    if (status !== null && status !== 'placed' && !CLAIMABLE_STATUSES.includes(status)) {
+    // `placed` too: the venue's `new` report usually reaches the ingestion process before this
+    // call, and its placing -> placed leaves expires_at empty. Writes nothing when the times are there.
+    if (status !== null && !CLAIMABLE_STATUSES.includes(status)) {
       await this.db.$executeRaw`UPDATE "orders" SET "placed_at" = COALESCE("placed_at", ${placedAt}),
-        "expires_at" = COALESCE("expires_at", ${expiresAt}) WHERE "id" = ${id}::uuid`;
+        "expires_at" = COALESCE("expires_at", ${expiresAt}::timestamptz) WHERE "id" = ${id}::uuid
+        AND ("placed_at" IS NULL OR ("expires_at" IS NULL AND ${expiresAt}::timestamptz IS NOT NULL))`;
     }
     return status;
   }
