@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { SYSTEM_ACTOR } from '../domain/accounts.js';
 import { decimalUnits, unitsText } from '../domain/decimal.js';
 import { applyReport, type KnownFill, type OrderAggregate, REJECT_REASONS, type RejectReason } from '../domain/fills.js';
 import type { FinalStatus, OrderStatus } from '../domain/order.js';
@@ -332,7 +333,9 @@ async function writeOrders(client: pg.PoolClient, orders: LockedOrder[]): Promis
 async function updateOrders(client: pg.PoolClient, orders: OrderAggregate[], withStatus: boolean): Promise<void> {
   const column = <T>(pick: (order: OrderAggregate) => T) => orders.map(pick);
   await client.query(
-    `UPDATE orders o SET ${withStatus ? 'status = u.status::"OrderStatus",' : ''}
+    // Who caused a status (the trigger records it): the venue's cancel is the one a client's key
+    // asked for, when one did (DELETE /orders/:id); every other status the venue reports is the system's.
+    `UPDATE orders o SET ${withStatus ? `status = u.status::"OrderStatus", ${STATUS_ACTOR_SQL},` : ''}
             filled_quantity = u.filled_quantity, filled_notional = u.filled_notional, placed_at = u.placed_at,
             filled_at = u.filled_at, cancelled_at = u.cancelled_at, expired_at = u.expired_at, rejected_at = u.rejected_at,
             rejected_reason = u.rejected_reason
@@ -351,6 +354,9 @@ async function updateOrders(client: pg.PoolClient, orders: OrderAggregate[], wit
       column((o) => o.expiredAt),
       column((o) => o.rejectedAt),
       column((o) => o.rejectedReason),
+      ...(withStatus ? [SYSTEM_ACTOR] : []),
     ],
   );
 }
+
+const STATUS_ACTOR_SQL = `status_actor = CASE WHEN u.status = 'cancelled' THEN COALESCE(o.cancel_requested_by, $11) ELSE $11 END`;

@@ -97,7 +97,7 @@ export class OrdersRepository {
   /** accepted | placing -> cancelled (never placed). Returns the status after the attempt, or null for an unknown order. */
   async markCancelled(id: string): Promise<OrderStatus | null> {
     const { count } = await this.db.$executeRaw`UPDATE "orders" SET "status" = 'cancelled', "cancelled_at" = now(),
-      "status_actor" = COALESCE("cancel_requested_by", 'system')
+      "status_actor" = COALESCE("cancel_requested_by", ${SYSTEM_ACTOR})
       WHERE "id" = ${id}::uuid AND "status" = ANY(${sourcesOf('cancelled', 'workflow')}::"OrderStatus"[])`.then((count) => ({ count }));
     if (count === 1) return 'cancelled';
     const current = await this.db.order.findUnique({ where: { id }, select: { status: true } });
