@@ -50,6 +50,7 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     PORT=3000 \
     HOST=0.0.0.0 \
+    MANAGEMENT_HOST=0.0.0.0 \
     WORKER_METRICS_PORT=9464 \
     WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js
 WORKDIR /app
@@ -68,7 +69,7 @@ COPY --from=build /app/scripts/migrate.ts /app/scripts/healthcheck.mjs ./scripts
 COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
 # `node` (uid/gid 1000) comes with the official image; numeric, so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
-EXPOSE 3000 9464 9465
+EXPOSE 3000 9463 9464 9465
 # Liveness of whichever process runs (API or worker); docker-compose.yml asks the API for readiness.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["node", "scripts/healthcheck.mjs"]
 CMD ["node", "--import", "tsx", "api/main.ts"]

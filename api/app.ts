@@ -10,7 +10,7 @@ import { createExecutionCursorCodec } from './execution-cursor.js';
 import { livenessRoute, type ReadinessProbe, readinessRoute } from './health.js';
 import { bodyReadSettings } from './json-body.js';
 import { type CursorCodec, createCursorCodec } from './list-cursor.js';
-import { type ApiMetrics, createApiMetrics, metricsRoute } from './metrics.js';
+import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { type OrdersRouteDeps, ordersRouter } from './orders-routes.js';
 import { requestContext } from './request-context.js';
 
@@ -19,8 +19,14 @@ export type AppSettings = Partial<Pick<Config, 'CURSOR_SECRET' | 'CORS_ALLOWED_O
 
 export type AppDeps = OrdersRouteDeps & {
   logger: Logger;
-  /** The series GET /metrics serves; a fresh set when not given. */
+  /** The series the request context counts into (served on the management port); a fresh set when not given. */
   metrics?: ApiMetrics;
+  /**
+   * Authentication, then the per-account rate limit (api/auth.ts, api/rate-limit.ts): run before
+   * every route that reads or writes orders, not before health or docs. Without it (apps built
+   * with fakes in tests) every request acts as the demo account.
+   */
+  access?: Middleware[];
   /** GET /health/ready; without it the route does not exist (apps built with fakes in tests). */
   readiness?: ReadinessProbe;
   /** GET /events' stream; without it the route does not exist (apps built with fakes in tests). */
@@ -31,8 +37,8 @@ export type AppDeps = OrdersRouteDeps & {
 
 /** The methods a preflight may allow, and the request and answer headers a page may use. */
 const CORS_METHODS = ['GET', 'HEAD', 'POST', 'DELETE'];
-const CORS_REQUEST_HEADERS = ['Content-Type', 'Idempotency-Key', 'X-Request-Id', 'Last-Event-ID'];
-const CORS_EXPOSED_HEADERS = ['X-Request-Id', 'Idempotent-Replayed'];
+const CORS_REQUEST_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'Last-Event-ID'];
+const CORS_EXPOSED_HEADERS = ['X-Request-Id', 'Idempotent-Replayed', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'WWW-Authenticate'];
 const CORS_MAX_AGE_SECONDS = 600;
 
 export function createApp(deps: AppDeps): Koa {
@@ -58,10 +64,11 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorResponder(deps.logger, (cause) => metrics.internalErrors.inc({ cause })));
   app.use(bodyReadSettings(settings.HTTP_BODY_IDLE_TIMEOUT_MS ?? HTTP_TIMEOUT_DEFAULTS.bodyIdleMs));
   app.use(livenessRoute());
-  app.use(metricsRoute(metrics));
   if (readiness) app.use(readinessRoute(readiness));
   app.use(apiDocs()); // GET /openapi.json, /docs
   app.use(unknownMethodNotAllowed());
+  // OPTIONS only answers which methods a path takes (no order data): it needs no key.
+  for (const guard of deps.access ?? []) app.use((ctx, next) => (ctx.method === 'OPTIONS' ? next() : guard(ctx, next)));
   app.use(router.routes());
   app.use(router.allowedMethods());
   if (deps.events) {

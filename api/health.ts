@@ -123,13 +123,22 @@ export function livenessRoute(): Middleware {
   };
 }
 
-/** GET /health/ready: 200 with the checks when ready, else 503 with them. */
-export function readinessRoute(probe: ReadinessProbe): Middleware {
+/**
+ * GET /health/ready: 200 when ready, else 503, with each check's pass or fail. `detail` adds each
+ * check's duration and message (the management port): on the public port a failure's message
+ * (an address, a driver's error) would tell anyone about the internals.
+ */
+export function readinessRoute(probe: ReadinessProbe, { detail = false }: { detail?: boolean } = {}): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'GET' || ctx.path !== '/health/ready') return next();
     const readiness = await probe.check();
     ctx.status = readiness.status === 'ready' ? 200 : 503;
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = readiness;
+    ctx.body = detail
+      ? readiness
+      : {
+          status: readiness.status,
+          checks: Object.fromEntries(Object.entries(readiness.checks).map(([name, check]) => [name, { status: check.status }])),
+        };
   };
 }

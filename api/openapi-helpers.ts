@@ -90,6 +90,67 @@ export function withCommonHeaders(paths: ZodOpenApiPathsObject): ZodOpenApiPaths
   );
 }
 
+/** The security scheme of the API's keys (api/auth.ts), by its name in `components.securitySchemes`. */
+export const API_KEY_SCHEME = 'apiKey';
+
+const RATE_LIMIT_HEADERS = {
+  'RateLimit-Policy': header(
+    z.string().optional(),
+    'The quota policies that apply (draft-ietf-httpapi-ratelimit-headers), e.g. `"per-account";q=200;w=60, "per-account-burst";q=50;w=600`.',
+  ),
+  RateLimit: header(z.string().optional(), 'What is left of the quota and when it resets, e.g. `"per-account";r=187;t=42`.'),
+};
+
+const unauthorized = json(
+  'No API key, a malformed one, an unknown one or a revoked one. Nothing was done; the body of a POST was not read.',
+  responseSchemas.Message,
+  {
+    'WWW-Authenticate': header(z.string(), '`Bearer`, with `error="invalid_token"` when a key was sent.'),
+    ...RATE_LIMIT_HEADERS,
+  },
+);
+
+const tooManyRequests = json(
+  "Over the account's rate limit (all API processes together), or this address failed authentication too often.",
+  responseSchemas.Message,
+  { 'Retry-After': header(z.string().regex(/^\d+$/), 'Seconds until a request may succeed.'), ...RATE_LIMIT_HEADERS },
+);
+
+/**
+ * The paths with the API key required on every operation but health and OPTIONS: those get
+ * `security: []`, the others 401, 429 and the rate-limit headers on every answer.
+ */
+export function withAccessControl(paths: ZodOpenApiPathsObject): ZodOpenApiPathsObject {
+  const secured = (operation: ZodOpenApiOperationObject): ZodOpenApiOperationObject => ({
+    ...operation,
+    security: [{ [API_KEY_SCHEME]: [] }],
+    responses: {
+      ...Object.fromEntries(
+        Object.entries(operation.responses).map(([status, response]) => {
+          const own = (response as ZodOpenApiResponseObject).headers;
+          const headers = own instanceof z.ZodObject ? own.shape : {};
+          return [status, { ...(response as ZodOpenApiResponseObject), headers: z.object({ ...RATE_LIMIT_HEADERS, ...headers }) }];
+        }),
+      ),
+      401: unauthorized,
+      429: tooManyRequests,
+    },
+  });
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, item]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(item).map(([method, value]) => {
+          if (!(HTTP_METHODS as readonly string[]).includes(method)) return [method, value];
+          const operation = value as ZodOpenApiOperationObject;
+          const open = method === 'options' || operation.tags?.includes('health');
+          return [method, open ? { ...operation, security: [] } : secured(operation)];
+        }),
+      ),
+    ]),
+  );
+}
+
 /** An optional query or header parameter: its schema, and its description (on the parameter, not its schema). */
 export function optionalParameter(schema: z.ZodType, description: string, param: { style?: 'form'; explode?: boolean } = {}) {
   return schema.optional().meta({ param: { description, ...param } });

@@ -288,21 +288,12 @@ export function buildPaths(): ZodOpenApiPathsObject {
         operationId: 'ready',
         tags: ['health'],
         summary: 'Readiness',
-        description: 'PostgreSQL reachable with every migration applied, and Temporal reachable. Turns 503 at once on SIGTERM.',
+        description:
+          'PostgreSQL reachable with every migration applied, and Temporal reachable. Turns 503 at once on SIGTERM. ' +
+          'Prometheus metrics are not on this port: `GET /metrics` on the management port (`MANAGEMENT_PORT`, 9463 by default, loopback unless `MANAGEMENT_HOST` says otherwise).',
         responses: {
           200: json('Ready to take traffic.', schemas.Readiness),
           503: json('Not ready: a check failed, or the process is shutting down.', schemas.Readiness),
-        },
-      },
-    },
-    '/metrics': {
-      get: {
-        operationId: 'metrics',
-        tags: ['health'],
-        summary: 'Prometheus metrics',
-        description: 'Request counts and latencies by route and status, orders created, 500s by cause, and process metrics.',
-        responses: {
-          200: { description: 'Prometheus text exposition format.', content: { 'text/plain': { schema: z.string() } } },
         },
       },
     },

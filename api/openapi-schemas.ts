@@ -203,12 +203,15 @@ const readiness = z
       z.string(),
       z.strictObject({
         status: z.enum(['pass', 'fail']),
-        duration_ms: z.number().min(0),
-        message: z.string().optional(),
+        duration_ms: z.number().min(0).optional().meta({ description: 'On the management port only.' }),
+        message: z.string().optional().meta({ description: 'On the management port only.' }),
       }),
     ),
   })
-  .meta({ description: 'Each dependency check (database, migrations, temporal; shutdown while draining), bounded in time.' });
+  .meta({
+    description:
+      "Each dependency check (database, migrations, temporal; shutdown while draining), bounded in time: pass or fail only. The management port (MANAGEMENT_PORT) answers the same with each check's duration and message.",
+  });
 
 /** The response components, by name (the order of the document's `components.schemas`). */
 export const responseSchemas = {

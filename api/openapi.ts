@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createDocument } from 'zod-openapi';
 import { HTTP_TIMEOUT_DEFAULTS } from '../config/config.js';
-import { withCommonHeaders } from './openapi-helpers.js';
+import { API_KEY_SCHEME, withAccessControl, withCommonHeaders } from './openapi-helpers.js';
 import { buildPaths } from './openapi-paths.js';
 import { responseSchemas } from './openapi-schemas.js';
 import type { JsonSchema, OpenApiDocument } from './openapi-types.js';
@@ -44,15 +44,34 @@ export function buildOpenApiDocument(): OpenApiDocument {
           '`CORS_ALLOWED_ORIGINS` lists origins: pages of those origins may call the API (preflight 204; ' +
           '`Access-Control-Allow-Origin` echoes the origin; no credentials; `X-Request-Id` and `Idempotent-Replayed` exposed); ' +
           'other origins get no CORS header, so their browser keeps the answer from the page.\n\n' +
-          '**Numbers.** `limit_price` is read and written as an exact decimal, never through a binary float.',
+          '**Numbers.** `limit_price` is read and written as an exact decimal, never through a binary float.\n\n' +
+          '**Accounts.** Every request but health and `OPTIONS` authenticates with `Authorization: Bearer <api_key>` and sees ' +
+          "only its account's orders: another account's order answers 404, as an unknown id does. Each account may make " +
+          '`RATE_LIMIT_PER_MINUTE` requests a minute (200 by default) across all API processes, plus a burst of ' +
+          '`RATE_LIMIT_BURST` per 10 minutes; every answer says what is left (`RateLimit-Policy`, `RateLimit`), and over it ' +
+          'the answer is 429 with `Retry-After`. A revoked key is refused by every API process within `AUTH_CACHE_TTL_MS` (5 s).',
       },
       tags: [
         { name: 'orders', description: 'Placing, reading, listing and cancelling orders.' },
         { name: 'events', description: 'The live stream of order events (Server-Sent Events).' },
         { name: 'health', description: 'Whether the process answers.' },
       ],
-      paths: withCommonHeaders(buildPaths()),
-      components: { schemas: responseSchemas },
+      security: [{ [API_KEY_SCHEME]: [] }],
+      paths: withCommonHeaders(withAccessControl(buildPaths())),
+      components: {
+        schemas: responseSchemas,
+        securitySchemes: {
+          [API_KEY_SCHEME]: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'obk_<key_id>_<secret>',
+            description:
+              'An API key of the account (`npm run --silent keys -- create --account NAME --json`), as `Authorization: Bearer <api_key>`. ' +
+              'With `AUTH_REQUIRED=false` (the local demo of `npm start` only) a request without it acts as the demo account; ' +
+              '`npm start` prints a demo key and keeps it in `.data/demo-api-key`.',
+          },
+        },
+      },
     },
     {
       // The validator's fields are z.custom() transforms, which JSON Schema cannot express: each

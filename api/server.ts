@@ -7,15 +7,18 @@ import type { Config } from '../config/config.js';
 import { annotateLog } from '../config/log-context.js';
 import type { Logger } from '../config/logger.js';
 import { workflowIdFor } from '../domain/order.js';
+import { AccountsRepository } from '../prisma/accounts-repository.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { ExecutionsQuery } from '../prisma/executions-query.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrderStreamQuery } from '../prisma/order-stream.js';
 import { OrdersQuery } from '../prisma/orders-query.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
+import { createAccessControl } from './access.js';
 import { createApp } from './app.js';
 import { createEventHub, type EventHub } from './event-stream.js';
 import { createReadinessProbe, type ReadinessProbe } from './health.js';
+import { createManagementApp } from './management.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { createOpenOutcomeTracker } from './open-outcomes.js';
 import { createOrderCancellation, createPlacementStarter } from './placement-client.js';
@@ -28,6 +31,8 @@ const IDEMPOTENCY_STALE_LOCK_MS = 30_000;
 export interface ApiServer {
   server: Server;
   url: string;
+  /** The management port's server (GET /metrics, the health routes with detail). */
+  managementUrl: string;
   metrics: ApiMetrics;
   readiness: ReadinessProbe;
   /** GET /events' streams (their count, for tests and the bench). */
@@ -66,6 +71,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS, connectTimeout: config.TEMPORAL_RPC_TIMEOUT_MS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const metrics = createApiMetrics();
+  const access = createAccessControl(config, new AccountsRepository(db), metrics.registry, logger);
   const warmUp = warmConnections(
     [
       { db, connections: config.DB_POOL_SIZE },
@@ -73,6 +79,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     ],
     client,
     config,
+    access.warmUp,
   );
   const readiness = createReadinessProbe({ db, temporal: client, timeoutMs: config.READINESS_TIMEOUT_MS, warmUp: warmUp.done });
   const starter = createPlacementStarter(client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_START_CONCURRENCY);
@@ -91,6 +98,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     logger,
   );
   const app = createApp({
+    access: access.middleware,
     orders,
     ordersQuery: new OrdersQuery(db),
     executions: new ExecutionsQuery(db),
@@ -130,18 +138,17 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     { headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS, requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
     app.callback(),
   ).listen(config.PORT, config.HOST);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.PORT;
-  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+  const management = createServer(createManagementApp(metrics, readiness).callback()).listen(
+    config.MANAGEMENT_PORT,
+    config.MANAGEMENT_HOST,
+  );
+  await Promise.all([listening(server), listening(management)]);
 
   let closing: Promise<void> | undefined;
   return {
     server,
-    url: `http://${host}:${port}`,
+    url: urlOf(server, config.HOST),
+    managementUrl: urlOf(management, config.MANAGEMENT_HOST),
     metrics,
     readiness,
     events,
@@ -152,13 +159,30 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
         // Open event streams never finish by themselves: ended here, their clients reconnect elsewhere.
         await events.close();
         await closeGracefully(server, timeoutMs);
+        management.closeAllConnections();
+        await new Promise((resolve) => management.close(resolve));
         openOutcomes.stop();
         await warmUp.stop();
-        await Promise.allSettled([db.$disconnect(), fenceDb.$disconnect(), connection.close()]);
+        await Promise.allSettled([db.$disconnect(), fenceDb.$disconnect(), connection.close(), access.close()]);
       })();
       return closing;
     },
   };
+}
+
+function listening(server: Server): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (server.listening) return resolve();
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+}
+
+function urlOf(server: Server, configuredHost: string): string {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const host = configuredHost === '0.0.0.0' || configuredHost === '::' ? 'localhost' : configuredHost;
+  return `http://${host}:${port}`;
 }
 
 /**
@@ -189,12 +213,16 @@ function warmConnections(
   pools: { db: PrismaClient; connections: number }[],
   client: Client,
   config: Config,
+  alsoWarm: () => Promise<void>,
 ): { done: Promise<void>; stop(): Promise<void> } {
   const stopping = new AbortController();
   let current: Promise<unknown> = Promise.resolve();
   const attempt = async () => {
     const run = (async () => {
-      await Promise.all(pools.flatMap(({ db, connections }) => Array.from({ length: connections }, () => db.$queryRaw`SELECT 1`)));
+      await Promise.all([
+        ...pools.flatMap(({ db, connections }) => Array.from({ length: connections }, () => db.$queryRaw`SELECT 1`)),
+        alsoWarm(),
+      ]);
       await client
         .withDeadline(Date.now() + config.TEMPORAL_RPC_TIMEOUT_MS, () => client.workflow.getHandle('warm-up-never-started').describe())
         .catch((error: unknown) => {

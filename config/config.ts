@@ -19,6 +19,11 @@ function isOrigin(text: string): boolean {
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
+  // The API's management port (GET /metrics, and the health routes again): off the public port, so
+  // a balancer that routes PORT never exposes the metrics. Loopback by default; a scraper in
+  // another container needs MANAGEMENT_HOST=0.0.0.0 (and the port left unpublished).
+  MANAGEMENT_PORT: z.coerce.number().int().min(0).max(65535).default(9463),
+  MANAGEMENT_HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(1).default(1000),
@@ -124,6 +129,8 @@ const envSchema = z.object({
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(20),
   // A call to the limiter's storage slower than this counts as failed: the request goes on unlimited.
   RATE_LIMIT_STORAGE_TIMEOUT_MS: z.coerce.number().int().min(1).default(500),
+  // Connections of the limiter's own pool: it is on every request's path, so it never waits behind orders' inserts.
+  RATE_LIMIT_POOL_SIZE: z.coerce.number().int().min(1).default(4),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -36,10 +36,11 @@ afterAll(() => rm(tempDir, { recursive: true, force: true }));
 
 const startApi = apiStarter((close) => cleanups.push(close), { READINESS_TIMEOUT_MS: String(TIMEOUT_MS) });
 
-async function ready(api: ApiServer): Promise<{ status: number; body: Readiness; elapsedMs: number }> {
+/** The readiness with each check's detail: the management port's (the public one says pass or fail only). */
+async function ready(api: ApiServer, base = api.managementUrl): Promise<{ status: number; body: Readiness; elapsedMs: number }> {
   const started = performance.now();
   // Through the contract-checking helper: every answer must match /openapi.json.
-  const response = await request(`${api.url}/health/ready`);
+  const response = await request(`${base}/health/ready`);
   return { status: response.status, body: response.body as Readiness, elapsedMs: performance.now() - started };
 }
 
@@ -83,6 +84,30 @@ describe('GET /health/ready', () => {
     expect(answer.body.checks.migrations?.message).toBe(`${(await readMigrations()).length} applied`);
     // Liveness says nothing about dependencies.
     expect((await fetch(`${api.url}/health/live`)).status).toBe(200);
+  });
+
+  it('says only pass or fail on the public port: no durations, no messages', async () => {
+    const api = await startApi();
+    await becomesReady(api);
+    const open = await ready(api, api.url);
+    expect(open.status).toBe(200);
+    expect(open.body).toEqual({
+      status: 'ready',
+      checks: { database: { status: 'pass' }, migrations: { status: 'pass' }, temporal: { status: 'pass' } },
+    });
+    const refused = await startApi({ TEMPORAL_ADDRESS: `127.0.0.1:${await getPort()}` });
+    const down = await waitFor(
+      async () => {
+        const answer = await ready(refused, refused.url);
+        return answer.body.checks.temporal?.status === 'fail' ? answer : undefined;
+      },
+      30_000,
+      'the Temporal check to fail',
+    );
+    expect(down.status).toBe(503);
+    expect(JSON.stringify(down.body)).not.toMatch(/message|duration|127\.0\.0\.1|ECONNREFUSED/);
+    // The management port says why.
+    expect((await ready(refused)).body.checks.temporal?.message).toBeTruthy();
   });
 
   it('turns unready when PostgreSQL stops and ready again when it returns', { timeout: 180_000 }, async () => {

@@ -7,7 +7,7 @@ import { type ApiServer, startApiServer } from '../api/server.js';
 import { createLogger } from '../config/logger.js';
 import { testConfig } from './support/config.js';
 import { FakeOrders, startAppWithFakes } from './support/fakes.js';
-import { metricValue, type Sample, scrape } from './support/metrics.js';
+import { metricValue, parseMetrics, type Sample, scrape } from './support/metrics.js';
 import { REACHED_EXCHANGE_SQL } from './support/orders.js';
 import { type ServiceProcess, startService } from './support/processes.js';
 import { waitFor } from './support/wait.js';
@@ -62,7 +62,7 @@ const order = (quantity: number) => ({ type: 'market', side: 'buy', instrument: 
 
 describe('GET /metrics of the API', () => {
   it('counts requests by route template and status, orders created and their latency', { timeout: 240_000 }, async () => {
-    const before = await scrape(`${api.url}/metrics`);
+    const before = await scrape(`${api.managementUrl}/metrics`);
     expect(metricValue(before, 'orders_created_total')).toBe(0);
     for (const cause of ['database', 'temporal', 'unexpected'])
       expect(before.some((s) => s.name === 'http_internal_errors_total' && s.labels.cause === cause)).toBe(true);
@@ -85,7 +85,7 @@ describe('GET /metrics of the API', () => {
     expect((await fetch(`${api.url}/orders/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
     expect((await fetch(`${api.url}/no/such/path/${ids[1]}`)).status).toBe(404);
 
-    const after = await scrape(`${api.url}/metrics`);
+    const after = await scrape(`${api.managementUrl}/metrics`);
     expect(metricValue(after, 'orders_created_total')).toBe(ORDERS + 1);
     expect(metricValue(after, 'http_requests_total', { method: 'POST', route: '/orders', status: '201' })).toBe(ORDERS + 2);
     expect(metricValue(after, 'http_requests_total', { method: 'GET', route: '/orders/:id', status: '200' })).toBe(1);
@@ -187,7 +187,7 @@ describe('500s by cause', () => {
       });
       expect(response.status).toBe(500);
       expect(await response.json()).toEqual(INTERNAL_ERROR_BODY);
-      const samples = await scrape(`${server.url}/metrics`);
+      const samples = await scrape(`${server.managementUrl}/metrics`);
       expect(metricValue(samples, 'http_internal_errors_total', { cause })).toBe(1);
       expect(metricValue(samples, 'http_internal_errors_total')).toBe(1);
       expect(metricValue(samples, 'http_requests_total', { method: 'POST', route: '/orders', status: '500' })).toBe(1);
@@ -207,7 +207,8 @@ describe('500s by cause', () => {
       body: JSON.stringify(order(1)),
     });
     expect(response.status).toBe(500);
-    const samples = await scrape(`${url}/metrics`);
+    // An app built with fakes has no management port: its series, as that port serves them.
+    const samples = parseMetrics(await metrics.registry.metrics());
     expect(metricValue(samples, 'http_internal_errors_total', { cause: 'unexpected' })).toBe(1);
     expect(metricValue(samples, 'http_internal_errors_total')).toBe(1);
   });

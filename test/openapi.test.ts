@@ -77,18 +77,17 @@ describe('GET /openapi.json', () => {
       ]),
     );
     expect(Object.fromEntries(routes)).toEqual({
-      'POST /orders': ['201', '400', '408', '409', '413', '415', '422', '500'],
-      'GET /orders': ['200', '422', '500'],
+      'POST /orders': ['201', '400', '401', '408', '409', '413', '415', '422', '429', '500'],
+      'GET /orders': ['200', '401', '422', '429', '500'],
       'OPTIONS /orders': ['200', '204'],
       'OPTIONS /orders/{id}': ['200', '204'],
-      'GET /orders/{id}/executions': ['200', '404', '422', '500'],
+      'GET /orders/{id}/executions': ['200', '401', '404', '422', '429', '500'],
       'OPTIONS /orders/{id}/executions': ['200', '204'],
-      'GET /orders/{id}': ['200', '404', '422', '500'],
-      'DELETE /orders/{id}': ['200', '202', '404', '409', '422', '500'],
-      'GET /events': ['200', '400', '422', '500', '503'],
+      'GET /orders/{id}': ['200', '401', '404', '422', '429', '500'],
+      'DELETE /orders/{id}': ['200', '202', '401', '404', '409', '422', '429', '500'],
+      'GET /events': ['200', '400', '401', '422', '429', '500', '503'],
       'GET /health/live': ['200'],
       'GET /health/ready': ['200', '503'],
-      'GET /metrics': ['200'],
     });
   });
 
@@ -348,7 +347,7 @@ describe('the contract check of test/support/http.ts', () => {
   it('fails answers the document does not have', () => {
     const problems = (response: ObservedResponse) => contractProblems(response).join('\n');
     expect(problems(observed('GET', '/orders/x', 418, { message: 'teapot' }))).toMatch(
-      /status 418 is not documented for GET \/orders\/\{id\} \(documented: 200, 404, 422, 500\)/,
+      /status 418 is not documented for GET \/orders\/\{id\} \(documented: 200, 401, 404, 422, 429, 500\)/,
     );
     expect(problems(observed('POST', '/orders', 201, { ...order, extra: 1 }))).toMatch(/must NOT have additional properties/);
     expect(problems(observed('POST', '/orders', 201, { ...order, limit_price: 187.255 }))).toMatch(/limit_price/);

@@ -55,13 +55,22 @@ describe('every answer: X-Content-Type-Options nosniff, Cache-Control no-store',
     ['a method the path does not take', '/orders', { method: 'PUT' }, 405],
     ['an unknown path', '/no-such-path', {}, 404],
     ['liveness', '/health/live', {}, 200],
-    ['metrics', '/metrics', {}, 200],
+    ['metrics, not on the public port', '/metrics', {}, 404],
     ['OPTIONS', '/orders', { method: 'OPTIONS' }, 200],
   ];
 
   it.each(cases)('%s (%s)', async (_name, path, init, status) => {
     const response = await request(`${api.url}${path}`, init);
     expect(response.status, response.text).toBe(status);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('the management port: GET /metrics, also nosniff and no-store', async () => {
+    // Prometheus' text, not an answer of the public API: plain fetch.
+    const response = await fetch(`${api.managementUrl}/metrics`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/^# HELP http_requests_total /m);
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(response.headers.get('cache-control')).toBe('no-store');
   });
@@ -101,7 +110,14 @@ describe('CORS', () => {
         expect(response.status).toBe(status);
         expect(response.headers.get('access-control-allow-origin')).toBe(origin);
         expect(response.headers.get('vary')).toMatch(/\bOrigin\b/);
-        expect(response.headers.get('access-control-expose-headers')?.split(',')).toEqual(['X-Request-Id', 'Idempotent-Replayed']);
+        expect(response.headers.get('access-control-expose-headers')?.split(',')).toEqual([
+          'X-Request-Id',
+          'Idempotent-Replayed',
+          'RateLimit',
+          'RateLimit-Policy',
+          'Retry-After',
+          'WWW-Authenticate',
+        ]);
         expect(response.headers.get('access-control-allow-credentials')).toBeNull();
       }
     }
@@ -113,6 +129,7 @@ describe('CORS', () => {
     expect(response.headers.get('access-control-allow-origin')).toBe(ALLOWED);
     expect(response.headers.get('access-control-allow-methods')?.split(',')).toEqual(['GET', 'HEAD', 'POST', 'DELETE']);
     expect(response.headers.get('access-control-allow-headers')?.split(',')).toEqual([
+      'Authorization',
       'Content-Type',
       'Idempotency-Key',
       'X-Request-Id',

@@ -377,7 +377,16 @@ async function startService(kind: ServiceKind, env: Record<string, string>): Pro
   const child = spawn(process.execPath, [...(lifeline ? ['--import', LIFELINE] : []), '--import', 'tsx', entry], {
     cwd: ROOT,
     // The worker, the venue and ingest say they started at info level; that line is how readiness is seen.
-    env: { ...process.env, LOG_LEVEL: readyLine ? 'info' : 'warn', ...env, PORT: port, HOST: '127.0.0.1' },
+    env: {
+      ...process.env,
+      LOG_LEVEL: readyLine ? 'info' : 'warn',
+      AUTH_REQUIRED: 'false',
+      RATE_LIMIT_PER_MINUTE: '100000000',
+      ...env,
+      PORT: port,
+      HOST: '127.0.0.1',
+      MANAGEMENT_PORT: '0',
+    },
     stdio: [lifeline ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   let output = '';

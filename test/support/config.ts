@@ -14,7 +14,15 @@ export const BUSY_MACHINE_SETTINGS = {
   HTTP_HEADERS_TIMEOUT_MS: '30000',
   HTTP_BODY_IDLE_TIMEOUT_MS: '30000',
   HTTP_REQUEST_TIMEOUT_MS: '60000',
+  RATE_LIMIT_STORAGE_TIMEOUT_MS: '10000',
 } as const;
+
+/**
+ * Tests that are not about accounts: a request without a key acts as the demo account (as in
+ * `npm start`), and the demo account, shared by every test, is never rate limited. Tests of
+ * accounts, keys and limits set these themselves.
+ */
+export const OPEN_ACCESS_SETTINGS = { AUTH_REQUIRED: 'false', RATE_LIMIT_PER_MINUTE: '100000000' } as const;
 
 /** The production defaults of every bound of POST /orders, for tests of those bounds. */
 export const PRODUCTION_BOUNDS = { ORDER_BUDGET_MS: '5000', DB_CONNECT_TIMEOUT_MS: '1000', DB_QUERY_TIMEOUT_MS: '2000' };
@@ -28,8 +36,10 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     TEMPORAL_TASK_QUEUE: `orders-test-${Math.random().toString(36).slice(2, 10)}`,
     PORT: '0',
     HOST: '127.0.0.1',
+    MANAGEMENT_PORT: '0',
     LOG_LEVEL: 'silent',
     ...BUSY_MACHINE_SETTINGS,
+    ...OPEN_ACCESS_SETTINGS,
     ...overrides,
   });
 }

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import getPort from 'get-port';
 import { inject } from 'vitest';
-import { BUSY_MACHINE_SETTINGS } from './config.js';
+import { BUSY_MACHINE_SETTINGS, OPEN_ACCESS_SETTINGS } from './config.js';
 import { waitFor } from './wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -12,6 +12,8 @@ export interface ServiceProcess {
   child: ChildProcess;
   /** The API's base URL (API processes only). */
   url: string;
+  /** The API's management port (GET /metrics; API processes only). */
+  managementUrl: string;
   /** Output so far, for failure messages. */
   output(): string;
   /** Sends the signal and waits until the process has exited. */
@@ -25,6 +27,7 @@ export interface ServiceProcess {
  */
 export async function startService(kind: 'api' | 'worker', env: Record<string, string>): Promise<ServiceProcess> {
   const port = kind === 'api' ? String(await getPort()) : '0';
+  const managementPort = kind === 'api' ? String(await getPort()) : '0';
   const child = spawn(process.execPath, ['--import', 'tsx', `${kind}/main.ts`], {
     cwd: ROOT,
     // The worker says 'worker started' at info level; that line is how readiness is seen.
@@ -32,10 +35,13 @@ export async function startService(kind: 'api' | 'worker', env: Record<string, s
       ...process.env,
       LOG_LEVEL: kind === 'worker' ? 'info' : 'warn',
       ...BUSY_MACHINE_SETTINGS,
+      ...OPEN_ACCESS_SETTINGS,
       VENUE_ADDRESS: inject('venueAddress'),
       ...env,
       PORT: port,
       HOST: '127.0.0.1',
+      MANAGEMENT_PORT: managementPort,
+      MANAGEMENT_HOST: '127.0.0.1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -47,6 +53,7 @@ export async function startService(kind: 'api' | 'worker', env: Record<string, s
   const service: ServiceProcess = {
     child,
     url,
+    managementUrl: `http://127.0.0.1:${managementPort}`,
     output: () => output,
     exited: () => exit,
     async kill(signal = 'SIGKILL') {
