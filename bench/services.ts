@@ -111,7 +111,7 @@ function serviceOf(name: string, child: ChildProcess, output: () => string, url:
 export async function startHttpService(name: string, entry: string, env: Record<string, string>): Promise<Service> {
   const port = await getPort();
   // The service's own log level (info unless env says otherwise): what it costs deployed.
-  const { child, output } = spawnEntry(name, entry, { ...env, PORT: String(port), HOST: '127.0.0.1' });
+  const { child, output } = spawnEntry(name, entry, { ...env, PORT: String(port), HOST: '127.0.0.1', MANAGEMENT_PORT: '0' });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
