@@ -10,6 +10,7 @@ import type { ExecutionReport } from '../exchange/protocol.js';
 import { createVenueClient, type VenueClient } from '../exchange/venue-client.js';
 import { type IngestProcess, startIngestProcess } from '../scripts/infra/ingest-process.js';
 import { type IngestStack, insertOrders, startIngestStack } from './support/ingest-stack.js';
+import { metricValue, scrape } from './support/metrics.js';
 import { waitFor } from './support/wait.js';
 
 // The ingestion process (ingest/main.ts) against the venue process, both real, on a database of
@@ -24,7 +25,7 @@ beforeAll(async () => {
     prefix: 'ingest_test',
     venueEnv: { VENUE_REFERENCE_PRICES: JSON.stringify({ [INSTRUMENT]: '187.2533' }) },
   });
-  await stack.startIngest();
+  await stack.startIngest({ INGEST_METRICS_PORT: String(await getPort()) });
   venueClient = createVenueClient({ address: stack.venue.address, requestTimeoutMs: 10_000, failureRate: 0, latencyMs: 0 });
 }, 240_000);
 
@@ -171,6 +172,35 @@ describe('fills reach the order', () => {
   });
 });
 
+/**
+ * Each reason is in the process's log (a warning naming it) and in its ingest_rejects_total, at
+ * least `counts[reason]` times (1 by default). Both follow the batch's commit: awaited.
+ */
+async function expectLoggedAndCounted(ingest: IngestProcess, reasons: string[], counts: Record<string, number> = {}) {
+  const metricsPort = /"metricsPort":(\d+)/.exec(ingest.output())?.[1];
+  expect(metricsPort, 'the ingest process serves its metrics').toBeDefined();
+  await waitFor(
+    async () => {
+      const samples = await scrape(`http://127.0.0.1:${metricsPort}/metrics`);
+      const logged = ingest
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"msg":"execution report rejected"'))
+        .map((line) => /"reason":"([a-z_]+)"/.exec(line)?.[1]);
+      for (const reason of reasons) {
+        const least = counts[reason] ?? 1;
+        expect(metricValue(samples, 'ingest_rejects_total', { reason }), `ingest_rejects_total{reason="${reason}"}`).toBeGreaterThanOrEqual(
+          least,
+        );
+        expect(logged.filter((r) => r === reason).length, `warnings logged for ${reason}`).toBeGreaterThanOrEqual(least);
+      }
+      return true;
+    },
+    30_000,
+    `rejects ${reasons.join(', ')} logged and counted`,
+  );
+}
+
 describe('bad reports are kept aside and the session goes on', () => {
   it('an unknown order and a fill beyond the order\u2019s quantity are rejects; the next order still fills', async () => {
     const unknown = randomUUID();
@@ -201,6 +231,10 @@ describe('bad reports are kept aside and the session goes on', () => {
     const row = await orderRow(small!);
     expect(row.filled_quantity).toBe(2);
     expect(row.status).toBe('filled');
+    // Logged and counted too, by the process that kept them aside, which lives on.
+    const ingest = stack.ingests[0]!;
+    await expectLoggedAndCounted(ingest, ['unknown_order', 'fill_beyond_quantity']);
+    expect(ingest.exited()).toBe(false);
 
     // The session goes on: a new order fills.
     const [next] = await insertOrders(stack.db, [{ instrument: INSTRUMENT, quantity: 4, status: 'placing', timeInForce: 'gtc' }]);
@@ -270,6 +304,7 @@ describe('bad reports are kept aside and the session goes on', () => {
         VENUE_SESSION: 'fake-venue',
         INGEST_RESEND_TIMEOUT_MS: '500',
         RELAY_INTERVAL_MS: '60000',
+        INGEST_METRICS_PORT: String(await getPort()),
       });
       const row = await waitFor(
         async () => {
@@ -287,6 +322,8 @@ describe('bad reports are kept aside and the session goes on', () => {
       expect(rejects[0].raw).toBe('{"type":"execution_report","seq":2,');
       expect(rejects[1].seq).toBe(2);
       expect(rejects[2].seq).toBe(3);
+      await expectLoggedAndCounted(fake, ['malformed', 'cum_qty_mismatch'], { malformed: 2 });
+      expect(fake.exited()).toBe(false);
       expect(received.some((m) => m.type === 'resend_request' && m.from_seq === 1 && m.to_seq === 3)).toBe(true);
       const { rows: executions } = await stack.db.query('SELECT seq::int AS seq FROM executions WHERE order_id = $1 ORDER BY seq', [id]);
       expect(executions.map((e: { seq: number }) => e.seq)).toEqual([1, 2, 3, 4]);
