@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EventBuffer, NodeHttp1Connection, Session } from 'better-sse';
 import { LosslessNumber, stringify } from 'lossless-json';
 import type { Logger } from '../config/logger.js';
+import { DEMO_ACCOUNT_ID } from '../domain/accounts.js';
 import {
   comparePositions,
   laterPosition,
@@ -41,22 +42,24 @@ export function parseEventId(text: string): StreamPosition | undefined {
 }
 
 /**
- * Which events a client sees: a function of its request (api/events-routes.ts `eventScopeFor`).
- * Today GET /events' `order_id`; once accounts exist, the client's account joins it here, in
- * both the in-memory match and the catch-up query.
+ * Which events a client sees: a function of its request (api/events-routes.ts `eventScopeFor`):
+ * its account's, and only one order's with GET /events' `order_id`; in both the in-memory match
+ * and the catch-up query.
  */
 export interface EventScope {
+  accountId: string;
   orderId: string | null;
 }
 
 function inScope(scope: EventScope, event: StreamEvent): boolean {
-  return scope.orderId === null || event.orderId === scope.orderId;
+  return event.accountId === scope.accountId && (scope.orderId === null || event.orderId === scope.orderId);
 }
 
 /** One event, rendered once for every client. */
 interface StreamEvent {
   position: StreamPosition;
   orderId: string;
+  accountId: string;
   frame: string;
 }
 
@@ -84,7 +87,8 @@ function toStreamEvent(row: StreamRow): StreamEvent {
     `{"order_id":${JSON.stringify(row.orderId)},"kind":${JSON.stringify(row.kind)},"at":${JSON.stringify(row.at.toISOString())},` +
     `"order":${orderJson(row.order)},"execution":${executionJson(row.kind, row.execution)}}`;
   const frame = frameWriter().id(eventIdOf(row.position)).event(row.kind).data(data).dispatch().read();
-  return { position: row.position, orderId: row.orderId, frame };
+  // Rows stored before accounts existed have no account: the demo account's, as their orders are.
+  return { position: row.position, orderId: row.orderId, accountId: row.order.accountId ?? DEMO_ACCOUNT_ID, frame };
 }
 
 /** better-sse's Node connection, also taking the shared byte chunks and telling how much is unsent. */
@@ -202,13 +206,28 @@ export function createEventHub(stream: OrderStreamQuery, settings: EventHubSetti
   const fanOut = (events: StreamEvent[]) => {
     const first = events[0]!.position;
     const last = events.at(-1)!.position;
-    let shared: Buffer | undefined;
+    // Per account, the same bytes for every client that takes all of its events: one copy in
+    // memory however many sockets queue it.
+    const shared = new Map<string, Buffer>();
+    const sharedFor = (accountId: string) => {
+      let chunk = shared.get(accountId);
+      if (!chunk) {
+        chunk = Buffer.from(
+          events
+            .filter((event) => event.accountId === accountId)
+            .map((event) => event.frame)
+            .join(''),
+        );
+        shared.set(accountId, chunk);
+      }
+      return chunk;
+    };
     for (const client of clients) {
       if (!client.live || comparePositions(client.lastSent, last) >= 0) continue;
       if (client.scope.orderId === null && comparePositions(client.lastSent, first) < 0) {
-        // The same bytes for every such client: one copy in memory however many sockets queue it.
-        shared ??= Buffer.from(events.map((event) => event.frame).join(''));
-        send(client, shared, last);
+        const chunk = sharedFor(client.scope.accountId);
+        if (chunk.length === 0) client.lastSent = last;
+        else send(client, chunk, last);
       } else {
         let chunk = '';
         for (const event of events) {
@@ -272,7 +291,7 @@ export function createEventHub(stream: OrderStreamQuery, settings: EventHubSetti
       if (comparePositions(position, coveredFrom!) < 0) {
         // Captured before the read: every row up to it is finished, so a short page has all of them.
         const covered = coveredFrom!;
-        const rows = await stream.after(position, PAGE_ROWS, client.scope.orderId);
+        const rows = await stream.after(position, PAGE_ROWS, client.scope);
         if (rows.length > 0) {
           position = rows.at(-1)!.position;
           send(client, rows.map((row) => toStreamEvent(row).frame).join(''), position);

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { StreamPosition } from '../prisma/order-stream.js';
+import { callerOf } from './caller.js';
 import { InvalidLastEventIdError, RequestValidationError, type ValidationDetail } from './errors.js';
 import { type EventHub, type EventScope, parseEventId } from './event-stream.js';
 
@@ -13,10 +14,7 @@ export const LAST_EVENT_ID_HEADER = 'Last-Event-ID';
 const PARAMETERS = ['order_id', 'last_event_id'];
 const uuid = z.uuid();
 
-/**
- * The events this request may see. Today its `order_id`; once accounts exist, its account is
- * added here (and in EventScope), and every stream is restricted by it.
- */
+/** The events this request may see: its account's, and with `order_id` only that order's. */
 export function eventScopeFor(ctx: Context): EventScope {
   const details: ValidationDetail[] = [];
   for (const name of Object.keys(ctx.query)) {
@@ -30,7 +28,7 @@ export function eventScopeFor(ctx: Context): EventScope {
     else details.push({ loc: ['query', 'order_id'], msg: 'Input should be a valid UUID', type: 'uuid_parsing' });
   }
   if (details.length > 0) throw new RequestValidationError(details);
-  return { orderId };
+  return { accountId: callerOf(ctx).accountId, orderId };
 }
 
 /**

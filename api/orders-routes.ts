@@ -2,12 +2,11 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Logger } from '../config/logger.js';
-import { DEMO_ACCOUNT_ID } from '../domain/accounts.js';
 import { CANCELLABLE_STATUSES, isFinal, type NewOrder, type Order } from '../domain/order.js';
 import type { ExecutionsQuery } from '../prisma/executions-query.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
-import type { AuthState } from './auth.js';
+import { callerOf } from './caller.js';
 import { CancelNotRecordedError, OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
 import { createExecutionCursorCodec, type ExecutionCursorCodec } from './execution-cursor.js';
 import { executionsRoute } from './executions-route.js';
@@ -57,12 +56,6 @@ async function findOrder(orders: Pick<OrdersRepository, 'find'>, rawId: string |
   const order = await orders.find(id.data);
   if (!order) throw new OrderNotFoundError(id.data);
   return order;
-}
-
-/** Who makes the request (api/auth.ts puts it on ctx.state); the demo account where nothing authenticated it. */
-export function callerOf(ctx: Context): AuthState {
-  const state = ctx.state as Partial<AuthState>;
-  return { accountId: state.accountId ?? DEMO_ACCOUNT_ID, keyId: state.keyId ?? null };
 }
 
 export function ordersRouter(deps: OrdersRouteDeps): Router {

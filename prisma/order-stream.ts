@@ -1,3 +1,4 @@
+import { DEMO_ACCOUNT_ID } from '../domain/accounts.js';
 import type { Order } from '../domain/order.js';
 import type { PrismaClient } from './client.js';
 import { Prisma } from './generated/client.js';
@@ -53,14 +54,19 @@ export class OrderStreamQuery {
     return row ? { tx: BigInt(row.tx), id: BigInt(row.id) } : STREAM_START;
   }
 
-  /** Up to `limit` finished rows after `after`, in stream order; only one order's with `orderId`. */
-  async after(after: StreamPosition, limit: number, orderId: string | null = null): Promise<StreamRow[]> {
+  /**
+   * Up to `limit` finished rows after `after`, in stream order; with a scope, only its account's
+   * (rows stored before accounts existed are the demo account's), and only one order's with its orderId.
+   */
+  async after(after: StreamPosition, limit: number, scope?: { accountId: string; orderId: string | null }): Promise<StreamRow[]> {
+    const orderId = scope?.orderId ?? null;
     const rows = await this.db.$queryRaw<RawStreamRow[]>`
       SELECT s."tx"::text AS "tx", s."id"::text AS "stream_id", s."kind", s."at", s."execution", ${ORDER_COLUMNS}
       FROM "order_stream" s CROSS JOIN LATERAL jsonb_populate_record(NULL::"orders", s."state") o
       WHERE (s."tx", s."id") > (${after.tx.toString()}::bigint, ${after.id.toString()}::bigint)
         AND s."tx" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
         ${orderId === null ? Prisma.empty : Prisma.sql`AND s."order_id" = ${orderId}::uuid`}
+        ${scope === undefined ? Prisma.empty : Prisma.sql`AND COALESCE(o."account_id", ${DEMO_ACCOUNT_ID}::uuid) = ${scope.accountId}::uuid`}
       ORDER BY s."tx", s."id"
       LIMIT ${limit}`;
     return rows.map((row) => ({
