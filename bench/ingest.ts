@@ -17,6 +17,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createPlacementStarter } from '../api/placement-client.js';
 import { submitOrder } from '../api/submit-order.js';
 import { FINAL_STATUSES, workflowIdFor } from '../domain/order.js';
+import type { ExecutionReport } from '../exchange/protocol.js';
+import { insertExecutions } from '../ingest/batch-writer.js';
 import { loadIngestConfig } from '../ingest/ingest-config.js';
 import { orderTerminalUpdate } from '../workflows/messages.js';
 import { type LatencySummary, summariseMs } from './histogram.js';
@@ -34,6 +36,9 @@ const LATENCY_RATE = 10_000;
 export interface IngestCpu {
   /** CPU seconds per second, per process (tree). */
   cores: { venue: number; ingest: number; postgres: number; bench: number };
+  /** CPU seconds used, per process, over elapsedS. */
+  seconds: { venue: number; ingest: number; postgres: number; bench: number };
+  elapsedS: number;
   machineBusyPct: number;
 }
 
@@ -52,6 +57,9 @@ export interface SustainedResult {
   drainPerS: number;
   /** Committed per second from 1 s into the offer until the backlog was gone: the ingest's rate, a backlog all along. */
   saturatedPerS: number;
+  /** CPU over the offer and the drain, and the reports committed meanwhile: CPU per report, whatever else the machine ran. */
+  cpuAll: IngestCpu;
+  committedAll: number;
   drained: boolean;
   cpu: IngestCpu;
 }
@@ -93,6 +101,8 @@ export interface PgLimitResult {
 
 export interface TemporalCostResult {
   orders: number;
+  /** Submissions that failed (not counted in orders). */
+  submitFailed: number;
   /** Orders that ended filled (the others are left out of the counts). */
   filled: number;
   /** Per filled order: mean and max. */
@@ -212,13 +222,16 @@ function ingestCpuMeter(bench: Bench): () => IngestCpu {
     const machineAfter = machineCpu();
     const s = (performance.now() - t0) / 1000;
     const totalS = machineAfter.totalS - machineBefore.totalS;
+    const seconds = {
+      venue: after.venue - before.venue,
+      ingest: after.ingest - before.ingest,
+      postgres: after.postgres - before.postgres,
+      bench: after.bench - before.bench,
+    };
     return {
-      cores: {
-        venue: (after.venue - before.venue) / s,
-        ingest: (after.ingest - before.ingest) / s,
-        postgres: (after.postgres - before.postgres) / s,
-        bench: (after.bench - before.bench) / s,
-      },
+      cores: { venue: seconds.venue / s, ingest: seconds.ingest / s, postgres: seconds.postgres / s, bench: seconds.bench / s },
+      seconds,
+      elapsedS: s,
       machineBusyPct: totalS > 0 ? (100 * (machineAfter.busyS - machineBefore.busyS)) / totalS : Number.NaN,
     };
   };
@@ -253,11 +266,6 @@ async function offerLoad(bench: Bench, orderIds: string[], instrument: string, r
 async function pgLimit(bench: Bench, orderIds: string[], batchSize: number, durationS: number): Promise<PgLimitResult> {
   // The ingest's own statement (ingest/batch-writer.ts insertExecutions), rows shaped as a load
   // fill's: one share at a fixed price, round robin over the same orders.
-  const statement = `INSERT INTO executions (venue, exec_id, order_id, seq, exec_type, order_status, last_qty, last_px, cum_qty, leaves_qty,
-                             avg_px, ref_exec_id, text, venue_time)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::int[], $8::numeric[],
-                          $9::int[], $10::int[], $11::numeric[], $12::text[], $13::text[], $14::timestamptz[])
-     ON CONFLICT (venue, exec_id) DO NOTHING`;
   const run = randomUUID().slice(0, 8);
   const venue = 'BENCHPG';
   const client = await bench.pool.connect();
@@ -268,28 +276,34 @@ async function pgLimit(bench: Bench, orderIds: string[], batchSize: number, dura
     const started = performance.now();
     let n = 0;
     while ((performance.now() - started) / 1000 < durationS) {
-      const seqs = Array.from({ length: batchSize }, (_, i) => n + i + 1);
-      const now = new Date().toISOString();
-      const params = [
-        seqs.map(() => venue),
-        seqs.map((seq) => `PG-${run}-${seq}`),
-        seqs.map((seq) => orderIds[seq % orderIds.length]!),
-        seqs,
-        seqs.map(() => 'partial_fill'),
-        seqs.map(() => 'partially_filled'),
-        seqs.map(() => 1),
-        seqs.map(() => '187.2500'),
-        seqs.map((seq) => Math.floor(seq / orderIds.length) + 1),
-        seqs.map((seq) => 1_000_000_000 - Math.floor(seq / orderIds.length) - 1),
-        seqs.map(() => '187.250000'),
-        seqs.map(() => null),
-        seqs.map(() => null),
-        seqs.map(() => now),
-      ];
+      const transactTime = new Date().toISOString();
+      const reports: ExecutionReport[] = Array.from({ length: batchSize }, (_, i) => {
+        const seq = n + i + 1;
+        const cum = Math.floor(seq / orderIds.length) + 1;
+        return {
+          type: 'execution_report',
+          seq,
+          poss_dup: false,
+          venue,
+          exec_id: `PG-${run}-${seq}`,
+          order_id: orderIds[seq % orderIds.length]!,
+          exec_type: 'partial_fill',
+          order_status: 'partially_filled',
+          side: 'buy',
+          last_qty: 1,
+          last_px: '187.2500',
+          cum_qty: cum,
+          leaves_qty: 1_000_000_000 - cum,
+          avg_px: '187.250000',
+          transact_time: transactTime,
+          ref_exec_id: null,
+          text: null,
+        };
+      });
       const t = performance.now();
-      const result = await client.query(statement, params);
+      // Its own transaction (autocommit), as each of the ingest's batches commits.
+      rows += await insertExecutions(client, reports);
       times.push(performance.now() - t);
-      rows += result.rowCount ?? 0;
       n += batchSize;
     }
     const elapsedS = (performance.now() - started) / 1000;
@@ -318,6 +332,7 @@ async function sustained(bench: Bench, orderIds: string[], instrument: string, o
     samples.push({ t: (performance.now() - started) / 1000, made, done });
   };
   const cpu = ingestCpuMeter(bench);
+  const cpuAll = ingestCpuMeter(bench);
   const started = performance.now();
   await sample();
   await offerLoad(bench, orderIds, instrument, OVERLOAD_RATE, offerS);
@@ -333,6 +348,7 @@ async function sustained(bench: Bench, orderIds: string[], instrument: string, o
   const drainStart = performance.now();
   const drained = await untilCaughtUp(bench, drainS * 1000);
   const afterDrain = await committed(bench);
+  const cpuAllUse = cpuAll();
   const drainSeconds = (performance.now() - drainStart) / 1000;
   return {
     offeredPerS: OVERLOAD_RATE,
@@ -343,6 +359,8 @@ async function sustained(bench: Bench, orderIds: string[], instrument: string, o
     backlogMin: Math.min(...offering.map((s) => s.made - s.done)),
     drainPerS: drainSeconds > 0.5 ? (afterDrain - end.done) / drainSeconds : Number.NaN,
     saturatedPerS: (afterDrain - first.done) / (end.t - first.t + drainSeconds),
+    cpuAll: cpuAllUse,
+    committedAll: afterDrain - samples[0]!.done,
     drained,
     cpu: cpuUse,
   };
@@ -446,6 +464,7 @@ async function temporalCost(bench: Bench, count: number): Promise<TemporalCostRe
     });
     return {
       orders: ids.length,
+      submitFailed: failed,
       filled: filled.length,
       events: stat((p) => p.events),
       workflowTasks: stat((p) => p.tasks),

@@ -379,6 +379,9 @@ export function renderTable(results: Results): string {
   ].join('\n');
 }
 
+/** CPU microseconds per report. */
+const perReport = (cpuS: number, reports: number) => (reports > 0 ? num((cpuS * 1e6) / reports) : 'n/a');
+
 function ingestCpu(use: IngestCpu): string {
   const { venue, ingest, postgres, bench } = use.cores;
   return `venue ${venue.toFixed(2)}, ingest ${ingest.toFixed(2)}, pg ${postgres.toFixed(2)}, bench ${bench.toFixed(2)}; machine ${num(use.machineBusyPct)}% busy`;
@@ -405,7 +408,7 @@ function ingestRows(
     rows.push({
       measure: `PostgreSQL's own limit: the ingest's executions INSERT alone (bench, no venue, no ingest), batches of ${pg.batchSize}, one in flight`,
       figure: `${num(pg.rowsPerS)} rows/s (${pg.rows} in ${num(pg.durationS, 1)} s, ${pg.batches} batches); per batch ${latency(pg.batchMs)}`,
-      cpu: ingestCpu(pg.cpu),
+      cpu: `${ingestCpu(pg.cpu)}; pg ${perReport(pg.cpu.seconds.postgres, pg.rows)} µs CPU per row`,
     });
   else failed("PostgreSQL's own limit", result.pgLimit);
   const sus = ok(result.sustained);
@@ -419,7 +422,10 @@ function ingestRows(
         `the venue made ${num(sus.madePerS)}/s; backlog at the end of the offer ${sus.backlogAtEnd} (smallest from 1 s in: ${sus.backlogMin}: ` +
         `${saturated ? 'the ingest was the limit' : 'it kept up with what was made'})` +
         (pg ? `; ${num(sus.saturatedPerS / pg.rowsPerS, 2)} of PostgreSQL's own limit` : ''),
-      cpu: `during the offer: ${ingestCpu(sus.cpu)}`,
+      cpu:
+        `during the offer: ${ingestCpu(sus.cpu)}; CPU per committed report over the offer and the drain: ` +
+        `venue ${perReport(sus.cpuAll.seconds.venue, sus.committedAll)}, ingest ${perReport(sus.cpuAll.seconds.ingest, sus.committedAll)}, ` +
+        `pg ${perReport(sus.cpuAll.seconds.postgres, sus.committedAll)} µs`,
       target: '≥ 20,000 reports/s sustained',
       verdict:
         verdict(sus.saturatedPerS >= 20_000) + (saturated || sus.saturatedPerS >= 20_000 ? '' : ' (the venue made fewer than offered)'),
@@ -458,7 +464,7 @@ function ingestRows(
   const wf = ok(result.temporal);
   if (wf) {
     rows.push({
-      measure: `Temporal cost per order: ${wf.orders} orders placed through a worker, filled at once by the venue, ended by the ingest's terminal Update`,
+      measure: `Temporal cost per order: ${wf.orders} orders${wf.submitFailed ? ` (${wf.submitFailed} more failed to submit)` : ''} placed through a worker, filled at once by the venue, ended by the ingest's terminal Update`,
       figure:
         `${wf.filled} filled; history events per order mean ${num(wf.events.mean, 1)} / max ${wf.events.max}; workflow tasks (WorkflowTaskScheduled) mean ${num(wf.workflowTasks.mean, 1)} / max ${wf.workflowTasks.max}; ` +
         `activities mean ${num(wf.activities.mean, 1)}; signals ${wf.signals.total} (max ${wf.signals.max} per order), Updates ${wf.updates.total} (max ${wf.updates.max}), of which terminal ${wf.terminalUpdates.total} (max ${wf.terminalUpdates.max}); ` +

@@ -266,7 +266,8 @@ async function knownFills(client: pg.PoolClient, reports: IngestItem[]): Promise
   return byOrder;
 }
 
-async function insertExecutions(client: pg.PoolClient, reports: ExecutionReport[]): Promise<number> {
+/** The batch's executions in one statement; exported for the benchmark's bare-insert limit (the same statement, alone). */
+export async function insertExecutions(client: pg.PoolClient | pg.Client, reports: ExecutionReport[]): Promise<number> {
   const column = <T>(pick: (report: ExecutionReport) => T) => reports.map(pick);
   const inserted = await client.query(
     `INSERT INTO executions (venue, exec_id, order_id, seq, exec_type, order_status, last_qty, last_px, cum_qty, leaves_qty,
