@@ -510,8 +510,9 @@ async function phase<T>(bench: Bench, name: string, run: () => Promise<T>): Prom
 
 export async function ingestScenario(bench: Bench): Promise<IngestResult> {
   const short = bench.profile.name === 'short';
-  // The infra's ingest runs with its defaults: the same settings are read here, not repeated.
-  const settings = loadIngestConfig({ DATABASE_URL: bench.infra.databaseUrl });
+  // What the infra's ingest process reads (this process's environment, INGEST_BATCH_MAX=… to
+  // try another batch size), read here the same way rather than repeated.
+  const settings = loadIngestConfig({ ...process.env, DATABASE_URL: bench.infra.databaseUrl });
   const instrument = instrumentFor('ingest');
   // Working gtc limit orders of a quantity no run fills: the load mode adopts them at the venue.
   const { rows } = await bench.pool.query<{ id: string }>(
