@@ -530,10 +530,10 @@ export async function ingestScenario(bench: Bench): Promise<IngestResult> {
   const pg = await phase(bench, 'PostgreSQL limit', () => pgLimit(bench, orderIds, settings.INGEST_BATCH_MAX, short ? 5 : 20));
   // What the venue makes beyond the ingest's rate waits for it: the drains below take as long as
   // the backlog needs at that rate (minutes if it is far below the offer).
-  const offerS = short ? 4 : 20;
+  const offerS = short ? 4 : 10;
   bench.log(`ingest: ${OVERLOAD_RATE} reports/s offered for ${offerS} s over ${ORDERS} orders (more than it takes)`);
   const sus = await phase(bench, 'sustained', () => sustained(bench, orderIds, instrument, offerS, short ? 120 : 600));
-  const latencyS = short ? 5 : 30;
+  const latencyS = short ? 5 : 15;
   bench.log(`ingest: ${LATENCY_RATE} reports/s offered for ${latencyS} s, socket-to-commit latency`);
   const lat = await phase(bench, 'latency', () => latency(bench, orderIds, instrument, LATENCY_RATE, latencyS, short ? 120 : 600));
   // Below 10,000/s sustained, the 10,000/s latency is a queue's: also at half the rate it keeps up with.
