@@ -10,7 +10,7 @@ import { AccountRateLimiter, createAuthFailureLimiter, createRateLimitMetrics, r
 export interface AccessControl {
   /** Authentication, then the per-account limit: createApp's `access`. */
   middleware: Middleware[];
-  /** Opens every connection of the limiter's pool (before the API says ready: a cold connect exceeds the storage timeout). */
+  /** Opens the connections of the limiter's pool before the API says ready (a cold connect can exceed the storage timeout). */
   warmUp(): Promise<void>;
   close(): Promise<void>;
 }
@@ -26,7 +26,7 @@ export function createAccessControl(config: Config, accounts: AccountsRepository
     logger.warn('AUTH_REQUIRED=false: requests without an API key act as the demo account (the local demo only; never in production)');
   }
   const pool = new pg.Pool({
-    connectionString: config.DATABASE_URL,
+    connectionString: config.RATE_LIMIT_DATABASE_URL ?? config.DATABASE_URL,
     max: config.RATE_LIMIT_POOL_SIZE,
     connectionTimeoutMillis: config.RATE_LIMIT_STORAGE_TIMEOUT_MS,
     // Kept open: a connect on a request's path would exceed the storage timeout on a busy machine.
@@ -49,9 +49,11 @@ export function createAccessControl(config: Config, accounts: AccountsRepository
       }),
       rateLimit(limiter, metrics),
     ],
+    // Best effort, bounded by the connect timeout: a limiter storage that is down must not keep
+    // the API unready (it fails open).
     async warmUp() {
-      const clients = await Promise.all(Array.from({ length: config.RATE_LIMIT_POOL_SIZE }, () => pool.connect()));
-      for (const client of clients) client.release();
+      const clients = await Promise.allSettled(Array.from({ length: config.RATE_LIMIT_POOL_SIZE }, () => pool.connect()));
+      for (const client of clients) if (client.status === 'fulfilled') client.value.release();
     },
     close: () => pool.end(),
   };

@@ -85,7 +85,11 @@ export function buildPaths(): ZodOpenApiPathsObject {
             'The body stalled: no byte of it arrived for `HTTP_BODY_IDLE_TIMEOUT_MS` (5 s by default). The connection is closed.',
             schemas.Message,
           ),
-          409: json(`A request with the same \`${IDEMPOTENCY_HEADER}\` is still running.`, schemas.Message),
+          409: json(
+            `A request with the same \`${IDEMPOTENCY_HEADER}\` is still running (\`Message\`); or the account already has an order ` +
+              'with this `client_order_id` (`ClientOrderIdTaken`, naming that order).',
+            z.xor([schemas.ClientOrderIdTaken, schemas.Message]),
+          ),
           413: json(`The body is larger than ${MAX_BODY_BYTES} bytes.`, schemas.Message),
           415: json('`Content-Type` is not `application/json`, or its `charset` is not `utf-8`.', schemas.Message),
           422: json(

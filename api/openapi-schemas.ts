@@ -168,6 +168,10 @@ const cancelInternalError = z
   .strictObject({ message: z.literal(CANCEL_INTERNAL_ERROR_BODY.message) })
   .meta({ description: 'The cancel could not be recorded (Temporal unreachable, or the database failing): always exactly this body.' });
 
+const clientOrderIdTaken = z
+  .strictObject({ message: z.string(), order_id: z.uuid().meta({ description: 'The order that has this `client_order_id`.' }) })
+  .meta({ description: "The account's order with this `client_order_id`: look it up with GET /orders/{order_id}." });
+
 const cancelConflict = z
   .strictObject({ message: z.string(), status: orderStatus })
   .meta({ description: 'The order can no longer be cancelled; `status` is its status now.' });
@@ -226,6 +230,7 @@ export const responseSchemas = {
   InternalError: internalError,
   CancelInternalError: cancelInternalError,
   CancelConflict: cancelConflict,
+  ClientOrderIdTaken: clientOrderIdTaken,
   OrderStreamEvent: orderStreamEvent,
   StreamExecution: streamExecution,
   Liveness: liveness,

@@ -126,11 +126,13 @@ const envSchema = z.object({
   // requests a burst may take beyond that (per 10 minutes). Failed authentications per client address a minute.
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(200),
   RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(50),
-  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(20),
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(100),
   // A call to the limiter's storage slower than this counts as failed: the request goes on unlimited.
   RATE_LIMIT_STORAGE_TIMEOUT_MS: z.coerce.number().int().min(1).default(500),
   // Connections of the limiter's own pool: it is on every request's path, so it never waits behind orders' inserts.
   RATE_LIMIT_POOL_SIZE: z.coerce.number().int().min(1).default(4),
+  // Where the limiter's counters live: a PostgreSQL of their own if a deployment wants one; unset: DATABASE_URL.
+  RATE_LIMIT_DATABASE_URL: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import getPort from 'get-port';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -14,10 +12,10 @@ import { DEMO_ACCOUNT_ID } from '../domain/accounts.js';
 import { parseApiKey } from '../domain/api-keys.js';
 import { AccountsRepository } from '../prisma/accounts-repository.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
+import { type CommandResult, keysCommand as keysCommandWith } from './support/keys.js';
 import { postWithUnfinishedBody, startMiddlewareApp } from './support/middleware-app.js';
 import { waitFor } from './support/wait.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const databaseUrl = inject('databaseUrl');
 const logger = createLogger('test', 'silent');
 let db: PrismaClient;
@@ -198,29 +196,8 @@ describe('authenticate()', () => {
 });
 
 /** `npm run --silent keys -- …` as a user runs it, on the suite's database. */
-function keysCommand(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function keysCommand(...args: string[]): Promise<CommandResult> {
   return keysCommandWith({ DATABASE_URL: databaseUrl }, ...args);
-}
-
-function keysCommandWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const { DATABASE_URL: _unset, ...inherited } = process.env;
-    const child = spawn('npm', ['run', '--silent', 'keys', '--', ...args], {
-      cwd: ROOT,
-      env: { ...inherited, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 describe('npm run keys', () => {

@@ -96,7 +96,8 @@ describe('GET /openapi.json', () => {
       served.paths[path]?.[method]?.responses[status]?.content?.['application/json']?.schema;
     const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
     expect(schemaOf('/orders', 'post', '201')).toEqual(ref('Order'));
-    for (const status of ['400', '409', '413', '415']) expect(schemaOf('/orders', 'post', status)).toEqual(ref('Message'));
+    for (const status of ['400', '413', '415']) expect(schemaOf('/orders', 'post', status)).toEqual(ref('Message'));
+    expect(schemaOf('/orders', 'post', '409')).toEqual({ oneOf: [ref('ClientOrderIdTaken'), ref('Message')] });
     expect(schemaOf('/orders', 'post', '422')).toEqual({ oneOf: [ref('ValidationError'), ref('Message')] });
     expect(schemaOf('/orders', 'get', '200')).toEqual(ref('OrderList'));
     expect(schemaOf('/orders/{id}', 'get', '404')).toEqual(ref('Message'));

@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import getPort from 'get-port';
 import { afterAll, describe, expect, it } from 'vitest';
+import { postJson, request } from './support/http.js';
 import { waitFor } from './support/wait.js';
 
 // `npm start` as a user runs it: `node scripts/run.mjs start` in a process group of its own, as a
@@ -33,6 +34,7 @@ async function portsAndDir() {
       TEMPORAL_UI_PORT: await getPort(),
       VENUE_PORT: await getPort(),
       VENUE_CONTROL_PORT: await getPort(),
+      MANAGEMENT_PORT: await getPort(),
     },
   };
 }
@@ -138,6 +140,23 @@ describe('npm start', () => {
     const groups = groupsOf(stdout);
     expect([...groups.keys()]).toEqual(['PostgreSQL', 'Temporal', 'venue', 'ingest', 'worker', 'API']);
 
+    // The local demo: the task's plain POST without a key is the demo account's; the demo key
+    // npm start printed and kept acts as that account too; a bad key is still refused.
+    expect(stdout).toContain('AUTH_REQUIRED=false (local demo)');
+    const demoKey = (await readFile(path.join(dataDir, 'demo-api-key'), 'utf8')).trim();
+    expect(stdout).toContain(demoKey);
+    const api = `http://127.0.0.1:${ports.PORT}`;
+    const plain = await postJson(`${api}/orders`, { type: 'market', side: 'buy', instrument: 'US0378331005', quantity: 1 });
+    expect(plain.status, plain.text).toBe(201);
+    const withKey = await request(`${api}/orders/${(plain.body as { id: string }).id}`, {
+      headers: { Authorization: `Bearer ${demoKey}` },
+    });
+    expect(withKey.status).toBe(200);
+    const badKey = await request(`${api}/orders`, { headers: { Authorization: `Bearer ${demoKey.slice(0, -2)}xx` } });
+    expect(badKey.status).toBe(401);
+    // Metrics are on the management port only.
+    expect((await fetch(`http://127.0.0.1:${ports.MANAGEMENT_PORT}/metrics`)).status).toBe(200);
+
     // Ctrl-C: the terminal sends SIGINT to every process of its foreground group at once.
     process.kill(-(run.child.pid as number), 'SIGINT');
     const [code] = await run.exited;
@@ -178,6 +197,9 @@ describe('npm start', () => {
     const run = started();
     await waitForReady(run);
     expect(run.output()).not.toMatch(/already exists/);
+    // The demo key of the first start, kept: printed again, not replaced.
+    const demoKey = (await readFile(path.join(dataDir, 'demo-api-key'), 'utf8')).trim();
+    expect(run.stdout()).toContain(`Demo API key:    ${demoKey}  (kept in`);
     const groups = groupsOf(run.stdout());
     // PostgreSQL, Temporal, the venue, the ingestion process, the worker, the API.
     expect(groups.size).toBe(6);

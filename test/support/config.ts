@@ -19,10 +19,15 @@ export const BUSY_MACHINE_SETTINGS = {
 
 /**
  * Tests that are not about accounts: a request without a key acts as the demo account (as in
- * `npm start`), and the demo account, shared by every test, is never rate limited. Tests of
- * accounts, keys and limits set these themselves.
+ * `npm start`), and the demo account, shared by every test, is never rate limited; nor are
+ * failed authentications from 127.0.0.1, the address of every test. Tests of accounts, keys and
+ * limits set these themselves.
  */
-export const OPEN_ACCESS_SETTINGS = { AUTH_REQUIRED: 'false', RATE_LIMIT_PER_MINUTE: '100000000' } as const;
+export const OPEN_ACCESS_SETTINGS = {
+  AUTH_REQUIRED: 'false',
+  RATE_LIMIT_PER_MINUTE: '100000000',
+  AUTH_FAILURES_PER_MINUTE: '100000000',
+} as const;
 
 /** The production defaults of every bound of POST /orders, for tests of those bounds. */
 export const PRODUCTION_BOUNDS = { ORDER_BUDGET_MS: '5000', DB_CONNECT_TIMEOUT_MS: '1000', DB_QUERY_TIMEOUT_MS: '2000' };

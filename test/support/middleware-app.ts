@@ -45,11 +45,15 @@ export async function startMiddlewareApp(middlewares: Middleware[]) {
  * A POST /echo whose body never finishes (Content-Length promises more than is sent): resolves
  * with the raw answer once the server sent its headers, however long the body stays unfinished.
  */
-export function postWithUnfinishedBody(port: number, headers: Record<string, string>): { answer: Promise<string>; destroy(): void } {
+export function postWithUnfinishedBody(
+  port: number,
+  headers: Record<string, string>,
+  path = '/echo',
+): { answer: Promise<string>; destroy(): void } {
   const socket = net.connect({ host: '127.0.0.1', port });
   const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
   socket.write(
-    `POST /echo HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n${lines.join('')}\r\n{"partial":`,
+    `POST ${path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n${lines.join('')}\r\n{"partial":`,
   );
   const answer = new Promise<string>((resolve, reject) => {
     let received = '';
