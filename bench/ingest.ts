@@ -2,8 +2,8 @@
 // of many orders to the benchmark's one ingestion process, which writes them into PostgreSQL in
 // batches; all three on this machine together. Measured in one run, next to each other:
 //   - the sustained rate: more is offered than the ingest can take, and what it commits per
-//     second while the venue is still making reports is its rate (a backlog all along shows it
-//     was the limit, not the offer);
+//     second from 1 s into the offer until the backlog is gone is its rate (a backlog all along
+//     shows it was the limit, not the offer);
 //   - the socket-to-commit latency at an offered 10,000/s, from the ingest's own histogram
 //     (ingest_socket_to_commit_seconds: a report's line read off the socket → its batch's COMMIT
 //     acknowledged), with the venue's report time → its batch's transaction start (executions'
