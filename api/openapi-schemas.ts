@@ -44,6 +44,10 @@ const orderEvent = z.strictObject({
   status: orderStatus,
   at: dateTime().meta({ description: 'When the order took this status.' }),
   reason: z.string().nullable().meta({ description: "Why (a rejection's reason), or null." }),
+  actor: z.string().meta({
+    description:
+      "Who caused it: the `key_id` of the API key whose request it was (a client's cancel), or `system` (the service, the exchange).",
+  }),
 });
 
 const order = z.strictObject({

@@ -27,7 +27,9 @@ export function orderJson(order: Order, events?: OrderEvent[]): string {
     expired_at: order.expiredAt?.toISOString() ?? null,
     workflow_id: workflowIdFor(order.id),
     // The order's history, where an answer is about one order (GET /orders/:id, DELETE).
-    ...(events ? { events: events.map((event) => ({ status: event.status, at: event.at.toISOString(), reason: event.reason })) } : {}),
+    ...(events
+      ? { events: events.map((event) => ({ status: event.status, at: event.at.toISOString(), reason: event.reason, actor: event.actor })) }
+      : {}),
   };
   return stringify(body) as string;
 }

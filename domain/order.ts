@@ -182,6 +182,8 @@ export interface OrderEvent {
   status: OrderStatus;
   at: Date;
   reason: string | null;
+  /** Who caused it: the key id of the client whose request it was (a cancel), or SYSTEM_ACTOR. */
+  actor: string;
 }
 
 /** The order as it travels to the workflow and the exchange: plain JSON, dates as ISO text. */

@@ -109,7 +109,7 @@ export class OrdersRepository {
     return this.db.orderEvent.findMany({
       where: { orderId: id },
       orderBy: { id: 'asc' },
-      select: { status: true, at: true, reason: true },
+      select: { status: true, at: true, reason: true, actor: true },
     });
   }
 

@@ -332,7 +332,10 @@ describe('the contract check of test/support/http.ts', () => {
     expect(contractProblems(observed('POST', '/orders', 201, order))).toEqual([]);
     expect(
       contractProblems(
-        observed('GET', `/orders/${order.id}`, 200, { ...order, events: [{ status: 'pending', at: order.created_at, reason: null }] }),
+        observed('GET', `/orders/${order.id}`, 200, {
+          ...order,
+          events: [{ status: 'pending', at: order.created_at, reason: null, actor: 'system' }],
+        }),
       ),
     ).toEqual([]);
     expect(contractProblems(observed('GET', '/orders?status=placed', 200, { data: [order], next: null }))).toEqual([]);

@@ -110,6 +110,9 @@ describe("an order's history names who caused each status", () => {
     const events = await history(atVenue, id);
     expect(events.map((event) => event.status)).toEqual(expect.arrayContaining(['pending', 'placed', 'partially_filled', 'cancelled']));
     expectActors(events, key.keyId);
+    // The client's view of the history says the same.
+    const seen = await request(`${atVenue.api.url}/orders/${id}`, { headers: bearer(key) });
+    expect((seen.body.events as { status: string; actor: string }[]).map(({ status, actor }) => ({ status, actor }))).toEqual(events);
   });
 
   it('a cancel that wins before placement records the key that asked, not another key of the account', {
