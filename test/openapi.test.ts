@@ -91,6 +91,20 @@ describe('GET /openapi.json', () => {
     });
   });
 
+  it('declares the bearer scheme (Swagger UI\'s "Authorize"), required everywhere but health and OPTIONS', () => {
+    const document = served as unknown as {
+      security: unknown;
+      components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+      paths: Record<string, Record<string, { security?: unknown }>>;
+    };
+    expect(document.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(document.security).toEqual([{ apiKey: [] }]);
+    expect(document.paths['/orders']!.post!.security).toEqual([{ apiKey: [] }]);
+    expect(document.paths['/events']!.get!.security).toEqual([{ apiKey: [] }]);
+    expect(document.paths['/health/ready']!.get!.security).toEqual([]);
+    expect(document.paths['/orders']!.options!.security).toEqual([]);
+  });
+
   it('describes each answer with its body', () => {
     const schemaOf = (path: string, method: 'get' | 'post' | 'delete', status: string) =>
       served.paths[path]?.[method]?.responses[status]?.content?.['application/json']?.schema;
