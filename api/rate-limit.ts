@@ -23,6 +23,8 @@ export interface RateLimitMetrics {
   failures: Counter<'limiter'>;
   /** Requests answered 429. */
   limited: Counter<'limiter'>;
+  /** Calls made to the limiter's storage (database round trips), answered or not. */
+  storageCalls: Counter<'limiter'>;
 }
 
 export function createRateLimitMetrics(registry: Registry): RateLimitMetrics {
@@ -38,11 +40,18 @@ export function createRateLimitMetrics(registry: Registry): RateLimitMetrics {
     labelNames: ['limiter'] as const,
     registers: [registry],
   });
+  const storageCalls = new Counter({
+    name: 'rate_limiter_storage_calls_total',
+    help: 'Calls to the rate limiter storage (PostgreSQL round trips), by limiter: account (one per lease of points) or auth_failures.',
+    labelNames: ['limiter'] as const,
+    registers: [registry],
+  });
   for (const limiter of ['account', 'auth_failures'] as const) {
     failures.inc({ limiter }, 0);
     limited.inc({ limiter }, 0);
+    storageCalls.inc({ limiter }, 0);
   }
-  return { failures, limited };
+  return { failures, limited, storageCalls };
 }
 
 export interface StorageOptions {
@@ -241,6 +250,7 @@ export class AccountRateLimiter {
     // few requests of the other processes waiting.
     let wanted = Math.max(1, Math.min(this.leaseSize, Math.floor(bucket.sharedRemaining / 10)));
     if (!bucket.mainExhausted) {
+      this.options.metrics.storageCalls.inc({ limiter: 'account' });
       const res = await consume(this.main, accountId, wanted, timeoutMs);
       const got = granted(this.options.perMinute, wanted, res);
       bucket.windowEndsAt = Date.now() + res.msBeforeNext;
@@ -252,6 +262,7 @@ export class AccountRateLimiter {
       if (got > 0) return; // serve those first; the burst is asked when they are gone
     }
     if (this.burst) {
+      this.options.metrics.storageCalls.inc({ limiter: 'account' });
       const res = await consume(this.burst, accountId, wanted, timeoutMs);
       const got = granted(this.options.burst, wanted, res);
       bucket.tokens += got;
@@ -333,6 +344,7 @@ export function createAuthFailureLimiter(options: AuthFailureLimitOptions): Auth
       if (until !== undefined && until > Date.now()) return verdict(true, 0, until - Date.now());
       if (failOpen.active) return { limited: false, retryAfterSeconds: 0, headers: { 'RateLimit-Policy': policy } };
       try {
+        options.metrics.storageCalls.inc({ limiter: 'auth_failures' });
         const res = await consume(limiter, address, 1, options.storageTimeoutMs);
         const limited = res.consumedPoints > options.perMinute;
         if (limited) blocked.set(address, Date.now() + res.msBeforeNext);

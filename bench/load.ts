@@ -32,6 +32,8 @@ export interface HttpLoadOptions {
   method?: 'GET' | 'POST';
   path?: string;
   body?: string;
+  /** More request headers (Authorization). */
+  headers?: Record<string, string>;
 }
 
 export function httpLoad(options: HttpLoadOptions): Promise<LoadResult> {
@@ -48,7 +50,7 @@ export function httpLoad(options: HttpLoadOptions): Promise<LoadResult> {
         ...(options.overallRate !== undefined ? { overallRate: options.overallRate } : {}),
         timeout: 30,
         method: options.method ?? 'POST',
-        headers: options.body ? { 'content-type': 'application/json' } : {},
+        headers: { ...(options.body ? { 'content-type': 'application/json' } : {}), ...options.headers },
         ...(options.body ? { body: options.body } : {}),
       },
       (error, result) => {

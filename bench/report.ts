@@ -1,5 +1,6 @@
 // The one table `npm run bench` prints: the machine, every figure, the issue's targets next to
 // them, and whether each is met. Markdown, so it can be pasted into docs/benchmarks.md as is.
+import { AUTH_TOLERANCE, type AuthResult, roundTripsPerRequest } from './auth.js';
 import type { LatencySummary } from './histogram.js';
 import type { MachineInfo } from './infra.js';
 import type { IngestCpu, IngestResult, LatencyResult } from './ingest.js';
@@ -11,6 +12,7 @@ import {
   type CpuUse,
   EXCHANGE_LATENCY_S,
   type Measured,
+  median,
   type PostResults,
   type SpikeResult,
   type SteadyResult,
@@ -42,6 +44,7 @@ export interface Results {
   steady?: Outcome<SteadyResult>;
   sse?: Outcome<SseResult>;
   ingest?: Outcome<IngestResult>;
+  auth?: Outcome<AuthResult>;
 }
 
 function ok<T>(outcome: Outcome<T>): T | undefined {
@@ -368,6 +371,7 @@ export function renderTable(results: Results): string {
   } else failed('GET /events fan-out', results.sse);
 
   ingestRows(results.ingest, rows, section, failed);
+  authRows(results.auth, rows, section, failed);
 
   const header = '| measure | figure | CPU used (cores) | target | verdict |\n|---|---|---|---|---|';
   const escapeCell = (text: string) => text.replaceAll('|', '\\|');
@@ -473,4 +477,57 @@ function ingestRows(
       verdict: verdict(wf.filled > 0 && wf.overTerminal === 0),
     });
   } else failed('Temporal cost per order', result.temporal);
+}
+
+/** 8. API keys and the per-account limit: keys on (B) against keys off (A), interleaved rounds of one run. */
+function authRows(
+  outcome: Outcome<AuthResult>,
+  rows: Row[],
+  section: (title: string) => void,
+  failed: (measure: string, outcome: Outcome<unknown>) => void,
+): void {
+  const result = ok(outcome);
+  if (!result) {
+    section('API keys and rate limit: POST /orders with keys on against keys off');
+    failed('auth', outcome);
+    return;
+  }
+  section(
+    `API keys and rate limit: POST /orders, 1 API each, 1 worker, ${result.connections} connections, ${result.warmupS} s warm-up each, then rounds of ${result.durationS} s interleaved A, B, A, B…; ` +
+      `both with the per-account limiter on (RATE_LIMIT_PER_MINUTE ${result.settings.perMinute}: never refuses, still leases), AUTH_CACHE_TTL_MS ${result.settings.cacheTtlMs}`,
+  );
+  const label = { off: 'A: AUTH_REQUIRED=false, no key (demo account)', on: 'B: AUTH_REQUIRED=true, Authorization: Bearer <key>' };
+  const trips = (mode: 'off' | 'on', t = result.trips[mode]) =>
+    `${num(roundTripsPerRequest(t), 4)} DB round trips/request (${t.requests} requests: key lookups ${t.lookupsCache} from the cache, ${t.lookupsDatabase} from the database (+ as many last_used_at updates); ${t.limiterCalls} limiter leases)`;
+  // CPU the API process spent per answer: what auth adds, less hidden by the machine's other load than the rates.
+  const apiCpuMs = (load: AuthResult['rounds'][number]['load']) => (1000 * (load.cpu.cores.api ?? NaN) * load.durationS) / load.completed;
+  const medianCpuMs = (mode: 'off' | 'on') => {
+    return median(result.rounds.filter((round) => round.mode === mode).map((round) => apiCpuMs(round.load)));
+  };
+  result.rounds.forEach((round, i) => {
+    rows.push({
+      measure: `round ${Math.floor(i / 2) + 1}, ${label[round.mode]}`,
+      figure: `${httpFigure(round.load)}; API CPU ${ms(apiCpuMs(round.load))} ms/request; ${trips(round.mode, round.trips)}`,
+      cpu: cpu(round.load.cpu),
+    });
+  });
+  const errors = result.rounds.reduce((sum, round) => sum + round.load.non2xx + round.load.errors, 0);
+  for (const mode of ['off', 'on'] as const) {
+    rows.push({
+      measure: `median of ${label[mode]}`,
+      figure: `${num(result.median[mode].perSecond)} req/s, p99 ${ms(result.median[mode].p99Ms)} ms, API CPU ${ms(medianCpuMs(mode))} ms/request; steady state (all its rounds): ${trips(mode)}`,
+    });
+  }
+  rows.push({
+    measure: 'B ÷ A, medians: throughput',
+    figure: `${num(result.ratio.perSecond, 3)} (${num(result.median.on.perSecond)} ÷ ${num(result.median.off.perSecond)} req/s)`,
+    target: `≥ ${1 - AUTH_TOLERANCE} with 0 errors`,
+    verdict: verdict(result.ratio.perSecond >= 1 - AUTH_TOLERANCE && errors === 0),
+  });
+  rows.push({
+    measure: 'B ÷ A, medians: p99',
+    figure: `${num(result.ratio.p99Ms, 3)} (${ms(result.median.on.p99Ms)} ÷ ${ms(result.median.off.p99Ms)} ms)`,
+    target: `≤ ${1 + AUTH_TOLERANCE} with 0 errors`,
+    verdict: verdict(result.ratio.p99Ms <= 1 + AUTH_TOLERANCE && errors === 0),
+  });
 }

@@ -4,12 +4,13 @@
 // ONE table (Markdown) on stdout; progress goes to stderr.
 //
 // Options: --short; --json FILE (the raw figures); --only LIST (comma-separated scenarios:
-// limits, post, down, spike, burst, steady, sse, ingest); --temporal-db file|memory (default file, as `npm start`);
+// limits, post, down, spike, burst, steady, sse, ingest, auth); --temporal-db file|memory (default file, as `npm start`);
 // --temporal-address HOST:PORT uses a Temporal server started by hand (to try its settings);
 // for exploring, --burst-orders N, --spike-requests N, --steady-rate N, --steady-seconds N override the mode's values
 // (the table then shows those, and says so in the run row).
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { authScenario } from './auth.js';
 import { type Infra, machineInfo, startInfra } from './infra.js';
 import { ingestScenario } from './ingest.js';
 import { loadAverage } from './proc.js';
@@ -32,7 +33,7 @@ import {
 import { stopAllServices } from './services.js';
 import { sseFanOut } from './sse-fanout.js';
 
-const SCENARIOS = ['limits', 'post', 'down', 'spike', 'burst', 'steady', 'sse', 'ingest'] as const;
+const SCENARIOS = ['limits', 'post', 'down', 'spike', 'burst', 'steady', 'sse', 'ingest', 'auth'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -164,6 +165,8 @@ async function main(): Promise<void> {
   }
   // The down run's workflows stay behind, retrying with a backoff that grows to 2 minutes and
   // no worker to poll their tasks: a small, decaying load on what follows.
+  // Keys off against keys on, interleaved: its own APIs and worker, before the placement runs load Temporal.
+  if (only.has('auth')) results.auth = await attempt('auth', () => authScenario(b));
   // The spike before the placement runs, whose 15,000 finished workflows slow the dev server down.
   if (only.has('spike')) results.spike = await attempt('spike', () => spike(b));
   if (only.has('burst')) {

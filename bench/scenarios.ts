@@ -108,7 +108,7 @@ export interface CpuUse {
   machineBusyPct: number;
 }
 
-function cpuMeter(bench: Bench, groups: Record<string, Service[]>): () => CpuUse {
+export function cpuMeter(bench: Bench, groups: Record<string, Service[]>): () => CpuUse {
   const readers: Record<string, () => number> = {
     bench: () => {
       const usage = process.cpuUsage();
@@ -482,7 +482,7 @@ function postDurationsMs(log: string): number[] {
 }
 
 /** Errors the services logged since `before` (one reading per service), by message. */
-function errorsSince(services: Service[], before: Record<string, number>[]): Record<string, number> {
+export function errorsSince(services: Service[], before: Record<string, number>[]): Record<string, number> {
   const counts: Record<string, number> = {};
   services.forEach((service, i) => {
     for (const [message, count] of Object.entries(service.errorCounts())) {
@@ -775,7 +775,7 @@ function rssSummary(samples: { atS: number; api: number; worker: number }[], whi
   };
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
