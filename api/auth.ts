@@ -68,7 +68,8 @@ export interface AuthOptions {
   failures?: AuthFailureLimiter;
 }
 
-type CachedKey = { found: false } | { found: true; key: StoredApiKey };
+// `touched`: this lookup's use was recorded (once per lookup, however many requests waited for it).
+type CachedKey = { found: false } | { found: true; key: StoredApiKey; touched: boolean };
 
 // One header, the scheme case-insensitive (RFC 7235), the token a non-empty token68.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
@@ -90,7 +91,7 @@ export function authenticate(options: AuthOptions): Middleware {
     fetchMethod: async (keyId) => {
       metrics?.lookups.inc({ source: 'database' });
       const key = await keys.findKey(keyId);
-      return key ? { found: true, key } : { found: false };
+      return key ? { found: true, key, touched: false } : { found: false };
     },
   });
   // An unknown key id still costs one hash comparison, so timing does not tell ids apart.
@@ -139,7 +140,8 @@ export function authenticate(options: AuthOptions): Middleware {
     const matches = secretMatches(parsed.secret, key?.secretHash ?? dummyHash);
     if (!key || !matches) return refuse(ctx, 'unknown', new UnauthorizedError('Invalid API key', 'invalid_token'));
     if (key.revokedAt !== null) return refuse(ctx, 'revoked', new UnauthorizedError('API key revoked', 'invalid_token'));
-    if (!cached && keys.touchKey) {
+    if (entry?.found && !entry.touched && keys.touchKey) {
+      entry.touched = true;
       keys
         .touchKey(key.keyId)
         .catch((error: unknown) => logger.warn({ err: error, keyId: key.keyId }, 'could not record the use of an API key'));

@@ -26,14 +26,18 @@ const unique = () => `t-${Math.random().toString(36).slice(2, 10)}`;
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 /** The repository, counting the lookups that reach the database. */
-function countingStore(): ApiKeyStore & { lookups: number } {
+function countingStore(): ApiKeyStore & { lookups: number; touches: number } {
   const store = {
     lookups: 0,
+    touches: 0,
     findKey: (keyId: string) => {
       store.lookups += 1;
       return repository.findKey(keyId);
     },
-    touchKey: (keyId: string) => repository.touchKey(keyId),
+    touchKey: (keyId: string) => {
+      store.touches += 1;
+      return repository.touchKey(keyId);
+    },
   };
   return store;
 }
@@ -156,6 +160,7 @@ describe('authenticate()', () => {
       const results = await Promise.all(Array.from({ length: 20 }, () => fetch(`${app.url}/whoami`, { headers: bearer(key.apiKey) })));
       expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
       expect(store.lookups).toBe(1); // concurrent requests shared one lookup, later ones hit the cache
+      expect(store.touches).toBe(1); // and one update of last_used_at, not one per request that waited for the lookup
       const unknown = `obk_${'c'.repeat(12)}_${'A'.repeat(43)}`;
       for (let i = 0; i < 5; i++) expect((await fetch(`${app.url}/whoami`, { headers: bearer(unknown) })).status).toBe(401);
       expect(store.lookups).toBe(2);
