@@ -84,7 +84,8 @@ export interface BucketSummary {
   meanMs: number;
   p50Ms: number;
   p99Ms: number;
-  /** The bucket bounds the p99 lies between (ms); upper Infinity: beyond the last bucket. */
+  /** The bucket bounds each lies between (ms); upper Infinity: beyond the last bucket, the value is its lower bound. */
+  p50Bucket: [number, number];
   p99Bucket: [number, number];
 }
 
@@ -183,12 +184,14 @@ function bucketPercentile(before: Scrape, after: Scrape, q: number): { ms: numbe
 
 function summariseBuckets(before: Scrape, after: Scrape): BucketSummary {
   const count = after.count - before.count;
+  const p50 = bucketPercentile(before, after, 0.5);
   const p99 = bucketPercentile(before, after, 0.99);
   return {
     count,
     meanMs: count > 0 ? ((after.sumS - before.sumS) / count) * 1000 : Number.NaN,
-    p50Ms: bucketPercentile(before, after, 0.5).ms,
+    p50Ms: p50.ms,
     p99Ms: p99.ms,
+    p50Bucket: p50.bucket,
     p99Bucket: p99.bucket,
   };
 }

@@ -383,6 +383,9 @@ export function renderTable(results: Results): string {
   ].join('\n');
 }
 
+/** A percentile read from buckets: beyond the last bucket only its lower bound is known. */
+const beyond = (value: number, bucket: [number, number]) => (Number.isFinite(bucket[1]) ? ms(value) : `> ${ms(bucket[0])}`);
+
 /** CPU microseconds per report. */
 const perReport = (cpuS: number, reports: number) => (reports > 0 ? num((cpuS * 1e6) / reports) : 'n/a');
 
@@ -442,7 +445,7 @@ function ingestRows(
     rows.push({
       measure: `latency at ${lat.offeredPerS} reports/s offered for ${lat.offerS} s${extra}: socket → COMMIT (the ingest's histogram, interpolated in its buckets)`,
       figure:
-        `p50 ${ms(s2c.p50Ms)} / p99 ${ms(s2c.p99Ms)} ms (p99 in the bucket ${ms(s2c.p99Bucket[0])}–${Number.isFinite(upper) ? ms(upper) : '∞'} ms), mean ${ms(s2c.meanMs)} ms, ${s2c.count} reports; ` +
+        `p50 ${beyond(s2c.p50Ms, s2c.p50Bucket)} / p99 ${beyond(s2c.p99Ms, s2c.p99Bucket)} ms (p99 in the bucket ${ms(s2c.p99Bucket[0])}–${Number.isFinite(upper) ? ms(upper) : '∞'} ms), mean ${ms(s2c.meanMs)} ms, ${s2c.count} reports; ` +
         `venue report time → its batch's transaction start (executions.venue_time → received_at, ms; includes the socket buffers): p50 ${ms(lat.madeToTxStart.p50Ms)} / p99 ${ms(lat.madeToTxStart.p99Ms)} / max ${ms(lat.madeToTxStart.maxMs)} ms; ` +
         `made ${num(lat.madePerS)}/s, ${lat.committed} committed (${num(lat.committedPerS)}/s over the offer and its drain)${lat.drained ? '' : ' (not drained)'}`,
       cpu: ingestCpu(lat.cpu),
