@@ -5,6 +5,9 @@
 // reach, so it never refuses but still leases its points from PostgreSQL.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Context } from 'koa';
+import { authenticate } from '../api/auth.js';
+import { createLogger } from '../config/logger.js';
 import { AccountsRepository } from '../prisma/accounts-repository.js';
 import { httpLoad } from './load.js';
 import { type Bench, cpuMeter, errorsSince, instrumentFor, type Measured, median, orderBody, queueFor, serviceEnv } from './scenarios.js';
@@ -39,6 +42,8 @@ export interface AuthResult {
   ratio: { perSecond: number; p99Ms: number };
   /** Over the measured rounds of each mode. */
   trips: Record<AuthMode, AuthRoundTrips>;
+  /** authenticate() alone in this process, a cached key against no key: CPU µs per request, median of interleaved rounds. */
+  middlewareCpuUs: Record<AuthMode, number>;
   settings: { cacheTtlMs: number; perMinute: number };
 }
 
@@ -78,9 +83,11 @@ export async function authScenario(bench: Bench): Promise<AuthResult> {
         const cpu = cpuMeter(bench, { api: [api], worker: [worker] });
         const result = await run(mode, profile.durationS);
         const load = { ...result, cpu: cpu(), serverErrors: errorsSince([api], errorsBefore) };
-        rounds.push({ mode, load, trips: difference(await settledTrips(metricsUrl), before) });
+        rounds.push({ mode, load, trips: difference(await settledTrips(metricsUrl, result.latency.maxMs), before) });
       }
     }
+    bench.log('auth: authenticate() alone, in this process (keys off, keys on, interleaved)');
+    const middlewareCpuUs = await middlewareCost(bench, key.apiKey);
     const of = (mode: AuthMode) => rounds.filter((round) => round.mode === mode);
     const medians = (mode: AuthMode) => ({
       perSecond: median(of(mode).map((round) => round.load.perSecond)),
@@ -105,6 +112,7 @@ export async function authScenario(bench: Bench): Promise<AuthResult> {
       median: m,
       ratio: { perSecond: m.on.perSecond / m.off.perSecond, p99Ms: m.on.p99Ms / m.off.p99Ms },
       trips: { off: total('off'), on: total('on') },
+      middlewareCpuUs,
       // The APIs inherit this process's environment: its AUTH_CACHE_TTL_MS, else the service's default.
       settings: {
         cacheTtlMs: Number(process.env.AUTH_CACHE_TTL_MS ?? bench.config.AUTH_CACHE_TTL_MS),
@@ -114,6 +122,42 @@ export async function authScenario(bench: Bench): Promise<AuthResult> {
   } finally {
     await Promise.all([off.stop(), on.stop(), worker.stop()]);
   }
+}
+
+/**
+ * What authenticate() itself costs a request, apart from the machine's noise around a whole
+ * POST: the middleware alone, called in a loop with the bench's database behind it, a valid key
+ * (cached after its first lookup) against no Authorization with AUTH_REQUIRED=false.
+ */
+async function middlewareCost(bench: Bench, apiKey: string): Promise<Record<AuthMode, number>> {
+  const logger = createLogger('bench-auth', 'silent');
+  const keys = new AccountsRepository(bench.prisma);
+  const middleware = {
+    off: authenticate({ keys, required: false, cacheTtlMs: bench.config.AUTH_CACHE_TTL_MS, logger }),
+    on: authenticate({ keys, required: true, cacheTtlMs: bench.config.AUTH_CACHE_TTL_MS, logger }),
+  };
+  const headers: Record<AuthMode, Record<string, string>> = { off: {}, on: { authorization: `Bearer ${apiKey}` } };
+  const next = async () => {};
+  const calls = 20_000;
+  const loop = async (mode: AuthMode) => {
+    const before = process.cpuUsage();
+    for (let i = 0; i < calls; i++) {
+      const ctx = {
+        get: (name: string) => headers[mode][name.toLowerCase()] ?? '',
+        set: () => {},
+        state: {},
+        request: {},
+        ip: '127.0.0.1',
+      };
+      await middleware[mode](ctx as unknown as Context, next);
+    }
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) / calls;
+  };
+  for (const mode of ['off', 'on'] as const) await loop(mode);
+  const samples: Record<AuthMode, number[]> = { off: [], on: [] };
+  for (let round = 0; round < 5; round++) for (const mode of ['off', 'on'] as const) samples[mode].push(await loop(mode));
+  return { off: median(samples.off), on: median(samples.on) };
 }
 
 /** Database round trips of auth + limiter per request: a lookup from the database is a SELECT and an UPDATE (last_used_at). */
@@ -132,10 +176,11 @@ function difference(after: AuthRoundTrips, before: AuthRoundTrips): AuthRoundTri
 
 /**
  * The counters once the requests still in flight when the load stopped are answered (the API
- * finishes them; their lookups and leases belong to the round): the same request count twice in
- * a row, 200 ms apart.
+ * finishes them; their lookups and leases belong to the round): after the round's slowest answer
+ * took (they started before the end), the same request count twice in a row, 200 ms apart.
  */
-async function settledTrips(metricsUrl: string): Promise<AuthRoundTrips> {
+async function settledTrips(metricsUrl: string, slowestMs: number): Promise<AuthRoundTrips> {
+  await sleep(Math.min(30_000, (Number.isFinite(slowestMs) ? slowestMs : 0) + 500));
   let last = await readTrips(metricsUrl);
   const deadline = Date.now() + 30_000;
   for (;;) {
