@@ -518,7 +518,7 @@ function authRows(
   for (const mode of ['off', 'on'] as const) {
     rows.push({
       measure: `median of ${label[mode]}`,
-      figure: `${num(result.median[mode].perSecond)} req/s, p99 ${ms(result.median[mode].p99Ms)} ms, API CPU ${ms(medianCpuMs(mode))} ms/request; steady state (all its rounds): ${trips(mode)}`,
+      figure: `${num(result.median[mode].perSecond, 1)} req/s, p99 ${ms(result.median[mode].p99Ms)} ms, API CPU ${ms(medianCpuMs(mode))} ms/request; steady state (all its rounds): ${trips(mode)}`,
     });
   }
   rows.push({
@@ -527,7 +527,7 @@ function authRows(
   });
   rows.push({
     measure: 'B ÷ A, medians: throughput',
-    figure: `${num(result.ratio.perSecond, 3)} (${num(result.median.on.perSecond)} ÷ ${num(result.median.off.perSecond)} req/s)`,
+    figure: `${num(result.ratio.perSecond, 3)} (${num(result.median.on.perSecond, 1)} ÷ ${num(result.median.off.perSecond, 1)} req/s)`,
     target: `≥ ${1 - AUTH_TOLERANCE} with 0 errors`,
     verdict: verdict(result.ratio.perSecond >= 1 - AUTH_TOLERANCE && errors === 0),
   });
