@@ -6,7 +6,7 @@ import { orderSummary } from '../domain/order-summary.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
 import { cancelOrderUpdate, cancelRequestedSignal, type FinalStatus } from '../workflows/messages.js';
 import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
-import { ACCOUNT_ID } from '../workflows/search-attributes.js';
+import { ACCOUNT_ID, ORDER_SEARCH_ATTRIBUTES, orderStartAttributes } from '../workflows/search-attributes.js';
 import { createTurnQueue, TurnMissedError } from './turn-queue.js';
 
 // Less than this left of a request's budget when its turn comes: the start is not sent.
@@ -33,8 +33,9 @@ export function createPlacementStarter(client: Client, taskQueue: string, concur
   const queue = createTurnQueue(concurrency);
   // The API may start workflows before any worker registered the search attributes on the
   // namespace (the dev server has them from its start flags, a cluster from the first worker):
-  // then it registers them itself, once per process, and a start it cannot give AccountId (no
-  // right to register) goes without it rather than fail the order. A failed registration is
+  // then it registers them itself, once per process, and a start it cannot give them (no right
+  // to register) goes without any rather than fail the order; the workflow then upserts all but
+  // AccountId itself. A failed registration is
   // tried again only after a while: meanwhile a start costs one refused round trip, not a registration too.
   let registration: Promise<boolean> | undefined;
   const register = () => {
@@ -49,7 +50,7 @@ export function createPlacementStarter(client: Client, taskQueue: string, concur
     );
     return registration;
   };
-  const startWorkflow = (ticket: OrderTicket, workflowId: string, withAccountId: boolean) =>
+  const startWorkflow = (ticket: OrderTicket, workflowId: string, withAttributes: boolean) =>
     client.workflow.start<typeof placeOrderWorkflow>('placeOrderWorkflow', {
       workflowId,
       taskQueue,
@@ -57,24 +58,27 @@ export function createPlacementStarter(client: Client, taskQueue: string, concur
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       // What the Web UI shows of the order in its list of workflows and on its page.
       staticSummary: orderSummary(ticket),
-      // Set with the start, not upserted by the workflow: no command, and the order's account is
-      // a filter of the Web UI's list from the workflow's first moment.
-      ...(withAccountId && {
-        typedSearchAttributes: new TypedSearchAttributes([{ key: ACCOUNT_ID, value: ticket.accountId ?? DEMO_ACCOUNT_ID }]),
+      // Set with the start, not upserted by the workflow: no command, and the order is a filter
+      // of the Web UI's list (by account, instrument, status) from the workflow's first moment.
+      ...(withAttributes && {
+        typedSearchAttributes: new TypedSearchAttributes([
+          ...orderStartAttributes(ticket),
+          { key: ACCOUNT_ID, value: ticket.accountId ?? DEMO_ACCOUNT_ID },
+        ]),
       }),
     });
-  const startWithAccountId = async (ticket: OrderTicket, workflowId: string) => {
+  const startWithAttributes = async (ticket: OrderTicket, workflowId: string) => {
     try {
       return await startWorkflow(ticket, workflowId, true);
     } catch (error) {
       // Refused before anything was recorded: the same start again is safe.
-      if (!isUnregisteredAccountId(error)) throw error;
+      if (!isUnregisteredSearchAttribute(error)) throw error;
     }
     if (await register()) {
       try {
         return await startWorkflow(ticket, workflowId, true);
       } catch (error) {
-        if (!isUnregisteredAccountId(error)) throw error;
+        if (!isUnregisteredSearchAttribute(error)) throw error;
       }
     }
     return startWorkflow(ticket, workflowId, false);
@@ -85,7 +89,9 @@ export function createPlacementStarter(client: Client, taskQueue: string, concur
       try {
         // A start sent with almost no time left is answered after its deadline, if at all: its
         // workflow would exist while its request answers 500. Not sent at all is cleaner.
-        await queue.run(deadline - MIN_TIME_TO_START_MS, () => client.withDeadline(deadline, () => startWithAccountId(ticket, workflowId)));
+        await queue.run(deadline - MIN_TIME_TO_START_MS, () =>
+          client.withDeadline(deadline, () => startWithAttributes(ticket, workflowId)),
+        );
       } catch (error) {
         // Sent, and the deadline came as it answered: its own error says what Temporal did.
         if (error instanceof TurnMissedError) throw new StartNotSentError(workflowId, { cause: error });
@@ -98,14 +104,15 @@ export function createPlacementStarter(client: Client, taskQueue: string, concur
 
 const GRPC_INVALID_ARGUMENT = 3;
 
-/** Temporal refused a start because the namespace does not know the AccountId search attribute. */
-function isUnregisteredAccountId(error: unknown): boolean {
+/** Temporal refused a start because the namespace does not know one of the order's search attributes. */
+function isUnregisteredSearchAttribute(error: unknown): boolean {
   if (!(error instanceof ServiceError)) return false;
   const cause = error.cause as { code?: number; details?: string } | undefined;
+  const details = cause?.details ?? '';
   return (
     cause?.code === GRPC_INVALID_ARGUMENT &&
-    /search attribute/i.test(cause.details ?? '') &&
-    (cause.details ?? '').includes(ACCOUNT_ID.name)
+    /search attribute/i.test(details) &&
+    ORDER_SEARCH_ATTRIBUTES.some((key) => details.includes(key.name))
   );
 }
 

@@ -4,7 +4,8 @@
  *   npx tsx scripts/record-workflow-history.ts [output.json]
  *
  * Runs one placeOrderWorkflow on the time-skipping test server (the Java one installed by
- * `npm run setup:test`) with fake activities: the order is claimed, the exchange fails
+ * `npm run setup:test`), started as the API starts it (its search attributes with the start), with
+ * fake activities: the order is claimed, the exchange fails
  * twice with OrderPlacementError and then accepts it, the order is marked placed, and the venue's
  * terminal event (filled) is relayed to it as the ingestion process does. Re-record after
  * a deliberate, versioned change of the workflow; a failing replay test is the point otherwise.
@@ -12,12 +13,15 @@
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { OrderActivities } from '../activities/order-activities.js';
+import { createPlacementStarter } from '../api/placement-client.js';
 import { type OrderTicket, workflowIdFor } from '../domain/order.js';
 import { OrderPlacementError } from '../exchange/exchange.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
@@ -27,9 +31,12 @@ import { WORKFLOWS_PATH } from '../workflows/path.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TEST_SERVER = path.join(root, 'scripts/temporal-test-server/run.sh');
-const output = path.resolve(process.argv[2] ?? path.join(root, 'test/fixtures/place-order-workflow.follow-to-terminal.history.json'));
+const output = path.resolve(
+  process.argv[2] ?? path.join(root, 'test/fixtures/place-order-workflow.search-attributes-at-start.history.json'),
+);
 
 const FAILED_EXCHANGE_ATTEMPTS = 2;
+const START_BUDGET_MS = 30_000;
 
 /**
  * historyToJSON from @temporalio/common/lib/proto-utils, which throws "type must be a Type" in
@@ -67,11 +74,7 @@ const activities: OrderActivities = {
   },
   async markOrderPlaced() {
     // The venue fills it; the ingestion process relays the terminal event once committed.
-    setImmediate(() => {
-      void env.client.workflow
-        .getHandle(workflowIdFor(ticket.id))
-        .executeUpdate(orderTerminalUpdate, { args: [{ status: 'filled', filledQuantity: 10 }], updateId: terminalUpdateId(ticket.id) });
-    });
+    setImmediate(() => void relayTerminal());
   },
   async cancelAtExchange() {
     throw new Error('the recorded run is never cancelled');
@@ -80,6 +83,30 @@ const activities: OrderActivities = {
     throw new Error('the recorded run is never cancelled');
   },
 };
+
+const RELAY_ATTEMPTS = 50;
+const RELAY_PAUSE_MS = 100;
+
+/**
+ * The Update as the ingestion process sends it. The time-skipping server sometimes answers an
+ * Update that arrives while the workflow task of markOrderPlaced is open with "update not found";
+ * sent again with the same update id, it is still applied at most once.
+ */
+async function relayTerminal(): Promise<void> {
+  const handle = env.client.workflow.getHandle(workflowIdFor(ticket.id));
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await handle.executeUpdate(orderTerminalUpdate, {
+        args: [{ status: 'filled', filledQuantity: 10 }],
+        updateId: terminalUpdateId(ticket.id),
+      });
+      return;
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError) || attempt === RELAY_ATTEMPTS) throw error;
+      await sleep(RELAY_PAUSE_MS);
+    }
+  }
+}
 
 // The two expected activity failures would otherwise be logged as warnings with stack traces.
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -99,12 +126,8 @@ try {
   });
   const workflowId = workflowIdFor(ticket.id);
   const result = await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start<typeof placeOrderWorkflow>('placeOrderWorkflow', {
-      taskQueue,
-      workflowId,
-      args: [ticket],
-    });
-    return handle.result();
+    await createPlacementStarter(env.client, taskQueue, 1).start(ticket, Date.now() + START_BUDGET_MS);
+    return env.client.workflow.getHandle<typeof placeOrderWorkflow>(workflowId).result();
   });
   if (result.status !== 'filled' || exchangeAttempts !== FAILED_EXCHANGE_ATTEMPTS + 1) {
     throw new Error(`Unexpected run: ${JSON.stringify(result)} after ${exchangeAttempts} exchange attempts`);

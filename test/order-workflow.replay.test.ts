@@ -6,19 +6,28 @@ import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, it } from 'vitest';
+import { DEMO_ACCOUNT_ID } from '../domain/accounts.js';
 import { WORKFLOWS_PATH } from '../workflows/path.js';
 
 // Determinism: histories recorded by earlier and current workflow code must replay on the code the
 // worker runs, or workflows in flight during a deployment get stuck. Each fixture is a real run
 // (claimed, two failed exchange attempts, placed), recorded by
 // `npx tsx scripts/record-workflow-history.ts`: one from before the database steps became local
-// activities (the patch 'database-steps-as-local-activities'), one from after.
+// activities (the patch 'database-steps-as-local-activities'), one from after, one followed to the
+// venue's end ('follow-order-to-terminal'), one with the search attributes given at start
+// ('search-attributes-at-start': one patch marker for all three, fewer upserts).
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const NONDETERMINISTIC_WORKFLOWS = fileURLToPath(new URL('./fixtures/nondeterministic-workflow.ts', import.meta.url));
 
+interface IndexedFields {
+  indexedFields?: Record<string, { data: string }>;
+}
 interface HistoryJson {
-  events: ({ eventType: string } & Record<string, { activityType?: { name: string }; attempt?: number; markerName?: string } | string>)[];
+  events: ({ eventType: string } & Record<
+    string,
+    { activityType?: { name: string }; attempt?: number; markerName?: string; searchAttributes?: IndexedFields } | string
+  >)[];
 }
 
 const readHistory = (name: string) => JSON.parse(readFileSync(fixture(name), 'utf8')) as HistoryJson;
@@ -45,12 +54,30 @@ function attributesOf(event: HistoryJson['events'][number]) {
   return attributes;
 }
 
+/** The search attributes an event carries, decoded (keyword payloads are JSON strings). */
+function searchAttributesOf(event: HistoryJson['events'][number]): Record<string, unknown> {
+  const fields = attributesOf(event).searchAttributes?.indexedFields ?? {};
+  return Object.fromEntries(
+    Object.entries(fields).map(([name, { data }]) => [name, JSON.parse(Buffer.from(data, 'base64').toString('utf8'))]),
+  );
+}
+
+const ORDER_AT_START = {
+  OrderId: '5f0c6a3e-2b7d-4c1a-9e8f-0a1b2c3d4e5f',
+  Instrument: 'US0378331005',
+  Side: 'buy',
+  OrderStatus: 'accepted',
+};
+
 const FIXTURES = [
   {
     name: 'place-order-workflow.scheduled-db-steps.history.json',
     scheduled: ['claimOrder', 'placeAtExchange', 'markOrderPlaced'],
     startedAttempts: [1, 3, 1], // the exchange succeeded on its third attempt
     markers: [] as string[],
+    atStart: {} as Record<string, string>,
+    statusUpserts: ['accepted', 'placing', 'placed'],
+    events: 26,
   },
   {
     name: 'place-order-workflow.local-db-steps.history.json',
@@ -58,6 +85,9 @@ const FIXTURES = [
     startedAttempts: [3],
     // the patch, then claimOrder and markOrderPlaced as local activities
     markers: ['core_patch', 'core_local_activity', 'core_local_activity'],
+    atStart: {},
+    statusUpserts: ['accepted', 'placing', 'placed'],
+    events: 18,
   },
   {
     // Followed after placement until the venue's terminal event (an Update), which ends it.
@@ -65,32 +95,64 @@ const FIXTURES = [
     scheduled: ['placeAtExchange'],
     startedAttempts: [3],
     markers: ['core_patch', 'core_patch', 'core_local_activity', 'core_local_activity'],
+    atStart: {},
+    statusUpserts: ['accepted', 'placing', 'placed', 'filled'],
+    events: 26,
+  },
+  {
+    // Started as the API starts it, with the order's search attributes; the one patch marker
+    // stands for the two earlier ones. OrderStatus is upserted when placed and when final only.
+    name: 'place-order-workflow.search-attributes-at-start.history.json',
+    scheduled: ['placeAtExchange'],
+    startedAttempts: [3],
+    markers: ['core_patch', 'core_local_activity', 'core_local_activity'],
+    atStart: { ...ORDER_AT_START, AccountId: DEMO_ACCOUNT_ID },
+    statusUpserts: ['placed', 'filled'],
+    events: 22,
   },
 ];
 
-describe.each(FIXTURES)('placeOrderWorkflow replay of $name', ({ name, scheduled, startedAttempts, markers }) => {
-  const historyJson = readHistory(name);
+describe.each(FIXTURES)(
+  'placeOrderWorkflow replay of $name',
+  ({ name, scheduled, startedAttempts, markers, atStart, statusUpserts, events }) => {
+    const historyJson = readHistory(name);
 
-  it('the recorded history covers claim, exchange retries and placement', () => {
-    expect(
-      historyJson.events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED').map((e) => attributesOf(e).activityType?.name),
-    ).toEqual(scheduled);
-    expect(
-      historyJson.events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_STARTED').map((e) => attributesOf(e).attempt),
-    ).toEqual(startedAttempts);
-    expect(historyJson.events.filter((e) => e.eventType === 'EVENT_TYPE_MARKER_RECORDED').map((e) => attributesOf(e).markerName)).toEqual(
-      markers,
-    );
-    expect(historyJson.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
-  });
+    it('the recorded history covers claim, exchange retries and placement', () => {
+      expect(
+        historyJson.events
+          .filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')
+          .map((e) => attributesOf(e).activityType?.name),
+      ).toEqual(scheduled);
+      expect(
+        historyJson.events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_STARTED').map((e) => attributesOf(e).attempt),
+      ).toEqual(startedAttempts);
+      expect(historyJson.events.filter((e) => e.eventType === 'EVENT_TYPE_MARKER_RECORDED').map((e) => attributesOf(e).markerName)).toEqual(
+        markers,
+      );
+      expect(historyJson.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+    });
 
-  it('replays on the current workflow code', async () => {
-    await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, historyFromJSON(historyJson))).resolves.toBeUndefined();
-  });
+    it('carries the search attributes at start and upserts the statuses it should', () => {
+      const [started] = historyJson.events;
+      if (!started) throw new Error(`${name} has no events`);
+      expect(searchAttributesOf(started)).toEqual(atStart);
+      const upserts = historyJson.events
+        .filter((e) => e.eventType === 'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES')
+        .map(searchAttributesOf);
+      expect(upserts.flatMap((fields) => (fields.OrderStatus === undefined ? [] : [fields.OrderStatus]))).toEqual(statusUpserts);
+      // Each patch marker comes with the SDK's TemporalChangeVersion upsert.
+      expect(upserts.filter((fields) => 'TemporalChangeVersion' in fields)).toHaveLength(markers.filter((m) => m === 'core_patch').length);
+      expect(historyJson.events).toHaveLength(events);
+    });
 
-  it('detects a workflow that calls its activities in a different order', async () => {
-    await expect(
-      Worker.runReplayHistory({ workflowsPath: NONDETERMINISTIC_WORKFLOWS }, historyFromJSON(historyJson)),
-    ).rejects.toBeInstanceOf(DeterminismViolationError);
-  });
-});
+    it('replays on the current workflow code', async () => {
+      await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, historyFromJSON(historyJson))).resolves.toBeUndefined();
+    });
+
+    it('detects a workflow that calls its activities in a different order', async () => {
+      await expect(
+        Worker.runReplayHistory({ workflowsPath: NONDETERMINISTIC_WORKFLOWS }, historyFromJSON(historyJson)),
+      ).rejects.toBeInstanceOf(DeterminismViolationError);
+    });
+  },
+);

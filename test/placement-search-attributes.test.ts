@@ -1,17 +1,24 @@
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OrderActivities } from '../activities/order-activities.js';
 import { createPlacementStarter } from '../api/placement-client.js';
 import { type OrderTicket, workflowIdFor } from '../domain/order.js';
-import { ACCOUNT_ID } from '../workflows/search-attributes.js';
+import { registerSearchAttributes } from '../worker/search-attributes.js';
+import { orderTerminalUpdate, terminalUpdateId } from '../workflows/messages.js';
+import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
+import { WORKFLOWS_PATH } from '../workflows/path.js';
+import { ACCOUNT_ID, INSTRUMENT, ORDER_ID, ORDER_STATUS, SIDE } from '../workflows/search-attributes.js';
 import { testConfig } from './support/config.js';
 import { waitFor } from './support/wait.js';
 
 // The API may start an order's workflow before any worker registered the search attributes on
-// the namespace (a fresh cluster, the API up first). The start sets AccountId; it must not fail
-// the order for that. Each case gets a namespace of its own on the suite's Temporal server,
-// created here, so none of the order workflows' attributes is registered on it; no worker polls
-// it, only the starts and their workflows' descriptions are read.
+// the namespace (a fresh cluster, the API up first). The start sets AccountId, OrderId,
+// Instrument, Side and OrderStatus; it must not fail the order for that. Each case gets a
+// namespace of its own on the suite's Temporal server, created here, so none of the order
+// workflows' attributes is registered on it. A start sent without them leaves them to the
+// workflow: once a worker registered them and runs it (fake activities here), it upserts them.
 const config = testConfig();
 const GRPC_PERMISSION_DENIED = 7;
 let connection: Connection;
@@ -37,6 +44,19 @@ async function freshNamespace(): Promise<string> {
   );
   return namespace;
 }
+
+/** The order is claimed, placed at once and then filled (the terminal Update comes from the test). */
+const placedAtOnce: OrderActivities = {
+  claimOrder: async () => 'placing',
+  placeAtExchange: async () => ({ expiresAt: null }),
+  markOrderPlaced: async () => undefined,
+  cancelAtExchange: async () => {
+    throw new Error('never cancelled here');
+  },
+  markOrderCancelled: async () => {
+    throw new Error('never cancelled here');
+  },
+};
 
 function ticket(accountId: string): OrderTicket {
   return {
@@ -70,7 +90,7 @@ async function startOnce(client: Client, order: OrderTicket): Promise<void> {
   );
 }
 
-describe('a workflow start on a namespace without the AccountId search attribute', () => {
+describe('a workflow start on a namespace without the order search attributes', () => {
   it('registers the attributes and starts the workflow with its AccountId', { timeout: 60_000 }, async () => {
     const namespace = await freshNamespace();
     const client = new Client({ connection, namespace });
@@ -78,11 +98,21 @@ describe('a workflow start on a namespace without the AccountId search attribute
     await startOnce(client, order);
     const described = await client.workflow.getHandle(workflowIdFor(order.id)).describe();
     expect(described.typedSearchAttributes.get(ACCOUNT_ID)).toBe(order.accountId);
+    // The order's own attributes came with the start too: no worker ran it.
+    expect(described.historyLength).toBe(2);
+    expect([ORDER_ID, INSTRUMENT, SIDE, ORDER_STATUS].map((key) => described.typedSearchAttributes.get(key))).toEqual([
+      order.id,
+      'US0378331005',
+      'buy',
+      'accepted',
+    ]);
     const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
     expect(Object.keys(customAttributes ?? {})).toEqual(expect.arrayContaining(['AccountId', 'OrderId', 'OrderStatus']));
   });
 
-  it('starts the workflow without AccountId when it may not register attributes', { timeout: 60_000 }, async () => {
+  it('starts the workflow without its attributes when it may not register them, and the workflow sets them', {
+    timeout: 180_000,
+  }, async () => {
     const namespace = await freshNamespace();
     // A connection whose operator calls are refused, as for an API without the operator's rights.
     let refused = 0;
@@ -105,5 +135,37 @@ describe('a workflow start on a namespace without the AccountId search attribute
     const described = await client.workflow.getHandle(workflowIdFor(order.id)).describe();
     expect(described.status.name).toBe('RUNNING');
     expect(described.typedSearchAttributes.get(ACCOUNT_ID)).toBeUndefined();
+    expect(described.typedSearchAttributes.get(ORDER_ID)).toBeUndefined();
+
+    // A worker registers the attributes (it may) and runs the workflow: it sets the order's own.
+    await registerSearchAttributes(connection, namespace);
+    const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+    try {
+      const worker = await Worker.create({
+        connection: nativeConnection,
+        namespace,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        workflowsPath: WORKFLOWS_PATH,
+        activities: placedAtOnce,
+      });
+      const handle = client.workflow.getHandle<typeof placeOrderWorkflow>(workflowIdFor(order.id));
+      const outcome = await worker.runUntil(async () => {
+        await handle.executeUpdate(orderTerminalUpdate, {
+          args: [{ status: 'filled', filledQuantity: 1 }],
+          updateId: terminalUpdateId(order.id),
+        });
+        return handle.result();
+      });
+      expect(outcome.status).toBe('filled');
+    } finally {
+      await nativeConnection.close();
+    }
+    const completed = await client.workflow.getHandle(workflowIdFor(order.id)).describe();
+    expect([ORDER_ID, INSTRUMENT, SIDE, ORDER_STATUS].map((key) => completed.typedSearchAttributes.get(key))).toEqual([
+      order.id,
+      'US0378331005',
+      'buy',
+      'filled',
+    ]);
   });
 });

@@ -8,7 +8,7 @@ import { workflowIdFor } from '../domain/order.js';
 import { AccountsRepository, type CreatedApiKey } from '../prisma/accounts-repository.js';
 import { createPrismaClient } from '../prisma/client.js';
 import { createOrderWorker, type OrderWorker } from '../worker/worker.js';
-import { ACCOUNT_ID } from '../workflows/search-attributes.js';
+import { ACCOUNT_ID, INSTRUMENT, ORDER_ID, ORDER_STATUS, SIDE } from '../workflows/search-attributes.js';
 import { testConfig } from './support/config.js';
 import { postJson, request } from './support/http.js';
 import { waitFor } from './support/wait.js';
@@ -17,7 +17,9 @@ import { waitFor } from './support/wait.js';
 // it: the static summary from the workflow's description (user metadata), the live status from
 // the workflow's metadata query (current details) and from the OrderStatus search attribute (a
 // column and filter of the list). A placed order and a cancelled one must tell apart. Each
-// carries the account that created it as the AccountId search attribute (set with the start).
+// carries the account that created it as the AccountId search attribute, and its OrderId,
+// Instrument, Side and OrderStatus `accepted`, all set with the start; the workflow upserts
+// OrderStatus when the order is placed and when it is final, not while it is placing.
 const config = testConfig();
 const HELD = 'DE000BASF111';
 let api: ApiServer;
@@ -79,6 +81,23 @@ async function currentDetails(workflowId: string): Promise<string | null | undef
   return metadata.currentDetails;
 }
 
+const decode = (payload: temporal.api.common.v1.IPayload) => JSON.parse(Buffer.from(payload.data ?? new Uint8Array()).toString('utf8'));
+
+/** The search attributes the workflow's start carried, and each OrderStatus the workflow upserted. */
+async function searchAttributeHistory(workflowId: string): Promise<{ atStart: Record<string, unknown>; statusUpserts: unknown[] }> {
+  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const fields = (attributes?: temporal.api.common.v1.ISearchAttributes | null) =>
+    Object.fromEntries(Object.entries(attributes?.indexedFields ?? {}).map(([name, payload]) => [name, decode(payload)]));
+  return {
+    atStart: fields(events[0]?.workflowExecutionStartedEventAttributes?.searchAttributes),
+    statusUpserts: events.flatMap((event) => {
+      const upserted = event.upsertWorkflowSearchAttributesEventAttributes;
+      const status = upserted ? fields(upserted.searchAttributes)[ORDER_STATUS.name] : undefined;
+      return status === undefined ? [] : [status];
+    }),
+  };
+}
+
 describe('order workflows in the Temporal Web UI', () => {
   it('carry a readable summary and their live status: placed and cancelled tell apart', { timeout: 120_000 }, async () => {
     const bought = await postJson(`${api.url}/orders`, {
@@ -96,12 +115,16 @@ describe('order workflows in the Temporal Web UI', () => {
     const [buyId, sellId] = [bought.body.id as string, sold.body.id as string];
 
     expect(await finalStatus(buyId)).toBe('placed');
-    // While the exchange refuses it, the sell order's workflow says it is placing.
+    // While the exchange refuses it, the sell order's workflow says it is placing on its page;
+    // in the list it stays `accepted` (placing is not upserted: it would cost the server a write).
     await waitFor(
       async () => ((await currentDetails(workflowIdFor(sellId))) === '**status:** placing' ? true : undefined),
       30_000,
       'placing',
     );
+    const placing = await client.workflow.getHandle(workflowIdFor(sellId)).describe();
+    expect(placing.typedSearchAttributes.get(ORDER_STATUS)).toBe('accepted');
+    expect(placing.typedSearchAttributes.get(INSTRUMENT)).toBe(HELD);
     const cancel = await request(`${api.url}/orders/${sellId}`, { method: 'DELETE', headers: otherKey });
     expect([200, 202]).toContain(cancel.status);
     expect(await finalStatus(sellId, otherKey)).toBe('cancelled');
@@ -119,6 +142,18 @@ describe('order workflows in the Temporal Web UI', () => {
     // Whose order each is: the demo account's (no key) and the other account's.
     expect(buy.typedSearchAttributes.get(ACCOUNT_ID)).toBe(DEMO_ACCOUNT_ID);
     expect(sell.typedSearchAttributes.get(ACCOUNT_ID)).toBe(other.accountId);
+    expect(buy.typedSearchAttributes.get(ORDER_STATUS)).toBe('placed');
+    expect(sell.typedSearchAttributes.get(ORDER_STATUS)).toBe('cancelled');
+    expect([buy.typedSearchAttributes.get(ORDER_ID), buy.typedSearchAttributes.get(SIDE)]).toEqual([buyId, 'buy']);
+    // Given with the start, not upserted; OrderStatus upserted only for what a filter needs.
+    expect(await searchAttributeHistory(workflowIdFor(buyId))).toEqual({
+      atStart: { OrderId: buyId, Instrument: 'US0378331005', Side: 'buy', OrderStatus: 'accepted', AccountId: DEMO_ACCOUNT_ID },
+      statusUpserts: ['placed'],
+    });
+    expect(await searchAttributeHistory(workflowIdFor(sellId))).toEqual({
+      atStart: { OrderId: sellId, Instrument: HELD, Side: 'sell', OrderStatus: 'accepted', AccountId: other.accountId },
+      statusUpserts: ['cancelled'],
+    });
 
     // The list, filtered as an operator would: cancelled orders of this test's task queue.
     const cancelledIds = await waitFor(

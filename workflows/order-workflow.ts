@@ -11,6 +11,7 @@ import {
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { ExchangeActivities, VenueCancel } from '../activities/exchange-activities.js';
 import type { OrderStoreActivities } from '../activities/order-store-activities.js';
@@ -25,7 +26,7 @@ import {
   orderTerminalUpdate,
   type TerminalEvent,
 } from './messages.js';
-import { INSTRUMENT, ORDER_ID, ORDER_STATUS, SIDE } from './search-attributes.js';
+import { ORDER_STATUS, orderStartAttributes } from './search-attributes.js';
 
 const scheduledDatabaseSteps = proxyActivities<OrderStoreActivities>(DATABASE_ACTIVITY);
 // The order store's steps as local activities: they run inside the workflow task that needs them
@@ -37,6 +38,15 @@ const LOCAL_DATABASE_STEPS = 'database-steps-as-local-activities';
 // From this change on, the workflow follows its order at the venue until it is terminal
 // (filled, cancelled, expired, rejected there); histories from before end at `placed`.
 const FOLLOW_TO_TERMINAL = 'follow-order-to-terminal';
+// From this change on, the API gives OrderId, Instrument, Side and OrderStatus with the start and
+// the workflow upserts OrderStatus only when it says something a list filter needs: the order
+// placed (or the status it already had at the venue) and its final status, not the transient
+// `placing` (its page's details still say it). Its histories also carry this one patch marker
+// instead of the two earlier ones: each patch costs a marker and a TemporalChangeVersion upsert,
+// and this code always takes both earlier patches' new branches, so where this marker is
+// recorded they are implied (on replay of an older history, this patch is false and they are
+// decided as before). Histories from before keep their upserts.
+const SEARCH_ATTRIBUTES_AT_START = 'search-attributes-at-start';
 // The exchange's calls are scheduled activities, with the exchange's policy (cancelAtExchange had
 // the database steps' until now: no patch needed, replay compares commands, not their options).
 const { placeAtExchange } = proxyActivities<ExchangeActivities>({
@@ -65,7 +75,8 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   // Decided first, before any command: a patch checked later, after a local activity, can land
   // in another workflow task on replay than it did when it ran (an Update arriving while the
   // local activity runs), and the replay would then not find its marker where it looks.
-  const followsToTerminal = patched(FOLLOW_TO_TERMINAL);
+  const attributesAtStart = patched(SEARCH_ATTRIBUTES_AT_START);
+  const followsToTerminal = attributesAtStart || patched(FOLLOW_TO_TERMINAL);
   let status: OrderStatus = 'accepted';
   let cancelRequested = false;
   const exchangeCall = new CancellationScope();
@@ -75,7 +86,7 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   // histories recorded before the details existed replay unchanged.
   const setStatus = (next: OrderStatus) => {
     status = next;
-    upsertSearchAttributes([{ key: ORDER_STATUS, value: next }]);
+    if (!attributesAtStart || next !== 'placing') upsertSearchAttributes([{ key: ORDER_STATUS, value: next }]);
     setCurrentDetails(orderDetails(next));
   };
   // One line per decided order, written once (the workflow's logger is silent while replaying).
@@ -100,15 +111,19 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   setHandler(orderTerminalUpdate, (event) => {
     terminal ??= event;
   });
-  upsertSearchAttributes([
-    { key: ORDER_ID, value: ticket.id },
-    { key: INSTRUMENT, value: ticket.instrument },
-    { key: SIDE, value: ticket.side },
-    { key: ORDER_STATUS, value: status },
-  ]);
+  if (attributesAtStart) {
+    // A start the API had to send without them (the namespace did not know them then): the
+    // workflow sets them itself, as before. The start's attributes are in the history: deterministic.
+    const given = workflowInfo().typedSearchAttributes;
+    const missing = orderStartAttributes(ticket).filter(({ key }) => given.get(key) === undefined);
+    if (missing.length > 0) upsertSearchAttributes(missing);
+  } else {
+    upsertSearchAttributes(orderStartAttributes(ticket));
+  }
   setCurrentDetails(orderDetails(status));
 
-  const { claimOrder, markOrderPlaced, markOrderCancelled } = patched(LOCAL_DATABASE_STEPS) ? localDatabaseSteps : scheduledDatabaseSteps;
+  const { claimOrder, markOrderPlaced, markOrderCancelled } =
+    attributesAtStart || patched(LOCAL_DATABASE_STEPS) ? localDatabaseSteps : scheduledDatabaseSteps;
   const claimed = await claimOrder(ticket.id);
   if (isFinal(claimed) || claimed === 'placed' || claimed === 'partially_filled') {
     // An earlier run of this order's workflow placed it already: never again at the exchange.
