@@ -157,6 +157,8 @@ describe('a workflow start on a namespace without the order search attributes', 
         return handle.result();
       });
       expect(outcome.status).toBe('filled');
+      // Its history replays: the upsert follows from the start's attributes, which the history holds.
+      await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, await handle.fetchHistory());
     } finally {
       await nativeConnection.close();
     }
