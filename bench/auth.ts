@@ -71,7 +71,8 @@ export async function authScenario(bench: Bench): Promise<AuthResult> {
       off: { api: off, metricsUrl: managementUrl(off), headers: {} },
       on: { api: on, metricsUrl: managementUrl(on), headers: { authorization: `Bearer ${key.apiKey}` } },
     };
-    const body = orderBody(instrumentFor('auth'));
+    const instrument = instrumentFor('auth');
+    const body = orderBody(instrument);
     const run = (mode: AuthMode, durationS: number) =>
       httpLoad({ urls: [apis[mode].api.url], connections: profile.connections, durationS, body, headers: apis[mode].headers });
     const modes: AuthMode[] = ['off', 'on'];
@@ -79,8 +80,12 @@ export async function authScenario(bench: Bench): Promise<AuthResult> {
     for (const mode of modes) await run(mode, warmupS);
     const rounds: AuthRound[] = [];
     for (let round = 1; round <= ROUNDS[profile.name]; round++) {
-      for (const mode of modes) {
+      // A, B then B, A: whatever drifts over the run (the machine's other load) weighs on both alike.
+      for (const mode of round % 2 === 1 ? modes : [...modes].reverse()) {
         const { api, metricsUrl } = apis[mode];
+        // Each round starts with the worker idle: the orders a round accepted are placed during
+        // the next one otherwise, and that round competes with their placement for Temporal.
+        await waitUntilPlaced(bench, instrument);
         bench.log(`auth: round ${round}, keys ${mode}: ${profile.connections} connections, ${profile.durationS} s`);
         const before = await readTrips(metricsUrl);
         const errorsBefore = [api.errorCounts()];
@@ -162,6 +167,19 @@ async function middlewareCost(bench: Bench, apiKey: string): Promise<Record<Auth
   const samples: Record<AuthMode, number[]> = { off: [], on: [] };
   for (let round = 0; round < 5; round++) for (const mode of ['off', 'on'] as const) samples[mode].push(await loop(mode));
   return { off: median(samples.off), on: median(samples.on) };
+}
+
+/** Waits (at most 3 minutes) until no order of `instrument` waits to be placed. */
+async function waitUntilPlaced(bench: Bench, instrument: string): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const { rows } = await bench.pool.query<{ waiting: number }>(
+      `SELECT count(*)::int AS waiting FROM orders WHERE instrument = $1 AND status IN ('pending', 'accepted', 'placing')`,
+      [instrument],
+    );
+    if ((rows[0]?.waiting ?? 0) === 0 || Date.now() > deadline) return;
+    await sleep(250);
+  }
 }
 
 /** Database round trips of auth + limiter per request: a lookup from the database is a SELECT and an UPDATE (last_used_at). */
