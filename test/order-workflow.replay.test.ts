@@ -102,13 +102,15 @@ const FIXTURES = [
   {
     // Started as the API starts it, with the order's search attributes; the one patch marker
     // stands for the two earlier ones. OrderStatus is upserted when placed and when final only.
+    // The placement is recorded by a scheduled activity (its completion ordered in the history
+    // against a terminal Update that arrives meanwhile).
     name: 'place-order-workflow.search-attributes-at-start.history.json',
-    scheduled: ['placeAtExchange'],
-    startedAttempts: [3],
-    markers: ['core_patch', 'core_local_activity', 'core_local_activity'],
+    scheduled: ['placeAtExchange', 'markOrderPlaced'],
+    startedAttempts: [3, 1],
+    markers: ['core_patch', 'core_local_activity'],
     atStart: { ...ORDER_AT_START, AccountId: DEMO_ACCOUNT_ID },
     statusUpserts: ['placed', 'filled'],
-    events: 22,
+    events: 27,
   },
 ];
 

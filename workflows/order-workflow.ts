@@ -122,8 +122,14 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   }
   setCurrentDetails(orderDetails(status));
 
-  const { claimOrder, markOrderPlaced, markOrderCancelled } =
-    attributesAtStart || patched(LOCAL_DATABASE_STEPS) ? localDatabaseSteps : scheduledDatabaseSteps;
+  const steps = attributesAtStart || patched(LOCAL_DATABASE_STEPS) ? localDatabaseSteps : scheduledDatabaseSteps;
+  const { claimOrder, markOrderCancelled } = steps;
+  // Recording the placement is a scheduled activity from this change on: the venue's terminal
+  // event is often relayed (an Update) while this step runs, and with a local activity the
+  // replay could see the step's result and the Update in another order than the run did (a
+  // command after the step, then the Update's acceptance: a nondeterminism error, seen under
+  // load). A scheduled activity's completion is an event of its own, ordered in the history.
+  const markOrderPlaced = attributesAtStart ? scheduledDatabaseSteps.markOrderPlaced : steps.markOrderPlaced;
   const claimed = await claimOrder(ticket.id);
   if (isFinal(claimed) || claimed === 'placed' || claimed === 'partially_filled') {
     // An earlier run of this order's workflow placed it already: never again at the exchange.
