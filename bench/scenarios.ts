@@ -16,6 +16,7 @@ import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
 import { writeWorkflowBundle } from '../worker/workflow-bundle.js';
 import { type LatencySummary, summariseMs } from './histogram.js';
+import { summariseHistories } from './history.js';
 import type { Infra } from './infra.js';
 import { type BurstLoadResult, burstLoad, closedLoop, httpLoad, type LoadResult } from './load.js';
 import { listenOverflows, machineCpu, rssBytes, treeCpuSeconds } from './proc.js';
@@ -518,7 +519,21 @@ export interface BurstResult {
   /** False when the wait was given up (profile.burstWaitS): the figures then cover the placed orders only. */
   complete: boolean;
   cpu: CpuUse;
+  /** The Temporal server's cost of these orders (null with a server started by hand, whose process is not known). */
+  temporal: TemporalCost | null;
 }
+
+export interface TemporalCost {
+  /** Server CPU from the first start to the last placement, per placed order (their starts included). */
+  cpuMsPerPlacement: number;
+  /** Server CPU from the first start until every workflow ended (its terminal event taken), per order. */
+  cpuMsPerOrder: number | null;
+  /** What the histories of a sample of the orders hold, healthy ones and those whose first exchange attempt failed. */
+  histories: Awaited<ReturnType<typeof summariseHistories>>;
+}
+
+/** How many orders' histories the burst reads back (all of them are alike but for the exchange's failures). */
+const HISTORY_SAMPLE = 300;
 
 export async function burst(bench: Bench, options: { workers: number; exchange: 'default' | 'instant' }): Promise<BurstResult> {
   const { profile, config } = bench;
@@ -528,6 +543,8 @@ export async function burst(bench: Bench, options: { workers: number; exchange: 
   const n = profile.burstOrders;
   bench.log(`placement: ${n} orders accepted at once, ${options.workers} worker(s), exchange ${options.exchange}`);
 
+  const temporalCpuS = () => (bench.infra.temporalPid === null ? null : treeCpuSeconds(bench.infra.temporalPid));
+  const temporalBefore = temporalCpuS();
   // The API's own path (submitOrder) in this process, on a queue no worker polls yet.
   const placement = createPlacementStarter(bench.temporal, queue, config.TEMPORAL_START_CONCURRENCY);
   const order = newOrder(instrument);
@@ -550,11 +567,29 @@ export async function burst(bench: Bench, options: { workers: number; exchange: 
     const releasedAt = Math.max(...workers.map((worker) => worker.readyAt));
     complete = await waitUntilPlaced(bench, instrument, accepted.total, profile.burstWaitS * 1000);
     const cpuUse = cpu();
+    const temporalAtPlaced = temporalCpuS();
     const times = await placementTimes(bench, instrument);
     const placedAt = times.flatMap((time) => (time.placedMs === null ? [] : [time.placedMs])).sort((a, b) => a - b);
     const last = placedAt.at(-1) ?? releasedAt;
     const drainS = (last - releasedAt) / 1000;
     const placedAfter = placedAt.filter((time) => time >= releasedAt).length;
+    let temporal: TemporalCost | null = null;
+    if (temporalBefore !== null && temporalAtPlaced !== null) {
+      const ended = complete && (await waitUntilFinished(bench, [instrument], profile.burstWaitS * 1000));
+      const temporalAtEnd = temporalCpuS();
+      const { rows } = await bench.pool.query<{ id: string }>(
+        `SELECT id FROM orders WHERE instrument = $1 AND status <> 'rejected' ORDER BY random() LIMIT $2`,
+        [instrument, HISTORY_SAMPLE],
+      );
+      temporal = {
+        cpuMsPerPlacement: (1000 * (temporalAtPlaced - temporalBefore)) / Math.max(1, placedAt.length),
+        cpuMsPerOrder: ended && temporalAtEnd !== null ? (1000 * (temporalAtEnd - temporalBefore)) / Math.max(1, accepted.total) : null,
+        histories: await summariseHistories(
+          bench.temporal,
+          rows.map((row) => row.id),
+        ),
+      };
+    }
     return {
       workers: options.workers,
       exchange: options.exchange,
@@ -569,6 +604,7 @@ export async function burst(bench: Bench, options: { workers: number; exchange: 
       wait: summariseMs(placedAt.map((time) => Math.max(0, time - releasedAt))),
       complete,
       cpu: cpuUse,
+      temporal,
     };
   } finally {
     // A backlog the wait gave up on cannot finish now: no more waiting for it.
@@ -623,7 +659,7 @@ async function waitUntilPlaced(bench: Bench, instrument: string, expected: numbe
  * the workers are stopped with their workflows ended: a terminal event for a workflow whose
  * queue nobody polls any more would wait in the ingestion's relay for the rest of the run.
  */
-export async function waitUntilFinished(bench: Bench, instruments: string[], timeoutMs: number): Promise<void> {
+export async function waitUntilFinished(bench: Bench, instruments: string[], timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { rows } = await bench.pool.query<{ unfinished: number }>(
@@ -633,10 +669,10 @@ export async function waitUntilFinished(bench: Bench, instruments: string[], tim
       [instruments],
     );
     const unfinished = rows[0]?.unfinished ?? 0;
-    if (unfinished === 0) return;
+    if (unfinished === 0) return true;
     if (Date.now() > deadline) {
       bench.log(`  stopping the workers with ${unfinished} orders not finished (being placed, working, or their end not relayed)`);
-      return;
+      return false;
     }
     await sleep(200);
   }

@@ -1,7 +1,7 @@
 /**
  * Records the history that test/order-workflow.replay.test.ts replays:
  *
- *   npx tsx scripts/record-workflow-history.ts [output.json]
+ *   npx tsx scripts/record-workflow-history.ts [--failed-attempts N] [output.json]
  *
  * Runs one placeOrderWorkflow on the time-skipping test server (the Java one installed by
  * `npm run setup:test`), started as the API starts it (its search attributes with the start), with
@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 import proto from '@temporalio/proto';
@@ -31,11 +32,16 @@ import { WORKFLOWS_PATH } from '../workflows/path.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TEST_SERVER = path.join(root, 'scripts/temporal-test-server/run.sh');
-const output = path.resolve(
-  process.argv[2] ?? path.join(root, 'test/fixtures/place-order-workflow.search-attributes-at-start.history.json'),
-);
+const { values: options, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { 'failed-attempts': { type: 'string', default: '2' } },
+});
+const output = path.resolve(positionals[0] ?? path.join(root, 'test/fixtures/place-order-workflow.placement-in-one-task.history.json'));
 
-const FAILED_EXCHANGE_ATTEMPTS = 2;
+/** How many exchange calls fail before one succeeds (0: a healthy order, placed in one workflow task). */
+const FAILED_EXCHANGE_ATTEMPTS = Number(options['failed-attempts']);
+if (!Number.isInteger(FAILED_EXCHANGE_ATTEMPTS) || FAILED_EXCHANGE_ATTEMPTS < 0)
+  throw new Error('--failed-attempts must be an integer >= 0');
 const START_BUDGET_MS = 30_000;
 
 /**
@@ -108,7 +114,7 @@ async function relayTerminal(): Promise<void> {
   }
 }
 
-// The two expected activity failures would otherwise be logged as warnings with stack traces.
+// The expected activity failures would otherwise be logged as warnings with stack traces.
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 const env = await TestWorkflowEnvironment.createTimeSkipping({

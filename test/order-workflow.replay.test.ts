@@ -15,7 +15,9 @@ import { WORKFLOWS_PATH } from '../workflows/path.js';
 // `npx tsx scripts/record-workflow-history.ts`: one from before the database steps became local
 // activities (the patch 'database-steps-as-local-activities'), one from after, one followed to the
 // venue's end ('follow-order-to-terminal'), one with the search attributes given at start
-// ('search-attributes-at-start': one patch marker for all three, fewer upserts).
+// ('search-attributes-at-start': one patch marker for all three, fewer upserts), and two of a
+// placement in one workflow task ('placement-in-one-workflow-task': healthy, and with the
+// exchange failing twice).
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const NONDETERMINISTIC_WORKFLOWS = fileURLToPath(new URL('./fixtures/nondeterministic-workflow.ts', import.meta.url));
@@ -111,6 +113,29 @@ const FIXTURES = [
     atStart: { ...ORDER_AT_START, AccountId: DEMO_ACCOUNT_ID },
     statusUpserts: ['placed', 'filled'],
     events: 27,
+  },
+  {
+    // 'placement-in-one-workflow-task' (standing for all earlier patches): a healthy order, its
+    // claim, exchange call and placement each one local attempt in the first workflow task;
+    // the terminal Update ends it in the second. No activity task.
+    name: 'place-order-workflow.placement-in-one-task.healthy.history.json',
+    scheduled: [],
+    startedAttempts: [],
+    markers: ['core_patch', 'core_local_activity', 'core_local_activity', 'core_local_activity'],
+    atStart: { ...ORDER_AT_START, AccountId: DEMO_ACCOUNT_ID },
+    statusUpserts: ['placed', 'filled'],
+    events: 17,
+  },
+  {
+    // The same code, the exchange failing twice: the local attempt fails, the scheduled activity
+    // fails once and succeeds on its second attempt; the placement is then recorded locally.
+    name: 'place-order-workflow.placement-in-one-task.history.json',
+    scheduled: ['placeAtExchange'],
+    startedAttempts: [2],
+    markers: ['core_patch', 'core_local_activity', 'core_local_activity', 'core_local_activity'],
+    atStart: { ...ORDER_AT_START, AccountId: DEMO_ACCOUNT_ID },
+    statusUpserts: ['placed', 'filled'],
+    events: 23,
   },
 ];
 

@@ -33,6 +33,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** One call of the fake placeAtExchange. Times are on the test server's (skipped) clock. */
 interface ExchangeAttempt {
   attempt: number;
+  /** The local first attempt (placement-in-one-workflow-task), or one of the scheduled activity's. */
+  local: boolean;
   /** Info.scheduledTimestampMs: when the first attempt was scheduled. */
   firstScheduledMs: number;
   /** The server's current time when this attempt ran. */
@@ -84,7 +86,12 @@ const activities: OrderActivities = {
     // The test server's Info.currentAttemptScheduledTimestampMs of a retry is the time the previous
     // attempt failed, not the time the retry was due, so the attempt's own time comes from the
     // server's clock instead.
-    const attempt = { attempt: info.attempt, firstScheduledMs: info.scheduledTimestampMs, startedMs: await env.currentTimeMs() };
+    const attempt = {
+      attempt: info.attempt,
+      local: info.isLocal,
+      firstScheduledMs: info.scheduledTimestampMs,
+      startedMs: await env.currentTimeMs(),
+    };
     try {
       await scenario.exchange(attempt);
     } catch (error) {
@@ -245,7 +252,11 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
     // The outage lasted the full 3 days on the server's clock; the first attempt after it succeeded.
     expect(simulatedMs).toBeGreaterThanOrEqual(outageMs);
     expect(simulatedMs).toBeLessThan(outageMs + maximumMs + 5_000);
-    expect(attempts.map((a) => a.attempt)).toEqual(attempts.map((_, i) => i + 1));
+    // One local attempt inside the first workflow task, then the scheduled activity's attempts.
+    expect(first.local).toBe(true);
+    const scheduled = attempts.slice(1);
+    expect(scheduled.every((a) => !a.local)).toBe(true);
+    expect(scheduled.map((a) => a.attempt)).toEqual(scheduled.map((_, i) => i + 1));
     expect(attempts.slice(0, -1).every((a) => a.outcome === 'failed')).toBe(true);
     expect(last.outcome).toBe('succeeded');
     expect(scenario.claimCalls).toBeGreaterThanOrEqual(1); // more only if a workflow task timed out on a busy machine
@@ -258,9 +269,11 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
     // wall time (the clock is not skipped while an activity runs).
     // Generous for a busy machine: the backoff itself is checked exactly from below.
     const toleranceMs = 3000;
-    const gaps = attempts.slice(1).map((a, i) => ({
+    // The scheduled activity starts as soon as the local attempt failed.
+    expect(scheduled[0]!.startedMs - first.startedMs).toBeLessThanOrEqual(toleranceMs);
+    const gaps = scheduled.slice(1).map((a, i) => ({
       failedAttempt: i + 1,
-      actualMs: a.startedMs - attempts[i]!.startedMs,
+      actualMs: a.startedMs - scheduled[i]!.startedMs,
       expectedMs: expectedBackoffMs(policy, i + 1),
     }));
     const offSchedule = gaps.filter((g) => g.actualMs < g.expectedMs || g.actualMs > g.expectedMs + toleranceMs);
@@ -328,9 +341,8 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
 
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const activityFailure = (error as WorkflowFailedError).cause;
-    expect(activityFailure).toBeInstanceOf(ActivityFailure);
-    expect((activityFailure as ActivityFailure).activityType).toBe('placeAtExchange');
-    const applicationFailure = (activityFailure as ActivityFailure).cause;
+    // The first attempt is local: its failure is the activity's own, not wrapped in an ActivityFailure.
+    const applicationFailure = activityFailure instanceof ActivityFailure ? activityFailure.cause : activityFailure;
     expect(applicationFailure).toBeInstanceOf(ApplicationFailure);
     expect((applicationFailure as ApplicationFailure).type).toBe('MissingOrderError');
     expect(scenario.exchangeAttempts.map((a) => [a.attempt, a.outcome])).toEqual([[1, 'failed']]);
@@ -377,11 +389,37 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
     expect(await handle.query(orderStatusQuery)).toBe('cancelled');
   });
 
-  it('sends a cancel that comes while the exchange call is in flight and that call succeeds to the venue: cancelled there', async () => {
+  it('takes a cancel sent while the local exchange attempt runs once its workflow task is done: placed, then cancelled at the venue', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let inFlight = false;
-    const { ticket, scenario } = newOrder('placing', async () => {
+    const { ticket, scenario } = newOrder('placing', async ({ local }) => {
+      if (!local) throw new Error('the local attempt was expected to succeed');
+      inFlight = true;
+      await gate;
+    });
+    scenario.venue = 'works';
+    const handle = await env.client.workflow.start(placeOrderWorkflow, { taskQueue, workflowId: workflowIdFor(ticket.id), args: [ticket] });
+    await waitFor(async () => (inFlight ? true : undefined), 30_000, 'the local exchange attempt to start');
+
+    // Temporal holds the Update until the workflow task of the local attempt completes.
+    const cancel = handle.executeUpdate(cancelOrderUpdate);
+    release();
+    expect(await cancel).toBe('cancelled');
+    expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'cancelled' });
+    expect(scenario.exchangeAttempts.map((a) => [a.local, a.outcome])).toEqual([[true, 'succeeded']]);
+    expect(scenario.markPlacedCalls).toHaveLength(1);
+    expect(scenario.cancelReasons.map((c) => c.reason)).toEqual(['cancel']);
+    expect(scenario.markCancelledCalls).toBe(0);
+  });
+
+  it('sends a cancel that comes while a scheduled exchange attempt is in flight and that call succeeds to the venue: cancelled there', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let inFlight = false;
+    const { ticket, scenario } = newOrder('placing', async ({ local }) => {
+      // The local attempt fails; the scheduled activity's first attempt is held.
+      if (local) throw new OrderPlacementError();
       inFlight = true;
       await gate;
     });
@@ -395,6 +433,10 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
     expect(await cancel.result()).toBe('cancelled');
     expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'cancelled' });
     // Placed first (the call reached the exchange), then cancelled at the venue: never marked cancelled before placement.
+    expect(scenario.exchangeAttempts.map((a) => [a.local, a.outcome])).toEqual([
+      [true, 'failed'],
+      [false, 'succeeded'],
+    ]);
     expect(scenario.markPlacedCalls).toHaveLength(1);
     expect(scenario.cancelReasons.map((c) => c.reason)).toEqual(['cancel']);
     expect(scenario.markCancelledCalls).toBe(0);

@@ -88,11 +88,13 @@ describe('the worker log', () => {
 
     const attempts = failedAttempts();
     expect(attempts.length).toBeGreaterThanOrEqual(2);
+    // The first attempt is the local one inside the workflow task; then the scheduled activity's, from 1.
     attempts.forEach((line, i) => {
       expect(line).toMatchObject({
         level: 'warn',
         orderId: heldId,
-        attempt: i + 1,
+        attempt: i === 0 ? 1 : i,
+        isLocal: i === 0,
         reason: 'OrderPlacementError',
         activityType: 'placeAtExchange',
       });

@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_EXCHANGE_ERRORS } from '../exchange/errors.js';
 
 // The options of the workflows' activities: the exchange's calls and the database steps.
@@ -29,4 +29,25 @@ export const DATABASE_ACTIVITY: ActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
   },
+};
+
+// A healthy order's steps run as local activities inside one workflow task: one attempt each,
+// bounded so that claim + exchange call + recording the placement stay well inside the task's
+// 10 s timeout (the SDK heartbeats a task at 80% of it, and a message delivered into a task
+// whose local activity is still running is the case the SDK replays least reliably). A step
+// that fails or runs out of this time falls back to its scheduled activity, with the unlimited
+// retries above.
+
+/** One local attempt of a database step (each is one conditional UPDATE, milliseconds when healthy). */
+export const DATABASE_LOCAL_ATTEMPT: LocalActivityOptions = {
+  startToCloseTimeout: '2 seconds',
+  retry: { maximumAttempts: 1 },
+};
+
+/** One local attempt of the exchange call (0.5 s at the defaults). */
+export const EXCHANGE_LOCAL_ATTEMPT: LocalActivityOptions = {
+  startToCloseTimeout: '3 seconds',
+  retry: { maximumAttempts: 1 },
+  // As the scheduled call: a cancel waits for an attempt in flight to end.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };

@@ -1,5 +1,6 @@
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -17,7 +18,7 @@ import type { ExchangeActivities, VenueCancel } from '../activities/exchange-act
 import type { OrderStoreActivities } from '../activities/order-store-activities.js';
 import { isFinal, type OrderStatus, type OrderTicket } from '../domain/order.js';
 import { orderDetails } from '../domain/order-summary.js';
-import { DATABASE_ACTIVITY, EXCHANGE_ACTIVITY } from './activity-options.js';
+import { DATABASE_ACTIVITY, DATABASE_LOCAL_ATTEMPT, EXCHANGE_ACTIVITY, EXCHANGE_LOCAL_ATTEMPT } from './activity-options.js';
 import {
   cancelOrderUpdate,
   cancelRequestedSignal,
@@ -47,6 +48,15 @@ const FOLLOW_TO_TERMINAL = 'follow-order-to-terminal';
 // recorded they are implied (on replay of an older history, this patch is false and they are
 // decided as before). Histories from before keep their upserts.
 const SEARCH_ATTRIBUTES_AT_START = 'search-attributes-at-start';
+// From this change on, a healthy order is placed in one workflow task: the claim, the exchange
+// call and recording the placement are each one local attempt (a marker), and only a step that
+// fails falls back to its scheduled activity and Temporal's unlimited retries. It stands for
+// the earlier patches as search-attributes-at-start does (one marker, one upsert).
+const PLACEMENT_IN_ONE_TASK = 'placement-in-one-workflow-task';
+const localAttempt = {
+  database: proxyLocalActivities<OrderStoreActivities>(DATABASE_LOCAL_ATTEMPT),
+  exchange: proxyLocalActivities<ExchangeActivities>(EXCHANGE_LOCAL_ATTEMPT),
+};
 // The exchange's calls are scheduled activities, with the exchange's policy (cancelAtExchange had
 // the database steps' until now: no patch needed, replay compares commands, not their options).
 const { placeAtExchange } = proxyActivities<ExchangeActivities>({
@@ -75,7 +85,8 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   // Decided first, before any command: a patch checked later, after a local activity, can land
   // in another workflow task on replay than it did when it ran (an Update arriving while the
   // local activity runs), and the replay would then not find its marker where it looks.
-  const attributesAtStart = patched(SEARCH_ATTRIBUTES_AT_START);
+  const inOneTask = patched(PLACEMENT_IN_ONE_TASK);
+  const attributesAtStart = inOneTask || patched(SEARCH_ATTRIBUTES_AT_START);
   const followsToTerminal = attributesAtStart || patched(FOLLOW_TO_TERMINAL);
   let status: OrderStatus = 'accepted';
   let cancelRequested = false;
@@ -123,13 +134,43 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   setCurrentDetails(orderDetails(status));
 
   const steps = attributesAtStart || patched(LOCAL_DATABASE_STEPS) ? localDatabaseSteps : scheduledDatabaseSteps;
-  const { claimOrder, markOrderCancelled } = steps;
-  // Recording the placement is a scheduled activity from this change on: the venue's terminal
-  // event is often relayed (an Update) while this step runs, and with a local activity the
-  // replay could see the step's result and the Update in another order than the run did (a
-  // command after the step, then the Update's acceptance: a nondeterminism error, seen under
-  // load). A scheduled activity's completion is an event of its own, ordered in the history.
-  const markOrderPlaced = attributesAtStart ? scheduledDatabaseSteps.markOrderPlaced : steps.markOrderPlaced;
+  // Before placement-in-one-workflow-task, recording the placement was a scheduled activity in
+  // search-attributes-at-start's histories: the venue's terminal event is often relayed (an
+  // Update) while this step runs, and with a local activity of unbounded retries the step could
+  // outlast its workflow task, the Update be delivered into the next one, and a replay meet the
+  // two in another order than the run did (a nondeterminism error, seen under load). Bounded
+  // local attempts keep the whole placement inside one task (activity-options.ts).
+  const claimOrder = inOneTask
+    ? (orderId: string) =>
+        localFirst(
+          () => localAttempt.database.claimOrder(orderId),
+          () => scheduledDatabaseSteps.claimOrder(orderId),
+        )
+    : steps.claimOrder;
+  const markOrderCancelled = inOneTask
+    ? (orderId: string) =>
+        localFirst(
+          () => localAttempt.database.markOrderCancelled(orderId),
+          () => scheduledDatabaseSteps.markOrderCancelled(orderId),
+        )
+    : steps.markOrderCancelled;
+  const markOrderPlaced: OrderStoreActivities['markOrderPlaced'] = inOneTask
+    ? (orderId, createdAt, expiresAt) =>
+        localFirst(
+          () => localAttempt.database.markOrderPlaced(orderId, createdAt, expiresAt),
+          () => scheduledDatabaseSteps.markOrderPlaced(orderId, createdAt, expiresAt),
+        )
+    : attributesAtStart
+      ? scheduledDatabaseSteps.markOrderPlaced
+      : steps.markOrderPlaced;
+  const placeOrder = inOneTask
+    ? (order: OrderTicket) =>
+        localFirst(
+          () => localAttempt.exchange.placeAtExchange(order),
+          () => placeAtExchange(order),
+          EXCHANGE_ACTIVITY.retry?.nonRetryableErrorTypes,
+        )
+    : placeAtExchange;
   const claimed = await claimOrder(ticket.id);
   if (isFinal(claimed) || claimed === 'placed' || claimed === 'partially_filled') {
     // An earlier run of this order's workflow placed it already: never again at the exchange.
@@ -152,7 +193,7 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   if (!cancelRequested) {
     try {
       // Histories from before the venue process returned nothing here.
-      const placement = await exchangeCall.run(() => placeAtExchange(ticket));
+      const placement = await exchangeCall.run(() => placeOrder(ticket));
       expiresAt = placement?.expiresAt ?? null;
       reachedExchange = true;
     } catch (error) {
@@ -212,6 +253,29 @@ async function followToTerminal(
       await cancelAtExchange(orderId, 'expire');
     }
   }
+}
+
+/**
+ * One local attempt of a step, then its scheduled activity if the attempt failed or timed out.
+ * A cancel, and an error no retry can fix (non-retryable, or of a type the scheduled activity's
+ * policy does not retry), end the step as they would end the scheduled activity.
+ */
+async function localFirst<R>(local: () => Promise<R>, scheduled: () => Promise<R>, nonRetryableTypes: readonly string[] = []): Promise<R> {
+  try {
+    return await local();
+  } catch (error) {
+    if (isCancellation(error) || isNonRetryable(error, nonRetryableTypes)) throw error;
+    return scheduled();
+  }
+}
+
+function isNonRetryable(error: unknown, nonRetryableTypes: readonly string[]): boolean {
+  // A local activity's failure comes as the activity's own failure, a scheduled one's wrapped.
+  const failure = error instanceof ActivityFailure ? error.cause : error;
+  return (
+    failure instanceof ApplicationFailure &&
+    (failure.nonRetryable === true || (failure.type !== undefined && failure.type !== null && nonRetryableTypes.includes(failure.type)))
+  );
 }
 
 /**

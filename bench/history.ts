@@ -1,0 +1,95 @@
+// What Temporal recorded for an order: its history's events, workflow tasks, activity tasks and
+// local attempts, read from the server after the order's workflow ended.
+import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { workflowIdFor } from '../domain/order.js';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+export interface HistoryCounts {
+  events: number;
+  /** WorkflowTaskScheduled events. */
+  workflowTasks: number;
+  /** ActivityTaskScheduled events: each is one activity the server dispatches (its retries are not events). */
+  activityTasks: number;
+  /** Attempts the server dispatched for those activities (the last ActivityTaskStarted's attempt of each). */
+  activityAttempts: number;
+  /** Local activity markers: steps run inside a workflow task, no task of their own. */
+  localActivities: number;
+  upserts: number;
+  /** Whether the order's first exchange attempt failed (it then needed the scheduled exchange activity or a retry). */
+  firstExchangeAttemptFailed: boolean;
+}
+
+export function countHistory(events: HistoryEvent[]): HistoryCounts {
+  const counts: HistoryCounts = {
+    events: events.length,
+    workflowTasks: 0,
+    activityTasks: 0,
+    activityAttempts: 0,
+    localActivities: 0,
+    upserts: 0,
+    firstExchangeAttemptFailed: false,
+  };
+  const activityNames = new Map<string, string>();
+  for (const event of events) {
+    if (event.workflowTaskScheduledEventAttributes) counts.workflowTasks += 1;
+    if (event.upsertWorkflowSearchAttributesEventAttributes) counts.upserts += 1;
+    if (event.markerRecordedEventAttributes?.markerName === 'core_local_activity') counts.localActivities += 1;
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled) {
+      counts.activityTasks += 1;
+      activityNames.set(String(event.eventId), scheduled.activityType?.name ?? '');
+      // From placement-in-one-workflow-task on, the scheduled exchange activity exists only after a failed local attempt.
+      if (scheduled.activityType?.name === 'placeAtExchange' && counts.localActivities > 0) counts.firstExchangeAttemptFailed = true;
+    }
+    const started = event.activityTaskStartedEventAttributes;
+    if (started) {
+      const attempt = started.attempt ?? 1;
+      counts.activityAttempts += attempt;
+      if (attempt > 1 && activityNames.get(String(started.scheduledEventId)) === 'placeAtExchange')
+        counts.firstExchangeAttemptFailed = true;
+    }
+  }
+  return counts;
+}
+
+export interface HistorySummary {
+  orders: number;
+  /** Means per order. */
+  events: number;
+  workflowTasks: number;
+  activityTasks: number;
+  activityAttempts: number;
+  localActivities: number;
+  upserts: number;
+}
+
+/** Mean counts of healthy orders and of orders whose first exchange attempt failed, over the histories of orderIds. */
+export async function summariseHistories(
+  client: Client,
+  orderIds: string[],
+): Promise<{ healthy: HistorySummary | null; firstAttemptFailed: HistorySummary | null }> {
+  const all: HistoryCounts[] = [];
+  for (const id of orderIds) {
+    const history = await client.workflow.getHandle(workflowIdFor(id)).fetchHistory();
+    all.push(countHistory(history.events ?? []));
+  }
+  const summarise = (group: HistoryCounts[]): HistorySummary | null => {
+    if (group.length === 0) return null;
+    const mean = (pick: (c: HistoryCounts) => number) => group.reduce((sum, c) => sum + pick(c), 0) / group.length;
+    return {
+      orders: group.length,
+      events: mean((c) => c.events),
+      workflowTasks: mean((c) => c.workflowTasks),
+      activityTasks: mean((c) => c.activityTasks),
+      activityAttempts: mean((c) => c.activityAttempts),
+      localActivities: mean((c) => c.localActivities),
+      upserts: mean((c) => c.upserts),
+    };
+  };
+  return {
+    healthy: summarise(all.filter((c) => !c.firstExchangeAttemptFailed)),
+    firstAttemptFailed: summarise(all.filter((c) => c.firstExchangeAttemptFailed)),
+  };
+}
