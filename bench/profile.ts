@@ -26,6 +26,8 @@ export interface Profile {
   rssSampleS: number;
   rssSettleS: number;
   rssWindowS: number;
+  /** The sustained-rate search: arrival rates probed (from, step, up to), each for probeS, then the best held for confirmS (0: not confirmed). */
+  sustained: { fromRate: number; step: number; toRate: number; probeS: number; confirmS: number };
 }
 
 export const PROFILES: Record<Profile['name'], Profile> = {
@@ -47,6 +49,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     rssSampleS: 5,
     rssSettleS: 30,
     rssWindowS: 60,
+    sustained: { fromRate: 30, step: 10, toRate: 150, probeS: 30, confirmS: 300 },
   },
   short: {
     name: 'short',
@@ -67,5 +70,6 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     rssSampleS: 1,
     rssSettleS: 3,
     rssWindowS: 3,
+    sustained: { fromRate: 40, step: 20, toRate: 60, probeS: 5, confirmS: 0 },
   },
 };

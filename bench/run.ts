@@ -4,7 +4,7 @@
 // ONE table (Markdown) on stdout; progress goes to stderr.
 //
 // Options: --short; --json FILE (the raw figures); --only LIST (comma-separated scenarios:
-// limits, post, down, spike, burst, steady, sse, ingest, auth); --temporal-db file|memory (default file, as `npm start`);
+// limits, post, down, spike, burst, sustained, steady, sse, ingest, auth); --temporal-db file|memory (default file, as `npm start`);
 // --temporal-address HOST:PORT uses a Temporal server started by hand (to try its settings);
 // for exploring, --burst-orders N, --spike-requests N, --steady-rate N, --steady-seconds N override the mode's values
 // (the table then shows those, and says so in the run row).
@@ -22,6 +22,7 @@ import {
   type Fleet,
   limitHttpOnly,
   limitInsert,
+  limitStartWhilePlacing,
   limitWorkflowStart,
   openBench,
   postExchangeDown,
@@ -32,8 +33,9 @@ import {
 } from './scenarios.js';
 import { stopAllServices } from './services.js';
 import { sseFanOut } from './sse-fanout.js';
+import { sustainedScenario } from './sustained.js';
 
-const SCENARIOS = ['limits', 'post', 'down', 'spike', 'burst', 'steady', 'sse', 'ingest', 'auth'] as const;
+const SCENARIOS = ['limits', 'post', 'down', 'spike', 'burst', 'sustained', 'steady', 'sse', 'ingest', 'auth'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -146,6 +148,8 @@ async function main(): Promise<void> {
     results.limitInsert = await attempt('limit (b)', () => limitInsert(b));
     log('limit (c): Temporal workflow start only');
     results.limitStart = await attempt('limit (c)', () => limitWorkflowStart(b));
+    log('limit (d): the API path without HTTP (insert + start) while a worker places those orders');
+    results.limitStartPlacing = await attempt('limit (d)', () => limitStartWhilePlacing(b));
   }
   const needs = { post: only.has('post'), steady: only.has('steady'), down: only.has('down') };
   let fleet: Fleet = {};
@@ -174,6 +178,7 @@ async function main(): Promise<void> {
     results.burstOne = await attempt('burst (1 worker)', () => burst(b, { workers: 1, exchange: 'default' }));
     results.burstTwo = await attempt('burst (2 workers)', () => burst(b, { workers: 2, exchange: 'default' }));
   }
+  if (only.has('sustained')) results.sustained = await attempt('sustained', () => sustainedScenario(b));
   // Last: at 100 orders/s the steady run leaves tens of thousands of orders unplaced.
   if (only.has('steady')) results.steady = await attempt('steady', () => steady(b, fleet.steady));
   // GET /events fan-out: an API process of its own, no worker.

@@ -205,6 +205,31 @@ export async function limitWorkflowStart(bench: Bench): Promise<Measured> {
   return { ...result, cpu: cpu() };
 }
 
+/**
+ * (d) What Temporal sustains for the service's starts while a worker places those same orders:
+ * the API's own path (submitOrder: insert, workflow start, accepted) in this process, no HTTP,
+ * on a queue one worker polls with the exchange at its defaults. POST /orders is held to a
+ * share of this, not of (c), whose unpolled queue costs the server no placements.
+ */
+export async function limitStartWhilePlacing(bench: Bench): Promise<Measured> {
+  const { profile, config } = bench;
+  const queue = queueFor('limitpl');
+  const instrument = instrumentFor('limitpl');
+  const worker = await startWorker('worker-limit', serviceEnv(bench, queue));
+  try {
+    const placement = createPlacementStarter(bench.temporal, queue, config.TEMPORAL_START_CONCURRENCY);
+    const order = newOrder(instrument);
+    const task = () => submitOrder({ orders: bench.orders, placement, budgetMs: config.ORDER_BUDGET_MS }, order);
+    await closedLoop({ concurrency: profile.connections, durationS: profile.warmupS, task });
+    const cpu = cpuMeter(bench, { worker: [worker] });
+    const result = await closedLoop({ concurrency: profile.connections, durationS: profile.durationS, task });
+    return { ...result, cpu: cpu() };
+  } finally {
+    await waitUntilFinished(bench, [instrument], profile.burstWaitS * 1000);
+    await worker.stop();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 1 and 4. POST /orders at fixed concurrency: 1 API, 2 APIs, and with the exchange down
 
@@ -623,7 +648,7 @@ function bulkRate(sortedPlacedAt: number[], releasedAt: number): number {
   return to > from ? count / ((to - from) / 1000) : NaN;
 }
 
-async function countOrders(bench: Bench, instrument: string): Promise<{ total: number; placed: number; open: number }> {
+export async function countOrders(bench: Bench, instrument: string): Promise<{ total: number; placed: number; open: number }> {
   const { rows } = await bench.pool.query<{ total: number; placed: number; open: number }>(
     `SELECT count(*)::int AS total,
             count(*) FILTER (WHERE status::text = ANY($2::text[]))::int AS placed,
@@ -635,7 +660,7 @@ async function countOrders(bench: Bench, instrument: string): Promise<{ total: n
 }
 
 /** Waits until no order of the scenario is still on its way; false if that took longer than timeoutMs. */
-async function waitUntilPlaced(bench: Bench, instrument: string, expected: number, timeoutMs: number): Promise<boolean> {
+export async function waitUntilPlaced(bench: Bench, instrument: string, expected: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let lastReport = Date.now();
   for (;;) {
@@ -679,7 +704,7 @@ export async function waitUntilFinished(bench: Bench, instruments: string[], tim
 }
 
 /** created_at and placed_at (null while not placed) of a scenario's orders, except rejected ones. */
-async function placementTimes(bench: Bench, instrument: string): Promise<{ createdMs: number; placedMs: number | null }[]> {
+export async function placementTimes(bench: Bench, instrument: string): Promise<{ createdMs: number; placedMs: number | null }[]> {
   const { rows } = await bench.pool.query<{ created: number; placed: number | null }>(
     `SELECT (extract(epoch FROM created_at) * 1000)::float8 AS created, (extract(epoch FROM placed_at) * 1000)::float8 AS placed
        FROM orders WHERE instrument = $1 AND status <> 'rejected'`,
