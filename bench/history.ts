@@ -19,6 +19,8 @@ export interface HistoryCounts {
   upserts: number;
   /** Whether the order's first exchange attempt failed (it then needed the scheduled exchange activity or a retry). */
   firstExchangeAttemptFailed: boolean;
+  /** The event types in order, shortened (EVENT_TYPE_ and the like dropped). */
+  types: string[];
 }
 
 export function countHistory(events: HistoryEvent[]): HistoryCounts {
@@ -30,9 +32,11 @@ export function countHistory(events: HistoryEvent[]): HistoryCounts {
     localActivities: 0,
     upserts: 0,
     firstExchangeAttemptFailed: false,
+    types: [],
   };
   const activityNames = new Map<string, string>();
   for (const event of events) {
+    counts.types.push(eventTypeName(event));
     if (event.workflowTaskScheduledEventAttributes) counts.workflowTasks += 1;
     if (event.upsertWorkflowSearchAttributesEventAttributes) counts.upserts += 1;
     if (event.markerRecordedEventAttributes?.markerName === 'core_local_activity') counts.localActivities += 1;
@@ -54,6 +58,12 @@ export function countHistory(events: HistoryEvent[]): HistoryCounts {
   return counts;
 }
 
+/** The name of the event's attributes field, e.g. markerRecorded: what kind of event it is. */
+function eventTypeName(event: HistoryEvent): string {
+  const key = Object.keys(event).find((name) => name.endsWith('EventAttributes') && event[name as keyof HistoryEvent] != null);
+  return key ? key.replace(/EventAttributes$/, '') : 'unknown';
+}
+
 export interface HistorySummary {
   orders: number;
   /** Means per order. */
@@ -63,6 +73,8 @@ export interface HistorySummary {
   activityAttempts: number;
   localActivities: number;
   upserts: number;
+  /** One order's event types, in order: what the means are made of. */
+  example: string[];
 }
 
 /** Mean counts of healthy orders and of orders whose first exchange attempt failed, over the histories of orderIds. */
@@ -86,6 +98,7 @@ export async function summariseHistories(
       activityAttempts: mean((c) => c.activityAttempts),
       localActivities: mean((c) => c.localActivities),
       upserts: mean((c) => c.upserts),
+      example: group[0]!.types,
     };
   };
   return {

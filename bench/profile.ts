@@ -49,7 +49,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     rssSampleS: 5,
     rssSettleS: 30,
     rssWindowS: 60,
-    sustained: { fromRate: 30, step: 10, toRate: 150, probeS: 30, confirmS: 300 },
+    sustained: { fromRate: 10, step: 5, toRate: 150, probeS: 30, confirmS: 300 },
   },
   short: {
     name: 'short',

@@ -314,6 +314,7 @@ export function renderTable(results: Results): string {
       verdict: verdict(cost.cpuMsPerPlacement <= 12),
     });
     rows.push({ measure: '  history of a healthy order', figure: historyFigure(cost.histories.healthy) });
+    if (cost.histories.healthy) rows.push({ measure: '  the events of one of them', figure: cost.histories.healthy.example.join(' → ') });
     rows.push({
       measure: '  history of an order whose first exchange attempt failed',
       figure: historyFigure(cost.histories.firstAttemptFailed),
