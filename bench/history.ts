@@ -1,8 +1,10 @@
 // What Temporal recorded for an order: its history's events, workflow tasks, activity tasks and
 // local attempts, read from the server after the order's workflow ended.
 import type { Client } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 import type { temporal } from '@temporalio/proto';
 import { workflowIdFor } from '../domain/order.js';
+import { type LatencySummary, summariseMs } from './histogram.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -21,6 +23,8 @@ export interface HistoryCounts {
   firstExchangeAttemptFailed: boolean;
   /** The event types in order, shortened (EVENT_TYPE_ and the like dropped). */
   types: string[];
+  /** Where the order's time went until its first workflow task completed (ms; null where an event is missing). */
+  times: { dispatchMs: number | null; firstTaskMs: number | null; startedAtMs: number | null };
 }
 
 export function countHistory(events: HistoryEvent[]): HistoryCounts {
@@ -33,6 +37,19 @@ export function countHistory(events: HistoryEvent[]): HistoryCounts {
     upserts: 0,
     firstExchangeAttemptFailed: false,
     types: [],
+    times: { dispatchMs: null, firstTaskMs: null, startedAtMs: null },
+  };
+  // The first workflow task: scheduled (with the start) → started (a worker polled it: Temporal's
+  // dispatch) → completed (the worker ran the claim, the exchange call and the placement in it).
+  const at = (event: HistoryEvent | undefined) => (event ? (optionalTsToMs(event.eventTime) ?? null) : null);
+  const first = (pick: (event: HistoryEvent) => unknown) => events.find((event) => pick(event) != null);
+  const scheduledAt = at(first((event) => event.workflowTaskScheduledEventAttributes));
+  const startedAt = at(first((event) => event.workflowTaskStartedEventAttributes));
+  const completedAt = at(first((event) => event.workflowTaskCompletedEventAttributes));
+  counts.times = {
+    startedAtMs: at(events[0]),
+    dispatchMs: scheduledAt !== null && startedAt !== null ? startedAt - scheduledAt : null,
+    firstTaskMs: startedAt !== null && completedAt !== null ? completedAt - startedAt : null,
   };
   const activityNames = new Map<string, string>();
   for (const event of events) {
@@ -75,19 +92,22 @@ export interface HistorySummary {
   upserts: number;
   /** One order's event types, in order: what the means are made of. */
   example: string[];
+  /** created_at → the workflow's start (the API: insert, start); the first task's dispatch; the first task (placement in it). */
+  times: { apiMs: LatencySummary; dispatchMs: LatencySummary; firstTaskMs: LatencySummary };
 }
 
 /** Mean counts of healthy orders and of orders whose first exchange attempt failed, over the histories of orderIds. */
 export async function summariseHistories(
   client: Client,
-  orderIds: string[],
+  orders: { id: string; createdMs: number }[],
 ): Promise<{ healthy: HistorySummary | null; firstAttemptFailed: HistorySummary | null }> {
-  const all: HistoryCounts[] = [];
-  for (const id of orderIds) {
+  const all: (HistoryCounts & { createdMs: number })[] = [];
+  for (const { id, createdMs } of orders) {
     const history = await client.workflow.getHandle(workflowIdFor(id)).fetchHistory();
-    all.push(countHistory(history.events ?? []));
+    all.push({ ...countHistory(history.events ?? []), createdMs });
   }
-  const summarise = (group: HistoryCounts[]): HistorySummary | null => {
+  const known = (values: (number | null)[]) => values.filter((value): value is number => value !== null);
+  const summarise = (group: (HistoryCounts & { createdMs: number })[]): HistorySummary | null => {
     if (group.length === 0) return null;
     const mean = (pick: (c: HistoryCounts) => number) => group.reduce((sum, c) => sum + pick(c), 0) / group.length;
     return {
@@ -99,6 +119,11 @@ export async function summariseHistories(
       localActivities: mean((c) => c.localActivities),
       upserts: mean((c) => c.upserts),
       example: group[0]!.types,
+      times: {
+        apiMs: summariseMs(known(group.map((c) => (c.times.startedAtMs === null ? null : c.times.startedAtMs - c.createdMs)))),
+        dispatchMs: summariseMs(known(group.map((c) => c.times.dispatchMs))),
+        firstTaskMs: summariseMs(known(group.map((c) => c.times.firstTaskMs))),
+      },
     };
   };
   return {

@@ -359,6 +359,10 @@ export function renderTable(results: Results): string {
     const probeFigure = (probe: SustainedProbe) =>
       `${probe.rate}/s for ${num(probe.seconds, 0)} s: lag ${lag(probe.lag)}; sent ${num(probe.post.perSecond, 1)}/s, ${errorsOf(probe.post)}` +
       (probe.allPlaced ? '' : '; not all placed 30 s after') +
+      (probe.times
+        ? `; p50 of its parts: API (insert, start) ${ms(probe.times.apiMs.p50Ms)} ms, Temporal dispatch ${ms(probe.times.dispatchMs.p50Ms)} ms, ` +
+          `first workflow task (claim, exchange, placed) ${ms(probe.times.firstTaskMs.p50Ms)} ms`
+        : '') +
       ` → ${probe.held ? 'held' : 'did not hold'}`;
     for (const probe of sustained.probes)
       rows.push({

@@ -557,6 +557,16 @@ export interface TemporalCost {
   histories: Awaited<ReturnType<typeof summariseHistories>>;
 }
 
+/** Up to `limit` of a scenario's orders (not rejected ones), at random, with their created_at. */
+export async function sampleOrders(bench: Bench, instrument: string, limit: number): Promise<{ id: string; createdMs: number }[]> {
+  const { rows } = await bench.pool.query<{ id: string; created: number }>(
+    `SELECT id, (extract(epoch FROM created_at) * 1000)::float8 AS created FROM orders
+      WHERE instrument = $1 AND status <> 'rejected' ORDER BY random() LIMIT $2`,
+    [instrument, limit],
+  );
+  return rows.map((row) => ({ id: row.id, createdMs: row.created }));
+}
+
 /** How many orders' histories the burst reads back (all of them are alike but for the exchange's failures). */
 const HISTORY_SAMPLE = 300;
 
@@ -602,17 +612,11 @@ export async function burst(bench: Bench, options: { workers: number; exchange: 
     if (temporalBefore !== null && temporalAtPlaced !== null) {
       const ended = complete && (await waitUntilFinished(bench, [instrument], profile.burstWaitS * 1000));
       const temporalAtEnd = temporalCpuS();
-      const { rows } = await bench.pool.query<{ id: string }>(
-        `SELECT id FROM orders WHERE instrument = $1 AND status <> 'rejected' ORDER BY random() LIMIT $2`,
-        [instrument, HISTORY_SAMPLE],
-      );
+      const orders = await sampleOrders(bench, instrument, HISTORY_SAMPLE);
       temporal = {
         cpuMsPerPlacement: (1000 * (temporalAtPlaced - temporalBefore)) / Math.max(1, placedAt.length),
         cpuMsPerOrder: ended && temporalAtEnd !== null ? (1000 * (temporalAtEnd - temporalBefore)) / Math.max(1, accepted.total) : null,
-        histories: await summariseHistories(
-          bench.temporal,
-          rows.map((row) => row.id),
-        ),
+        histories: await summariseHistories(bench.temporal, orders),
       };
     }
     return {

@@ -5,6 +5,7 @@
 // kept for confirmS (5 minutes in the full run), and one step lower if that does not hold.
 import type { LatencySummary } from './histogram.js';
 import { summariseMs } from './histogram.js';
+import { type HistorySummary, summariseHistories } from './history.js';
 import { httpLoad, type LoadResult } from './load.js';
 import {
   type Bench,
@@ -15,6 +16,7 @@ import {
   orderBody,
   placementTimes,
   queueFor,
+  sampleOrders,
   serviceEnv,
   waitUntilFinished,
   waitUntilPlaced,
@@ -26,6 +28,9 @@ export const SUSTAINED_LAG_P99_MS = 1500;
 /** How long a probe's last orders get to be placed after its arrivals stopped. */
 const DRAIN_S = 30;
 const CONNECTIONS = 64;
+/** Arrivals before the first probe, not measured: the processes' first seconds (connections, caches, the JIT) are not the rate's. */
+const WARMUP_S = 15;
+const TIMES_SAMPLE = 100;
 
 export interface SustainedProbe {
   rate: number;
@@ -36,6 +41,8 @@ export interface SustainedProbe {
   lag: LatencySummary;
   cpu: CpuUse;
   held: boolean;
+  /** Where a sample of its orders' time went (healthy ones): the API, Temporal's dispatch, the first workflow task. */
+  times: HistorySummary['times'] | null;
 }
 
 export interface SustainedResult {
@@ -50,6 +57,8 @@ export async function sustainedScenario(bench: Bench): Promise<SustainedResult> 
   const env = serviceEnv(bench, queueFor('sustain'));
   const [api, worker] = await Promise.all([startApi('api-sustain', env), startWorker('worker-sustain', env)]);
   try {
+    bench.log(`sustained: warm-up, ${fromRate} orders/s for ${WARMUP_S} s`);
+    await arrivals(bench, api, worker, fromRate, WARMUP_S, 'swarm');
     const probes: SustainedProbe[] = [];
     let best: number | null = null;
     for (let rate = fromRate; rate <= toRate; rate += step) {
@@ -100,6 +109,7 @@ async function arrivals(bench: Bench, api: Service, worker: Service, rate: numbe
   const lag = summariseMs(times.map((time) => (time.placedMs ?? stoppedAt) - time.createdMs));
   // The next probe starts with nothing of this one left in Temporal (workflows waiting for their end).
   await waitUntilFinished(bench, [instrument], DRAIN_S * 1000);
+  const histories = await summariseHistories(bench.temporal, await sampleOrders(bench, instrument, TIMES_SAMPLE));
   const errors = post.errors + post.non2xx;
   return {
     rate,
@@ -109,6 +119,7 @@ async function arrivals(bench: Bench, api: Service, worker: Service, rate: numbe
     allPlaced,
     lag,
     cpu: cpuUse,
+    times: histories.healthy?.times ?? null,
     // Arrivals at the rate asked (the load generator kept up) and every one accepted.
     held:
       allPlaced && errors === 0 && post.perSecond >= 0.95 * rate && lag.p50Ms <= SUSTAINED_LAG_P50_MS && lag.p99Ms <= SUSTAINED_LAG_P99_MS,

@@ -95,9 +95,12 @@ describe('worker processes killed with SIGKILL during placement', () => {
     // Each accepted order is in the exchange's record once (its primary key is the order id)...
     expect(ledger).toHaveLength(ORDERS);
     expect(new Set(ledger.map((entry) => entry.orderId)).size).toBe(ORDERS);
-    // ...and the order whose acceptance was lost with the first worker was sent again, refused
-    // as a duplicate, and taken as placed rather than placed twice.
-    expect(ledger.filter((entry) => entry.duplicateSubmissions > 0).length).toBeGreaterThanOrEqual(1);
+    // ...including the orders the venue had accepted when the first worker died: their workflow
+    // task was lost with it (local attempts are recorded only when it completes), so the next
+    // worker ran it again. Its claim then either found the order already at the venue (the
+    // venue's report, taken by the ingestion process, moved it on) and did not call again, or
+    // sent it again and the venue refused the duplicate (duplicateSubmissions): placed once
+    // either way, which the two checks above count.
     // Nothing else with this test's instrument reached the exchange.
     const { rows } = await db.query("SELECT count(*)::int AS n FROM exchange_sim.accepted_orders WHERE ticket->>'instrument' = $1", [
       INSTRUMENT,
