@@ -1,7 +1,7 @@
 import { type NewOrder, type Order, type OrderStatus, REJECTION_REASONS, STARTED_STATUSES, toTicket } from '../domain/order.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { OrderNotAcceptedError } from './errors.js';
-import type { PlacementStarter } from './placement-client.js';
+import { type PlacementStarter, StartNotSentError } from './placement-client.js';
 import type { TurnQueue } from './turn-queue.js';
 
 /** The steps of a request at which tests inject faults. */
@@ -42,7 +42,8 @@ export interface SubmitOrderDeps {
  * Temporal runs late): the compensation `pending -> rejected` fences it, because a workflow can
  * only claim a pending order. If the workflow claimed it first, it is placing: answer 201. Only
  * when the compensation cannot be confirmed either (Temporal and PostgreSQL both failing) is the
- * outcome open: the answer is 500, and the order is reported until it is decided.
+ * outcome open: the answer is 500, and the order is reported until it is decided. A start that
+ * was never sent (its turn did not come within the budget) leaves nothing open.
  */
 export async function submitOrder(deps: SubmitOrderDeps, request: NewOrder, idempotencyKey?: string): Promise<Order> {
   const { orders, placement, faults } = deps;
@@ -92,6 +93,11 @@ async function compensate(deps: SubmitOrderDeps, order: Order, error: unknown): 
   try {
     status = await (deps.fence ?? deps.orders).rejectIfPending(order.id, REJECTION_REASONS.startUnconfirmed);
   } catch (rejectError) {
+    // A start never sent left nothing that could claim the order: it can never be placed, and
+    // the stale-order sweep rejects it later. Only a start that may have reached Temporal is open.
+    if (error instanceof StartNotSentError) {
+      throw new OrderNotAcceptedError(`Order ${order.id} not accepted (its start was never sent; rejection unconfirmed)`, { cause: error });
+    }
     deps.openOutcome?.(order.id, rejectError);
     throw new OrderNotAcceptedError(`Order ${order.id}: start and rejection both unconfirmed`, { cause: error });
   }

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OrderNotAcceptedError } from '../api/errors.js';
+import { StartNotSentError } from '../api/placement-client.js';
 import { type SubmitOrderDeps, submitOrder } from '../api/submit-order.js';
 import type { NewOrder } from '../domain/order.js';
 import { FakeOrders, FakePlacement } from './support/fakes.js';
@@ -82,6 +83,14 @@ describe('submitOrder when the start is not acknowledged', () => {
     orders.stubs.rejectIfPending = () => Promise.reject(rejectError);
     await expect(submitOrder(deps, REQUEST)).rejects.toBeInstanceOf(OrderNotAcceptedError);
     expect(openOutcomes).toEqual([{ orderId: onlyOrderId(), cause: rejectError }]);
+  });
+
+  it('reports no open outcome when the start was never sent (nothing can claim the order), even if the rejection fails', async () => {
+    placement.error = new StartNotSentError('order-x');
+    orders.stubs.rejectIfPending = () => Promise.reject(new Error('timeout exceeded when trying to connect'));
+    await expect(submitOrder(deps, REQUEST)).rejects.toBeInstanceOf(OrderNotAcceptedError);
+    expect(orders.callsOf('rejectIfPending')).toEqual([[onlyOrderId(), expect.any(String)]]);
+    expect(openOutcomes).toEqual([]);
   });
 
   it('throws OrderNotAcceptedError when the order is gone (the rejection finds no order)', async () => {
