@@ -140,7 +140,7 @@ export function renderTable(results: Results): string {
   rows.push({ measure: 'machine', figure: `${machine.cpuModel}, ${machine.cores} cores, ${num(machine.memoryGiB, 1)} GiB memory` });
   rows.push({
     measure: 'software',
-    figure: `Node ${machine.node}; Temporal CLI ${machine.temporalCli} (${{ file: 'dev server, SQLite file, WAL, synchronous=NORMAL', memory: 'dev server, SQLite in memory', external: 'an external Temporal server' }[results.temporal]}); embedded PostgreSQL 18`,
+    figure: `Node ${machine.node}; Temporal CLI ${machine.temporalCli} (${{ file: 'dev server, SQLite file, WAL, synchronous=OFF', memory: 'dev server, SQLite in memory', external: 'an external Temporal server' }[results.temporal]}); embedded PostgreSQL 18`,
   });
   rows.push({
     measure: 'run',

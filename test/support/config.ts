@@ -30,7 +30,7 @@ export const OPEN_ACCESS_SETTINGS = {
 } as const;
 
 /** The production defaults of every bound of POST /orders, for tests of those bounds. */
-export const PRODUCTION_BOUNDS = { ORDER_BUDGET_MS: '5000', DB_CONNECT_TIMEOUT_MS: '1000', DB_QUERY_TIMEOUT_MS: '2000' };
+export const PRODUCTION_BOUNDS = { ORDER_BUDGET_MS: '10000', DB_CONNECT_TIMEOUT_MS: '1000', DB_QUERY_TIMEOUT_MS: '2000' };
 
 /** A configuration pointing at the suite's servers, on a task queue of the test's own. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
