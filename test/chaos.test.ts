@@ -58,13 +58,13 @@ describe('single faults under steady load: no 500 is ever placed, every 201 is p
   it('PostgreSQL frozen (SIGSTOP of the postmaster and all its children) for longer than every client timeout and the order budget', {
     timeout: 240_000,
   }, async () => {
-    const result = await run('pg-freeze', 16, 12_000);
+    const result = await run('pg-freeze', 19, 15_000);
     // The freeze was felt: requests that came in during it could not be confirmed.
     expect(result.status500 + Object.values(result.otherStatuses).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });
 
   it('Temporal frozen (SIGSTOP of the dev server) for longer than the order budget', { timeout: 240_000 }, async () => {
-    const result = await run('temporal-freeze', 14, 10_000);
+    const result = await run('temporal-freeze', 18, 14_000);
     expect(result.status500).toBeGreaterThan(0);
   });
 

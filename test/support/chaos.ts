@@ -85,7 +85,8 @@ export const FAULTS: Record<FaultName, Fault> = {
   },
   'pg-freeze': {
     code: 'PGF',
-    defaultMs: 12_000,
+    // Longer than the order budget (10 s by default) and every database timeout.
+    defaultMs: 15_000,
     proxy: false,
     describe: (ms) =>
       `PostgreSQL frozen: SIGSTOP of the postmaster and all its children for ${ms / 1000} s, then SIGCONT; frozen as soon as ` +
@@ -106,7 +107,8 @@ export const FAULTS: Record<FaultName, Fault> = {
   },
   'temporal-freeze': {
     code: 'TMF',
-    defaultMs: 10_000,
+    // Longer than the order budget (10 s by default).
+    defaultMs: 14_000,
     proxy: false,
     describe: (ms) => `Temporal frozen: SIGSTOP of the dev server for ${ms / 1000} s, then SIGCONT`,
     async inject({ stack, ms }) {
