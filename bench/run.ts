@@ -11,6 +11,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { authScenario } from './auth.js';
+import { limitEmptyWorkflow } from './floor.js';
 import { type Infra, machineInfo, startInfra } from './infra.js';
 import { ingestScenario } from './ingest.js';
 import { loadAverage } from './proc.js';
@@ -150,6 +151,8 @@ async function main(): Promise<void> {
     results.limitStart = await attempt('limit (c)', () => limitWorkflowStart(b));
     log('limit (d): the API path without HTTP (insert + start) while a worker places those orders');
     results.limitStartPlacing = await attempt('limit (d)', () => limitStartWhilePlacing(b));
+    log("limit (e): the Temporal server's floor, workflows that do nothing");
+    results.limitEmptyWorkflow = await attempt('limit (e)', () => limitEmptyWorkflow(b));
   }
   const needs = { post: only.has('post'), steady: only.has('steady'), down: only.has('down') };
   let fleet: Fleet = {};
