@@ -360,7 +360,10 @@ describe('fault switches', () => {
     const ids = Array.from({ length: 20 }, () => randomUUID());
     const response = await control('/control/load', { order_ids: ids, quantity: 1000, reports_per_second: 500, duration_s: 1 });
     expect(response.status).toBe(202);
+    // A load runs for its duration: the stats say so until the last of its reports is made.
+    expect((await control('/control/stats')).body.loads_running).toBe(1);
     const reports = await stream.waitFor(is('execution_report'), 520, 'load reports');
+    await waitFor(async () => ((await control('/control/stats')).body.loads_running === 0 ? true : undefined));
     expect(reports.filter((r) => r.exec_type === 'new')).toHaveLength(20);
     expect(reports.filter((r) => r.exec_type === 'partial_fill').length).toBeGreaterThanOrEqual(500);
     const view = await control(`/control/orders/${ids[0]}`);
