@@ -68,12 +68,22 @@ export function startRelay(options: RelayOptions): Relay {
   // Rows being relayed now: a round never waits for them, so one slow Update (a workflow whose
   // worker is gone waits out its deadline) holds up no other order's event.
   const inFlight = new Set<string>();
-  const queue = new PQueue({ concurrency: options.concurrency });
+  // Two lanes: an event's first try, and the tries again of events that failed before. A row that
+  // keeps failing (its workflow's task queue has no worker) waits out its deadline on every try;
+  // in one lane, enough of them would fill every slot for good and starve the new events behind.
+  const firstTries = new PQueue({ concurrency: options.concurrency });
+  const tryAgain = new PQueue({ concurrency: Math.max(1, Math.floor(options.concurrency / 4)) });
+  const failedBefore = new Set<string>();
 
   const relayAndMark = async (row: { order_id: string; status: FinalStatus; filled_quantity: number }): Promise<void> => {
     try {
-      if (stopped || !(await relayOne(row))) return;
+      if (stopped) return;
+      if (!(await relayOne(row))) {
+        failedBefore.add(row.order_id);
+        return;
+      }
       retryAt.delete(row.order_id);
+      failedBefore.delete(row.order_id);
       await pool.query('UPDATE order_terminal_outbox SET relayed_at = now() WHERE order_id = $1::uuid AND relayed_at IS NULL', [
         row.order_id,
       ]);
@@ -98,7 +108,7 @@ export function startRelay(options: RelayOptions): Relay {
     );
     for (const row of rows as { order_id: string; status: FinalStatus; filled_quantity: number }[]) {
       inFlight.add(row.order_id);
-      void queue.add(() => relayAndMark(row));
+      void (failedBefore.has(row.order_id) ? tryAgain : firstTries).add(() => relayAndMark(row));
     }
   };
 
@@ -125,8 +135,8 @@ export function startRelay(options: RelayOptions): Relay {
       clearTimeout(timer);
       wake?.();
       await done;
-      queue.clear();
-      await queue.onIdle();
+      for (const lane of [firstTries, tryAgain]) lane.clear();
+      await Promise.all([firstTries.onIdle(), tryAgain.onIdle()]);
     },
   };
 }
