@@ -126,6 +126,8 @@ export async function sseFanOut(bench: Bench): Promise<SseResult> {
     LOG_LEVEL: 'warn',
     // The bench's clients carry no API key: they stream as the demo account.
     AUTH_REQUIRED: 'false',
+    // One account opens every stream: the per-account limit would refuse all but its burst.
+    RATE_LIMIT_PER_MINUTE: '100000000',
     SSE_MAX_CLIENTS: String(clientsWanted + 100),
     // The bench's clients are measured, not cut: a backlog shows as lag.
     SSE_CLIENT_BUFFER_BYTES: String(512 * 1024 * 1024),
