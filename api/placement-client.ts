@@ -1,10 +1,10 @@
 import { type Client, ServiceError, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { DEMO_ACCOUNT_ID } from '../domain/accounts.js';
-import { type OrderTicket, workflowIdFor } from '../domain/order.js';
+import { isFinal, type OrderTicket, workflowIdFor } from '../domain/order.js';
 import { orderSummary } from '../domain/order-summary.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
-import { cancelOrderUpdate, cancelRequestedSignal, type FinalStatus } from '../workflows/messages.js';
+import { cancelRequestedSignal, type FinalStatus } from '../workflows/messages.js';
 import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
 import { ACCOUNT_ID, ORDER_SEARCH_ATTRIBUTES, orderStartAttributes } from '../workflows/search-attributes.js';
 import { createTurnQueue, TurnMissedError } from './turn-queue.js';
@@ -130,8 +130,9 @@ export type CancelOutcome = { decided: true; status: FinalStatus } | { decided: 
 export interface OrderCancellation {
   /**
    * Asks the order's workflow to cancel it: records the request durably (a signal), then waits
-   * until `deadline` for the workflow's decision. Resolves with the outcome, or null if the
-   * order has no running workflow; rejects when the request could not be recorded.
+   * until `deadline` for the workflow's decision, which is its end: cancelled, or the status the
+   * order ended in at the venue. Resolves with the outcome, or null if the order has no running
+   * workflow; rejects when the request could not be recorded.
    */
   cancel(orderId: string, deadline: number): Promise<CancelOutcome | null>;
 }
@@ -139,7 +140,7 @@ export interface OrderCancellation {
 export function createOrderCancellation(client: Client): OrderCancellation {
   return {
     async cancel(orderId, deadline) {
-      const handle = client.workflow.getHandle(workflowIdFor(orderId));
+      const handle = client.workflow.getHandle<typeof placeOrderWorkflow>(workflowIdFor(orderId));
       try {
         await client.withDeadline(deadline, () => handle.signal(cancelRequestedSignal));
       } catch (error) {
@@ -147,8 +148,12 @@ export function createOrderCancellation(client: Client): OrderCancellation {
         throw error;
       }
       try {
-        const status = await client.withDeadline(deadline, () => handle.executeUpdate(cancelOrderUpdate));
-        return { decided: true, status };
+        // The workflow's result, long-polled from the server: no message to the workflow, so
+        // nothing a worker must take in while the placement's local activities run (an Update
+        // did that until now; messages.ts says why that is avoided).
+        const { status } = await client.withDeadline(deadline, () => handle.result());
+        // `placed` ends only workflows from before orders were followed to their end.
+        return isFinal(status) ? { decided: true, status } : { decided: false };
       } catch {
         // The cancel is in the workflow's history and will be decided; the client reads the
         // decision with GET /orders/:id.

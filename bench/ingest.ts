@@ -20,7 +20,7 @@ import { FINAL_STATUSES, workflowIdFor } from '../domain/order.js';
 import type { ExecutionReport } from '../exchange/protocol.js';
 import { insertExecutions } from '../ingest/batch-writer.js';
 import { loadIngestConfig } from '../ingest/ingest-config.js';
-import { orderTerminalUpdate } from '../workflows/messages.js';
+import { orderTerminalSignal, orderTerminalUpdate } from '../workflows/messages.js';
 import { type LatencySummary, summariseMs } from './histogram.js';
 import { machineCpu, treeCpuSeconds } from './proc.js';
 import { type Bench, instrumentFor, newOrder, queueFor, serviceEnv } from './scenarios.js';
@@ -112,9 +112,10 @@ export interface TemporalCostResult {
   activities: { mean: number; max: number };
   signals: { total: number; max: number };
   updates: { total: number; max: number };
-  /** Orders with more than one terminal Update, or more signals + Updates than terminal events (1). */
+  /** Orders with more than one terminal event relayed, or more signals + Updates than terminal events (1). */
   overTerminal: number;
-  terminalUpdates: { total: number; max: number };
+  /** The terminal signals (and Updates, of the version before) each order got. */
+  terminalMessages: { total: number; max: number };
 }
 
 export interface IngestResult {
@@ -430,7 +431,7 @@ async function temporalCost(bench: Bench, count: number): Promise<TemporalCostRe
       }
     }
     if (failed > 0) bench.log(`  ingest: ${failed} of ${count} submissions failed`);
-    // Placed, filled by the scripted venue at once, ingested, the fill's end relayed as an Update.
+    // Placed, filled by the scripted venue at once, ingested, the fill's end relayed as a signal.
     await untilEnded(bench, ids, 180_000);
     const { rows } = await bench.pool.query<{ id: string; status: string }>(
       'SELECT id, status::text AS status FROM orders WHERE id = ANY($1::uuid[])',
@@ -440,7 +441,7 @@ async function temporalCost(bench: Bench, count: number): Promise<TemporalCostRe
     const per: { events: number; tasks: number; activities: number; signals: number; updates: number; terminal: number }[] = [];
     for (const id of filled) {
       const handle = bench.temporal.workflow.getHandle(workflowIdFor(id));
-      // The workflow completes right after its terminal Update: its history is then whole.
+      // The workflow completes right after its terminal signal: its history is then whole.
       await Promise.race([handle.result().catch(() => undefined), sleep(30_000)]);
       const history = await handle.fetchHistory();
       const events = history.events ?? [];
@@ -448,7 +449,11 @@ async function temporalCost(bench: Bench, count: number): Promise<TemporalCostRe
       for (const event of events) {
         if (event.workflowTaskScheduledEventAttributes) counted.tasks += 1;
         if (event.activityTaskScheduledEventAttributes) counted.activities += 1;
-        if (event.workflowExecutionSignaledEventAttributes) counted.signals += 1;
+        const signalled = event.workflowExecutionSignaledEventAttributes;
+        if (signalled) {
+          counted.signals += 1;
+          if (signalled.signalName === orderTerminalSignal.name) counted.terminal += 1;
+        }
         const accepted = event.workflowExecutionUpdateAcceptedEventAttributes;
         if (accepted) {
           counted.updates += 1;
@@ -474,7 +479,7 @@ async function temporalCost(bench: Bench, count: number): Promise<TemporalCostRe
       activities: stat((p) => p.activities),
       signals: total((p) => p.signals),
       updates: total((p) => p.updates),
-      terminalUpdates: total((p) => p.terminal),
+      terminalMessages: total((p) => p.terminal),
       // A filled order has one terminal event: no more signals and Updates than that.
       overTerminal: per.filter((p) => p.terminal > 1 || p.signals + p.updates > 1).length,
     };

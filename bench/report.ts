@@ -576,10 +576,10 @@ function ingestRows(
   const wf = ok(result.temporal);
   if (wf) {
     rows.push({
-      measure: `Temporal cost per order: ${wf.orders} orders${wf.submitFailed ? ` (${wf.submitFailed} more failed to submit)` : ''} placed through a worker, filled at once by the venue, ended by the ingest's terminal Update`,
+      measure: `Temporal cost per order: ${wf.orders} orders${wf.submitFailed ? ` (${wf.submitFailed} more failed to submit)` : ''} placed through a worker, filled at once by the venue, ended by the ingest's terminal signal`,
       figure:
         `${wf.filled} filled; history events per order mean ${num(wf.events.mean, 1)} / max ${wf.events.max}; workflow tasks (WorkflowTaskScheduled) mean ${num(wf.workflowTasks.mean, 1)} / max ${wf.workflowTasks.max}; ` +
-        `activities mean ${num(wf.activities.mean, 1)}; signals ${wf.signals.total} (max ${wf.signals.max} per order), Updates ${wf.updates.total} (max ${wf.updates.max}), of which terminal ${wf.terminalUpdates.total} (max ${wf.terminalUpdates.max}); ` +
+        `activities mean ${num(wf.activities.mean, 1)}; signals ${wf.signals.total} (max ${wf.signals.max} per order), Updates ${wf.updates.total} (max ${wf.updates.max}), terminal events among them ${wf.terminalMessages.total} (max ${wf.terminalMessages.max}); ` +
         `orders with more signals + Updates than terminal events: ${wf.overTerminal}`,
       target: 'printed; no more signals/Updates than terminal events',
       verdict: verdict(wf.filled > 0 && wf.overTerminal === 0),

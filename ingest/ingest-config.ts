@@ -33,11 +33,11 @@ const ingestEnv = z.object({
   DB_STATEMENT_TIMEOUT_MS: positiveMs.default(30_000),
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  // The terminal relay: how often it looks for unrelayed outbox rows, how many Updates at once,
-  // how long one Update may take, and how long a failed one waits before it is tried again.
+  // The terminal relay: how often it looks for unrelayed outbox rows, how many signals at once,
+  // how long one signal may take, and how long a failed one waits before it is tried again.
   RELAY_INTERVAL_MS: positiveMs.default(250),
   RELAY_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
-  RELAY_UPDATE_TIMEOUT_MS: positiveMs.default(10_000),
+  RELAY_TIMEOUT_MS: positiveMs.default(10_000),
   RELAY_RETRY_MS: positiveMs.default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -51,6 +51,10 @@ export class IngestConfigError extends Error {
 export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
   // Empty strings count as unset, as config/config.ts treats them.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  // The name of the version that relayed by Update, still taken when the new one is not set.
+  if (present.RELAY_TIMEOUT_MS === undefined && present.RELAY_UPDATE_TIMEOUT_MS !== undefined) {
+    present.RELAY_TIMEOUT_MS = present.RELAY_UPDATE_TIMEOUT_MS;
+  }
   const parsed = ingestEnv.safeParse(present);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);

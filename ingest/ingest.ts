@@ -64,7 +64,7 @@ export function startIngest(config: IngestConfig, logger: Logger): Ingest {
           metrics,
           intervalMs: config.RELAY_INTERVAL_MS,
           concurrency: config.RELAY_CONCURRENCY,
-          updateTimeoutMs: config.RELAY_UPDATE_TIMEOUT_MS,
+          timeoutMs: config.RELAY_TIMEOUT_MS,
           retryMs: config.RELAY_RETRY_MS,
         });
         const why = await holdSession({ config, pool, metrics, logger, onTerminal: () => relay?.notify() }, lease, stop.signal);

@@ -4,7 +4,7 @@ import PQueue from 'p-queue';
 import type pg from 'pg';
 import type { Logger } from '../config/logger.js';
 import { type FinalStatus, workflowIdFor } from '../domain/order.js';
-import { orderTerminalUpdate, terminalUpdateId } from '../workflows/messages.js';
+import { orderTerminalSignal } from '../workflows/messages.js';
 import type { IngestMetrics } from './metrics.js';
 
 export interface RelayOptions {
@@ -14,7 +14,8 @@ export interface RelayOptions {
   metrics: IngestMetrics;
   intervalMs: number;
   concurrency: number;
-  updateTimeoutMs: number;
+  /** The deadline of one signal. */
+  timeoutMs: number;
   retryMs: number;
 }
 
@@ -28,9 +29,9 @@ const PAGE = 200;
 
 /**
  * The terminal relay (docs/executions.md): committed outbox rows not yet relayed go to their
- * order's workflow as the Update `orderTerminal`, with the update id `terminal-<order id>`
- * (Temporal refuses a second Update of that id, so a repeat after a crash is harmless), each
- * within a deadline; then the row is marked relayed. A workflow that is gone (none, or already
+ * order's workflow as the signal `orderTerminalReported`, each within a deadline; once Temporal
+ * has accepted it, it is in the workflow's history, and the row is marked relayed. A repeat after
+ * a crash (signalled, not yet marked) is a second signal, which the workflow ignores. A workflow that is gone (none, or already
  * completed) has nothing to wait for: marked relayed too. A failure is tried again after
  * `retryMs`. Only terminal events ever reach Temporal, never a fill.
  */
@@ -44,11 +45,8 @@ export function startRelay(options: RelayOptions): Relay {
   const relayOne = async (row: { order_id: string; status: FinalStatus; filled_quantity: number }): Promise<boolean> => {
     const handle = temporal.workflow.getHandle(workflowIdFor(row.order_id));
     try {
-      await temporal.connection.withDeadline(Date.now() + options.updateTimeoutMs, () =>
-        handle.executeUpdate(orderTerminalUpdate, {
-          args: [{ status: row.status, filledQuantity: row.filled_quantity }],
-          updateId: terminalUpdateId(row.order_id),
-        }),
+      await temporal.connection.withDeadline(Date.now() + options.timeoutMs, () =>
+        handle.signal(orderTerminalSignal, { status: row.status, filledQuantity: row.filled_quantity }),
       );
       metrics.relayed.inc({ outcome: 'delivered' });
       return true;
@@ -65,12 +63,12 @@ export function startRelay(options: RelayOptions): Relay {
     }
   };
 
-  // Rows being relayed now: a round never waits for them, so one slow Update (a workflow whose
-  // worker is gone waits out its deadline) holds up no other order's event.
+  // Rows being relayed now: a round never waits for them, so one slow signal holds up no other
+  // order's event.
   const inFlight = new Set<string>();
   // Two lanes: an event's first try, and the tries again of events that failed before. A row that
-  // keeps failing (its workflow's task queue has no worker) waits out its deadline on every try;
-  // in one lane, enough of them would fill every slot for good and starve the new events behind.
+  // keeps failing by timing out waits out its deadline on every try; in one lane, enough of them
+  // would fill every slot for good and starve the new events behind.
   const firstTries = new PQueue({ concurrency: options.concurrency });
   const tryAgain = new PQueue({ concurrency: Math.max(1, Math.floor(options.concurrency / 4)) });
   const failedBefore = new Set<string>();

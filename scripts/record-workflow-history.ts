@@ -13,10 +13,8 @@
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -26,7 +24,7 @@ import { createPlacementStarter } from '../api/placement-client.js';
 import { type OrderTicket, workflowIdFor } from '../domain/order.js';
 import { OrderPlacementError } from '../exchange/exchange.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
-import { orderTerminalUpdate, terminalUpdateId } from '../workflows/messages.js';
+import { orderTerminalSignal } from '../workflows/messages.js';
 import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
 import { WORKFLOWS_PATH } from '../workflows/path.js';
 
@@ -90,28 +88,9 @@ const activities: OrderActivities = {
   },
 };
 
-const RELAY_ATTEMPTS = 50;
-const RELAY_PAUSE_MS = 100;
-
-/**
- * The Update as the ingestion process sends it. The time-skipping server sometimes answers an
- * Update that arrives while the workflow task of markOrderPlaced is open with "update not found";
- * sent again with the same update id, it is still applied at most once.
- */
+/** The signal as the ingestion process sends it. */
 async function relayTerminal(): Promise<void> {
-  const handle = env.client.workflow.getHandle(workflowIdFor(ticket.id));
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await handle.executeUpdate(orderTerminalUpdate, {
-        args: [{ status: 'filled', filledQuantity: 10 }],
-        updateId: terminalUpdateId(ticket.id),
-      });
-      return;
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError) || attempt === RELAY_ATTEMPTS) throw error;
-      await sleep(RELAY_PAUSE_MS);
-    }
-  }
+  await env.client.workflow.getHandle(workflowIdFor(ticket.id)).signal(orderTerminalSignal, { status: 'filled', filledQuantity: 10 });
 }
 
 // The expected activity failures would otherwise be logged as warnings with stack traces.

@@ -17,7 +17,9 @@ import { WORKFLOWS_PATH } from '../workflows/path.js';
 // venue's end ('follow-order-to-terminal'), one with the search attributes given at start
 // ('search-attributes-at-start': one patch marker for all three, fewer upserts), and two of a
 // placement in one workflow task ('placement-in-one-workflow-task': healthy, and with the
-// exchange failing twice).
+// exchange failing twice), the terminal event relayed as an Update in all of these; and one
+// healthy placement whose terminal event came as a signal, as the relay sends it now
+// (`--failed-attempts 0`).
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const NONDETERMINISTIC_WORKFLOWS = fileURLToPath(new URL('./fixtures/nondeterministic-workflow.ts', import.meta.url));
@@ -28,7 +30,8 @@ interface IndexedFields {
 interface HistoryJson {
   events: ({ eventType: string } & Record<
     string,
-    { activityType?: { name: string }; attempt?: number; markerName?: string; searchAttributes?: IndexedFields } | string
+    | { activityType?: { name: string }; attempt?: number; markerName?: string; signalName?: string; searchAttributes?: IndexedFields }
+    | string
   >)[];
 }
 
@@ -137,11 +140,23 @@ const FIXTURES = [
     statusUpserts: ['placed', 'filled'],
     events: 23,
   },
+  {
+    // The same code, healthy, its terminal event relayed as the signal `orderTerminalReported`
+    // (sent while the placement's last local activity ran), no longer as an Update.
+    name: 'place-order-workflow.terminal-signal.history.json',
+    scheduled: [],
+    startedAttempts: [],
+    markers: ['core_patch', 'core_local_activity', 'core_local_activity', 'core_local_activity'],
+    atStart: { ...ORDER_AT_START, AccountId: DEMO_ACCOUNT_ID },
+    statusUpserts: ['placed', 'filled'],
+    events: 16,
+    signals: ['orderTerminalReported'],
+  },
 ];
 
 describe.each(FIXTURES)(
   'placeOrderWorkflow replay of $name',
-  ({ name, scheduled, startedAttempts, markers, atStart, statusUpserts, events }) => {
+  ({ name, scheduled, startedAttempts, markers, atStart, statusUpserts, events, signals = [] }) => {
     const historyJson = readHistory(name);
 
     it('the recorded history covers claim, exchange retries and placement', () => {
@@ -156,6 +171,9 @@ describe.each(FIXTURES)(
       expect(historyJson.events.filter((e) => e.eventType === 'EVENT_TYPE_MARKER_RECORDED').map((e) => attributesOf(e).markerName)).toEqual(
         markers,
       );
+      expect(
+        historyJson.events.filter((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED').map((e) => attributesOf(e).signalName),
+      ).toEqual(signals);
       expect(historyJson.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
     });
 

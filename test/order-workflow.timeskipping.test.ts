@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError, WorkflowUpdateStage } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, type RetryPolicy } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -15,6 +15,7 @@ import {
   cancelOrderUpdate,
   cancelRequestedSignal,
   orderStatusQuery,
+  orderTerminalSignal,
   orderTerminalUpdate,
   type TerminalEvent,
   terminalUpdateId,
@@ -124,10 +125,16 @@ const activities: OrderActivities = {
   },
 };
 
-/** What the ingestion process does once it committed an order's terminal report: one Update, by its id. */
+/** What the ingestion process does once it committed an order's terminal report: one signal. */
 async function relayTerminal(orderId: string, event: TerminalEvent): Promise<void> {
-  const handle = env.client.workflow.getHandle(workflowIdFor(orderId));
-  await handle.executeUpdate(orderTerminalUpdate, { args: [event], updateId: terminalUpdateId(orderId) });
+  await env.client.workflow.getHandle(workflowIdFor(orderId)).signal(orderTerminalSignal, event);
+}
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+/** The events of a workflow's history that have `attributes`. */
+async function eventsWith(handle: WorkflowHandle, attributes: keyof HistoryEvent & `${string}EventAttributes`) {
+  return ((await handle.fetchHistory()).events ?? []).filter((event) => event[attributes]);
 }
 
 let worker: Worker | undefined;
@@ -307,10 +314,7 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
     const handle = await env.client.workflow.start(placeOrderWorkflow, { taskQueue, workflowId: workflowIdFor(ticket.id), args: [ticket] });
     await waitFor(async () => ((await handle.query(orderStatusQuery)) === 'placed' ? true : undefined), 30_000, 'the order placed');
     // Awaited before the result: with nothing pending, the server would skip time to the run's timeout.
-    await handle.executeUpdate(orderTerminalUpdate, {
-      args: [{ status: 'filled', filledQuantity: 10 }],
-      updateId: terminalUpdateId(ticket.id),
-    });
+    await relayTerminal(ticket.id, { status: 'filled', filledQuantity: 10 });
 
     expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'filled' });
     expect(scenario.claimCalls).toBeGreaterThanOrEqual(1); // more only if a workflow task timed out on a busy machine
@@ -352,7 +356,7 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
     expect(description.status.name).toBe('FAILED');
   });
 
-  it('cancels an order whose exchange calls keep failing: no further attempt, the exchange confirms, status cancelled', async () => {
+  it('cancels an order whose exchange calls keep failing when asked by the Update of the API before: no further attempt, the exchange confirms, status cancelled', async () => {
     const { ticket, scenario } = newOrder('placing', () => {
       throw new OrderPlacementError();
     });
@@ -402,10 +406,9 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
     const handle = await env.client.workflow.start(placeOrderWorkflow, { taskQueue, workflowId: workflowIdFor(ticket.id), args: [ticket] });
     await waitFor(async () => (inFlight ? true : undefined), 30_000, 'the local exchange attempt to start');
 
-    // Temporal holds the Update until the workflow task of the local attempt completes.
-    const cancel = handle.executeUpdate(cancelOrderUpdate);
+    // The signal is in the history at once; the workflow takes it once the local attempt's task is done.
+    await handle.signal(cancelRequestedSignal);
     release();
-    expect(await cancel).toBe('cancelled');
     expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'cancelled' });
     expect(scenario.exchangeAttempts.map((a) => [a.local, a.outcome])).toEqual([[true, 'succeeded']]);
     expect(scenario.markPlacedCalls).toHaveLength(1);
@@ -428,9 +431,13 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
     await waitFor(async () => (inFlight ? true : undefined), 30_000, 'the exchange call to start');
 
     // The workflow has taken the cancel (and cancelled the call's scope) before the call ends.
-    const cancel = await handle.startUpdate(cancelOrderUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
+    await handle.signal(cancelRequestedSignal);
+    await waitFor(
+      async () => ((await eventsWith(handle, 'activityTaskCancelRequestedEventAttributes')).length > 0 ? true : undefined),
+      30_000,
+      'the exchange call asked to cancel',
+    );
     release();
-    expect(await cancel.result()).toBe('cancelled');
     expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'cancelled' });
     // Placed first (the call reached the exchange), then cancelled at the venue: never marked cancelled before placement.
     expect(scenario.exchangeAttempts.map((a) => [a.local, a.outcome])).toEqual([
@@ -452,14 +459,33 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
     expect((await handle.describe()).status.name).toBe('RUNNING');
 
     const event: TerminalEvent = { status: 'filled', filledQuantity: 10 };
+    // The relay repeats after a crash (signalled, not yet marked relayed): a second signal, taken
+    // in the same workflow task as the first here, and no second effect.
+    await relayTerminal(ticket.id, event);
+    await relayTerminal(ticket.id, event);
+    expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'filled' });
+    expect(scenario.cancelReasons).toEqual([]);
+    expect(await eventsWith(handle, 'workflowExecutionSignaledEventAttributes')).toHaveLength(2);
+    const statusUpserts = (await eventsWith(handle, 'upsertWorkflowSearchAttributesEventAttributes')).map((e) => {
+      const data = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.OrderStatus?.data;
+      return data ? JSON.parse(Buffer.from(data).toString('utf8')) : undefined;
+    });
+    expect(statusUpserts.filter((status) => status === 'filled')).toHaveLength(1);
+  });
+
+  it('ends on the terminal event relayed as an Update by the ingestion process of the version before, taking a repeat once', async () => {
+    const { ticket, scenario } = newOrder('placing');
+    scenario.venue = 'works';
+    const handle = await env.client.workflow.start(placeOrderWorkflow, { taskQueue, workflowId: workflowIdFor(ticket.id), args: [ticket] });
+    await waitFor(async () => ((await handle.query(orderStatusQuery)) === 'placed' ? true : undefined), 30_000, 'the order placed');
+
+    const event: TerminalEvent = { status: 'filled', filledQuantity: 10 };
     await handle.executeUpdate(orderTerminalUpdate, { args: [event], updateId: terminalUpdateId(ticket.id) });
-    // The relay repeats after a crash: same update id, no second effect.
+    // Same update id: Temporal refuses the second, no second effect.
     await handle.executeUpdate(orderTerminalUpdate, { args: [event], updateId: terminalUpdateId(ticket.id) }).catch(() => {});
     expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'filled' });
     expect(scenario.cancelReasons).toEqual([]);
-    const history = await handle.fetchHistory();
-    const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
-    expect(accepted).toHaveLength(1);
+    expect(await eventsWith(handle, 'workflowExecutionUpdateAcceptedEventAttributes')).toHaveLength(1);
   });
 
   it('expires a day order still open at its expiry: asks the venue at that time, ends with its expired event', async () => {

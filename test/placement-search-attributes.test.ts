@@ -6,7 +6,7 @@ import type { OrderActivities } from '../activities/order-activities.js';
 import { createPlacementStarter } from '../api/placement-client.js';
 import { type OrderTicket, workflowIdFor } from '../domain/order.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
-import { orderTerminalUpdate, terminalUpdateId } from '../workflows/messages.js';
+import { orderTerminalSignal } from '../workflows/messages.js';
 import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
 import { WORKFLOWS_PATH } from '../workflows/path.js';
 import { ACCOUNT_ID, INSTRUMENT, ORDER_ID, ORDER_STATUS, SIDE } from '../workflows/search-attributes.js';
@@ -45,7 +45,7 @@ async function freshNamespace(): Promise<string> {
   return namespace;
 }
 
-/** The order is claimed, placed at once and then filled (the terminal Update comes from the test). */
+/** The order is claimed, placed at once and then filled (the terminal signal comes from the test). */
 const placedAtOnce: OrderActivities = {
   claimOrder: async () => 'placing',
   placeAtExchange: async () => ({ expiresAt: null }),
@@ -150,10 +150,7 @@ describe('a workflow start on a namespace without the order search attributes', 
       });
       const handle = client.workflow.getHandle<typeof placeOrderWorkflow>(workflowIdFor(order.id));
       const outcome = await worker.runUntil(async () => {
-        await handle.executeUpdate(orderTerminalUpdate, {
-          args: [{ status: 'filled', filledQuantity: 1 }],
-          updateId: terminalUpdateId(order.id),
-        });
+        await handle.signal(orderTerminalSignal, { status: 'filled', filledQuantity: 1 });
         return handle.result();
       });
       expect(outcome.status).toBe('filled');

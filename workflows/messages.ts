@@ -18,6 +18,8 @@ export const cancelRequestedSignal = defineSignal('cancelRequested');
 /**
  * A client's cancel that waits for the decision: resolves with the order's final status,
  * 'cancelled' if the cancel won. Sent after cancelRequestedSignal, it only waits.
+ * No longer sent (the API waits for the workflow's result instead, see orderTerminalSignal for
+ * why); the workflow keeps its handler for APIs of the version before during a rolling deploy.
  */
 export const cancelOrderUpdate = defineUpdate<FinalStatus>('cancelOrder');
 
@@ -29,8 +31,22 @@ export interface TerminalEvent {
 
 /**
  * The ingestion process's relay of an order's terminal event (filled, cancelled, expired,
- * rejected by the venue), sent once it is committed, with the update id `terminalUpdateId`:
- * Temporal refuses a second Update of the same id, so a relay that repeats is harmless.
+ * rejected by the venue), sent once it is committed. A signal, recorded in the workflow's history
+ * the moment Temporal accepts it, whether a worker runs the workflow then or not; a relay that
+ * repeats adds a second one, which the workflow ignores (the first terminal event wins).
+ *
+ * Not an Update: an Update is not an event until a worker accepts it, and one delivered while the
+ * workflow task runs local activities (the placement's steps) could be replayed at another point
+ * of the workflow than where it ran: a nondeterminism error when the history is replayed (a query
+ * on an evicted or completed workflow, a worker restart), seen in CI. A signal is an event in
+ * history between workflow tasks: a replay meets it exactly where the run did.
+ */
+export const orderTerminalSignal = defineSignal<[TerminalEvent]>('orderTerminalReported');
+
+/**
+ * The relay of the version before, as an Update with the update id `terminalUpdateId`. No longer
+ * sent; the workflow keeps its handler for histories that have it and for an ingestion process of
+ * the version before during a rolling deploy.
  */
 export const orderTerminalUpdate = defineUpdate<void, [TerminalEvent]>('orderTerminal');
 

@@ -24,6 +24,7 @@ import {
   cancelRequestedSignal,
   type FinalStatus,
   orderStatusQuery,
+  orderTerminalSignal,
   orderTerminalUpdate,
   type TerminalEvent,
 } from './messages.js';
@@ -117,11 +118,15 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
     await condition(() => isFinal(status));
     return status as FinalStatus;
   });
-  // The venue's terminal event, relayed once it is committed (the fills themselves never come here).
+  // The venue's terminal event, relayed once it is committed (the fills themselves never come here):
+  // as a signal now, as an Update by the version before (messages.ts says why). Handlers are no
+  // commands: histories of either kind replay unchanged.
   let terminal: TerminalEvent | undefined;
-  setHandler(orderTerminalUpdate, (event) => {
+  const onTerminal = (event: TerminalEvent) => {
     terminal ??= event;
-  });
+  };
+  setHandler(orderTerminalSignal, onTerminal);
+  setHandler(orderTerminalUpdate, onTerminal);
   if (attributesAtStart) {
     // A start the API had to send without them (the namespace did not know them then): the
     // workflow sets them itself, as before. The start's attributes are in the history: deterministic.

@@ -8,6 +8,7 @@ import { startEmbeddedPostgresProcess } from '../../scripts/infra/embedded-postg
 import { startIngestProcess } from '../../scripts/infra/ingest-process.js';
 import { startTemporalDevServer } from '../../scripts/infra/temporal-dev-server.js';
 import { startVenueProcess } from '../../scripts/infra/venue-process.js';
+import { replayOrderWorkflows } from './replay-check.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -24,6 +25,8 @@ declare module 'vitest' {
  * TEMPORAL_ADDRESS name servers someone else runs. Tests that stop a server start their own.
  */
 export default async function setup(project: TestProject) {
+  // A minute early: a server someone else runs may keep another clock.
+  const startedSince = new Date(Date.now() - 60_000);
   const stops: (() => Promise<void>)[] = [];
   const tempDir = await mkdtemp(path.join(os.tmpdir(), 'order-service-test-'));
   await chmod(tempDir, 0o755); // PostgreSQL runs as its own user when we are root
@@ -70,7 +73,26 @@ export default async function setup(project: TestProject) {
   project.provide('temporalAddress', temporalAddress);
 
   return async () => {
+    await checkReplay(temporalAddress, startedSince);
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await rm(tempDir, { recursive: true, force: true });
   };
+}
+
+/** Fails the run (its exit code; a teardown's error would not) when an order workflow of it does not replay. */
+async function checkReplay(address: string, startedSince: Date): Promise<void> {
+  try {
+    const { replayed, problems } = await replayOrderWorkflows({ address, startedSince });
+    if (problems.length === 0) {
+      console.log(`Replay check: the ${replayed} order workflows of this run replay on this code.`);
+      return;
+    }
+    for (const { workflowId, runId, problem, events } of problems) {
+      console.error(`Replay check: ${workflowId} (run ${runId}) ${problem}\n  ${events.join('\n  ')}`);
+    }
+    console.error(`Replay check FAILED: ${problems.length} problem(s) among ${replayed} order workflows.`);
+  } catch (error) {
+    console.error('Replay check could not run:', error);
+  }
+  process.exitCode = 1;
 }
