@@ -8,7 +8,7 @@ import { registerSearchAttributes } from '../worker/search-attributes.js';
 import { orderTerminalSignal } from '../workflows/messages.js';
 import { WORKFLOWS_PATH } from '../workflows/path.js';
 import { testConfig } from './support/config.js';
-import { replayOrderWorkflows } from './support/replay-check.js';
+import { replayWorkflows } from './support/replay-check.js';
 import { waitFor } from './support/wait.js';
 
 // The suite's closing replay check (test/support/replay-check.ts, run by global-setup.ts before
@@ -108,7 +108,7 @@ describe('the replay check of the suite', () => {
     // Visibility follows the histories by a moment.
     const check = await waitFor(
       async () => {
-        const result = await replayOrderWorkflows({ address: config.TEMPORAL_ADDRESS, namespace, startedSince });
+        const result = await replayWorkflows({ address: config.TEMPORAL_ADDRESS, namespace, startedSince });
         return result.replayed === 2 ? result : undefined;
       },
       30_000,

@@ -8,7 +8,7 @@ import { startEmbeddedPostgresProcess } from '../../scripts/infra/embedded-postg
 import { startIngestProcess } from '../../scripts/infra/ingest-process.js';
 import { startTemporalDevServer } from '../../scripts/infra/temporal-dev-server.js';
 import { startVenueProcess } from '../../scripts/infra/venue-process.js';
-import { replayOrderWorkflows } from './replay-check.js';
+import { replayWorkflows } from './replay-check.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -79,18 +79,18 @@ export default async function setup(project: TestProject) {
   };
 }
 
-/** Fails the run (its exit code; a teardown's error would not) when an order workflow of it does not replay. */
+/** Fails the run (its exit code; a teardown's error would not) when a workflow of it does not replay. */
 async function checkReplay(address: string, startedSince: Date): Promise<void> {
   try {
-    const { replayed, problems } = await replayOrderWorkflows({ address, startedSince });
+    const { replayed, problems } = await replayWorkflows({ address, startedSince });
     if (problems.length === 0) {
-      console.log(`Replay check: the ${replayed} order workflows of this run replay on this code.`);
+      console.log(`Replay check: the ${replayed} workflows of this run replay on this code.`);
       return;
     }
     for (const { workflowId, runId, problem, events } of problems) {
       console.error(`Replay check: ${workflowId} (run ${runId}) ${problem}\n  ${events.join('\n  ')}`);
     }
-    console.error(`Replay check FAILED: ${problems.length} problem(s) among ${replayed} order workflows.`);
+    console.error(`Replay check FAILED: ${problems.length} problem(s) among ${replayed} workflows.`);
   } catch (error) {
     console.error('Replay check could not run:', error);
   }

@@ -2,9 +2,9 @@ import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../workflows/path.js';
 
-// The suite's last check (global-setup.ts, before the servers stop): every order workflow the
-// suite ran must replay on the workflow code of this commit, and none may have met a
-// nondeterminism error while it ran. A history that does not replay means a workflow stuck after a
+// The suite's last check (global-setup.ts, before the servers stop): every workflow of the
+// worker's bundle (the orders', the sweeps') the suite ran must replay on the workflow code of
+// this commit, and none may have met a nondeterminism error while it ran. A history that does not replay means a workflow stuck after a
 // worker restart or a cache eviction; it showed up only where a test happened to query such a
 // workflow before this check existed.
 
@@ -23,11 +23,14 @@ export interface ReplayCheck {
   problems: ReplayProblem[];
 }
 
-export async function replayOrderWorkflows(options: { address: string; namespace?: string; startedSince: Date }): Promise<ReplayCheck> {
+const WORKFLOW_TYPES = ['placeOrderWorkflow', 'staleOrderSweeperWorkflow', 'sweepStaleOrdersWorkflow'];
+
+export async function replayWorkflows(options: { address: string; namespace?: string; startedSince: Date }): Promise<ReplayCheck> {
   const connection = await Connection.connect({ address: options.address });
   try {
     const client = new Client({ connection, namespace: options.namespace ?? 'default' });
-    const query = `WorkflowType = 'placeOrderWorkflow' AND StartTime >= '${options.startedSince.toISOString()}'`;
+    const types = WORKFLOW_TYPES.map((type) => `'${type}'`).join(', ');
+    const query = `WorkflowType IN (${types}) AND StartTime >= '${options.startedSince.toISOString()}'`;
     const histories = new Map<string, { workflowId: string; runId: string; events: HistoryEvent[] }>();
     const problems: ReplayProblem[] = [];
     for await (const execution of client.workflow.list({ query })) {
