@@ -1,8 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time.js';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrderActivities } from '../activities/order-activities.js';
 import { createPlacementStarter } from '../api/placement-client.js';
 import { type OrderTicket, workflowIdFor } from '../domain/order.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
@@ -11,6 +9,7 @@ import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
 import { WORKFLOWS_PATH } from '../workflows/path.js';
 import { ACCOUNT_ID, INSTRUMENT, ORDER_ID, ORDER_STATUS, SIDE } from '../workflows/search-attributes.js';
 import { testConfig } from './support/config.js';
+import { createNamespace, placedAtOnce } from './support/temporal-namespace.js';
 import { waitFor } from './support/wait.js';
 
 // The API may start an order's workflow before any worker registered the search attributes on
@@ -30,33 +29,7 @@ afterAll(async () => {
   await connection?.close();
 });
 
-async function freshNamespace(): Promise<string> {
-  const namespace = `bare-${Math.random().toString(36).slice(2, 10)}`;
-  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
-  await waitFor(
-    () =>
-      connection.workflowService.describeNamespace({ namespace }).then(
-        () => true,
-        () => undefined,
-      ),
-    30_000,
-    `namespace ${namespace}`,
-  );
-  return namespace;
-}
-
-/** The order is claimed, placed at once and then filled (the terminal signal comes from the test). */
-const placedAtOnce: OrderActivities = {
-  claimOrder: async () => 'placing',
-  placeAtExchange: async () => ({ expiresAt: null }),
-  markOrderPlaced: async () => undefined,
-  cancelAtExchange: async () => {
-    throw new Error('never cancelled here');
-  },
-  markOrderCancelled: async () => {
-    throw new Error('never cancelled here');
-  },
-};
+const freshNamespace = () => createNamespace(connection, 'bare');
 
 function ticket(accountId: string): OrderTicket {
   return {

@@ -1,14 +1,14 @@
 import { Client, Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time.js';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrderActivities } from '../activities/order-activities.js';
-import { type OrderTicket, workflowIdFor } from '../domain/order.js';
+import { toTicket, workflowIdFor } from '../domain/order.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
 import { orderTerminalSignal } from '../workflows/messages.js';
 import { WORKFLOWS_PATH } from '../workflows/path.js';
 import { testConfig } from './support/config.js';
+import { storedOrder } from './support/orders.js';
 import { replayWorkflows } from './support/replay-check.js';
+import { createNamespace, placedAtOnce } from './support/temporal-namespace.js';
 import { waitFor } from './support/wait.js';
 
 // The suite's closing replay check (test/support/replay-check.ts, run by global-setup.ts before
@@ -21,45 +21,9 @@ const NONDETERMINISTIC_WORKFLOWS = new URL('./fixtures/nondeterministic-workflow
 let connection: Connection;
 let namespace: string;
 
-const activities: OrderActivities = {
-  claimOrder: async () => 'placing',
-  placeAtExchange: async () => ({ expiresAt: null }),
-  markOrderPlaced: async () => undefined,
-  cancelAtExchange: async () => {
-    throw new Error('never cancelled here');
-  },
-  markOrderCancelled: async () => {
-    throw new Error('never cancelled here');
-  },
-};
-
-function ticket(): OrderTicket {
-  return {
-    id: crypto.randomUUID(),
-    type: 'market',
-    side: 'buy',
-    instrument: 'US0378331005',
-    limitPrice: null,
-    quantity: 1,
-    timeInForce: 'gtc',
-    clientOrderId: null,
-    createdAt: new Date().toISOString(),
-  };
-}
-
 beforeAll(async () => {
   connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  namespace = `replay-check-${Math.random().toString(36).slice(2, 10)}`;
-  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
-  await waitFor(
-    () =>
-      connection.workflowService.describeNamespace({ namespace }).then(
-        () => true,
-        () => undefined,
-      ),
-    30_000,
-    `namespace ${namespace}`,
-  );
+  namespace = await createNamespace(connection, 'replay-check');
   // The workflow upserts the order's attributes: the namespace must know them.
   await registerSearchAttributes(connection, namespace);
 });
@@ -73,8 +37,8 @@ async function runOne(workflowsPath: string, signalTerminal: boolean): Promise<s
   const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const taskQueue = `replay-check-${Math.random().toString(36).slice(2, 10)}`;
   try {
-    const worker = await Worker.create({ connection: nativeConnection, namespace, taskQueue, workflowsPath, activities });
-    const order = ticket();
+    const worker = await Worker.create({ connection: nativeConnection, namespace, taskQueue, workflowsPath, activities: placedAtOnce });
+    const order = toTicket(storedOrder({ timeInForce: 'gtc' }));
     const workflowId = workflowIdFor(order.id);
     await worker.runUntil(async () => {
       // The namespace may not be known everywhere in the server yet: the start is tried again.
