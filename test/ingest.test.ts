@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
-import getPort from 'get-port';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { averagePrice, decimalUnits } from '../domain/decimal.js';
 import type { OrderTicket } from '../domain/order.js';
@@ -25,7 +24,8 @@ beforeAll(async () => {
     prefix: 'ingest_test',
     venueEnv: { VENUE_REFERENCE_PRICES: JSON.stringify({ [INSTRUMENT]: '187.2533' }) },
   });
-  await stack.startIngest({ INGEST_METRICS_PORT: String(await getPort()) });
+  // Port 0: the process takes a free one and logs it (no race with another process for a chosen one).
+  await stack.startIngest({ INGEST_METRICS_PORT: '0' });
   venueClient = createVenueClient({ address: stack.venue.address, requestTimeoutMs: 10_000, failureRate: 0, latencyMs: 0 });
 }, 240_000);
 
@@ -293,7 +293,7 @@ describe('bad reports are kept aside and the session goes on', () => {
         }
       });
     });
-    server.listen(await getPort(), '127.0.0.1');
+    server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const address = server.address() as net.AddressInfo;
     let fake: IngestProcess | undefined;
@@ -304,7 +304,7 @@ describe('bad reports are kept aside and the session goes on', () => {
         VENUE_SESSION: 'fake-venue',
         INGEST_RESEND_TIMEOUT_MS: '500',
         RELAY_INTERVAL_MS: '60000',
-        INGEST_METRICS_PORT: String(await getPort()),
+        INGEST_METRICS_PORT: '0',
       });
       const row = await waitFor(
         async () => {
