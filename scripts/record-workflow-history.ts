@@ -1,5 +1,5 @@
 /**
- * Records the history that test/order-workflow.replay.test.ts replays:
+ * Records the history that test/unit/order-workflow.replay.test.ts replays:
  *
  *   npx tsx scripts/record-workflow-history.ts [--failed-attempts N] [output.json]
  *

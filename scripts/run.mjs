@@ -120,8 +120,8 @@ function ensurePrismaClient() {
   );
 }
 
-function exec(cmd, args, { lifeline = false } = {}) {
-  const child = spawn(cmd, args, { cwd: root, stdio: [lifeline ? 'pipe' : 'inherit', 'inherit', 'inherit'] });
+function exec(cmd, args, { lifeline = false, env = process.env } = {}) {
+  const child = spawn(cmd, args, { cwd: root, env, stdio: [lifeline ? 'pipe' : 'inherit', 'inherit', 'inherit'] });
   // The child handles SIGINT/SIGTERM itself; forwarding keeps a `kill` of this process working.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
@@ -158,6 +158,22 @@ const COMMANDS = {
     run(bin('biome'), ['ci', '.']);
     exec(bin('vitest'), ['run', ...rest]);
   },
+  // The tiers of `npm test`, one folder of test/ each, for a quick loop (README, "Tests").
+  // Pure and fake-backed tests: no server, no type-check, no lint.
+  'test-unit'() {
+    ensurePrismaClient();
+    runTier('unit');
+  },
+  // Against one PostgreSQL, one Temporal dev server and the suite's venue and ingest.
+  'test-component'() {
+    ensureTestTools();
+    runTier('component');
+  },
+  // Production entry points as processes of their own, faults injected into them.
+  'test-system'() {
+    ensureTestTools();
+    runTier('system');
+  },
   // API keys (scripts/keys.ts): on DATABASE_URL, or the embedded PostgreSQL of `npm start`.
   keys() {
     ensurePrismaClient();
@@ -172,6 +188,11 @@ const COMMANDS = {
     ensureTestTools();
   },
 };
+
+/** vitest on one tier's folder; TEST_TIER tells the global setup what the tier needs started. */
+function runTier(tier) {
+  exec(bin('vitest'), ['run', `test/${tier}`, ...rest], { env: { ...process.env, TEST_TIER: tier } });
+}
 
 function ensureTestTools() {
   ensureTemporalCli();

@@ -25,6 +25,8 @@ declare module 'vitest' {
  * TEMPORAL_ADDRESS name servers someone else runs. Tests that stop a server start their own.
  */
 export default async function setup(project: TestProject) {
+  // `npm run test:unit`: pure and fake-backed tests, nothing to start (scripts/run.mjs).
+  if (process.env.TEST_TIER === 'unit') return;
   // A minute early: a server someone else runs may keep another clock.
   const startedSince = new Date(Date.now() - 60_000);
   const stops: (() => Promise<void>)[] = [];

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 /**
  * Slow HTTP clients on real TCP sockets: one that sends nothing, one that never finishes its headers, one whose chunked
  * body stalls after its first chunk, one that trickles a byte at a time. Each reports when the
- * server answered and when it closed the connection. Used by test/slow-clients.test.ts, and
+ * server answered and when it closed the connection. Used by test/system/slow-clients.test.ts, and
  * runnable by hand against any API to open many at once:
  *
  *   node --import tsx test/support/slow-client.ts http://127.0.0.1:3000 15000

@@ -1,0 +1,212 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import getPort from 'get-port';
+import { afterAll, describe, expect, it } from 'vitest';
+import { postJson, request } from '../support/http.js';
+import { waitFor } from '../support/wait.js';
+
+// `npm start` as a user runs it: `node scripts/run.mjs start` in a process group of its own, as a
+// terminal runs its foreground job, on free ports and a data folder of the test's own.
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const START_TIMEOUT_MS = 240_000;
+
+interface Launch {
+  child: ChildProcess;
+  stdout(): string;
+  output(): string;
+  exited: Promise<[number | null, NodeJS.Signals | null]>;
+}
+
+async function portsAndDir() {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'start-launcher-'));
+  await chmod(dataDir, 0o755); // PostgreSQL runs as its own user when we are root
+  return {
+    dataDir,
+    ports: {
+      PORT: await getPort(),
+      POSTGRES_PORT: await getPort(),
+      TEMPORAL_PORT: await getPort(),
+      TEMPORAL_UI_PORT: await getPort(),
+      VENUE_PORT: await getPort(),
+      VENUE_CONTROL_PORT: await getPort(),
+      MANAGEMENT_PORT: await getPort(),
+    },
+  };
+}
+
+function launch(dataDir: string, ports: Record<string, number>): Launch {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'info' };
+  for (const [name, port] of Object.entries(ports)) env[name] = String(port);
+  delete env.DATABASE_URL;
+  delete env.TEMPORAL_ADDRESS;
+  const child = spawn(process.execPath, ['scripts/run.mjs', 'start'], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, stdout: () => stdout, output: () => output, exited: once(child, 'exit') as Launch['exited'] };
+}
+
+async function waitForReady(run: Launch): Promise<void> {
+  await waitFor(
+    async () => {
+      if (run.child.exitCode !== null) throw new Error(`npm start exited:\n${run.output()}`);
+      return run.stdout().includes('[start] ready\n') ? true : undefined;
+    },
+    START_TIMEOUT_MS,
+    '[start] ready',
+  );
+}
+
+/** The process groups the launcher started, by name (each child's pid is its group's id). */
+function groupsOf(stdout: string): Map<string, number> {
+  const groups = new Map<string, number>();
+  for (const [, name, pid] of stdout.matchAll(/^\[start\] started (API|worker|ingest|venue|Temporal|PostgreSQL) \(pid (\d+)\)$/gm)) {
+    groups.set(name as string, Number(pid));
+  }
+  return groups;
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function portFree(port: number): Promise<boolean> {
+  const server = createServer();
+  try {
+    server.listen(port, '127.0.0.1');
+    await once(server, 'listening');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    server.close();
+  }
+}
+
+async function nothingLeft(groups: Map<string, number>, ports: Record<string, number>): Promise<true | undefined> {
+  for (const pgid of groups.values()) if (groupAlive(pgid)) return undefined;
+  for (const port of Object.values(ports)) if (!(await portFree(port))) return undefined;
+  return true;
+}
+
+describe('npm start', () => {
+  let dataDir: string;
+  let ports: Record<string, number>;
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  function started(): Launch {
+    const run = launch(dataDir, ports);
+    cleanups.push(async () => {
+      if (run.child.exitCode === null && run.child.signalCode === null) process.kill(-(run.child.pid as number), 'SIGKILL');
+    });
+    return run;
+  }
+
+  it('is ready only when /health/ready answers 200, and Ctrl-C stops the API, the worker, Temporal, PostgreSQL in that order, each with its last lines', async () => {
+    ({ dataDir, ports } = await portsAndDir());
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const run = started();
+    await waitForReady(run);
+
+    const ready = await fetch(`http://127.0.0.1:${ports.PORT}/health/ready`);
+    expect(ready.status, await ready.text()).toBe(200);
+    const stdout = run.stdout();
+    expect(stdout).toContain(`http://localhost:${ports.PORT}/docs`);
+    expect(stdout).toContain(`http://localhost:${ports.TEMPORAL_UI_PORT}`);
+    expect(stdout).toContain(`127.0.0.1:${ports.TEMPORAL_PORT}`);
+    expect(stdout).toContain(`postgresql://postgres:postgres@127.0.0.1:${ports.POSTGRES_PORT}/orders`);
+    const groups = groupsOf(stdout);
+    expect([...groups.keys()]).toEqual(['PostgreSQL', 'Temporal', 'venue', 'ingest', 'worker', 'API']);
+
+    // The local demo: the task's plain POST without a key is the demo account's; the demo key
+    // npm start printed and kept acts as that account too; a bad key is still refused.
+    expect(stdout).toContain('AUTH_REQUIRED=false (local demo)');
+    const demoKey = (await readFile(path.join(dataDir, 'demo-api-key'), 'utf8')).trim();
+    expect(stdout).toContain(demoKey);
+    const api = `http://127.0.0.1:${ports.PORT}`;
+    const plain = await postJson(`${api}/orders`, { type: 'market', side: 'buy', instrument: 'US0378331005', quantity: 1 });
+    expect(plain.status, plain.text).toBe(201);
+    const withKey = await request(`${api}/orders/${(plain.body as { id: string }).id}`, {
+      headers: { Authorization: `Bearer ${demoKey}` },
+    });
+    expect(withKey.status).toBe(200);
+    const badKey = await request(`${api}/orders`, { headers: { Authorization: `Bearer ${demoKey.slice(0, -2)}xx` } });
+    expect(badKey.status).toBe(401);
+    // Metrics are on the management port only.
+    expect((await fetch(`http://127.0.0.1:${ports.MANAGEMENT_PORT}/metrics`)).status).toBe(200);
+
+    // Ctrl-C: the terminal sends SIGINT to every process of its foreground group at once.
+    process.kill(-(run.child.pid as number), 'SIGINT');
+    const [code] = await run.exited;
+    const out = run.stdout();
+    expect(code, run.output()).toBe(0);
+
+    // Each service's own last line comes between the launcher's 'stopping' and 'stopped' lines.
+    const steps = [
+      '[start] stopping API (pid',
+      '(api): API stopped',
+      '[start] API stopped (exit code 0)',
+      '[start] stopping worker (pid',
+      '(worker): worker stopped',
+      '[start] worker stopped (exit code 0)',
+      '[start] stopping ingest (pid',
+      '(ingest): ingest stopped',
+      '[start] ingest stopped (exit code 0)',
+      '[start] stopping venue (pid',
+      '(venue): venue stopped',
+      '[start] venue stopped (exit code 0)',
+      '[start] stopping Temporal (pid',
+      '[start] Temporal stopped',
+      '[start] stopping PostgreSQL (pid',
+      '[start] PostgreSQL stopped',
+      '[start] stopped',
+    ];
+    let previous = -1;
+    for (const step of steps) {
+      const index = out.indexOf(step, previous + 1);
+      expect(index, `"${step}" after the steps before it in:\n${out}`).toBeGreaterThan(previous);
+      previous = index;
+    }
+    await waitFor(() => nothingLeft(groups, ports), 30_000, 'every process of npm start gone and its ports free');
+    expect(run.output()).not.toMatch(/already exists/);
+  }, 420_000);
+
+  it('starts again on the same data without warnings about search attributes, and leaves nothing behind when killed with SIGKILL', async () => {
+    const run = started();
+    await waitForReady(run);
+    expect(run.output()).not.toMatch(/already exists/);
+    // The demo key of the first start, kept: printed again, not replaced.
+    const demoKey = (await readFile(path.join(dataDir, 'demo-api-key'), 'utf8')).trim();
+    expect(run.stdout()).toContain(`Demo API key:    ${demoKey}  (kept in`);
+    const groups = groupsOf(run.stdout());
+    // PostgreSQL, Temporal, the venue, the ingestion process, the worker, the API.
+    expect(groups.size).toBe(6);
+
+    // No chance to stop anything: every child must notice by itself that the launcher is gone.
+    process.kill(-(run.child.pid as number), 'SIGKILL');
+    await run.exited;
+    await waitFor(() => nothingLeft(groups, ports), 60_000, 'every process of npm start gone and its ports free after SIGKILL');
+  }, 420_000);
+});
