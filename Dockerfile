@@ -2,6 +2,8 @@
 # One image for every process of the service; the command picks which (docker-compose.yml):
 #   (default)                                   the API          node --import tsx api/main.ts
 #   node --import tsx worker/main.ts            a worker         (loads the prebuilt workflow bundle)
+#   node --import tsx exchange/main.ts          the venue        (the simulated exchange)
+#   node --import tsx ingest/main.ts            ingestion        (the venue's execution reports)
 #   node --import tsx scripts/migrate.ts        the migrations   (one-shot job)
 # The TypeScript sources run through tsx, exactly as `npm run api` / `npm run worker` run them
 # (no second, compiled code path to keep in step); what is slow at start is done here instead:
@@ -65,6 +67,7 @@ COPY --from=build /app/domain ./domain
 COPY --from=build /app/prisma ./prisma
 COPY --from=build /app/workflows ./workflows
 COPY --from=build /app/worker ./worker
+COPY --from=build /app/ingest ./ingest
 COPY --from=build /app/scripts/migrate.ts /app/scripts/healthcheck.mjs ./scripts/
 COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
 # `node` (uid/gid 1000) comes with the official image; numeric, so Kubernetes' runAsNonRoot can verify it.
