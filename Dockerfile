@@ -70,6 +70,9 @@ COPY --from=build /app/worker ./worker
 COPY --from=build /app/ingest ./ingest
 COPY --from=build /app/scripts/migrate.ts /app/scripts/healthcheck.mjs ./scripts/
 COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
+# The venue's report log (VENUE_DATA_DIR in docker-compose.yml): the service's user must write it. A
+# new named volume mounted here takes this folder's owner; without the folder it would be root's.
+RUN mkdir -p /var/lib/venue && chown 1000:1000 /var/lib/venue
 # `node` (uid/gid 1000) comes with the official image; numeric, so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 3000 9463 9464 9465
