@@ -39,8 +39,9 @@ describe('scripts/smoke.mjs', () => {
       TEMPORAL_TASK_QUEUE: taskQueue,
       VENUE_ADDRESS: `127.0.0.1:${venuePort}`,
     };
-    // The production default (true) is what this test is about.
+    // The production default (true) is what this test is about; NODE_ENV=test is vitest's, not an operator's.
     delete env.AUTH_REQUIRED;
+    delete env.NODE_ENV;
 
     const migrate = await runNpmScript('migrate', [], env, 180_000);
     expect(migrate.code, `${migrate.stdout}\n${migrate.stderr}`).toBe(0);
