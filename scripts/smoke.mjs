@@ -130,7 +130,8 @@ async function http(method, url, { headers = {}, body, timeoutMs = REQUEST_TIMEO
 
 /** Repeats `probe` until it returns a value, for at most `ms` (and within the run's bound). */
 async function until(what, ms, probe) {
-  const stop = Date.now() + boundMs(ms);
+  const bound = boundMs(ms);
+  const stop = Date.now() + bound;
   let last = 'nothing yet';
   while (Date.now() < stop) {
     const outcome = await probe();
@@ -138,7 +139,7 @@ async function until(what, ms, probe) {
     last = outcome.seen ?? last;
     await sleep(outcome.waitMs ?? POLL_INTERVAL_MS);
   }
-  fail(`${what} not within ${Math.round(boundMs(ms) / 1000)} s (last seen: ${last})`);
+  fail(`${what} not within ${Math.round(bound / 1000)} s (last seen: ${last})`);
 }
 
 /** A 429's Retry-After, bounded: the run's limits stay far below the API's, but a shared account may hit them. */
@@ -278,12 +279,13 @@ async function openEventStream(url, headers) {
   return {
     events,
     async until(what, ms, probe) {
-      const stop = Date.now() + boundMs(ms);
+      const bound = boundMs(ms);
+      const stop = Date.now() + bound;
       for (;;) {
         if (probe(events)) return;
         if (ended) fail(`${what}: ${ended} first (events received: ${describe(events)})`);
         const left = stop - Date.now();
-        if (left <= 0) fail(`${what} not within ${Math.round(boundMs(ms) / 1000)} s (events received: ${describe(events)})`);
+        if (left <= 0) fail(`${what} not within ${Math.round(bound / 1000)} s (events received: ${describe(events)})`);
         await new Promise((resolve) => {
           const timer = setTimeout(resolve, left);
           wake = () => {
