@@ -2,7 +2,11 @@
 # One image for every process of the service; the command picks which (docker-compose.yml):
 #   (default)                                   the API          node --import tsx api/main.ts
 #   node --import tsx worker/main.ts            a worker         (loads the prebuilt workflow bundle)
+#   node --import tsx exchange/main.ts          the venue        (the simulated exchange)
+#   node --import tsx ingest/main.ts            ingestion        (the venue's execution reports)
 #   node --import tsx scripts/migrate.ts        the migrations   (one-shot job)
+#   node --import tsx scripts/keys.ts …         API keys         (`create --account NAME --json`; on DATABASE_URL)
+#   node scripts/smoke.mjs BASE_URL …           the smoke test   (plain Node; .github/workflows/ci.yml runs it from the host)
 # The TypeScript sources run through tsx, exactly as `npm run api` / `npm run worker` run them
 # (no second, compiled code path to keep in step); what is slow at start is done here instead:
 # the Prisma client is generated and the workflow code bundled at build time.
@@ -65,8 +69,14 @@ COPY --from=build /app/domain ./domain
 COPY --from=build /app/prisma ./prisma
 COPY --from=build /app/workflows ./workflows
 COPY --from=build /app/worker ./worker
-COPY --from=build /app/scripts/migrate.ts /app/scripts/healthcheck.mjs ./scripts/
+COPY --from=build /app/ingest ./ingest
+COPY --from=build /app/scripts/migrate.ts /app/scripts/healthcheck.mjs /app/scripts/keys.ts /app/scripts/smoke.mjs ./scripts/
+# What scripts/keys.ts imports of scripts/infra/ (DATABASE_URL is set in the stack: no embedded PostgreSQL is started).
+COPY --from=build /app/scripts/infra/local-postgres.ts /app/scripts/infra/embedded-postgres-process.ts /app/scripts/infra/embedded-postgres-url.ts ./scripts/infra/
 COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
+# The venue's report log (VENUE_DATA_DIR in docker-compose.yml): the service's user must write it. A
+# new named volume mounted here takes this folder's owner; without the folder it would be root's.
+RUN mkdir -p /var/lib/venue && chown 1000:1000 /var/lib/venue
 # `node` (uid/gid 1000) comes with the official image; numeric, so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 3000 9463 9464 9465

@@ -27,7 +27,8 @@ export interface IngestStack {
   close(): Promise<void>;
 }
 
-export async function createDatabase(prefix: string): Promise<string> {
+/** A database of its own on the suite's PostgreSQL, migrated unless `migrate: false` (a test that runs `npm run migrate` itself). */
+export async function createDatabase(prefix: string, { migrate = true }: { migrate?: boolean } = {}): Promise<string> {
   const admin = new pg.Client({ connectionString: inject('databaseUrl') });
   await admin.connect();
   const name = `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
@@ -35,7 +36,7 @@ export async function createDatabase(prefix: string): Promise<string> {
   await admin.end();
   const url = new URL(inject('databaseUrl'));
   url.pathname = `/${name}`;
-  await applyMigrations(url.toString());
+  if (migrate) await applyMigrations(url.toString());
   return url.toString();
 }
 

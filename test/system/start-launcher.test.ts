@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import getPort from 'get-port';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postJson, request } from '../support/http.js';
+import { runSmoke } from '../support/smoke.js';
 import { waitFor } from '../support/wait.js';
 
 // `npm start` as a user runs it: `node scripts/run.mjs start` in a process group of its own, as a
@@ -124,6 +125,7 @@ describe('npm start', () => {
     return run;
   }
 
+  // 840 s: 420 s for the start and the stop, and the smoke script's bound (test/support/smoke.ts).
   it('is ready only when /health/ready answers 200, and Ctrl-C stops the API, the worker, Temporal, PostgreSQL in that order, each with its last lines', async () => {
     ({ dataDir, ports } = await portsAndDir());
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
@@ -156,6 +158,15 @@ describe('npm start', () => {
     expect(badKey.status).toBe(401);
     // Metrics are on the management port only.
     expect((await fetch(`http://127.0.0.1:${ports.MANAGEMENT_PORT}/metrics`)).status).toBe(200);
+
+    // The smoke script CI's container job runs (scripts/smoke.mjs; test/system/smoke.test.ts runs it
+    // against the production entry points): its key made with `npm run keys`, which uses the
+    // PostgreSQL of the running npm start (on POSTGRES_PORT) when DATABASE_URL is unset.
+    const smokeEnv: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, POSTGRES_PORT: String(ports.POSTGRES_PORT) };
+    delete smokeEnv.DATABASE_URL;
+    const smoke = await runSmoke(api, `http://127.0.0.1:${ports.MANAGEMENT_PORT}`, smokeEnv);
+    expect(smoke.code, `${smoke.stdout}\n${smoke.stderr}\n--- npm start:\n${run.output().slice(-8000)}`).toBe(0);
+    expect(smoke.stdout).toContain('smoke: passed');
 
     // Ctrl-C: the terminal sends SIGINT to every process of its foreground group at once.
     process.kill(-(run.child.pid as number), 'SIGINT');
@@ -191,7 +202,7 @@ describe('npm start', () => {
     }
     await waitFor(() => nothingLeft(groups, ports), 30_000, 'every process of npm start gone and its ports free');
     expect(run.output()).not.toMatch(/already exists/);
-  }, 420_000);
+  }, 840_000);
 
   it('starts again on the same data without warnings about search attributes, and leaves nothing behind when killed with SIGKILL', async () => {
     const run = started();
