@@ -13,6 +13,7 @@ import { type CursorCodec, createCursorCodec } from './list-cursor.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { type OrdersRouteDeps, ordersRouter } from './orders-routes.js';
 import { requestContext } from './request-context.js';
+import { routeMatcher } from './route-label.js';
 
 /** The settings of config/config.ts the app itself reads. */
 export type AppSettings = Partial<Pick<Config, 'CURSOR_SECRET' | 'CORS_ALLOWED_ORIGINS' | 'HTTP_BODY_IDLE_TIMEOUT_MS'>>;
@@ -57,7 +58,16 @@ export function createApp(deps: AppDeps): Koa {
     executionCursors: createExecutionCursorCodec(settings.CURSOR_SECRET),
   };
   const router = ordersRouter(routeDeps);
-  app.use(requestContext({ logger: deps.logger, metrics, draining: () => readiness?.draining ?? false }));
+  const events = deps.events ? eventsRouter({ events: deps.events }) : undefined;
+  app.use(
+    requestContext({
+      logger: deps.logger,
+      metrics,
+      draining: () => readiness?.draining ?? false,
+      // A 401 or 429 is answered before routing: labelled by the route the request was for.
+      routes: routeMatcher(events ? [router, events] : [router]),
+    }),
+  );
   app.use(responseHeaders());
   const origins = settings.CORS_ALLOWED_ORIGINS ?? [];
   if (origins.length > 0) app.use(corsFor(origins));
@@ -71,8 +81,7 @@ export function createApp(deps: AppDeps): Koa {
   for (const guard of deps.access ?? []) app.use((ctx, next) => (ctx.method === 'OPTIONS' ? next() : guard(ctx, next)));
   app.use(router.routes());
   app.use(router.allowedMethods());
-  if (deps.events) {
-    const events = eventsRouter({ events: deps.events });
+  if (events) {
     app.use(events.routes());
     app.use(events.allowedMethods());
   }

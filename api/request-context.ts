@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Context, Middleware } from 'koa';
+import type { Middleware } from 'koa';
 import { annotateLog, withLogContext } from '../config/log-context.js';
 import type { Logger } from '../config/logger.js';
 import { workflowIdFor } from '../domain/order.js';
 import type { ApiMetrics } from './metrics.js';
+import { type RouteMatcher, routeLabel } from './route-label.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 
@@ -18,19 +19,6 @@ export interface RequestState {
   logger: Logger;
 }
 
-// Paths answered outside the router: their label is the path itself; any other unrouted path is
-// 'unmatched', so scans of random URLs cannot blow up the number of series.
-const FIXED_ROUTES = new Set(['/health/live', '/health/ready', '/metrics', '/openapi.json', '/docs']);
-
-/** The route label: the router's path template (`/orders/:id`), never the raw URL. */
-export function routeLabel(ctx: Context): string {
-  const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-  if (typeof matched === 'string') return matched;
-  if (FIXED_ROUTES.has(ctx.path)) return ctx.path;
-  if (ctx.path.startsWith('/docs/')) return '/docs/*';
-  return 'unmatched';
-}
-
 // Probes and scrapes (every few seconds, from every balancer, orchestrator and Prometheus) and
 // the docs page's assets would drown the lines about orders: they are logged at debug, unless they failed.
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics', '/docs', '/docs/*', '/openapi.json']);
@@ -42,6 +30,8 @@ export interface RequestContextOptions {
   metrics: ApiMetrics;
   /** True once the API is shutting down: answers then ask the client to close the connection. */
   draining: () => boolean;
+  /** The route a request refused before routing was for (its label); without it such requests are 'unmatched'. */
+  routes?: RouteMatcher;
 }
 
 /**
@@ -50,7 +40,7 @@ export interface RequestContextOptions {
  * carries the id, writes one line per request (method, path, route, status, duration), and counts
  * it in the metrics by route template and status.
  */
-export function requestContext({ logger, metrics, draining }: RequestContextOptions): Middleware {
+export function requestContext({ logger, metrics, draining, routes }: RequestContextOptions): Middleware {
   return async (ctx, next) => {
     const started = performance.now();
     const incoming = ctx.get(REQUEST_ID_HEADER);
@@ -68,7 +58,7 @@ export function requestContext({ logger, metrics, draining }: RequestContextOpti
         // During shutdown no connection is kept for another request: each closes after its answer.
         if (draining()) ctx.set('Connection', 'close');
         const seconds = (performance.now() - started) / 1000;
-        const route = routeLabel(ctx);
+        const route = routeLabel(ctx, routes);
         const labels = { method: ctx.method, route, status: String(ctx.status) };
         metrics.requests.inc(labels);
         metrics.requestDuration.observe(labels, seconds);
