@@ -4,6 +4,9 @@ import { z } from 'zod';
 /** Defaults of the HTTP_*_TIMEOUT_MS settings, also used by apps built without a configuration (tests with fakes). */
 export const HTTP_TIMEOUT_DEFAULTS = { headersMs: 5_000, bodyIdleMs: 5_000, requestMs: 10_000 } as const;
 
+/** REFUSAL_LOG_INTERVAL_MS's default, also used by apps built without a configuration (tests with fakes). */
+export const REFUSAL_LOG_INTERVAL_DEFAULT_MS = 10_000;
+
 const boolean = z.enum(['true', 'false'], 'must be true or false').transform((text) => text === 'true');
 
 function isOrigin(text: string): boolean {
@@ -99,6 +102,10 @@ const envSchema = z.object({
   EXCHANGE_TEST_CRASH_AFTER_ACCEPTS: z.coerce.number().int().min(1).optional(),
   API_TEST_CRASH_AT: z.enum(['afterInsert', 'afterStart', 'beforeAnswer']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // The API's request lines of 401s and 429s (api/refusal-log.ts): the first of each kind (status,
+  // method, route, reason) at once, then one summary line per kind this often with the count of
+  // the others (each of those at debug); every request is counted in the metrics regardless.
+  REFUSAL_LOG_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(REFUSAL_LOG_INTERVAL_DEFAULT_MS),
   // Readiness (GET /health/ready): the most each dependency check may take before it counts as failed.
   READINESS_TIMEOUT_MS: z.coerce.number().int().min(1).default(1000),
   // API shutdown (SIGTERM): readiness answers 503 at once; the listener stays open this long more
