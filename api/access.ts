@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import type { AccountsRepository } from '../prisma/accounts-repository.js';
-import { authenticate, createAuthMetrics } from './auth.js';
+import { type AuthState, authenticate, createAuthMetrics } from './auth.js';
 import { AccountRateLimiter, createAuthFailureLimiter, createRateLimitMetrics, rateLimit } from './rate-limit.js';
 
 export interface AccessControl {
@@ -19,11 +19,17 @@ export interface AccessControl {
  * Who may do what on the public port: authentication from the API key (api/auth.ts) and the
  * per-account rate limit shared by every API process (api/rate-limit.ts). The limiter's counters
  * live in PostgreSQL, through a small pool of its own so that they never wait behind orders'
- * inserts, and a failing limiter lets requests through (fail open).
+ * inserts, and a failing limiter lets requests through (fail open). With AUTH_REQUIRED=false
+ * requests without a key (the local demo's) are not limited unless RATE_LIMIT_KEYLESS=true.
  */
 export function createAccessControl(config: Config, accounts: AccountsRepository, registry: Registry, logger: Logger): AccessControl {
   if (!config.AUTH_REQUIRED) {
-    logger.warn('AUTH_REQUIRED=false: requests without an API key act as the demo account (the local demo only; never in production)');
+    logger.warn(
+      { rateLimitKeyless: config.RATE_LIMIT_KEYLESS },
+      `AUTH_REQUIRED=false: requests without an API key act as the demo account, ${
+        config.RATE_LIMIT_KEYLESS ? 'rate limited (RATE_LIMIT_KEYLESS=true)' : 'not rate limited (RATE_LIMIT_KEYLESS=true limits them)'
+      } (the local demo only; never in production)`,
+    );
   }
   const pool = new pg.Pool({
     connectionString: config.RATE_LIMIT_DATABASE_URL ?? config.DATABASE_URL,
@@ -37,6 +43,7 @@ export function createAccessControl(config: Config, accounts: AccountsRepository
   const metrics = createRateLimitMetrics(registry);
   const storage = { pool, logger, metrics, storageTimeoutMs: config.RATE_LIMIT_STORAGE_TIMEOUT_MS };
   const limiter = new AccountRateLimiter({ ...storage, perMinute: config.RATE_LIMIT_PER_MINUTE, burst: config.RATE_LIMIT_BURST });
+  const accountLimit = rateLimit(limiter, metrics);
   return {
     middleware: [
       authenticate({
@@ -47,7 +54,7 @@ export function createAccessControl(config: Config, accounts: AccountsRepository
         metrics: createAuthMetrics(registry),
         failures: createAuthFailureLimiter({ ...storage, perMinute: config.AUTH_FAILURES_PER_MINUTE }),
       }),
-      rateLimit(limiter, metrics),
+      config.RATE_LIMIT_KEYLESS ? accountLimit : withKeyOnly(accountLimit),
     ],
     // Best effort, bounded by the connect timeout: a limiter storage that is down must not keep
     // the API unready (it fails open).
@@ -57,4 +64,13 @@ export function createAccessControl(config: Config, accounts: AccountsRepository
     },
     close: () => pool.end(),
   };
+}
+
+/**
+ * The limit for requests that carry a key: one without (possible only with AUTH_REQUIRED=false,
+ * the local demo, where it acts as the demo account) goes on unlimited, so that the demo's plain
+ * `POST /orders` is never throttled; the demo account's own key is limited as any key.
+ */
+function withKeyOnly(limit: Middleware): Middleware {
+  return (ctx, next) => ((ctx.state as Partial<AuthState>).keyId === null ? next() : limit(ctx, next));
 }

@@ -1,6 +1,6 @@
 import cors from '@koa/cors';
 import Koa, { type Middleware } from 'koa';
-import { type Config, HTTP_TIMEOUT_DEFAULTS } from '../config/config.js';
+import { type Config, HTTP_TIMEOUT_DEFAULTS, REFUSAL_LOG_INTERVAL_DEFAULT_MS } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import { apiDocs } from './docs.js';
 import { errorResponder } from './errors.js';
@@ -12,7 +12,9 @@ import { bodyReadSettings } from './json-body.js';
 import { type CursorCodec, createCursorCodec } from './list-cursor.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { type OrdersRouteDeps, ordersRouter } from './orders-routes.js';
+import { createRefusalLog, type RefusalLog } from './refusal-log.js';
 import { requestContext } from './request-context.js';
+import { routeMatcher } from './route-label.js';
 
 /** The settings of config/config.ts the app itself reads. */
 export type AppSettings = Partial<Pick<Config, 'CURSOR_SECRET' | 'CORS_ALLOWED_ORIGINS' | 'HTTP_BODY_IDLE_TIMEOUT_MS'>>;
@@ -21,6 +23,8 @@ export type AppDeps = OrdersRouteDeps & {
   logger: Logger;
   /** The series the request context counts into (served on the management port); a fresh set when not given. */
   metrics?: ApiMetrics;
+  /** Aggregates the request lines of floods of 401s and 429s (closed by the server at shutdown); one of the app's own when not given. */
+  refusals?: RefusalLog;
   /**
    * Authentication, then the per-account rate limit (api/auth.ts, api/rate-limit.ts): run before
    * every route that reads or writes orders, not before health or docs. Without it (apps built
@@ -57,7 +61,17 @@ export function createApp(deps: AppDeps): Koa {
     executionCursors: createExecutionCursorCodec(settings.CURSOR_SECRET),
   };
   const router = ordersRouter(routeDeps);
-  app.use(requestContext({ logger: deps.logger, metrics, draining: () => readiness?.draining ?? false }));
+  const events = deps.events ? eventsRouter({ events: deps.events }) : undefined;
+  app.use(
+    requestContext({
+      logger: deps.logger,
+      metrics,
+      draining: () => readiness?.draining ?? false,
+      // A 401 or 429 is answered before routing: labelled by the route the request was for.
+      routes: routeMatcher(events ? [router, events] : [router]),
+      refusals: deps.refusals ?? createRefusalLog({ logger: deps.logger, intervalMs: REFUSAL_LOG_INTERVAL_DEFAULT_MS }),
+    }),
+  );
   app.use(responseHeaders());
   const origins = settings.CORS_ALLOWED_ORIGINS ?? [];
   if (origins.length > 0) app.use(corsFor(origins));
@@ -71,8 +85,7 @@ export function createApp(deps: AppDeps): Koa {
   for (const guard of deps.access ?? []) app.use((ctx, next) => (ctx.method === 'OPTIONS' ? next() : guard(ctx, next)));
   app.use(router.routes());
   app.use(router.allowedMethods());
-  if (deps.events) {
-    const events = eventsRouter({ events: deps.events });
+  if (events) {
     app.use(events.routes());
     app.use(events.allowedMethods());
   }

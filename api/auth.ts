@@ -7,6 +7,7 @@ import { parseApiKey } from '../domain/api-keys.js';
 import type { StoredApiKey } from '../prisma/accounts-repository.js';
 import { hashSecret, secretMatches } from './api-key-secrets.js';
 import { TooManyRequestsError, UnauthorizedError } from './errors.js';
+import { noteRefusal } from './request-context.js';
 
 /** What authentication puts on ctx.state for the code after it. */
 export interface AuthState {
@@ -99,12 +100,14 @@ export function authenticate(options: AuthOptions): Middleware {
 
   const refuse = async (ctx: Parameters<Middleware>[0], reason: AuthFailureReason, error: UnauthorizedError): Promise<never> => {
     metrics?.failures.inc({ reason });
+    noteRefusal(ctx, reason);
     // A refused request's body is never read: close the connection rather than wait for it.
     if (ctx.request.length || ctx.get('Transfer-Encoding')) ctx.set('Connection', 'close');
     if (options.failures) {
       const verdict = await options.failures.fail(ctx.ip);
       ctx.set(verdict.headers);
       if (verdict.limited) {
+        noteRefusal(ctx, 'auth_failures');
         throw new TooManyRequestsError('Too many failed authentications from this address: try again later', verdict.retryAfterSeconds);
       }
     }

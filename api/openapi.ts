@@ -67,7 +67,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
             bearerFormat: 'obk_<key_id>_<secret>',
             description:
               'An API key of the account (`npm run --silent keys -- create --account NAME --json`), as `Authorization: Bearer <api_key>`. ' +
-              'With `AUTH_REQUIRED=false` (the local demo of `npm start` only) a request without it acts as the demo account; ' +
+              'With `AUTH_REQUIRED=false` (the local demo of `npm start` only) a request without it acts as the demo account, ' +
+              'not rate limited unless `RATE_LIMIT_KEYLESS=true`; ' +
               '`npm start` prints a demo key and keeps it in `.data/demo-api-key`.',
           },
         },

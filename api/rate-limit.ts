@@ -6,6 +6,7 @@ import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Logger } from '../config/logger.js';
 import type { AuthFailureLimiter, AuthState } from './auth.js';
 import { TooManyRequestsError } from './errors.js';
+import { noteRefusal } from './request-context.js';
 
 /** The table of migration 20261202010000_accounts, in rate-limiter-flexible's layout. */
 export const RATE_LIMIT_TABLE = 'rate_limits';
@@ -300,6 +301,7 @@ export function rateLimit(limiter: AccountRateLimiter, metrics?: RateLimitMetric
     ctx.set(decision.headers);
     if (!decision.allowed) {
       metrics?.limited.inc({ limiter: 'account' });
+      noteRefusal(ctx, 'account');
       throw new TooManyRequestsError('Rate limit exceeded for this account: try again later', decision.retryAfterSeconds);
     }
     await next();

@@ -4,6 +4,8 @@ import { annotateLog, withLogContext } from '../config/log-context.js';
 import type { Logger } from '../config/logger.js';
 import { workflowIdFor } from '../domain/order.js';
 import type { ApiMetrics } from './metrics.js';
+import type { RefusalLog } from './refusal-log.js';
+import { type RouteMatcher, routeLabel } from './route-label.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 
@@ -16,19 +18,17 @@ export interface RequestState {
   requestId: string;
   /** The logger for this request: each line carries reqId, and orderId / workflowId once known. */
   logger: Logger;
+  /**
+   * Why the request was refused, set by the middleware that refused it: the reason of a 401
+   * (missing, malformed, unknown, revoked) or the limiter of a 429 (account, auth_failures).
+   * In the request's line, and part of what makes refusals identical (api/refusal-log.ts).
+   */
+  refusal?: string;
 }
 
-// Paths answered outside the router: their label is the path itself; any other unrouted path is
-// 'unmatched', so scans of random URLs cannot blow up the number of series.
-const FIXED_ROUTES = new Set(['/health/live', '/health/ready', '/metrics', '/openapi.json', '/docs']);
-
-/** The route label: the router's path template (`/orders/:id`), never the raw URL. */
-export function routeLabel(ctx: Context): string {
-  const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-  if (typeof matched === 'string') return matched;
-  if (FIXED_ROUTES.has(ctx.path)) return ctx.path;
-  if (ctx.path.startsWith('/docs/')) return '/docs/*';
-  return 'unmatched';
+/** Records on the request why it is refused (RequestState.refusal), before the refusal is thrown. */
+export function noteRefusal(ctx: Context, reason: string): void {
+  (ctx.state as Partial<RequestState>).refusal = reason;
 }
 
 // Probes and scrapes (every few seconds, from every balancer, orchestrator and Prometheus) and
@@ -42,15 +42,20 @@ export interface RequestContextOptions {
   metrics: ApiMetrics;
   /** True once the API is shutting down: answers then ask the client to close the connection. */
   draining: () => boolean;
+  /** The route a request refused before routing was for (its label); without it such requests are 'unmatched'. */
+  routes?: RouteMatcher;
+  /** Aggregates the lines of floods of identical 401s and 429s; without it every request gets its line. */
+  refusals?: RefusalLog;
 }
 
 /**
  * The outermost middleware: gives the request its id (the client's `X-Request-Id` if sane,
  * else a new UUID; echoed in the answer), runs it in a log context so every line logged during it
- * carries the id, writes one line per request (method, path, route, status, duration), and counts
- * it in the metrics by route template and status.
+ * carries the id, writes one line per request (method, path, route, status, refusal reason,
+ * duration; floods of identical 401s and 429s aggregated by `refusals`), and counts every request
+ * in the metrics by route template and status.
  */
-export function requestContext({ logger, metrics, draining }: RequestContextOptions): Middleware {
+export function requestContext({ logger, metrics, draining, routes, refusals }: RequestContextOptions): Middleware {
   return async (ctx, next) => {
     const started = performance.now();
     const incoming = ctx.get(REQUEST_ID_HEADER);
@@ -68,16 +73,27 @@ export function requestContext({ logger, metrics, draining }: RequestContextOpti
         // During shutdown no connection is kept for another request: each closes after its answer.
         if (draining()) ctx.set('Connection', 'close');
         const seconds = (performance.now() - started) / 1000;
-        const route = routeLabel(ctx);
+        const route = routeLabel(ctx, routes);
         const labels = { method: ctx.method, route, status: String(ctx.status) };
         metrics.requests.inc(labels);
         metrics.requestDuration.observe(labels, seconds);
         if (ctx.method === 'POST' && route === '/orders' && ctx.status === 201 && ctx.response.get('Idempotent-Replayed') !== 'true') {
           metrics.ordersCreated.inc();
         }
-        const line = { method: ctx.method, path: ctx.path, route, status: ctx.status, durationMs: Math.round(seconds * 1e4) / 10 };
-        if (QUIET_ROUTES.has(route) && ctx.status < 500) logger.debug(line, 'request');
-        else logger.info(line, 'request');
+        const { refusal } = ctx.state as Partial<RequestState>;
+        const line = {
+          method: ctx.method,
+          path: ctx.path,
+          route,
+          status: ctx.status,
+          ...(refusal === undefined ? {} : { reason: refusal }),
+          durationMs: Math.round(seconds * 1e4) / 10,
+        };
+        const quiet = QUIET_ROUTES.has(route) && ctx.status < 500;
+        // A flood of identical refusals: its first line at info, the others in a summary line.
+        if (quiet || (refusals && !refusals.admit({ method: ctx.method, route, status: ctx.status, reason: refusal }))) {
+          logger.debug(line, 'request');
+        } else logger.info(line, 'request');
       }
     });
   };

@@ -22,6 +22,7 @@ import { createManagementApp } from './management.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { createOpenOutcomeTracker } from './open-outcomes.js';
 import { createOrderCancellation, createPlacementStarter } from './placement-client.js';
+import { createRefusalLog } from './refusal-log.js';
 import type { FaultInjector } from './submit-order.js';
 import { createTurnQueue } from './turn-queue.js';
 
@@ -72,6 +73,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const metrics = createApiMetrics();
   const access = createAccessControl(config, new AccountsRepository(db), metrics.registry, logger);
+  const refusals = createRefusalLog({ logger, intervalMs: config.REFUSAL_LOG_INTERVAL_MS });
   const warmUp = warmConnections(
     [
       { db, connections: config.DB_POOL_SIZE },
@@ -127,6 +129,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     logger,
     faults,
     metrics,
+    refusals,
     readiness,
     events,
     settings: config,
@@ -159,6 +162,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
         // Open event streams never finish by themselves: ended here, their clients reconnect elsewhere.
         await events.close();
         await closeGracefully(server, timeoutMs);
+        refusals.close(); // the last summary lines, after the last requests
         management.closeAllConnections();
         await new Promise((resolve) => management.close(resolve));
         openOutcomes.stop();

@@ -1,8 +1,9 @@
 // What API keys and the per-account limit cost POST /orders (issue 13, "Speed"): an API without
 // keys (AUTH_REQUIRED=false, the demo account) against one that requires them, the same load in
 // interleaved rounds of the same run, one worker placing the orders meanwhile. Both APIs run the
-// per-account limiter (it cannot be switched off): its limit is set far above what the load can
-// reach, so it never refuses but still leases its points from PostgreSQL.
+// per-account limiter (for the requests without a key too: RATE_LIMIT_KEYLESS=true, serviceEnv):
+// its limit is set far above what the load can reach, so it never refuses but still leases its
+// points from PostgreSQL.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'koa';

@@ -144,8 +144,10 @@ export function serviceEnv(bench: Bench, taskQueue: string, extra: Record<string
     TEMPORAL_TASK_QUEUE: taskQueue,
     VENUE_ADDRESS: bench.infra.venueAddress,
     WORKFLOW_BUNDLE_PATH: bench.workflowBundlePath,
-    // Without keys, as the demo account, never rate limited: the 'auth' scenario measures what keys cost.
+    // Without keys, as the demo account, never refused: the 'auth' scenario measures what keys cost.
+    // The limiter still runs on every request (RATE_LIMIT_KEYLESS), as it does for keys in production.
     AUTH_REQUIRED: 'false',
+    RATE_LIMIT_KEYLESS: 'true',
     RATE_LIMIT_PER_MINUTE: '100000000',
     ...extra,
   };

@@ -4,6 +4,11 @@ import { z } from 'zod';
 /** Defaults of the HTTP_*_TIMEOUT_MS settings, also used by apps built without a configuration (tests with fakes). */
 export const HTTP_TIMEOUT_DEFAULTS = { headersMs: 5_000, bodyIdleMs: 5_000, requestMs: 10_000 } as const;
 
+/** REFUSAL_LOG_INTERVAL_MS's default, also used by apps built without a configuration (tests with fakes). */
+export const REFUSAL_LOG_INTERVAL_DEFAULT_MS = 10_000;
+
+const boolean = z.enum(['true', 'false'], 'must be true or false').transform((text) => text === 'true');
+
 function isOrigin(text: string): boolean {
   try {
     return new URL(text).origin === text;
@@ -97,6 +102,10 @@ const envSchema = z.object({
   EXCHANGE_TEST_CRASH_AFTER_ACCEPTS: z.coerce.number().int().min(1).optional(),
   API_TEST_CRASH_AT: z.enum(['afterInsert', 'afterStart', 'beforeAnswer']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // The API's request lines of 401s and 429s (api/refusal-log.ts): the first of each kind (status,
+  // method, route, reason) at once, then one summary line per kind this often with the count of
+  // the others (each of those at debug); every request is counted in the metrics regardless.
+  REFUSAL_LOG_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(REFUSAL_LOG_INTERVAL_DEFAULT_MS),
   // Readiness (GET /health/ready): the most each dependency check may take before it counts as failed.
   READINESS_TIMEOUT_MS: z.coerce.number().int().min(1).default(1000),
   // API shutdown (SIGTERM): readiness answers 503 at once; the listener stays open this long more
@@ -116,10 +125,7 @@ const envSchema = z.object({
   WORKFLOW_BUNDLE_PATH: z.string().min(1).refine(existsSync, 'no such file').optional(),
   // Requests must carry `Authorization: Bearer <api_key>` (api/auth.ts). `false` (the local demo of
   // `npm start` only): a request without the header acts as the demo account; a bad key is still 401.
-  AUTH_REQUIRED: z
-    .enum(['true', 'false'], 'must be true or false')
-    .default('true')
-    .transform((text) => text === 'true'),
+  AUTH_REQUIRED: boolean.default(true),
   // How long an API process trusts what it looked up about a key, found or not: the bound on how
   // long a revoked key still works there (api/auth.ts).
   AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(5000),
@@ -127,6 +133,10 @@ const envSchema = z.object({
   // requests a burst may take beyond that (per 10 minutes). Failed authentications per client address a minute.
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(200),
   RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(50),
+  // With AUTH_REQUIRED=false (the local demo): whether requests without a key, the demo account's,
+  // are rate limited too. Off: only requests with a key are. No effect with AUTH_REQUIRED=true,
+  // where a request without a key is refused.
+  RATE_LIMIT_KEYLESS: boolean.default(false),
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(100),
   // A call to the limiter's storage slower than this counts as failed: the request goes on unlimited.
   RATE_LIMIT_STORAGE_TIMEOUT_MS: z.coerce.number().int().min(1).default(500),

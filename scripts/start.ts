@@ -297,6 +297,7 @@ async function main(): Promise<void> {
       ? '  API keys:        AUTH_REQUIRED=false (local demo): requests without a key act as the demo account'
       : '  API keys:        required (AUTH_REQUIRED=true)',
   );
+  say(`  Rate limit:      ${rateLimitLine(config, authRequired === 'false')}`);
   say(
     `  Demo API key:    ${demoKey.apiKey}  (${demoKey.created ? 'new, ' : ''}kept in ${demoKeyFile}; send it as Authorization: Bearer <key>)`,
   );
@@ -313,6 +314,16 @@ async function main(): Promise<void> {
       .map((s) => s.name)
       .join(', ')}, in that order`,
   );
+}
+
+/** What the summary says about the rate limit: whether the demo's requests without a key are limited, and how to change it. */
+function rateLimitLine(config: Config, keyless: boolean): string {
+  const burst = config.RATE_LIMIT_BURST > 0 ? ` (+${config.RATE_LIMIT_BURST} per 10 minutes)` : '';
+  const limit = `${config.RATE_LIMIT_PER_MINUTE} requests a minute per account${burst}`;
+  if (!keyless) return limit;
+  return config.RATE_LIMIT_KEYLESS
+    ? `${limit}, requests without a key too (RATE_LIMIT_KEYLESS=true)`
+    : `off for requests without a key (RATE_LIMIT_KEYLESS=true turns it on); with a key ${limit}`;
 }
 
 main().catch(async (error: unknown) => {

@@ -12,10 +12,16 @@ import {
   createRateLimitMetrics,
   rateLimit,
 } from '../../api/rate-limit.js';
+import type { ApiServer } from '../../api/server.js';
 import { createLogger } from '../../config/logger.js';
 import { AccountsRepository } from '../../prisma/accounts-repository.js';
 import { createPrismaClient, type PrismaClient } from '../../prisma/client.js';
+import { postJson } from '../support/http.js';
+import { bearer } from '../support/keys.js';
+import { metricValue, scrape } from '../support/metrics.js';
 import { startMiddlewareApp } from '../support/middleware-app.js';
+import { marketOrder, uniqueInstrument } from '../support/orders.js';
+import { apiStarter } from '../support/stack.js';
 
 const databaseUrl = inject('databaseUrl');
 const quiet = createLogger('test', 'silent');
@@ -227,5 +233,61 @@ describe('the limit of failed authentications per client address', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('the API in the local demo (AUTH_REQUIRED=false)', () => {
+  const closes: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const close of closes) await close();
+  });
+  const startApi = apiStarter((close) => closes.push(close), {
+    AUTH_REQUIRED: 'false',
+    RATE_LIMIT_PER_MINUTE: '3',
+    RATE_LIMIT_BURST: '1',
+  });
+  const post = (api: ApiServer, headers: Record<string, string> = {}) =>
+    postJson(`${api.url}/orders`, marketOrder(uniqueInstrument('RL')), headers);
+
+  it('never limits requests without a key, far beyond the limit and its burst; a real key in the same API is still limited, its 429 labelled by its route', {
+    timeout: 120_000,
+  }, async () => {
+    const api = await startApi();
+    // RATE_LIMIT_KEYLESS unset: its default. 30 at once against a limit of 3 + 1.
+    const keyless = await Promise.all(Array.from({ length: 30 }, () => post(api)));
+    expect(keyless.map((answer) => answer.status)).toEqual(Array(30).fill(201));
+    expect(keyless.every((answer) => answer.headers.get('ratelimit-policy') === null)).toBe(true);
+
+    const key = await new AccountsRepository(db).createKey(unique());
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const answer = await post(api, bearer(key.apiKey));
+      expect(answer.headers.get('ratelimit-policy')).toBe('"per-account";q=3;w=60, "per-account-burst";q=1;w=600');
+      statuses.push(answer.status);
+    }
+    expect(statuses).toEqual([201, 201, 201, 201, 429, 429]);
+    // Still none for the requests without a key, after the key's account is over its limit.
+    expect((await post(api)).status).toBe(201);
+
+    const samples = await scrape(`${api.managementUrl}/metrics`);
+    expect(metricValue(samples, 'rate_limited_requests_total', { limiter: 'account' })).toBe(2);
+    expect(metricValue(samples, 'http_requests_total', { method: 'POST', route: '/orders', status: '429' })).toBe(2);
+    expect(metricValue(samples, 'http_requests_total', { route: 'unmatched' })).toBe(0);
+    expect(metricValue(samples, 'http_requests_total', { method: 'POST', route: '/orders', status: '201' })).toBe(35);
+  });
+
+  it('limits requests without a key as the demo account with RATE_LIMIT_KEYLESS=true', { timeout: 120_000 }, async () => {
+    const api = await startApi({ RATE_LIMIT_KEYLESS: 'true', RATE_LIMIT_BURST: '0' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const answer = await post(api);
+      expect(answer.headers.get('ratelimit-policy')).toBe('"per-account";q=3;w=60');
+      statuses.push(answer.status);
+    }
+    // The demo account's counter is shared by every API on this database (another run of this
+    // test within the minute may have used some of it): at most its 3, then only 429.
+    const allowed = statuses.filter((status) => status === 201).length;
+    expect(allowed).toBeLessThanOrEqual(3);
+    expect(statuses).toEqual([...Array(allowed).fill(201), ...Array(8 - allowed).fill(429)]);
   });
 });

@@ -1,8 +1,12 @@
 import { Writable } from 'node:stream';
 import getPort from 'get-port';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../config/logger.js';
+import { AccountsRepository } from '../../prisma/accounts-repository.js';
+import { createPrismaClient } from '../../prisma/client.js';
+import { metricValue, scrape } from '../support/metrics.js';
 import { apiStarter } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
 
 // The API's JSON log: one line per request, and every line written during a request carries its
 // id (the client's X-Request-Id when sane), and the order and workflow once they are known.
@@ -123,5 +127,87 @@ describe('request logs', () => {
     expect(summary).toMatchObject({ status: 500, orderId: failure!.orderId, workflowId: failure!.workflowId });
     // Lines outside any request carry no request fields.
     expect(lines.filter((line) => line.reqId === undefined && line.orderId !== undefined)).toEqual([]);
+  });
+});
+
+describe('request logs of refusals', () => {
+  it('a flood of identical 401s and 429s writes the first of each kind and a summary line per interval, not a line each; the metrics count every one', {
+    timeout: 120_000,
+  }, async () => {
+    const N = 150;
+    const INTERVAL_MS = 500;
+    const { api, lines } = await startApi({
+      AUTH_REQUIRED: 'true',
+      RATE_LIMIT_PER_MINUTE: '2',
+      RATE_LIMIT_BURST: '0',
+      REFUSAL_LOG_INTERVAL_MS: String(INTERVAL_MS),
+    });
+    const db = createPrismaClient({ url: inject('databaseUrl'), poolSize: 1, connectTimeoutMs: 5000, queryTimeoutMs: 10_000 });
+    const key = await new AccountsRepository(db)
+      .createKey(`request-logs-${Math.random().toString(36).slice(2, 10)}`)
+      .finally(() => db.$disconnect());
+    const flood = async (headers: Record<string, string>) => {
+      const statuses: number[] = [];
+      for (let sent = 0; sent < N; sent += 25) {
+        const answers = await Promise.all(Array.from({ length: 25 }, () => post(api.url, headers)));
+        for (const answer of answers) {
+          statuses.push(answer.status);
+          await answer.arrayBuffer();
+        }
+      }
+      return statuses;
+    };
+
+    const started = Date.now();
+    expect(new Set(await flood({}))).toEqual(new Set([401]));
+    const limited = (await flood({ Authorization: `Bearer ${key.apiKey}` })).filter((status) => status === 429).length;
+    expect(limited).toBe(N - 2);
+    const elapsedMs = Date.now() - started;
+
+    // Each refusal is in a line of its own or counted in a summary line: poll until all are.
+    const linesOf = (status: number) => lines.filter((line) => line.status === status);
+    const accounted = (status: number) =>
+      linesOf(status).reduce((sum, line) => sum + (line.msg === 'request' ? 1 : Number(line.suppressed)), 0);
+    await waitFor(
+      async () => (accounted(401) === N && accounted(429) === limited ? true : undefined),
+      30_000,
+      'every refusal accounted for',
+    );
+
+    for (const [status, reason] of [
+      [401, 'missing'],
+      [429, 'account'],
+    ] as const) {
+      const [first, ...summaries] = linesOf(status);
+      expect(first).toMatchObject({
+        level: 'info',
+        msg: 'request',
+        method: 'POST',
+        route: '/orders',
+        status,
+        reason,
+        reqId: expect.any(String),
+      });
+      for (const summary of summaries) {
+        expect(summary).toMatchObject({
+          level: 'info',
+          msg: 'refusals aggregated',
+          method: 'POST',
+          route: '/orders',
+          status,
+          reason,
+          intervalMs: INTERVAL_MS,
+        });
+      }
+      // The first line, then at most one a interval while the flood lasted (and one after it).
+      expect(summaries.length).toBeLessThanOrEqual(Math.ceil(elapsedMs / INTERVAL_MS) + 1);
+      expect(summaries.length + 1).toBeLessThan(N / 5);
+    }
+
+    const samples = await scrape(`${api.managementUrl}/metrics`);
+    expect(metricValue(samples, 'http_requests_total', { method: 'POST', route: '/orders', status: '401' })).toBe(N);
+    expect(metricValue(samples, 'http_requests_total', { method: 'POST', route: '/orders', status: '429' })).toBe(limited);
+    expect(metricValue(samples, 'auth_failures_total', { reason: 'missing' })).toBe(N);
+    expect(metricValue(samples, 'rate_limited_requests_total', { limiter: 'account' })).toBe(limited);
   });
 });

@@ -40,8 +40,13 @@ async function portsAndDir() {
   };
 }
 
+// A small per-account limit, so that a few requests show whether the demo's are limited.
+const RATE_LIMIT = { RATE_LIMIT_PER_MINUTE: '5', RATE_LIMIT_BURST: '0' };
+const ORDER = { type: 'market', side: 'buy', instrument: 'US0378331005', quantity: 1 };
+
 function launch(dataDir: string, ports: Record<string, number>): Launch {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'info' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...RATE_LIMIT, DATA_DIR: dataDir, LOG_LEVEL: 'info' };
+  delete env.RATE_LIMIT_KEYLESS;
   for (const [name, port] of Object.entries(ports)) env[name] = String(port);
   delete env.DATABASE_URL;
   delete env.TEMPORAL_ADDRESS;
@@ -109,6 +114,12 @@ async function nothingLeft(groups: Map<string, number>, ports: Record<string, nu
   return true;
 }
 
+/** `count` POST /orders without a key at once, six times the per-account limit: every one 201. */
+async function allCreatedWithoutKey(api: string, count: number): Promise<void> {
+  const answers = await Promise.all(Array.from({ length: count }, () => postJson(`${api}/orders`, ORDER)));
+  expect(answers.map((answer) => answer.status)).toEqual(Array(count).fill(201));
+}
+
 describe('npm start', () => {
   let dataDir: string;
   let ports: Record<string, number>;
@@ -148,12 +159,20 @@ describe('npm start', () => {
     const demoKey = (await readFile(path.join(dataDir, 'demo-api-key'), 'utf8')).trim();
     expect(stdout).toContain(demoKey);
     const api = `http://127.0.0.1:${ports.PORT}`;
-    const plain = await postJson(`${api}/orders`, { type: 'market', side: 'buy', instrument: 'US0378331005', quantity: 1 });
+    const plain = await postJson(`${api}/orders`, ORDER);
     expect(plain.status, plain.text).toBe(201);
     const withKey = await request(`${api}/orders/${(plain.body as { id: string }).id}`, {
       headers: { Authorization: `Bearer ${demoKey}` },
     });
     expect(withKey.status).toBe(200);
+    // Requests without a key are not rate limited, and npm start says so; the demo key is, as any key.
+    expect(stdout).toContain(
+      'Rate limit:      off for requests without a key (RATE_LIMIT_KEYLESS=true turns it on); with a key 5 requests a minute per account\n',
+    );
+    await allCreatedWithoutKey(api, 30);
+    const keyed: number[] = [];
+    for (let i = 0; i < 5; i++) keyed.push((await request(`${api}/orders`, { headers: { Authorization: `Bearer ${demoKey}` } })).status);
+    expect(keyed).toEqual([200, 200, 200, 200, 429]);
     const badKey = await request(`${api}/orders`, { headers: { Authorization: `Bearer ${demoKey.slice(0, -2)}xx` } });
     expect(badKey.status).toBe(401);
     // Metrics are on the management port only.
@@ -211,6 +230,8 @@ describe('npm start', () => {
     // The demo key of the first start, kept: printed again, not replaced.
     const demoKey = (await readFile(path.join(dataDir, 'demo-api-key'), 'utf8')).trim();
     expect(run.stdout()).toContain(`Demo API key:    ${demoKey}  (kept in`);
+    // Nothing of the first run throttles the demo's requests without a key.
+    await allCreatedWithoutKey(`http://127.0.0.1:${ports.PORT}`, 30);
     const groups = groupsOf(run.stdout());
     // PostgreSQL, Temporal, the venue, the ingestion process, the worker, the API.
     expect(groups.size).toBe(6);
