@@ -22,7 +22,7 @@ export const MAX_CURSOR_LENGTH = 1024;
 export const CURSOR_PATTERN = `^[A-Za-z0-9_-]{1,${MAX_CURSOR_LENGTH}}$`;
 const CURSOR_FORMAT = new RegExp(CURSOR_PATTERN);
 
-/** The key used when CURSOR_SECRET is unset: written here, so it is no secret (README: set it in production). */
+/** The key used when CURSOR_SECRET is unset: written here, so it is no secret (docs/configuration.md: set it in production). */
 const PUBLIC_KEY = 'order-service GET /orders cursor key: public default, set CURSOR_SECRET in production';
 
 /** A cursor as decoded, before its mac is checked against the request's filters. */

@@ -39,7 +39,7 @@ export function createApiMetrics(): ApiMetrics {
     name: 'http_request_duration_seconds',
     help: 'Time from a request arriving to its answer, by method, route (the path template) and status.',
     labelNames: ['method', 'route', 'status'] as const,
-    // POST /orders is bounded at about 13 s (README, "Bounded time"); a cancel may wait 20 s.
+    // POST /orders is bounded at about 13 s (docs/api.md, "Bounded time"); a cancel may wait 20 s.
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20],
     registers: [own],
   });

@@ -26,7 +26,7 @@ import { createRefusalLog } from './refusal-log.js';
 import type { FaultInjector } from './submit-order.js';
 import { createTurnQueue } from './turn-queue.js';
 
-// Longer than any request can take (see README, bounded time), so only a dead request's key is stale.
+// Longer than any request can take (see docs/api.md, "Bounded time"), so only a dead request's key is stale.
 const IDEMPOTENCY_STALE_LOCK_MS = 30_000;
 
 export interface ApiServer {
@@ -135,7 +135,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     settings: config,
   });
 
-  // Slow clients (README, bounded time): Node answers 408 and closes a connection whose headers,
+  // Slow clients (docs/api.md, "Bounded time"): Node answers 408 and closes a connection whose headers,
   // or whole request, did not arrive in time; it checks every second (its default: 30 s).
   const server = createServer(
     { headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS, requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },

@@ -326,7 +326,7 @@ export async function postExchangeDown(bench: Bench, fleet: Fleet['down']): Prom
 // Spike: many POST /orders at one moment, answered within the documented bound (issue 10, §5)
 
 /**
- * The most one POST /orders may take with this configuration (README, "Bounded time"): its
+ * The most one POST /orders may take with this configuration (docs/api.md, "Bounded time"): its
  * budget for the insert and the workflow start together (its wait for a turn included), then one
  * more database call on the database's own bound (the compensation of a start that failed, or
  * the acceptance after one that succeeded). The insert itself is bounded by the database's

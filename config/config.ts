@@ -40,7 +40,7 @@ const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('orders'),
   // One POST /orders: its insert and its workflow start together, waiting for its turn included
-  // (README, "Bounded time"). The compensation of a failed start runs after it, on its own bound.
+  // (docs/api.md, "Bounded time"). The compensation of a failed start runs after it, on its own bound.
   // 10 s: a burst of 500 POSTs on two cores is served at Temporal's pace (docs/benchmarks.md, the spike).
   ORDER_BUDGET_MS: z.coerce.number().int().min(100).default(10000),
   // Workflow starts in flight at once per API process; more wait their turn within their budget.
@@ -63,7 +63,7 @@ const envSchema = z.object({
   STALE_ORDER_AFTER_MS: z.coerce.number().int().min(1000).default(60_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   IDEMPOTENCY_KEY_TTL_HOURS: z.coerce.number().min(24).default(24),
-  // Slow clients (README, bounded time): the request's headers must have arrived this long after
+  // Slow clients (docs/api.md, "Bounded time"): the request's headers must have arrived this long after
   // the connection opened (or the previous answer), its body may pause at most
   // HTTP_BODY_IDLE_TIMEOUT_MS between two reads, and the whole request must have arrived within
   // HTTP_REQUEST_TIMEOUT_MS; otherwise 408 and the connection is closed.

@@ -158,7 +158,7 @@ const COMMANDS = {
     run(bin('biome'), ['ci', '.']);
     exec(bin('vitest'), ['run', ...rest]);
   },
-  // The tiers of `npm test`, one folder of test/ each, for a quick loop (README, "Tests").
+  // The tiers of `npm test`, one folder of test/ each, for a quick loop (README, "Tests"; docs/testing.md).
   // Pure and fake-backed tests: no server, no type-check, no lint.
   'test-unit'() {
     ensurePrismaClient();

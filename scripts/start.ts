@@ -306,7 +306,7 @@ async function main(): Promise<void> {
   say(`  Temporal (gRPC): ${temporalAddress}`);
   say(`  PostgreSQL:      ${postgresLine}`);
   say(
-    `  Venue:           ${config.VENUE_ADDRESS} (order entry, executions)  control: http://localhost:${env.VENUE_CONTROL_PORT}/control/stats`,
+    `  Venue:           ${venueAddress} (order entry, executions)  control: http://localhost:${env.VENUE_CONTROL_PORT}/control/stats`,
   );
   say(
     `  Ctrl-C stops ${[...started]

@@ -43,7 +43,7 @@ interface Fault {
 const EXACT_500 = JSON.stringify(INTERNAL_ERROR_BODY);
 /** Far above the service's documented bound: a request that hangs shows as a large maximum latency. */
 const REQUEST_TIMEOUT_MS = 60_000;
-/** README, "Bounded time": 13 s with the default settings; plus 2 s for a busy machine and the harness's own delays. */
+/** docs/api.md, "Bounded time": 13 s with the default settings; plus 2 s for a busy machine and the harness's own delays. */
 const SLOW_ANSWER_MS = 15_000;
 /** Seconds of uncounted load before the measured load. */
 const WARM_UP_S = 3;

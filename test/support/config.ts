@@ -50,7 +50,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 }
 
 /**
- * The most POST /orders may take with this configuration (README, "Bounded time": the budget,
+ * The most POST /orders may take with this configuration (docs/api.md, "Bounded time": the budget,
  * then the compensation's own database bound), plus slack for a busy machine, where the API's
  * own timers fire late: the test tells a bounded answer from one that hangs.
  */

@@ -18,7 +18,7 @@ import { waitFor } from '../support/wait.js';
 // request left pending without a workflow is rejected by the stale-order sweep.
 const EXACT_500 = JSON.stringify(INTERNAL_ERROR_BODY);
 const API_REJECTION = /could not be confirmed/;
-// Longer than any live request can take (README: about 13 s at worst), so the sweep only ever
+// Longer than any live request can take (docs/api.md, "Bounded time": about 13 s at worst), so the sweep only ever
 // rejects orders whose request died, including those of other test files sharing the database.
 const STALE_MS = 20_000;
 // Orders this file's worker has claimed (the claim is a local activity, invisible to the server,

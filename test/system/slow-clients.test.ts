@@ -6,7 +6,7 @@ import { bodyOf, headersOf, openSlowClient, openSlowClients, type SlowClient, ty
 
 // Slow clients against the API as a real process, on real TCP sockets: headers that never end, a
 // connection that sends nothing, a chunked body that stalls, a body that trickles forever. Each is
-// answered 408 (or closed) within its documented bound (README, bounded time), and thousands of
+// answered 408 (or closed) within its documented bound (docs/api.md, "Bounded time"), and thousands of
 // them at once do not keep the API from answering everyone else.
 
 // Node checks the header and request timeouts once a second (api/server.ts).
