@@ -305,9 +305,7 @@ async function main(): Promise<void> {
   say(`  Temporal Web UI: ${uiUrl}`);
   say(`  Temporal (gRPC): ${temporalAddress}`);
   say(`  PostgreSQL:      ${postgresLine}`);
-  say(
-    `  Venue:           ${venueAddress} (order entry, executions)  control: http://localhost:${env.VENUE_CONTROL_PORT}/control/stats`,
-  );
+  say(`  Venue:           ${venueAddress} (order entry, executions)  control: http://localhost:${env.VENUE_CONTROL_PORT}/control/stats`);
   say(
     `  Ctrl-C stops ${[...started]
       .reverse()
