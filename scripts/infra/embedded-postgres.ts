@@ -44,6 +44,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     createPostgresUser: process.getuid?.() === 0,
     onLog,
     onError: (error) => onLog(String(error)),
+    // PostgreSQL's default of 100 connections is too few for the test suite and the local system:
+    // every API, worker, ingest and venue process keeps pools of its own, and tests run several.
+    postgresFlags: ['-c', 'max_connections=300'],
   });
   if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
