@@ -1,6 +1,7 @@
 import { averagePrice, notionalUnits, priceText, priceUnits } from '../../domain/decimal.js';
 import { type ExecType, type ExecutionReport, VENUE_NAME, VENUE_TERMINAL_STATUSES, type VenueOrderStatus } from '../protocol.js';
-import type { LogEntry, OrderRecord, ReportLog } from './report-log.js';
+import { type OrderRecord, orderLine, reportLine } from './log-lines.js';
+import type { LogEntry, ReportLog } from './report-log.js';
 
 export interface Fill {
   qty: number;
@@ -33,7 +34,8 @@ export function leavesOf(order: WorkingOrder): number {
 /**
  * The venue's orders and the one place reports are made: each event takes the log's next
  * sequence number, becomes a report with the order's new cum/leaves/avg_px (exact, by
- * domain/decimal.ts), is applied to the order and appended to the log. Sending waits for the log.
+ * domain/decimal.ts), is applied to the order, serialised once (its wire line) and appended to
+ * the log, which the sessions send from. Sending waits for the log.
  */
 export class Book {
   readonly orders = new Map<string, WorkingOrder>();
@@ -48,7 +50,7 @@ export class Book {
 
   /** Rebuilds state from one logged entry (at start, before anything else happens). */
   replay(entry: LogEntry): void {
-    if (entry.order && !this.orders.has(entry.report.order_id)) this.create(entry.order);
+    if (entry.record && !this.orders.has(entry.report.order_id)) this.create(entry.record);
     this.apply(entry.report);
   }
 
@@ -140,7 +142,7 @@ export class Book {
       text,
     };
     this.apply(report);
-    this.log.append(record ? { report, order: record } : { report });
+    this.log.append(seq, reportLine(report), record ? orderLine(record) : undefined);
     this.made.set(execType, (this.made.get(execType) ?? 0) + 1);
     return report;
   }

@@ -27,7 +27,7 @@ export interface Venue {
  */
 export async function startVenue(config: VenueConfig, logger: Logger): Promise<Venue> {
   let log: ReportLog | undefined;
-  const book = new Book({ takeSeq: () => log!.takeSeq(), append: (entry) => log!.append(entry) });
+  const book = new Book({ takeSeq: () => log!.takeSeq(), append: (seq, line, orderLine) => log!.append(seq, line, orderLine) });
   log = await openReportLog(config.VENUE_DATA_DIR, { flushMs: config.VENUE_LOG_FLUSH_MS, replay: (entry) => book.replay(entry) });
   logger.info({ orders: book.orders.size, nextSeq: log.nextSeq }, 'report log read');
 
