@@ -92,3 +92,11 @@ export function parseLogLine(text: string): ParsedLine | undefined {
   const { order, accepted_at, expires_at } = parsed.data;
   return { kind: 'order', record: { order, accepted_at, expires_at } };
 }
+
+/** The seq an exec id of this venue was made with (`<seq base 36>-<time base 36>`); 0 when it is not one. */
+export function execIdSeq(execId: string): number {
+  const dash = execId.indexOf('-');
+  if (dash < 1 || dash > 11) return 0;
+  const seq = Number.parseInt(execId.slice(0, dash), 36);
+  return Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
+}
