@@ -1,64 +1,69 @@
 import { averagePrice, notionalUnits, priceText, priceUnits } from '../../domain/decimal.js';
 import { type ExecType, type ExecutionReport, VENUE_NAME, VENUE_TERMINAL_STATUSES, type VenueOrderStatus } from '../protocol.js';
-import type { LogEntry, OrderRecord, ReportLog } from './report-log.js';
-
-export interface Fill {
-  qty: number;
-  px: string;
-  busted: boolean;
-}
-
-/** The venue's view of one order, derived only from its reports (so a replay of the log rebuilds it). */
-export interface WorkingOrder {
-  record: OrderRecord;
-  status: VenueOrderStatus;
-  cumQty: number;
-  /** Σ qty × px of the fills not busted, in price units. */
-  notional: bigint;
-  fills: Map<string, Fill>;
-  /** Every report of the order, oldest first. */
-  reports: ExecutionReport[];
-}
+import { execIdSeq, type OrderRecord, orderLine, reportLine } from './log-lines.js';
+import { finished, isWorking, leavesOf, type OrderState, type WorkingOrder } from './orders.js';
+import type { LogEntry, ReportLog } from './report-log.js';
 
 export type BookError = 'unknown_order' | 'not_working' | 'too_much' | 'unknown_exec' | 'not_a_fill';
 
-export function isWorking(order: WorkingOrder): boolean {
-  return !VENUE_TERMINAL_STATUSES.includes(order.status);
-}
-
-export function leavesOf(order: WorkingOrder): number {
-  return isWorking(order) ? order.record.order.quantity - order.cumQty : 0;
+export interface BookMemory {
+  orders_working: number;
+  orders_finished: number;
+  /** Exec ids of busted fills held (of working orders only). */
+  busted_fills_held: number;
 }
 
 /**
  * The venue's orders and the one place reports are made: each event takes the log's next
  * sequence number, becomes a report with the order's new cum/leaves/avg_px (exact, by
- * domain/decimal.ts), is applied to the order and appended to the log. Sending waits for the log.
+ * domain/decimal.ts), is applied to the order, serialised once (its wire line) and appended to
+ * the log, which the sessions send from. Sending waits for the log. An order's memory does not
+ * grow with its reports (orders.ts): the reports are in the log only, and a bust reads the
+ * busted fill back from it.
  */
 export class Book {
-  readonly orders = new Map<string, WorkingOrder>();
-  private readonly fillOwners = new Map<string, string>();
+  private readonly orders = new Map<string, OrderState>();
+  private working = 0;
+  private bustedHeld = 0;
   /** Reports made since start, by type (stats). */
   readonly made = new Map<ExecType, number>();
 
   constructor(
-    private readonly log: Pick<ReportLog, 'takeSeq' | 'append'>,
+    private readonly log: Pick<ReportLog, 'takeSeq' | 'append' | 'lineAt'>,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
   /** Rebuilds state from one logged entry (at start, before anything else happens). */
   replay(entry: LogEntry): void {
-    if (entry.order && !this.orders.has(entry.report.order_id)) this.create(entry.order);
-    this.apply(entry.report);
+    const { report } = entry;
+    if (entry.record && !this.orders.has(report.order_id)) this.create(entry.record);
+    const order = this.orders.get(report.order_id);
+    // A report of an order the log does not know (or of a finished one) cannot come from this venue.
+    if (!order || !isWorking(order)) return;
+    let notional = order.notional;
+    if (report.exec_type === 'partial_fill' || report.exec_type === 'fill') notional += notionalUnits(report.last_qty, report.last_px!);
+    else if (report.exec_type === 'trade_bust') notional -= notionalUnits(report.last_qty, report.last_px!);
+    this.settle(order, report, notional);
   }
 
-  get(orderId: string): WorkingOrder | undefined {
+  get(orderId: string): OrderState | undefined {
     return this.orders.get(orderId);
   }
 
+  get size(): number {
+    return this.orders.size;
+  }
+
+  *workingOrders(): IterableIterator<WorkingOrder> {
+    for (const order of this.orders.values()) if (isWorking(order)) yield order;
+  }
+
+  memory(): BookMemory {
+    return { orders_working: this.working, orders_finished: this.orders.size - this.working, busted_fills_held: this.bustedHeld };
+  }
+
   accept(record: OrderRecord): ExecutionReport {
-    const order = this.create(record);
-    return this.emit(order, 'new', 0, null, null, null, record);
+    return this.emit(this.create(record), 'new', 0, null, null, null, record);
   }
 
   fill(orderId: string, qty: number, px: string): ExecutionReport | BookError {
@@ -69,15 +74,20 @@ export class Book {
     return this.emit(order, qty === leavesOf(order) ? 'fill' : 'partial_fill', qty, priceText(priceUnits(px)), null, null);
   }
 
-  /** Busts an earlier fill of a working order: cum goes down by its quantity. */
-  bust(execId: string, text: string | null = null): ExecutionReport | BookError {
-    const orderId = this.fillOwners.get(execId);
-    const order = orderId ? this.orders.get(orderId) : undefined;
-    const fill = order?.fills.get(execId);
-    if (!order || !fill) return 'unknown_exec';
-    if (fill.busted) return 'not_a_fill';
+  /**
+   * Busts an earlier fill of a working order: cum goes down by its quantity. The fill is read
+   * back from the log (its exec id carries its seq); the order holds only the ids it busted.
+   */
+  async bust(execId: string, text: string | null = null): Promise<ExecutionReport | BookError> {
+    const seq = execIdSeq(execId);
+    const line = seq === 0 ? undefined : await this.log.lineAt(seq);
+    const fill = line === undefined ? undefined : (JSON.parse(line) as ExecutionReport);
+    if (!fill || fill.exec_id !== execId || (fill.exec_type !== 'partial_fill' && fill.exec_type !== 'fill')) return 'unknown_exec';
+    const order = this.orders.get(fill.order_id);
+    if (!order) return 'unknown_exec';
     if (!isWorking(order)) return 'not_working';
-    return this.emit(order, 'trade_bust', fill.qty, fill.px, execId, text);
+    if (order.busted?.has(execId)) return 'not_a_fill';
+    return this.emit(order, 'trade_bust', fill.last_qty, fill.last_px, execId, text);
   }
 
   /** Ends a working order for its open quantity (what was filled stays filled). */
@@ -89,8 +99,19 @@ export class Book {
   }
 
   private create(record: OrderRecord): WorkingOrder {
-    const order: WorkingOrder = { record, status: 'new', cumQty: 0, notional: 0n, fills: new Map(), reports: [] };
-    this.orders.set(record.order.id, order);
+    const id = record.order.id;
+    const order: WorkingOrder = {
+      id,
+      record,
+      status: 'new',
+      cumQty: 0,
+      notional: 0n,
+      expiresAt: record.expires_at,
+      firstSeq: 0,
+      lastSeq: 0,
+    };
+    this.orders.set(id, order);
+    this.working += 1;
     return order;
   }
 
@@ -126,7 +147,7 @@ export class Book {
       venue: VENUE_NAME,
       // Unique for ever: the seq is never reused by this log, the time part survives a wiped log.
       exec_id: `${seq.toString(36)}-${Date.now().toString(36)}`,
-      order_id: order.record.order.id,
+      order_id: order.id,
       exec_type: execType,
       order_status: status,
       side: order.record.order.side,
@@ -139,28 +160,28 @@ export class Book {
       ref_exec_id: refExecId,
       text,
     };
-    this.apply(report);
-    this.log.append(record ? { report, order: record } : { report });
+    this.settle(order, report, notional);
+    this.log.append(seq, reportLine(report), record ? orderLine(record) : undefined);
     this.made.set(execType, (this.made.get(execType) ?? 0) + 1);
     return report;
   }
 
-  private apply(report: ExecutionReport): void {
-    const order = this.orders.get(report.order_id);
-    if (!order) return; // a report of an order the log does not know cannot come from this venue
-    if (report.exec_type === 'partial_fill' || report.exec_type === 'fill') {
-      order.fills.set(report.exec_id, { qty: report.last_qty, px: report.last_px!, busted: false });
-      this.fillOwners.set(report.exec_id, report.order_id);
-      order.notional += notionalUnits(report.last_qty, report.last_px!);
-    } else if (report.exec_type === 'trade_bust' && report.ref_exec_id) {
-      const fill = order.fills.get(report.ref_exec_id);
-      if (fill) {
-        fill.busted = true;
-        order.notional -= notionalUnits(fill.qty, fill.px);
-      }
-    }
+  /** The order after its report; a finished order is kept as its state alone (orders.ts). */
+  private settle(order: WorkingOrder, report: ExecutionReport, notional: bigint): void {
     order.cumQty = report.cum_qty;
+    order.notional = notional;
     order.status = report.order_status;
-    order.reports.push(report);
+    if (order.firstSeq === 0) order.firstSeq = report.seq;
+    order.lastSeq = report.seq;
+    if (report.exec_type === 'trade_bust' && report.ref_exec_id !== null) {
+      order.busted ??= new Set();
+      order.busted.add(report.ref_exec_id);
+      this.bustedHeld += 1;
+    }
+    if (VENUE_TERMINAL_STATUSES.includes(report.order_status)) {
+      this.bustedHeld -= order.busted?.size ?? 0;
+      this.working -= 1;
+      this.orders.set(order.id, finished(order));
+    }
   }
 }

@@ -2,10 +2,11 @@ import http from 'node:http';
 import { z } from 'zod';
 import { isPrice } from '../../domain/decimal.js';
 import type { Book, BookError } from './book.js';
-import { leavesOf } from './book.js';
 import type { VenueListener } from './connections.js';
 import { type Faults, faultsRequest } from './faults.js';
 import { loadRequest, startLoad } from './load.js';
+import { orderView } from './order-view.js';
+import { isWorking } from './orders.js';
 import type { ReportLog } from './report-log.js';
 import type { Simulation } from './simulation.js';
 
@@ -46,7 +47,7 @@ export function createControlServer(deps: ControlDeps): http.Server {
   // Loads still streaming: a test compares the service with the venue only once none is.
   let loadsRunning = 0;
 
-  const routes: Record<string, (body: unknown) => [number, unknown]> = {
+  const routes: Record<string, (body: unknown) => [number, unknown] | Promise<[number, unknown]>> = {
     'POST /control/faults': (body) => {
       const request = faultsRequest.parse(body);
       faults.set(request, log.nextSeq);
@@ -58,10 +59,10 @@ export function createControlServer(deps: ControlDeps): http.Server {
     'POST /control/fill': (body) => {
       const request = fillRequest.parse(body);
       const order = book.get(request.order_id);
-      const px = request.px ?? (order ? simulation.priceOf(order.record.order.instrument) : '1');
+      const px = request.px ?? (order && isWorking(order) ? simulation.priceOf(order.record.order.instrument) : '1');
       return answer(book.fill(request.order_id, request.qty, px));
     },
-    'POST /control/bust': (body) => answer(book.bust(bustRequest.parse(body).exec_id, 'trade bust by the control port')),
+    'POST /control/bust': async (body) => answer(await book.bust(bustRequest.parse(body).exec_id, 'trade bust by the control port')),
     'POST /control/cancel': (body) => answer(book.end(endRequest.parse(body).order_id, 'cancelled', 'cancelled by the venue')),
     'POST /control/expire': (body) => answer(book.end(endRequest.parse(body).order_id, 'expired', 'expired by the venue')),
     'POST /control/load': (body) => {
@@ -77,7 +78,7 @@ export function createControlServer(deps: ControlDeps): http.Server {
       {
         next_seq: log.nextSeq,
         durable_seq: log.durableSeq,
-        orders: book.orders.size,
+        orders: book.size,
         loads_running: loadsRunning,
         reports_made: Object.fromEntries(book.made),
         reports_sent: listener.stats.reportsSent,
@@ -87,6 +88,8 @@ export function createControlServer(deps: ControlDeps): http.Server {
         sessions: [...listener.sessions].filter((session) => !session.isClosed).map((session) => session.name),
         order_entry_connections: listener.entryConnections.size,
         faults: faults.view(),
+        // What the venue holds in memory: per order a fixed state (no reports), the last report lines, a sparse log index.
+        memory: { ...book.memory(), ...log.memory() },
       },
     ],
   };
@@ -102,24 +105,15 @@ export function createControlServer(deps: ControlDeps): http.Server {
       size += chunk.length;
       if (size <= MAX_BODY_BYTES) chunks.push(chunk);
     });
-    request.on('end', () => {
+    request.on('end', async () => {
       try {
         if (size > MAX_BODY_BYTES) return reply(413, { error: `body larger than ${MAX_BODY_BYTES} bytes` });
         const url = new URL(request.url ?? '/', 'http://venue');
         const orderMatch = /^\/control\/orders\/([^/]+)$/.exec(url.pathname);
         if (request.method === 'GET' && orderMatch) {
-          const order = book.get(decodeURIComponent(orderMatch[1]!));
-          if (!order) return reply(404, { error: 'the venue does not know this order' });
-          return reply(200, {
-            order_id: order.record.order.id,
-            order: order.record.order,
-            status: order.status,
-            cum_qty: order.cumQty,
-            leaves_qty: leavesOf(order),
-            avg_px: order.reports[order.reports.length - 1]?.avg_px ?? null,
-            expires_at: order.record.expires_at,
-            executions: order.reports,
-          });
+          const view = await orderView(book, log, decodeURIComponent(orderMatch[1]!));
+          if (!view) return reply(404, { error: 'the venue does not know this order' });
+          return reply(200, view);
         }
         const route = routes[`${request.method} ${url.pathname}`];
         if (!route) return reply(404, { error: `no route ${request.method} ${url.pathname}` });
@@ -132,7 +126,7 @@ export function createControlServer(deps: ControlDeps): http.Server {
             return reply(400, { error: 'the body is not JSON' });
           }
         }
-        const [status, result] = route(body);
+        const [status, result] = await route(body);
         reply(status, result);
       } catch (error) {
         if (error instanceof z.ZodError) {

@@ -1,7 +1,8 @@
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ExecutionReport, encodeLine } from '../protocol.js';
+import { encodeLine } from '../protocol.js';
 import type { Faults } from './faults.js';
+import { asPossDup } from './log-lines.js';
 import type { ReportLog } from './report-log.js';
 
 export interface SessionStats {
@@ -18,7 +19,9 @@ const CHECK_MS = 50;
  * durable report from the receiver's next_seq on (those before the logon as possible
  * duplicates), then the live tail as the log commits; resend requests are served first; a
  * heartbeat with the next seq goes out when it has been idle. One sender loop per session, so
- * a slow receiver only slows itself (the socket's backpressure is awaited).
+ * a slow receiver only slows itself (the socket's backpressure is awaited). It sends the log's
+ * lines as they are (a report is serialised once, when it is made); a possible duplicate is the
+ * same line with poss_dup true.
  */
 export class ExecutionSession {
   /** The next seq to send live; everything below it was sent (or skipped by the fault). */
@@ -94,43 +97,42 @@ export class ExecutionSession {
       }
       const range = this.resends[0];
       if (range) {
-        const reports = await this.log.read(range[0], range[1]);
-        const last = reports[reports.length - 1];
-        if (!last) {
+        const lines = (await this.log.read(range[0], range[1])).map(asPossDup);
+        if (lines.length === 0) {
           this.resends.shift();
           continue;
         }
-        range[0] = last.seq + 1;
+        range[0] += lines.length;
         if (this.faults.reorder) {
-          for (let i = 0; i + 1 < reports.length; i += 2) [reports[i], reports[i + 1]] = [reports[i + 1]!, reports[i]!];
+          for (let i = 0; i + 1 < lines.length; i += 2) [lines[i], lines[i + 1]] = [lines[i + 1]!, lines[i]!];
         }
-        this.stats.resent += reports.length;
-        await this.sendReports(reports, () => true);
+        this.stats.resent += lines.length;
+        await this.sendLines(lines);
         continue;
       }
       if (this.cursor > this.log.durableSeq) return;
-      const reports = await this.log.read(this.cursor, this.log.durableSeq);
-      const last = reports[reports.length - 1];
-      if (!last) return;
-      this.cursor = last.seq + 1;
-      const sent = reports.filter(() => {
-        if (this.skip === 0) return true;
-        this.skip -= 1;
-        return false;
-      });
-      await this.sendReports(sent, (report) => report.seq < this.liveFrom);
+      const from = this.cursor;
+      const lines = await this.log.read(from, this.log.durableSeq);
+      if (lines.length === 0) return;
+      this.cursor = from + lines.length;
+      const sent: string[] = [];
+      for (const [i, line] of lines.entries()) {
+        if (this.skip > 0) this.skip -= 1;
+        else sent.push(from + i < this.liveFrom ? asPossDup(line) : line);
+      }
+      await this.sendLines(sent);
     }
   }
 
-  private async sendReports(reports: ExecutionReport[], possDup: (report: ExecutionReport) => boolean): Promise<void> {
-    if (reports.length === 0) return;
+  /** Report lines (each with its newline) in one write; each twice with the duplicates fault's probability. */
+  private async sendLines(lines: string[]): Promise<void> {
+    if (lines.length === 0) return;
     let text = '';
-    for (const report of reports) {
-      const line = encodeLine({ ...report, poss_dup: possDup(report) });
+    for (const line of lines) {
       text += line;
       if (this.faults.duplicates > 0 && this.random() < this.faults.duplicates) text += line;
     }
-    this.stats.reportsSent += reports.length;
+    this.stats.reportsSent += lines.length;
     await this.sendAndDrain(text);
   }
 

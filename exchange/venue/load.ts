@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { type Book, isWorking } from './book.js';
+import type { Book } from './book.js';
+import { isWorking } from './orders.js';
 
 export const loadRequest = z
   .object({

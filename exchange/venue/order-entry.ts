@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MissingOrderError, OrderPlacementError } from '../errors.js';
 import type { ExchangeLedger } from '../exchange-ledger.js';
 import type { CancelOrderResult, ErrorMessage, NewOrderResult, VenueOrder } from '../protocol.js';
-import { type Book, isWorking } from './book.js';
+import type { Book } from './book.js';
+import { isWorking } from './orders.js';
 import type { Simulation } from './simulation.js';
 
 export interface EntryOptions {
@@ -61,15 +62,16 @@ export function createOrderEntry(deps: OrderEntryDeps) {
         if (outcome !== 'cancelled' && !known) {
           const acceptedAt = new Date();
           deps.book.accept({ order, accepted_at: acceptedAt.toISOString(), expires_at: expiresAt(order, acceptedAt) });
-          deps.simulation.work(deps.book.get(order.id)!);
+          const accepted = deps.book.get(order.id);
+          if (accepted && isWorking(accepted)) deps.simulation.work(accepted);
         }
-        const record = deps.book.get(order.id)?.record;
+        const expires = deps.book.get(order.id)?.expiresAt ?? null;
         return {
           type: 'new_order_result',
           req_id: reqId,
           order_id: order.id,
           result: outcome === 'cancelled' ? 'refused' : outcome,
-          expires_at: outcome === 'cancelled' ? null : (record?.expires_at ?? null),
+          expires_at: outcome === 'cancelled' ? null : expires,
         } satisfies NewOrderResult;
       });
     },

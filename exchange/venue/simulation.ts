@@ -1,5 +1,6 @@
 import { priceText, priceUnits } from '../../domain/decimal.js';
-import { type Book, isWorking, leavesOf, type WorkingOrder } from './book.js';
+import type { Book } from './book.js';
+import { isWorking, leavesOf, type WorkingOrder } from './orders.js';
 import { referencePrices, seededRandom } from './prices.js';
 
 export interface SimulationOptions {
@@ -81,7 +82,7 @@ export function createSimulation(book: Book, options: SimulationOptions): Simula
         resting.delete(id);
         continue;
       }
-      const expiresAt = order.record.expires_at;
+      const expiresAt = order.expiresAt;
       if (expiresAt !== null && Date.parse(expiresAt) <= at) {
         book.end(id, 'expired', 'day order expired at the close');
         expiring.delete(id);
@@ -105,7 +106,8 @@ export function createSimulation(book: Book, options: SimulationOptions): Simula
       walked.set(instrument, next > CENT ? next : CENT);
     }
     for (const id of resting) {
-      const order = book.get(id)!;
+      const order = book.get(id);
+      if (!order || !isWorking(order)) continue;
       const px = marketPrice(order.record.order.instrument);
       if (!marketable(order, px)) continue;
       const leaves = leavesOf(order);

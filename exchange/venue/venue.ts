@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { createPostgresLedger } from '../exchange-ledger.js';
 import { venueOrder } from '../protocol.js';
 import type { VenueConfig } from '../venue-config.js';
-import { Book, isWorking } from './book.js';
+import { Book } from './book.js';
 import { createVenueListener } from './connections.js';
 import { createControlServer } from './control.js';
 import { Faults } from './faults.js';
@@ -27,9 +27,13 @@ export interface Venue {
  */
 export async function startVenue(config: VenueConfig, logger: Logger): Promise<Venue> {
   let log: ReportLog | undefined;
-  const book = new Book({ takeSeq: () => log!.takeSeq(), append: (entry) => log!.append(entry) });
+  const book = new Book({
+    takeSeq: () => log!.takeSeq(),
+    append: (seq, line, orderLine) => log!.append(seq, line, orderLine),
+    lineAt: (seq) => log!.lineAt(seq),
+  });
   log = await openReportLog(config.VENUE_DATA_DIR, { flushMs: config.VENUE_LOG_FLUSH_MS, replay: (entry) => book.replay(entry) });
-  logger.info({ orders: book.orders.size, nextSeq: log.nextSeq }, 'report log read');
+  logger.info({ orders: book.size, nextSeq: log.nextSeq }, 'report log read');
 
   const ledger = createPostgresLedger(config.DATABASE_URL, { timeoutMs: 10_000 });
   const expiry = dayExpiry(config.VENUE_DAY_TTL_MS, config.VENUE_CLOSE_UTC);
@@ -54,7 +58,7 @@ export async function startVenue(config: VenueConfig, logger: Logger): Promise<V
     tickMs: config.VENUE_TICK_MS,
     referencePrices: config.VENUE_REFERENCE_PRICES,
   });
-  for (const order of book.orders.values()) if (isWorking(order)) simulation.work(order);
+  for (const order of book.workingOrders()) simulation.work(order);
 
   const faults = new Faults();
   const random = seededRandom(config.VENUE_SEED + 1);

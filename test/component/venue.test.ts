@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import getPort from 'get-port';
@@ -105,6 +105,21 @@ const reportsOf = (connection: WireConnection, orderId: string) =>
   connection.received.filter((m): m is ExecutionReport => m.type === 'execution_report' && m.order_id === orderId);
 
 const stats = async () => (await control('/control/stats')).body as { next_seq: number; durable_seq: number };
+
+const REPORT_LINE = '{"type":"execution_report",';
+/** The report lines of the venue's log file (VENUE_DATA_DIR/reports.log), by seq. */
+async function loggedLines(): Promise<Map<number, string>> {
+  const text = await readFile(path.join(dataDir, 'reports.log'), 'utf8');
+  const lines = text.split('\n').filter((line) => line.startsWith(REPORT_LINE));
+  return new Map(lines.map((line) => [(JSON.parse(line) as ExecutionReport).seq, line]));
+}
+/** The report lines a connection got, as they came, with their seqs. */
+const reportLines = (connection: WireConnection) =>
+  connection.lines.filter((line) => line.startsWith(REPORT_LINE)).map((line) => [(JSON.parse(line) as ExecutionReport).seq, line] as const);
+/** A logged line as a replay or a resend sends it. */
+const asPossDup = (line: string) => JSON.stringify({ ...JSON.parse(line), poss_dup: true });
+/** Lines sent live before the restart test, to compare with what the venue resends after it. */
+const sentLive = new Map<number, string>();
 
 describe('order entry', () => {
   it('accepts an order once, answers a second submission duplicate, and counts it in the ledger', async () => {
@@ -371,6 +386,44 @@ describe('fault switches', () => {
   });
 });
 
+describe('report log', () => {
+  it('sends each report as the line it logged, byte for byte, and resends old ones as those bytes with poss_dup true', async () => {
+    const from = (await stats()).next_seq;
+    const stream = await session(from, 'bytes');
+    const ids = Array.from({ length: 4 }, () => randomUUID());
+    await control('/control/load', { order_ids: ids, quantity: 10_000, reports_per_second: 4_000, duration_s: 0.5 });
+    await stream.waitFor(is('execution_report'), 2_004, 'load reports');
+    await waitFor(async () => {
+      const s = (await control('/control/stats')).body;
+      return s.loads_running === 0 && s.durable_seq === s.next_seq - 1 ? true : undefined;
+    });
+    const logged = await loggedLines();
+    const live = reportLines(stream);
+    expect(live.length).toBeGreaterThanOrEqual(2_004);
+    for (const [seq, line] of live) {
+      expect(line).toBe(logged.get(seq));
+      sentLive.set(seq, line);
+    }
+
+    stream.send({ type: 'resend_request', from_seq: from, to_seq: from + 1_999 });
+    await stream.waitFor(is('execution_report'), live.length + 2_000, 'resent reports');
+    const resent = reportLines(stream).slice(live.length);
+    expect(resent.map(([seq]) => seq)).toEqual(Array.from({ length: 2_000 }, (_, i) => from + i));
+    for (const [seq, line] of resent) expect(line).toBe(asPossDup(logged.get(seq)!));
+
+    // The control view reads an order's reports back from the log: the logged lines again.
+    const view = (await control(`/control/orders/${ids[0]}`)).body as { cum_qty: number; executions: ExecutionReport[] };
+    expect(view.executions).toHaveLength(view.cum_qty + 1);
+    for (const report of view.executions) expect(JSON.stringify(report)).toBe(logged.get(report.seq));
+    // What the venue holds: no report per order; the last lines in a bounded window.
+    const { memory } = (await control('/control/stats')).body;
+    expect(memory.busted_fills_held).toBe(0);
+    expect(memory.orders_working).toBeGreaterThanOrEqual(4);
+    expect(memory.window_lines).toBeLessThanOrEqual(memory.window_capacity);
+    expect(memory.window_lines).toBe(Math.min(memory.window_capacity, (await stats()).next_seq - 1));
+  });
+});
+
 describe('restart', () => {
   it('keeps orders and numbering across a SIGKILL: no seq reused, none skipped', async () => {
     const resting = ticket({ type: 'limit', limitPrice: '5.00', quantity: 9, timeInForce: 'gtc' });
@@ -397,6 +450,9 @@ describe('restart', () => {
     expect(all).toHaveLength(1);
     const reports = stream.received.filter(is('execution_report'));
     expect(reports.map((r) => r.seq)).toEqual(reports.map((_, i) => i + 1));
+    // The new process read its lines back from the file: what it replays is what was sent before, byte for byte.
+    expect(sentLive.size).toBeGreaterThan(0);
+    for (const [seq, line] of reportLines(stream)) if (sentLive.has(seq)) expect(line).toBe(asPossDup(sentLive.get(seq)!));
     expect(new Set(reports.map((r) => r.exec_id)).size).toBe(reports.length);
     // A client reconnects to the new process by itself.
     await expect(client().placeOrder(resting)).rejects.toBeInstanceOf(DuplicateOrderError);

@@ -7,6 +7,8 @@ import { waitFor } from './wait.js';
 /** A raw line connection to the venue, for tests of the wire: what was received, in order, each checked by the protocol. */
 export interface WireConnection {
   received: VenueMessage[];
+  /** The same messages as the lines they came in, byte for byte (without their newline). */
+  lines: string[];
   closed: boolean;
   send(message: object | string): void;
   /** Waits until `count` received messages satisfy `match`; returns them. */
@@ -24,6 +26,7 @@ export async function openWire(address: string): Promise<WireConnection> {
   socket.on('error', () => {});
   const connection: WireConnection = {
     received: [],
+    lines: [],
     closed: false,
     send(message) {
       socket.write(typeof message === 'string' ? message : `${JSON.stringify(message)}\n`);
@@ -46,6 +49,7 @@ export async function openWire(address: string): Promise<WireConnection> {
   onLines(socket, (event) => {
     if (event.kind !== 'line') throw new Error('the venue sent a line longer than the protocol allows');
     connection.received.push(venueMessage.parse(JSON.parse(event.text)));
+    connection.lines.push(event.text);
   });
   return connection;
 }

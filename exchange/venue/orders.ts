@@ -1,0 +1,44 @@
+import { VENUE_TERMINAL_STATUSES, type VenueOrderStatus } from '../protocol.js';
+import type { OrderRecord } from './log-lines.js';
+
+/**
+ * What the venue keeps in memory of every order it knows: a fixed set of numbers, whatever the
+ * number of its reports. A finished order keeps only this (its cancel answer, a duplicate
+ * placement's expiry, the control view's figures, and where its lines are in the log); its
+ * reports and its order are in the log.
+ */
+export interface OrderState {
+  readonly id: string;
+  status: VenueOrderStatus;
+  cumQty: number;
+  /** Σ qty × px of the fills not busted, in price units. */
+  notional: bigint;
+  expiresAt: string | null;
+  /** The seq of its first report (`new`) and of its latest. */
+  firstSeq: number;
+  lastSeq: number;
+}
+
+/** A working order: the state plus what the simulation needs to work it. */
+export interface WorkingOrder extends OrderState {
+  record: OrderRecord;
+  /**
+   * The exec ids of its busted fills (a fill is busted at most once): absent until the control
+   * port busts one, dropped when the order ends (a finished order's fills cannot be busted).
+   */
+  busted?: Set<string>;
+}
+
+export function isWorking(order: OrderState): order is WorkingOrder {
+  return !VENUE_TERMINAL_STATUSES.includes(order.status);
+}
+
+export function leavesOf(order: OrderState): number {
+  return isWorking(order) ? order.record.order.quantity - order.cumQty : 0;
+}
+
+/** A finished order's state as the venue keeps it: a copy without the order record or the busted fills. */
+export function finished(order: OrderState): OrderState {
+  const { id, status, cumQty, notional, expiresAt, firstSeq, lastSeq } = order;
+  return { id, status, cumQty, notional, expiresAt, firstSeq, lastSeq };
+}
