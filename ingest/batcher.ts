@@ -37,16 +37,18 @@ export class Batcher<T> {
 
   private schedule(): void {
     const { max, delayMs } = this.options;
+    // Checked before the flush, which a full queue returns through.
+    if (!this.paused && this.queue.length > 4 * max) {
+      // The writer is behind: stop reading (TCP pushes back on the venue) until it catches up.
+      // A batch is in flight or starts now, and its end resumes once fewer than 2 × max wait.
+      this.paused = true;
+      this.options.pause();
+    }
     if (this.queue.length >= max) {
       this.flush();
       return;
     }
     if (!this.timer && !this.inFlight) this.timer = setTimeout(() => this.flush(), delayMs);
-    if (!this.paused && this.queue.length > 4 * max) {
-      // The writer is behind: stop reading (TCP pushes back on the venue) until it catches up.
-      this.paused = true;
-      this.options.pause();
-    }
   }
 
   private flush(): void {

@@ -57,7 +57,7 @@ describe('parseSessionLine', () => {
 });
 
 describe('Batcher', () => {
-  it('writes a full batch at once, a partial one after the delay, one at a time; drops what waits when stopped', async () => {
+  it('writes a full batch at once, a partial one after the delay, one at a time; pauses the reader while far behind; drops what waits when stopped', async () => {
     vi.useFakeTimers();
     try {
       const writes: number[][] = [];
@@ -80,9 +80,10 @@ describe('Batcher', () => {
       expect(writes).toEqual([]);
       await vi.advanceTimersByTimeAsync(5);
       expect(writes).toEqual([[1]]);
-      // In flight: the rest waits.
+      // In flight: the rest waits, and more than 4 × max waiting pauses the reader.
       batcher.enqueue([2, 3, 4, 5, 6, 7, 8, 9, 10]);
       expect(writes).toHaveLength(1);
+      expect(events).toEqual(['pause']);
       finish();
       await vi.advanceTimersByTimeAsync(0);
       expect(writes).toEqual([[1], [2, 3]]);
@@ -90,6 +91,8 @@ describe('Batcher', () => {
         finish();
         await vi.advanceTimersByTimeAsync(0);
       }
+      // Resumed once fewer than 2 × max wait.
+      expect(events).toEqual(['pause', 'resume']);
       expect(writes.at(-1)).toEqual([8, 9]);
       batcher.enqueue([11]);
       const stopped = batcher.stop();
