@@ -70,10 +70,36 @@ export interface FillEvent {
 /** One write pass: every order's next segment, its fills inserted before its row is updated. */
 export interface WritePass {
   fills: FillEvent[];
-  /** Orders whose status changes at the end of their segment (the UPDATE sets status). */
-  changed: OrderAggregate[];
-  /** Orders whose status does not (the UPDATE leaves status alone: the trigger is not called). */
-  quiet: OrderAggregate[];
+  /** The status update (if any order's status changes in this pass) first, then the quiet one. */
+  updates: OrderUpdate[];
+}
+
+/** The orders columns the fold changes besides status: the table's names and types, and each one's value. */
+export const ORDER_COLUMNS = [
+  { name: 'filled_quantity', type: 'int', of: (o: OrderAggregate) => o.filledQuantity },
+  { name: 'filled_notional', type: 'numeric', of: (o: OrderAggregate) => unitsText(o.filledNotional, 4) },
+  { name: 'placed_at', type: 'timestamptz', of: (o: OrderAggregate) => o.placedAt },
+  { name: 'filled_at', type: 'timestamptz', of: (o: OrderAggregate) => o.filledAt },
+  { name: 'cancelled_at', type: 'timestamptz', of: (o: OrderAggregate) => o.cancelledAt },
+  { name: 'expired_at', type: 'timestamptz', of: (o: OrderAggregate) => o.expiredAt },
+  { name: 'rejected_at', type: 'timestamptz', of: (o: OrderAggregate) => o.rejectedAt },
+  { name: 'rejected_reason', type: 'text', of: (o: OrderAggregate) => o.rejectedReason },
+] as const;
+export type OrderColumn = (typeof ORDER_COLUMNS)[number];
+
+/**
+ * One UPDATE of orders (unnest arrays): the columns any of its orders changed, each row's value
+ * for each (a row that did not change one gets its value as read: the rows are locked).
+ */
+export interface OrderUpdate {
+  /** Sets status (and status_actor), so the trigger records the change; the other statement leaves status alone. */
+  setsStatus: boolean;
+  ids: string[];
+  /** Each row's status, when the statement sets it. */
+  statuses: OrderStatus[];
+  columns: OrderColumn[];
+  /** values[c][r]: column c of row r. */
+  values: (string | number | null)[][];
 }
 
 export interface TerminalRow {
@@ -159,6 +185,8 @@ interface Segment {
 
 interface OrderFold {
   row: OrderRow;
+  /** As read; `aggregate` is as folded so far. */
+  read: OrderAggregate;
   aggregate: OrderAggregate;
   fills: Map<string, KnownFill>;
   segments: Segment[];
@@ -177,7 +205,7 @@ export function planBatch(items: readonly IngestItem[], reads: BatchReads): Batc
     const aggregate = aggregateOf(row);
     // A copy: the fold marks busted fills, and the reads stay as read.
     const fills = new Map([...(reads.fills.get(aggregate.id) ?? [])].map(([execId, fill]) => [execId, { ...fill }]));
-    orders.set(aggregate.id, { row, aggregate, fills, segments: [] });
+    orders.set(aggregate.id, { row, read: aggregate, aggregate, fills, segments: [] });
   }
   const executions: ExecutionReport[] = [];
   const rejects: RejectRow[] = [];
@@ -248,19 +276,46 @@ export function planBatch(items: readonly IngestItem[], reads: BatchReads): Batc
 
 /**
  * Pass i writes every order's i-th segment: its fill events, then its row as at the segment's
- * end. Orders are taken in lock (id) order.
+ * end, with only the columns that changed since the previous segment (or since it was read). An
+ * order whose segment changed nothing (a report that moved neither status nor quantities) is not
+ * updated. Orders are taken in lock (id) order.
  */
 function passesOf(orders: OrderFold[]): WritePass[] {
-  const passes: WritePass[] = [];
+  const passes: { fills: FillEvent[]; changed: Change[]; quiet: Change[] }[] = [];
   for (const order of orders) {
+    let before = order.read;
     order.segments.forEach((segment, index) => {
       if (passes.length === index) passes.push({ fills: [], changed: [], quiet: [] });
       const pass = passes[index]!;
       for (const fill of segment.fills) pass.fills.push(fill);
-      (segment.statusChanged ? pass.changed : pass.quiet).push(segment.end);
+      const columns = ORDER_COLUMNS.filter((column) => column.of(segment.end) !== column.of(before));
+      if (segment.statusChanged) pass.changed.push({ order: segment.end, columns });
+      else if (columns.length > 0) pass.quiet.push({ order: segment.end, columns });
+      before = segment.end;
     });
   }
-  return passes;
+  return passes.map((pass) => ({
+    fills: pass.fills,
+    updates: [updateOf(pass.changed, true), updateOf(pass.quiet, false)].filter((update) => update !== null),
+  }));
+}
+
+interface Change {
+  order: OrderAggregate;
+  columns: readonly OrderColumn[];
+}
+
+function updateOf(changes: Change[], setsStatus: boolean): OrderUpdate | null {
+  if (changes.length === 0) return null;
+  const changed = new Set(changes.flatMap((change) => change.columns));
+  const columns = ORDER_COLUMNS.filter((column) => changed.has(column));
+  return {
+    setsStatus,
+    ids: changes.map((change) => change.order.id),
+    statuses: setsStatus ? changes.map((change) => change.order.status) : [],
+    columns,
+    values: columns.map((column) => changes.map((change) => column.of(change.order))),
+  };
 }
 
 /** The ranges to ask again for: from the order's first stored seq (when it has one below) to its mismatched report. */

@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import { SYSTEM_ACTOR } from '../domain/accounts.js';
-import { unitsText } from '../domain/decimal.js';
-import type { KnownFill, OrderAggregate } from '../domain/fills.js';
+import type { KnownFill } from '../domain/fills.js';
 import type { ExecutionReport } from '../exchange/protocol.js';
 import {
   type BatchPlan,
@@ -11,6 +10,7 @@ import {
   execKey,
   type FillEvent,
   type IngestItem,
+  type OrderUpdate,
   orderIdsOf,
   planBatch,
   type RejectRow,
@@ -199,8 +199,7 @@ export async function insertExecutions(client: pg.PoolClient | pg.Client, report
 async function writeOrders(client: pg.PoolClient, plan: BatchPlan): Promise<void> {
   for (const pass of plan.passes) {
     if (pass.fills.length > 0) await insertFillEvents(client, pass.fills);
-    if (pass.changed.length > 0) await updateOrders(client, pass.changed, true);
-    if (pass.quiet.length > 0) await updateOrders(client, pass.quiet, false);
+    for (const update of pass.updates) await updateOrders(client, update);
   }
 }
 
@@ -214,33 +213,31 @@ async function insertFillEvents(client: pg.PoolClient, stream: FillEvent[]): Pro
   );
 }
 
-async function updateOrders(client: pg.PoolClient, orders: OrderAggregate[], withStatus: boolean): Promise<void> {
-  const column = <T>(pick: (order: OrderAggregate) => T) => orders.map(pick);
-  await client.query(
+/** One UPDATE of the plan: only the columns it names (a fill's: filled_quantity, filled_notional). */
+async function updateOrders(client: pg.PoolClient, update: OrderUpdate): Promise<void> {
+  const params: unknown[] = [update.ids];
+  const arrays = ['$1::uuid[]'];
+  const names = ['id'];
+  const sets: string[] = [];
+  if (update.setsStatus) {
+    params.push(SYSTEM_ACTOR, update.statuses);
+    arrays.push('$3::text[]');
+    names.push('status');
     // Who caused a status (the trigger records it): the venue's cancel is the one a client's key
     // asked for, when one did (DELETE /orders/:id); every other status the venue reports is the system's.
-    `UPDATE orders o SET ${withStatus ? `status = u.status::"OrderStatus", ${STATUS_ACTOR_SQL},` : ''}
-            filled_quantity = u.filled_quantity, filled_notional = u.filled_notional, placed_at = u.placed_at,
-            filled_at = u.filled_at, cancelled_at = u.cancelled_at, expired_at = u.expired_at, rejected_at = u.rejected_at,
-            rejected_reason = u.rejected_reason
-       FROM unnest($1::uuid[], $2::text[], $3::int[], $4::numeric[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
-                   $8::timestamptz[], $9::timestamptz[], $10::text[])
-         AS u(id, status, filled_quantity, filled_notional, placed_at, filled_at, cancelled_at, expired_at, rejected_at, rejected_reason)
-      WHERE o.id = u.id`,
-    [
-      column((o) => o.id),
-      column((o) => o.status),
-      column((o) => o.filledQuantity),
-      column((o) => unitsText(o.filledNotional, 4)),
-      column((o) => o.placedAt),
-      column((o) => o.filledAt),
-      column((o) => o.cancelledAt),
-      column((o) => o.expiredAt),
-      column((o) => o.rejectedAt),
-      column((o) => o.rejectedReason),
-      ...(withStatus ? [SYSTEM_ACTOR] : []),
-    ],
+    sets.push(
+      'status = u.status::"OrderStatus"',
+      `status_actor = CASE WHEN u.status = 'cancelled' THEN COALESCE(o.cancel_requested_by, $2) ELSE $2 END`,
+    );
+  }
+  update.columns.forEach((column, index) => {
+    params.push(update.values[index]);
+    arrays.push(`$${params.length}::${column.type}[]`);
+    names.push(column.name);
+    sets.push(`${column.name} = u.${column.name}`);
+  });
+  await client.query(
+    `UPDATE orders o SET ${sets.join(', ')} FROM unnest(${arrays.join(', ')}) AS u(${names.join(', ')}) WHERE o.id = u.id`,
+    params,
   );
 }
-
-const STATUS_ACTOR_SQL = `status_actor = CASE WHEN u.status = 'cancelled' THEN COALESCE(o.cancel_requested_by, $11) ELSE $11 END`;

@@ -11,12 +11,14 @@ import {
   planBatch,
   repairsOf,
   reportsOf,
+  type WritePass,
 } from '../../ingest/batch-plan.js';
 
 // The pure plan of one ingest batch (ingest/batch-plan.ts), on plain rows and reports: what is
 // inserted, in which pass, which orders are updated with what, and what is kept as a reject.
 const A = '00000000-0000-4000-8000-00000000000a';
 const B = '00000000-0000-4000-8000-00000000000b';
+const C = '00000000-0000-4000-8000-00000000000c';
 const at = (second: number) => `2026-12-01T10:00:${String(second).padStart(2, '0')}.000Z`;
 
 function row(id: string, fields: Partial<OrderRow> = {}): OrderRow {
@@ -85,6 +87,16 @@ const reads = (orders: OrderRow[], fields: Partial<BatchReads> = {}): BatchReads
   fills: new Map(),
   ...fields,
 });
+/** A pass's UPDATEs, readably: whether it sets status, and each row's changed columns by name. */
+const updates = (pass: WritePass) =>
+  pass.updates.map((update) => ({
+    status: update.setsStatus,
+    rows: update.ids.map((id, r) => ({
+      id,
+      ...(update.setsStatus ? { status: update.statuses[r] } : {}),
+      ...Object.fromEntries(update.columns.map((column, c) => [column.name, update.values[c]![r]])),
+    })),
+  }));
 const states = (fills: { state: string }[]) =>
   fills.map((f) => JSON.parse(f.state) as { status: string; filled_quantity: number; filled_notional: string });
 
@@ -102,10 +114,17 @@ describe('planBatch', () => {
     expect(plan.executions).toEqual(reports);
     expect(plan.result).toEqual({ applied: 3, duplicates: 0, rejects: [], terminals: 1 });
     expect(plan.terminals).toEqual([{ orderId: A, status: 'filled', filledQuantity: 10 }]);
-    expect(plan.passes.map((p) => [p.fills.length, p.changed.map((o) => o.status), p.quiet.length])).toEqual([
-      [0, ['placed'], 0],
-      [1, ['partially_filled'], 0],
-      [1, ['filled'], 0],
+    expect(plan.passes.map((p) => p.fills.length)).toEqual([0, 1, 1]);
+    // Each UPDATE sets status and only the columns that changed with it.
+    expect(plan.passes.map(updates)).toEqual([
+      [{ status: true, rows: [{ id: A, status: 'placed', placed_at: reports[0]!.transact_time }] }],
+      [{ status: true, rows: [{ id: A, status: 'partially_filled', filled_quantity: 3, filled_notional: '561.7599' }] }],
+      [
+        {
+          status: true,
+          rows: [{ id: A, status: 'filled', filled_quantity: 10, filled_notional: '1872.5330', filled_at: reports[2]!.transact_time }],
+        },
+      ],
     ]);
     // Each fill event carries the whole row as it stood after the fill, and the report without poss_dup.
     const [afterFirst] = states(plan.passes[1]!.fills);
@@ -117,11 +136,6 @@ describe('planBatch', () => {
       instrument: 'US0378331005',
     });
     expect(JSON.parse(plan.passes[2]!.fills[0]!.execution)).toEqual((({ poss_dup: _, ...rest }) => rest)(reports[2]!));
-    expect(plan.passes[2]!.changed[0]).toMatchObject({
-      filledQuantity: 10,
-      filledNotional: 10n * 1_872_533n,
-      filledAt: reports[2]!.transact_time,
-    });
   });
 
   it('fills after a status change are a pass of their own: the status event comes before them', () => {
@@ -130,14 +144,50 @@ describe('planBatch', () => {
       reads([row(A), row(B, { status: 'partially_filled', filled_quantity: 5, filled_notional: '50.0000' })]),
     );
     expect(plan.passes).toHaveLength(2);
-    // Pass 0: A's first fill and its status; B's fill, no status change.
+    // Pass 0: A's first fill and its status; B's fill, no status change: a fill's UPDATE sets two columns.
     expect(plan.passes[0]!.fills.map((f) => f.orderId)).toEqual([A, B]);
-    expect(plan.passes[0]!.changed.map((o) => [o.id, o.status, o.filledQuantity])).toEqual([[A, 'partially_filled', 1]]);
-    expect(plan.passes[0]!.quiet.map((o) => [o.id, o.filledQuantity])).toEqual([[B, 7]]);
+    expect(updates(plan.passes[0]!)).toEqual([
+      { status: true, rows: [{ id: A, status: 'partially_filled', filled_quantity: 1, filled_notional: '10.0000' }] },
+      { status: false, rows: [{ id: B, filled_quantity: 7, filled_notional: '70.0000' }] },
+    ]);
     // Pass 1: A's two later fills, then its row at the end of the batch.
     expect(states(plan.passes[1]!.fills).map((s) => s.filled_quantity)).toEqual([2, 3]);
-    expect(plan.passes[1]!.changed).toEqual([]);
-    expect(plan.passes[1]!.quiet.map((o) => [o.id, o.filledQuantity, o.filledNotional])).toEqual([[A, 3, 330_000n]]);
+    expect(updates(plan.passes[1]!)).toEqual([{ status: false, rows: [{ id: A, filled_quantity: 3, filled_notional: '33.0000' }] }]);
+  });
+
+  it('one statement per kind of update: the columns any row changed, the others’ values as read; no UPDATE for a row nothing changed', () => {
+    const placedAt = new Date(at(0));
+    const plan = planBatch(
+      [
+        report(A, { exec_type: 'new', order_status: 'new' }),
+        report(B, { exec_type: 'cancelled', order_status: 'cancelled', cum_qty: 2 }),
+        report(C, { exec_type: 'new', order_status: 'new' }),
+      ].map((r) => item(r)),
+      reads([
+        row(A, { status: 'placing', placed_at: null }),
+        row(B, { status: 'partially_filled', filled_quantity: 2, filled_notional: '20.0000', placed_at: placedAt }),
+        row(C),
+      ]),
+    );
+    const cancelledAt = plan.executions[1]!.transact_time;
+    expect(plan.passes.map(updates)).toEqual([
+      [
+        {
+          status: true,
+          rows: [
+            { id: A, status: 'placed', placed_at: plan.executions[0]!.transact_time, cancelled_at: null },
+            { id: B, status: 'cancelled', placed_at: placedAt.toISOString(), cancelled_at: cancelledAt },
+          ],
+        },
+      ],
+    ]);
+    // C was placed already: its `new` changed nothing, and a late cancel of a cancelled order changes nothing either.
+    const late = planBatch(
+      [item(report(B, { exec_type: 'cancelled', order_status: 'cancelled', cum_qty: 2 }))],
+      reads([row(B, { status: 'cancelled', filled_quantity: 2, filled_notional: '20.0000', cancelled_at: new Date(at(5)) })]),
+    );
+    expect(late.result.applied).toBe(1);
+    expect(late.passes.map(updates)).toEqual([[]]);
   });
 
   it('drops exec ids stored or repeated; keeps bad lines, unknown orders, refused reports and cum mismatches as rejects', () => {
@@ -195,7 +245,7 @@ describe('planBatch', () => {
     );
     expect(plan.executions).toEqual([bust]);
     expect(plan.rejects.map((r) => r.reason)).toEqual(['bust_of_busted_fill']);
-    expect(plan.passes[0]!.quiet[0]).toMatchObject({ filledQuantity: 2, filledNotional: 21n * 10_000n });
+    expect(updates(plan.passes[0]!)).toEqual([{ status: false, rows: [{ id: A, filled_quantity: 2, filled_notional: '21.0000' }] }]);
     expect(JSON.parse(plan.passes[0]!.fills[0]!.execution).exec_type).toBe('trade_bust');
     expect(fills.get(A)!.get('F1')!.busted).toBe(false);
   });
