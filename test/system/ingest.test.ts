@@ -172,6 +172,13 @@ describe('fills reach the order', () => {
   });
 });
 
+describe('the orders table', () => {
+  it('keeps a fifth of each page free, so that a fill\u2019s update (no indexed column) can stay on its page (HOT)', async () => {
+    const { rows } = await stack.db.query("SELECT reloptions FROM pg_class WHERE oid = 'orders'::regclass");
+    expect(rows[0].reloptions).toEqual(['fillfactor=80']);
+  });
+});
+
 /**
  * Each reason is in the process's log (a warning naming it) and in its ingest_rejects_total, at
  * least `counts[reason]` times (1 by default). Both follow the batch's commit: awaited.

@@ -1,0 +1,324 @@
+import { decimalUnits, unitsText } from '../domain/decimal.js';
+import { applyReport, type KnownFill, type OrderAggregate, REJECT_REASONS, type RejectReason } from '../domain/fills.js';
+import type { FinalStatus, OrderStatus } from '../domain/order.js';
+import type { ExecutionReport } from '../exchange/protocol.js';
+
+/**
+ * What one batch writes, worked out from what its transaction read (docs/executions.md,
+ * "Batches"): pure, so the store (ingest/batch-writer.ts) only fences, locks, reads, and runs
+ * the plan's statements. The reports are folded onto their orders in seq order with
+ * domain/fills.ts; each order's states are cut at every status change it goes through, so that
+ * the orders trigger records each status after the fills that led to it.
+ */
+
+/** One line of the session, as the batcher hands it on: a report, or a bad line kept as a reject. */
+export interface IngestItem {
+  /** Its sequence number; null for a line whose seq could not be read. */
+  seq: number | null;
+  report: ExecutionReport | null;
+  /** Why a line is bad before any order is looked at (malformed). */
+  reject: { reason: RejectReason; detail: string } | null;
+  raw: string;
+  /** performance.now() when its line was read off the socket. */
+  readAt: number;
+  /** Resent for a cum mismatch's repair: below the committed seq, applied only if its exec id is new. */
+  repair: boolean;
+}
+
+export interface RejectOutcome {
+  reason: RejectReason;
+  seq: number | null;
+  orderId: string | null;
+  detail: string;
+}
+
+export interface Repair {
+  orderId: string;
+  from: number;
+  to: number;
+}
+
+export interface BatchResult {
+  applied: number;
+  duplicates: number;
+  rejects: RejectOutcome[];
+  /** Ranges to ask the venue again for (a cum mismatch), by order. */
+  repairs: Repair[];
+  terminals: number;
+}
+
+/** An orders row as `SELECT *` returns it (column names). */
+export type OrderRow = Record<string, unknown>;
+
+/** What the batch's transaction read under its locks. */
+export interface BatchReads {
+  /** The batch's orders, locked. */
+  orders: OrderRow[];
+  /** The batch's exec ids already stored (execKey). */
+  stored: ReadonlySet<string>;
+  /** The stored fills the batch's busts refer to (and whether busted), by order then exec id. */
+  fills: Map<string, Map<string, KnownFill>>;
+}
+
+/** A `fill` row of order_stream: the order row after the fill (JSON), and the report (JSON, without poss_dup). */
+export interface FillEvent {
+  orderId: string;
+  state: string;
+  execution: string;
+}
+
+/** One write pass: every order's next segment, its fills inserted before its row is updated. */
+export interface WritePass {
+  fills: FillEvent[];
+  /** The status update (if any order's status changes in this pass) first, then the quiet one. */
+  updates: OrderUpdate[];
+}
+
+/** The orders columns the fold changes besides status: the table's names and types, and each one's value. */
+export const ORDER_COLUMNS = [
+  { name: 'filled_quantity', type: 'int', of: (o: OrderAggregate) => o.filledQuantity },
+  { name: 'filled_notional', type: 'numeric', of: (o: OrderAggregate) => unitsText(o.filledNotional, 4) },
+  { name: 'placed_at', type: 'timestamptz', of: (o: OrderAggregate) => o.placedAt },
+  { name: 'filled_at', type: 'timestamptz', of: (o: OrderAggregate) => o.filledAt },
+  { name: 'cancelled_at', type: 'timestamptz', of: (o: OrderAggregate) => o.cancelledAt },
+  { name: 'expired_at', type: 'timestamptz', of: (o: OrderAggregate) => o.expiredAt },
+  { name: 'rejected_at', type: 'timestamptz', of: (o: OrderAggregate) => o.rejectedAt },
+  { name: 'rejected_reason', type: 'text', of: (o: OrderAggregate) => o.rejectedReason },
+] as const;
+export type OrderColumn = (typeof ORDER_COLUMNS)[number];
+
+/**
+ * One UPDATE of orders (unnest arrays): the columns any of its orders changed, each row's value
+ * for each (a row that did not change one gets its value as read: the rows are locked).
+ */
+export interface OrderUpdate {
+  /** Sets status (and status_actor), so the trigger records the change; the other statement leaves status alone. */
+  setsStatus: boolean;
+  ids: string[];
+  /** Each row's status, when the statement sets it. */
+  statuses: OrderStatus[];
+  columns: OrderColumn[];
+  /** values[c][r]: column c of row r. */
+  values: (string | number | null)[][];
+}
+
+export interface TerminalRow {
+  orderId: string;
+  status: FinalStatus;
+  filledQuantity: number;
+}
+
+export interface RejectRow {
+  seq: number | null;
+  reason: RejectReason;
+  raw: string;
+}
+
+export interface BatchPlan {
+  /** The reports to insert, in seq order. */
+  executions: ExecutionReport[];
+  passes: WritePass[];
+  terminals: TerminalRow[];
+  /** Rows of execution_rejects. */
+  rejects: RejectRow[];
+  /** Orders whose cum disagreed with their fills: the highest such seq (where the repair's range ends). */
+  mismatched: Map<string, number>;
+  result: Omit<BatchResult, 'repairs'>;
+}
+
+/** The key of a report in `BatchReads.stored`. */
+export const execKey = (venue: string, execId: string): string => `${venue}\u0000${execId}`;
+
+/** The batch's reports (the lines that parsed as one). */
+export const reportsOf = (items: readonly IngestItem[]): ExecutionReport[] =>
+  items.flatMap((item) => (item.report === null ? [] : [item.report]));
+
+/** The orders to lock, distinct, in id order (every batch locks in the same order: no deadlock). */
+export const orderIdsOf = (reports: readonly ExecutionReport[]): string[] => [...new Set(reports.map((report) => report.order_id))].sort();
+
+/** The batch's busts that name the fill they cancel (their fills are read from the table). */
+export const bustsOf = (reports: readonly ExecutionReport[]): ExecutionReport[] =>
+  reports.filter((report) => report.exec_type === 'trade_bust' && report.ref_exec_id);
+
+const isoOrNull = (value: unknown): string | null =>
+  value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : String(value);
+
+/** The part of a locked orders row the fold changes. */
+export function aggregateOf(row: OrderRow): OrderAggregate {
+  return {
+    id: String(row.id),
+    status: row.status as OrderStatus,
+    quantity: Number(row.quantity),
+    filledQuantity: Number(row.filled_quantity),
+    filledNotional: decimalUnits(String(row.filled_notional)),
+    placedAt: isoOrNull(row.placed_at),
+    filledAt: isoOrNull(row.filled_at),
+    cancelledAt: isoOrNull(row.cancelled_at),
+    expiredAt: isoOrNull(row.expired_at),
+    rejectedAt: isoOrNull(row.rejected_at),
+    rejectedReason: (row.rejected_reason as string | null) ?? null,
+  };
+}
+
+/** The orders row after the fold, with the table's column names (GET /events reads it back with jsonb_populate_record). */
+export function stateOf(row: OrderRow, order: OrderAggregate): Record<string, unknown> {
+  return {
+    ...row,
+    status: order.status,
+    filled_quantity: order.filledQuantity,
+    filled_notional: unitsText(order.filledNotional, 4),
+    placed_at: order.placedAt,
+    filled_at: order.filledAt,
+    cancelled_at: order.cancelledAt,
+    expired_at: order.expiredAt,
+    rejected_at: order.rejectedAt,
+    rejected_reason: order.rejectedReason,
+  };
+}
+
+/** An order's states after its reports in this batch, cut at each status change. */
+interface Segment {
+  fills: FillEvent[];
+  end: OrderAggregate;
+  statusChanged: boolean;
+}
+
+interface OrderFold {
+  row: OrderRow;
+  /** As read; `aggregate` is as folded so far. */
+  read: OrderAggregate;
+  aggregate: OrderAggregate;
+  fills: Map<string, KnownFill>;
+  segments: Segment[];
+}
+
+/**
+ * Folds the batch's items onto their orders, in the order given (seq order): a line that did not
+ * parse, a report of an order not found, and a report the fold refuses are rejects (a repair's
+ * resend only adds exec ids not stored: its other lines were judged before); an exec id stored
+ * or already in the batch is a duplicate.
+ */
+export function planBatch(items: readonly IngestItem[], reads: BatchReads): BatchPlan {
+  const result: BatchPlan['result'] = { applied: 0, duplicates: 0, rejects: [], terminals: 0 };
+  const orders = new Map<string, OrderFold>();
+  for (const row of reads.orders) {
+    const aggregate = aggregateOf(row);
+    // A copy: the fold marks busted fills, and the reads stay as read.
+    const fills = new Map([...(reads.fills.get(aggregate.id) ?? [])].map(([execId, fill]) => [execId, { ...fill }]));
+    orders.set(aggregate.id, { row, read: aggregate, aggregate, fills, segments: [] });
+  }
+  const executions: ExecutionReport[] = [];
+  const rejects: RejectRow[] = [];
+  const terminals: TerminalRow[] = [];
+  const mismatched = new Map<string, number>();
+  const seen = new Set<string>();
+  const reject = (item: IngestItem, reason: RejectReason, detail: string, orderId: string | null) => {
+    if (item.repair) return;
+    rejects.push({ seq: item.seq, reason, raw: item.raw });
+    result.rejects.push({ reason, seq: item.seq, orderId, detail });
+  };
+
+  for (const item of items) {
+    const report = item.report;
+    if (!report) {
+      reject(item, item.reject?.reason ?? REJECT_REASONS.malformed, item.reject?.detail ?? 'malformed', null);
+      continue;
+    }
+    const key = execKey(report.venue, report.exec_id);
+    if (reads.stored.has(key) || seen.has(key)) {
+      result.duplicates += 1;
+      continue;
+    }
+    seen.add(key);
+    const order = orders.get(report.order_id);
+    if (!order) {
+      reject(item, REJECT_REASONS.unknownOrder, `no order ${report.order_id}`, report.order_id);
+      continue;
+    }
+    const outcome = applyReport(order.aggregate, report, order.fills);
+    if (outcome.kind === 'rejected') {
+      reject(item, outcome.reason, outcome.detail, report.order_id);
+      continue;
+    }
+    result.applied += 1;
+    executions.push(report);
+    order.aggregate = outcome.order;
+    let segment = order.segments.at(-1);
+    if (!segment || segment.statusChanged) {
+      segment = { fills: [], end: outcome.order, statusChanged: false };
+      order.segments.push(segment);
+    }
+    if (outcome.fillEvent) {
+      const { poss_dup: _possDup, ...execution } = report;
+      segment.fills.push({
+        orderId: report.order_id,
+        state: JSON.stringify(stateOf(order.row, outcome.order)),
+        execution: JSON.stringify(execution),
+      });
+    }
+    segment.end = outcome.order;
+    if (outcome.statusChange) segment.statusChanged = true;
+    if (outcome.terminal)
+      terminals.push({ orderId: report.order_id, status: outcome.terminal, filledQuantity: outcome.order.filledQuantity });
+    if (outcome.cumMismatch && !item.repair) {
+      reject(
+        item,
+        REJECT_REASONS.cumMismatch,
+        `venue cum_qty ${report.cum_qty}, fills applied ${outcome.order.filledQuantity}`,
+        report.order_id,
+      );
+      mismatched.set(report.order_id, Math.max(mismatched.get(report.order_id) ?? 0, report.seq));
+    }
+  }
+  result.terminals = terminals.length;
+  return { executions, passes: passesOf([...orders.values()]), terminals, rejects, mismatched, result };
+}
+
+/**
+ * Pass i writes every order's i-th segment: its fill events, then its row as at the segment's
+ * end, with only the columns that changed since the previous segment (or since it was read). An
+ * order whose segment changed nothing (a report that moved neither status nor quantities) is not
+ * updated. Orders are taken in lock (id) order.
+ */
+function passesOf(orders: OrderFold[]): WritePass[] {
+  const passes: { fills: FillEvent[]; changed: Change[]; quiet: Change[] }[] = [];
+  for (const order of orders) {
+    let before = order.read;
+    order.segments.forEach((segment, index) => {
+      if (passes.length === index) passes.push({ fills: [], changed: [], quiet: [] });
+      const pass = passes[index]!;
+      for (const fill of segment.fills) pass.fills.push(fill);
+      const columns = ORDER_COLUMNS.filter((column) => column.of(segment.end) !== column.of(before));
+      if (segment.statusChanged) pass.changed.push({ order: segment.end, columns });
+      else if (columns.length > 0) pass.quiet.push({ order: segment.end, columns });
+      before = segment.end;
+    });
+  }
+  return passes.map((pass) => ({
+    fills: pass.fills,
+    updates: [updateOf(pass.changed, true), updateOf(pass.quiet, false)].filter((update) => update !== null),
+  }));
+}
+
+interface Change {
+  order: OrderAggregate;
+  columns: readonly OrderColumn[];
+}
+
+function updateOf(changes: Change[], setsStatus: boolean): OrderUpdate | null {
+  if (changes.length === 0) return null;
+  const changed = new Set(changes.flatMap((change) => change.columns));
+  const columns = ORDER_COLUMNS.filter((column) => changed.has(column));
+  return {
+    setsStatus,
+    ids: changes.map((change) => change.order.id),
+    statuses: setsStatus ? changes.map((change) => change.order.status) : [],
+    columns,
+    values: columns.map((column) => changes.map((change) => column.of(change.order))),
+  };
+}
+
+/** The ranges to ask again for: from the order's first stored seq (when it has one below) to its mismatched report. */
+export function repairsOf(mismatched: ReadonlyMap<string, number>, firstStored: ReadonlyMap<string, number>): Repair[] {
+  return [...mismatched].map(([orderId, to]) => ({ orderId, from: Math.min(firstStored.get(orderId) ?? to, to), to }));
+}

@@ -1,0 +1,18 @@
+-- Issue 23: the ingestion process updates a working order's row in every batch that fills it,
+-- setting filled_quantity and filled_notional, which no index holds; such an update can be HOT
+-- (the new row version on the same page, no index touched) only where the page has room, and
+-- with full pages few were (5,648 of 66,000 measured): each other one added an entry to every
+-- index of the table. A fillfactor of 80 keeps a fifth of each page free for those versions.
+--
+-- It governs the pages written from now on (new orders' rows). Pages that exist stay as full as
+-- they are until the table is rewritten: VACUUM FULL "orders" (or pg_repack), at a quiet time,
+-- as VACUUM FULL holds an ACCESS EXCLUSIVE lock on orders while it runs. This statement itself
+-- rewrites nothing and takes a SHARE UPDATE EXCLUSIVE lock. Not expressible in schema.prisma.
+--
+-- No index is dropped: each of the seven serves a read or a constraint (orders_pkey; the lists
+-- of GET /orders and their plan test, docs/list-orders.md: orders_created_at_id_idx,
+-- orders_instrument_created_at_id_idx, orders_status_created_at_id_idx, which the stale-order
+-- sweep reads too, orders_account_id_created_at_id_idx; the unique keys per account of
+-- client_order_id and idempotency_key). A status change updates status, which an index holds,
+-- so it is never HOT; a fill's update is.
+ALTER TABLE "orders" SET (fillfactor = 80);

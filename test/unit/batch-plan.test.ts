@@ -1,0 +1,277 @@
+import { describe, expect, it } from 'vitest';
+import type { KnownFill } from '../../domain/fills.js';
+import type { ExecutionReport } from '../../exchange/protocol.js';
+import {
+  type BatchReads,
+  bustsOf,
+  execKey,
+  type IngestItem,
+  type OrderRow,
+  orderIdsOf,
+  planBatch,
+  repairsOf,
+  reportsOf,
+  type WritePass,
+} from '../../ingest/batch-plan.js';
+
+// The pure plan of one ingest batch (ingest/batch-plan.ts), on plain rows and reports: what is
+// inserted, in which pass, which orders are updated with what, and what is kept as a reject.
+const A = '00000000-0000-4000-8000-00000000000a';
+const B = '00000000-0000-4000-8000-00000000000b';
+const C = '00000000-0000-4000-8000-00000000000c';
+const at = (second: number) => `2026-12-01T10:00:${String(second).padStart(2, '0')}.000Z`;
+
+function row(id: string, fields: Partial<OrderRow> = {}): OrderRow {
+  return {
+    id,
+    type: 'limit',
+    side: 'buy',
+    instrument: 'US0378331005',
+    limit_price: '10.00',
+    quantity: 10,
+    status: 'placed',
+    created_at: new Date(at(0)),
+    placed_at: new Date(at(0)),
+    rejected_at: null,
+    rejected_reason: null,
+    cancelled_at: null,
+    filled_quantity: 0,
+    filled_notional: '0.0000',
+    filled_at: null,
+    expired_at: null,
+    account_id: '00000000-0000-4000-8000-00000000de00',
+    status_actor: 'system',
+    ...fields,
+  };
+}
+
+let seq = 0;
+function report(orderId: string, fields: Partial<ExecutionReport> = {}): ExecutionReport {
+  seq += 1;
+  return {
+    type: 'execution_report',
+    seq,
+    poss_dup: false,
+    venue: 'SIMX',
+    exec_id: `E${seq}`,
+    order_id: orderId,
+    exec_type: 'partial_fill',
+    order_status: 'partially_filled',
+    side: 'buy',
+    last_qty: 0,
+    last_px: null,
+    cum_qty: 0,
+    leaves_qty: 10,
+    avg_px: null,
+    transact_time: at(seq % 60),
+    ref_exec_id: null,
+    text: null,
+    ...fields,
+  };
+}
+const fill = (orderId: string, qty: number, px: string, cum: number, fields: Partial<ExecutionReport> = {}) =>
+  report(orderId, { last_qty: qty, last_px: px, cum_qty: cum, ...fields });
+
+const item = (r: ExecutionReport, fields: Partial<IngestItem> = {}): IngestItem => ({
+  seq: r.seq,
+  report: r,
+  reject: null,
+  raw: JSON.stringify(r),
+  readAt: 0,
+  repair: false,
+  ...fields,
+});
+const reads = (orders: OrderRow[], fields: Partial<BatchReads> = {}): BatchReads => ({
+  orders,
+  stored: new Set(),
+  fills: new Map(),
+  ...fields,
+});
+/** A pass's UPDATEs, readably: whether it sets status, and each row's changed columns by name. */
+const updates = (pass: WritePass) =>
+  pass.updates.map((update) => ({
+    status: update.setsStatus,
+    rows: update.ids.map((id, r) => ({
+      id,
+      ...(update.setsStatus ? { status: update.statuses[r] } : {}),
+      ...Object.fromEntries(update.columns.map((column, c) => [column.name, update.values[c]![r]])),
+    })),
+  }));
+const states = (fills: { state: string }[]) =>
+  fills.map((f) => JSON.parse(f.state) as { status: string; filled_quantity: number; filled_notional: string });
+
+describe('planBatch', () => {
+  it('a market order in one batch: a pass per status it goes through, each pass its fills before its update', () => {
+    const reports = [
+      report(A, { exec_type: 'new', order_status: 'new' }),
+      fill(A, 3, '187.2533', 3),
+      fill(A, 7, '187.2533', 10, { exec_type: 'fill', order_status: 'filled' }),
+    ];
+    const plan = planBatch(
+      reports.map((r) => item(r)),
+      reads([row(A, { status: 'placing', placed_at: null })]),
+    );
+    expect(plan.executions).toEqual(reports);
+    expect(plan.result).toEqual({ applied: 3, duplicates: 0, rejects: [], terminals: 1 });
+    expect(plan.terminals).toEqual([{ orderId: A, status: 'filled', filledQuantity: 10 }]);
+    expect(plan.passes.map((p) => p.fills.length)).toEqual([0, 1, 1]);
+    // Each UPDATE sets status and only the columns that changed with it.
+    expect(plan.passes.map(updates)).toEqual([
+      [{ status: true, rows: [{ id: A, status: 'placed', placed_at: reports[0]!.transact_time }] }],
+      [{ status: true, rows: [{ id: A, status: 'partially_filled', filled_quantity: 3, filled_notional: '561.7599' }] }],
+      [
+        {
+          status: true,
+          rows: [{ id: A, status: 'filled', filled_quantity: 10, filled_notional: '1872.5330', filled_at: reports[2]!.transact_time }],
+        },
+      ],
+    ]);
+    // Each fill event carries the whole row as it stood after the fill, and the report without poss_dup.
+    const [afterFirst] = states(plan.passes[1]!.fills);
+    expect(afterFirst).toMatchObject({
+      id: A,
+      status: 'partially_filled',
+      filled_quantity: 3,
+      filled_notional: '561.7599',
+      instrument: 'US0378331005',
+    });
+    expect(JSON.parse(plan.passes[2]!.fills[0]!.execution)).toEqual((({ poss_dup: _, ...rest }) => rest)(reports[2]!));
+  });
+
+  it('fills after a status change are a pass of their own: the status event comes before them', () => {
+    const plan = planBatch(
+      [fill(A, 1, '10', 1), fill(A, 1, '11', 2), fill(B, 2, '10', 2), fill(A, 1, '12', 3)].map((r) => item(r)),
+      reads([row(A), row(B, { status: 'partially_filled', filled_quantity: 5, filled_notional: '50.0000' })]),
+    );
+    expect(plan.passes).toHaveLength(2);
+    // Pass 0: A's first fill and its status; B's fill, no status change: a fill's UPDATE sets two columns.
+    expect(plan.passes[0]!.fills.map((f) => f.orderId)).toEqual([A, B]);
+    expect(updates(plan.passes[0]!)).toEqual([
+      { status: true, rows: [{ id: A, status: 'partially_filled', filled_quantity: 1, filled_notional: '10.0000' }] },
+      { status: false, rows: [{ id: B, filled_quantity: 7, filled_notional: '70.0000' }] },
+    ]);
+    // Pass 1: A's two later fills, then its row at the end of the batch.
+    expect(states(plan.passes[1]!.fills).map((s) => s.filled_quantity)).toEqual([2, 3]);
+    expect(updates(plan.passes[1]!)).toEqual([{ status: false, rows: [{ id: A, filled_quantity: 3, filled_notional: '33.0000' }] }]);
+  });
+
+  it('one statement per kind of update: the columns any row changed, the others’ values as read; no UPDATE for a row nothing changed', () => {
+    const placedAt = new Date(at(0));
+    const plan = planBatch(
+      [
+        report(A, { exec_type: 'new', order_status: 'new' }),
+        report(B, { exec_type: 'cancelled', order_status: 'cancelled', cum_qty: 2 }),
+        report(C, { exec_type: 'new', order_status: 'new' }),
+      ].map((r) => item(r)),
+      reads([
+        row(A, { status: 'placing', placed_at: null }),
+        row(B, { status: 'partially_filled', filled_quantity: 2, filled_notional: '20.0000', placed_at: placedAt }),
+        row(C),
+      ]),
+    );
+    const cancelledAt = plan.executions[1]!.transact_time;
+    expect(plan.passes.map(updates)).toEqual([
+      [
+        {
+          status: true,
+          rows: [
+            { id: A, status: 'placed', placed_at: plan.executions[0]!.transact_time, cancelled_at: null },
+            { id: B, status: 'cancelled', placed_at: placedAt.toISOString(), cancelled_at: cancelledAt },
+          ],
+        },
+      ],
+    ]);
+    // C was placed already: its `new` changed nothing, and a late cancel of a cancelled order changes nothing either.
+    const late = planBatch(
+      [item(report(B, { exec_type: 'cancelled', order_status: 'cancelled', cum_qty: 2 }))],
+      reads([row(B, { status: 'cancelled', filled_quantity: 2, filled_notional: '20.0000', cancelled_at: new Date(at(5)) })]),
+    );
+    expect(late.result.applied).toBe(1);
+    expect(late.passes.map(updates)).toEqual([[]]);
+  });
+
+  it('drops exec ids stored or repeated; keeps bad lines, unknown orders, refused reports and cum mismatches as rejects', () => {
+    const stored = fill(A, 1, '10', 1);
+    const good = fill(A, 2, '10', 2);
+    const unknown = fill(B, 1, '10', 1);
+    const beyond = fill(A, 20, '10', 22);
+    const mismatch = fill(A, 1, '10', 9);
+    const bad: IngestItem = {
+      seq: 99,
+      report: null,
+      reject: { reason: 'malformed', detail: 'not JSON' },
+      raw: '{',
+      readAt: 0,
+      repair: false,
+    };
+    const plan = planBatch(
+      [item(stored), item(good), item(good), bad, item(unknown), item(beyond), item(mismatch)],
+      reads([row(A)], { stored: new Set([execKey('SIMX', stored.exec_id)]) }),
+    );
+    expect(plan.result.duplicates).toBe(2);
+    expect(plan.result.applied).toBe(2);
+    expect(plan.executions).toEqual([good, mismatch]);
+    expect(plan.rejects.map((r) => [r.seq, r.reason])).toEqual([
+      [99, 'malformed'],
+      [unknown.seq, 'unknown_order'],
+      [beyond.seq, 'fill_beyond_quantity'],
+      [mismatch.seq, 'cum_qty_mismatch'],
+    ]);
+    expect(plan.result.rejects.map((r) => [r.reason, r.orderId])).toEqual([
+      ['malformed', null],
+      ['unknown_order', B],
+      ['fill_beyond_quantity', A],
+      ['cum_qty_mismatch', A],
+    ]);
+    expect([...plan.mismatched]).toEqual([[A, mismatch.seq]]);
+  });
+
+  it('a repair resend adds only new exec ids and is never a reject again', () => {
+    const lost = fill(A, 1, '10', 1);
+    const mismatch = fill(A, 1, '10', 5);
+    const plan = planBatch([item(lost, { repair: true }), item(mismatch, { repair: true })], reads([row(A)]));
+    expect(plan.executions).toEqual([lost, mismatch]);
+    expect(plan.rejects).toEqual([]);
+    expect(plan.mismatched.size).toBe(0);
+  });
+
+  it('a bust takes back the stored fill it names, once; the reads are left as read', () => {
+    const fills = new Map([[A, new Map<string, KnownFill>([['F1', { qty: 3, px: '10.5', busted: false }]])]]);
+    const bust = report(A, { exec_type: 'trade_bust', ref_exec_id: 'F1', last_qty: 3, last_px: '10.5', cum_qty: 2 });
+    const again = report(A, { exec_type: 'trade_bust', ref_exec_id: 'F1', last_qty: 3, last_px: '10.5', cum_qty: 2 });
+    const plan = planBatch(
+      [item(bust), item(again)],
+      reads([row(A, { status: 'partially_filled', filled_quantity: 5, filled_notional: '52.5000' })], { fills }),
+    );
+    expect(plan.executions).toEqual([bust]);
+    expect(plan.rejects.map((r) => r.reason)).toEqual(['bust_of_busted_fill']);
+    expect(updates(plan.passes[0]!)).toEqual([{ status: false, rows: [{ id: A, filled_quantity: 2, filled_notional: '21.0000' }] }]);
+    expect(JSON.parse(plan.passes[0]!.fills[0]!.execution).exec_type).toBe('trade_bust');
+    expect(fills.get(A)!.get('F1')!.busted).toBe(false);
+  });
+});
+
+describe('what the store reads for a plan', () => {
+  it('locks the reports\u2019 orders once each in id order; reads the fills that busts name', () => {
+    const reports = [fill(B, 1, '1', 1), fill(A, 1, '1', 1), fill(B, 1, '1', 2), report(A, { exec_type: 'trade_bust', ref_exec_id: 'X' })];
+    const items = [...reports.map((r) => item(r)), { ...item(reports[0]!), report: null }];
+    expect(reportsOf(items)).toEqual(reports);
+    expect(orderIdsOf(reports)).toEqual([A, B]);
+    expect(bustsOf(reports)).toEqual([reports[3]]);
+  });
+
+  it('repairs run from the order\u2019s first stored seq to the mismatched report', () => {
+    expect(
+      repairsOf(
+        new Map([
+          [A, 9],
+          [B, 4],
+        ]),
+        new Map([[A, 2]]),
+      ),
+    ).toEqual([
+      { orderId: A, from: 2, to: 9 },
+      { orderId: B, from: 4, to: 4 },
+    ]);
+  });
+});
