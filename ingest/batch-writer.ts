@@ -66,7 +66,7 @@ function aggregateOf(row: Record<string, unknown>): OrderAggregate {
   };
 }
 
-/** The orders row after the fold, with the table's column names (GET /events reads it back with jsonb_populate_record). */
+/** The orders row after the fold, with the table's column names (GET /events reads its fields back, prisma/order-stream.ts). */
 function stateOf(row: Record<string, unknown>, order: OrderAggregate): Record<string, unknown> {
   return {
     ...row,
@@ -303,7 +303,7 @@ export async function insertExecutions(client: pg.PoolClient | pg.Client, report
 async function writeOrders(client: pg.PoolClient, orders: LockedOrder[]): Promise<void> {
   const passes = Math.max(0, ...orders.map((order) => order.segments.length));
   for (let pass = 0; pass < passes; pass++) {
-    const stream: { orderId: string; state: string; execution: string }[] = [];
+    const stream: { orderId: string; accountId: string; state: string; execution: string }[] = [];
     const changed: OrderAggregate[] = [];
     const quiet: OrderAggregate[] = [];
     for (const order of orders) {
@@ -312,6 +312,8 @@ async function writeOrders(client: pg.PoolClient, orders: LockedOrder[]): Promis
       for (const fill of segment.fills) {
         stream.push({
           orderId: order.aggregate.id,
+          // The order's account: GET /events routes and catches up by it (the row's own column).
+          accountId: String(order.row.account_id),
           state: JSON.stringify(stateOf(order.row, fill.state)),
           execution: JSON.stringify(fill.execution),
         });
@@ -321,9 +323,9 @@ async function writeOrders(client: pg.PoolClient, orders: LockedOrder[]): Promis
     if (stream.length > 0) {
       // One JSON document, not jsonb[]: an array literal would escape every quote of every state.
       await client.query(
-        `INSERT INTO order_stream (order_id, kind, state, execution)
-         SELECT (e->>0)::uuid, 'fill', e->1, e->2 FROM jsonb_array_elements($1::jsonb) AS e`,
-        [`[${stream.map((s) => `[${JSON.stringify(s.orderId)},${s.state},${s.execution}]`).join(',')}]`],
+        `INSERT INTO order_stream (order_id, account_id, kind, state, execution)
+         SELECT (e->>0)::uuid, (e->>1)::uuid, 'fill', e->2, e->3 FROM jsonb_array_elements($1::jsonb) AS e`,
+        [`[${stream.map((s) => `[${JSON.stringify(s.orderId)},${JSON.stringify(s.accountId)},${s.state},${s.execution}]`).join(',')}]`],
       );
     }
     if (changed.length > 0) await updateOrders(client, changed, true);
