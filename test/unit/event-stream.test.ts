@@ -1,12 +1,23 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { EventBuffer } from 'better-sse';
 import { describe, expect, it } from 'vitest';
 import { createCatchUp } from '../../api/event-catch-up.js';
 import { type LiveClient, LiveClients } from '../../api/event-fan-out.js';
 import { eventData, eventIdOf, parseEventId, type StreamEvent, toStreamEvent } from '../../api/event-frames.js';
 import { EventRing } from '../../api/event-ring.js';
+import { createEventHub, type EventHub } from '../../api/event-stream.js';
 import { createLogger } from '../../config/logger.js';
-import type { StreamPosition, StreamRow, StreamScope } from '../../prisma/order-stream.js';
+import {
+  comparePositions,
+  type OrderStreamQuery,
+  type StreamPosition,
+  type StreamRow,
+  type StreamScope,
+} from '../../prisma/order-stream.js';
 import { storedOrder } from '../support/orders.js';
+import { waitFor } from '../support/wait.js';
 
 // The parts of GET /events (api/event-stream.ts) on their own: frames, the ring, the live
 // fan-out and the catch-up, with stand-ins for the connections and the database.
@@ -210,5 +221,110 @@ describe('createCatchUp', () => {
         .sort(),
     ).toEqual(['a', 'b', 'c', 'd']);
     for (const { text } of clients) expect(text().match(/^id:/gm)).toHaveLength(3);
+  });
+});
+
+describe('createEventHub', () => {
+  /** The order stream in memory: the poller's reads see `rows`; a catch-up's read hangs (a database that does not answer). */
+  function fakeStream(rows: StreamRow[]) {
+    const catchUpReads: StreamPosition[] = [];
+    const stream = {
+      tail: async () => rows.at(-1)?.position ?? at(0),
+      after: async (after: StreamPosition, limit: number) => rows.filter((r) => comparePositions(r.position, after) > 0).slice(0, limit),
+      afterInScope: (_scope: StreamScope, after: StreamPosition) => {
+        catchUpReads.push(after);
+        return new Promise<StreamRow[]>(() => {});
+      },
+    };
+    return { stream: stream as unknown as OrderStreamQuery, catchUpReads };
+  }
+
+  async function serveHub(hub: EventHub) {
+    const server = createServer((req, res) => {
+      const query = new URL(req.url!, 'http://localhost').searchParams;
+      const last = req.headers['last-event-id'];
+      hub
+        .serve(req, res, { accountId: query.get('account')!, orderId: null }, typeof last === 'string' ? parseEventId(last) : undefined)
+        .catch(() => {
+          res.statusCode = 503;
+          res.end();
+        });
+    }).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const opened: AbortController[] = [];
+    const open = async (account: string, last?: number) => {
+      const abort = new AbortController();
+      opened.push(abort);
+      const response = await fetch(`http://127.0.0.1:${port}/?account=${account}`, {
+        headers: last === undefined ? {} : { 'Last-Event-ID': eventIdOf(at(last)) },
+        signal: abort.signal,
+      });
+      let text = '';
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      (async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          text += value;
+        }
+      })().catch(() => {});
+      return { ids: () => [...text.matchAll(/^id:(\d+)$/gm)].map((match) => Number(parseEventId(match[1]!)!.id)) };
+    };
+    const close = async () => {
+      for (const abort of opened) abort.abort();
+      await hub.close();
+      server.closeAllConnections();
+      server.close();
+    };
+    return { open, close };
+  }
+
+  const settings = { pollIntervalMs: 5, ringSize: 3, maxClients: 100, clientBufferBytes: 1 << 20, heartbeatMs: 60_000 };
+
+  it('keeps the live tail and the ring moving while every catch-up waits on the database', async () => {
+    const rows = Array.from({ length: 10 }, (_, i) => row(i + 1, 'a', 'o'));
+    const { stream, catchUpReads } = fakeStream(rows);
+    const hub = createEventHub(stream, settings, logger);
+    const { open, close } = await serveHub(hub);
+    try {
+      // Three clients far behind: their catch-ups take both database turns and wait for them.
+      const behind = await Promise.all([open('a', 1), open('a', 2), open('a', 3)]);
+      await waitFor(async () => (catchUpReads.length === 2 ? true : undefined), 10_000, 'two catch-up reads');
+      const live = await open('b');
+      await waitFor(async () => (hub.clients === 4 ? true : undefined), 10_000, 'the live client');
+      rows.push(row(11, 'b', 'p'), row(12, 'a', 'o'));
+      await waitFor(async () => (live.ids().length === 1 ? true : undefined), 10_000, 'the live event');
+      expect(live.ids()).toEqual([11]);
+      // From the ring, without a turn at the database.
+      const recent = await open('a', 10);
+      await waitFor(async () => (recent.ids().length === 1 ? true : undefined), 10_000, 'the ring event');
+      rows.push(row(13, 'a', 'o'), row(14, 'b', 'p'));
+      await waitFor(async () => (recent.ids().length === 2 && live.ids().length === 2 ? true : undefined), 10_000, 'the next events');
+      expect(recent.ids()).toEqual([12, 13]);
+      expect(live.ids()).toEqual([11, 14]);
+      expect(catchUpReads).toHaveLength(2);
+      for (const client of behind) expect(client.ids()).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('sends a client that comes with an id this process has not read yet only the events after it', async () => {
+    const rows = Array.from({ length: 5 }, (_, i) => row(i + 1, 'a', 'o'));
+    const { stream } = fakeStream(rows);
+    const hub = createEventHub(stream, settings, logger);
+    const { open, close } = await serveHub(hub);
+    try {
+      const ahead = await open('a', 8); // read by another process's poller, not yet by this one
+      const now = await open('a');
+      await waitFor(async () => (hub.clients === 2 ? true : undefined), 10_000, 'both clients');
+      rows.push(...[6, 7, 8, 9, 10].map((n) => row(n, 'a', 'o')));
+      await waitFor(async () => (now.ids().length === 5 ? true : undefined), 10_000, 'the events');
+      await waitFor(async () => (ahead.ids().length === 2 ? true : undefined), 10_000, 'the events after its id');
+      expect(ahead.ids()).toEqual([9, 10]);
+    } finally {
+      await close();
+    }
   });
 });
