@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { StreamPosition } from '../prisma/order-stream.js';
 import { callerOf } from './caller.js';
 import { InvalidLastEventIdError, RequestValidationError, type ValidationDetail } from './errors.js';
-import { type EventHub, type EventScope, parseEventId } from './event-stream.js';
+import { parseEventId } from './event-frames.js';
+import type { EventHub, EventScope } from './event-stream.js';
 
 export interface EventsRouteDeps {
   events: EventHub;

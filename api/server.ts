@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import pRetry from 'p-retry';
+import pg from 'pg';
 import { createOrderWorkflowProbe } from '../activities/pending-orders.js';
 import type { Config } from '../config/config.js';
 import { annotateLog } from '../config/log-context.js';
@@ -16,7 +17,7 @@ import { OrdersQuery } from '../prisma/orders-query.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
 import { createAccessControl } from './access.js';
 import { createApp } from './app.js';
-import { createEventHub, type EventHub } from './event-stream.js';
+import { createEventHub, EVENT_STREAM_CONNECTIONS, type EventHub } from './event-stream.js';
 import { createReadinessProbe, type ReadinessProbe } from './health.js';
 import { createManagementApp } from './management.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
@@ -88,8 +89,20 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
   const orders = new OrdersRepository(db);
   const fence = new OrdersRepository(fenceDb);
   const openOutcomes = createOpenOutcomeTracker({ orders: fence, logger, metrics });
+  // GET /events reads through connections of its own (node-postgres, no Prisma: rows made into
+  // frames at the least cost), opened when first needed.
+  const streamDb = new pg.Pool({
+    connectionString: config.DATABASE_URL,
+    max: EVENT_STREAM_CONNECTIONS,
+    connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
+    query_timeout: config.DB_QUERY_TIMEOUT_MS,
+    statement_timeout: config.DB_QUERY_TIMEOUT_MS,
+    application_name: 'api:events',
+  });
+  // An idle connection's error (the server went away) is the pool's to discard, not a crash.
+  streamDb.on('error', (error) => logger.warn({ err: error }, 'idle event stream database connection failed'));
   const events = createEventHub(
-    new OrderStreamQuery(db),
+    new OrderStreamQuery(streamDb),
     {
       pollIntervalMs: config.SSE_POLL_INTERVAL_MS,
       ringSize: config.SSE_RING_SIZE,
@@ -167,7 +180,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
         await new Promise((resolve) => management.close(resolve));
         openOutcomes.stop();
         await warmUp.stop();
-        await Promise.allSettled([db.$disconnect(), fenceDb.$disconnect(), connection.close(), access.close()]);
+        await Promise.allSettled([db.$disconnect(), fenceDb.$disconnect(), streamDb.end(), connection.close(), access.close()]);
       })();
       return closing;
     },

@@ -63,6 +63,8 @@ export interface BatchReads {
 /** A `fill` row of order_stream: the order row after the fill (JSON), and the report (JSON, without poss_dup). */
 export interface FillEvent {
   orderId: string;
+  /** The order's account: GET /events routes and catches up by it (the row's own column). */
+  accountId: string;
   state: string;
   execution: string;
 }
@@ -160,7 +162,7 @@ export function aggregateOf(row: OrderRow): OrderAggregate {
   };
 }
 
-/** The orders row after the fold, with the table's column names (GET /events reads it back with jsonb_populate_record). */
+/** The orders row after the fold, with the table's column names (GET /events reads its fields back, prisma/order-stream.ts). */
 export function stateOf(row: OrderRow, order: OrderAggregate): Record<string, unknown> {
   return {
     ...row,
@@ -252,6 +254,7 @@ export function planBatch(items: readonly IngestItem[], reads: BatchReads): Batc
       const { poss_dup: _possDup, ...execution } = report;
       segment.fills.push({
         orderId: report.order_id,
+        accountId: String(order.row.account_id),
         state: JSON.stringify(stateOf(order.row, outcome.order)),
         execution: JSON.stringify(execution),
       });

@@ -207,9 +207,9 @@ async function writeOrders(client: pg.PoolClient, plan: BatchPlan): Promise<void
 async function insertFillEvents(client: pg.PoolClient, stream: FillEvent[]): Promise<void> {
   // One JSON document, not jsonb[]: an array literal would escape every quote of every state.
   await client.query(
-    `INSERT INTO order_stream (order_id, kind, state, execution)
-     SELECT (e->>0)::uuid, 'fill', e->1, e->2 FROM jsonb_array_elements($1::jsonb) AS e`,
-    [`[${stream.map((s) => `[${JSON.stringify(s.orderId)},${s.state},${s.execution}]`).join(',')}]`],
+    `INSERT INTO order_stream (order_id, account_id, kind, state, execution)
+     SELECT (e->>0)::uuid, (e->>1)::uuid, 'fill', e->2, e->3 FROM jsonb_array_elements($1::jsonb) AS e`,
+    [`[${stream.map((s) => `[${JSON.stringify(s.orderId)},${JSON.stringify(s.accountId)},${s.state},${s.execution}]`).join(',')}]`],
   );
 }
 

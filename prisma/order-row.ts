@@ -3,8 +3,9 @@ import type { Order, OrderSide, OrderStatus, OrderType, TimeInForce } from '../d
 import { Prisma } from './generated/client.js';
 
 // The one mapping of an orders row to the domain's Order. Every read selects ORDER_COLUMNS from
-// an `o` that is the orders table (or a row of its type: jsonb_populate_record of a stream
-// event's state), so enums come as text and decimals as their exact text: no float on the way.
+// an `o` that is the orders table, so enums come as text and decimals as their exact text: no
+// float on the way. The order event stream's reader (prisma/order-stream.ts) gives the same
+// fields as the text its rows' JSON state holds: integers and timestamps as text too.
 
 export const ORDER_COLUMNS = Prisma.sql`o."id", o."type"::text AS "type", o."side"::text AS "side", o."instrument",
   o."limit_price"::text AS "limit_price", o."quantity", o."status"::text AS "status", o."created_at", o."placed_at",
@@ -17,7 +18,7 @@ export interface OrderRecord {
   side: string;
   instrument: string;
   limit_price: string | null;
-  quantity: number;
+  quantity: number | string;
   status: string;
   created_at: Date | string;
   placed_at: Date | string | null;
@@ -25,7 +26,7 @@ export interface OrderRecord {
   rejected_reason: string | null;
   cancelled_at: Date | string | null;
   time_in_force: string;
-  filled_quantity: number;
+  filled_quantity: number | string;
   filled_notional: string;
   filled_at: Date | string | null;
   expired_at: Date | string | null;

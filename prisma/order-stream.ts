@@ -1,14 +1,17 @@
-import { DEMO_ACCOUNT_ID } from '../domain/accounts.js';
 import type { Order } from '../domain/order.js';
-import type { PrismaClient } from './client.js';
-import { Prisma } from './generated/client.js';
-import { ORDER_COLUMNS, type OrderRecord, toOrder } from './order-row.js';
+import { type OrderRecord, toOrder } from './order-row.js';
 
 // Reads of the order event stream (table order_stream, GET /events). Ids alone are not in commit
 // order (a transaction that took its id first may commit last), so a reader goes by (tx, id) and
 // reads only rows of transactions below the snapshot's xmin: every one of those is finished, and
 // no transaction that starts later can get a smaller xid. A row once read is never followed by
 // one that sorts before it.
+//
+// Through node-postgres, not Prisma, and narrow: the row's own columns and the fields of its
+// `state` (the orders row as JSON) that the event shows, each as the text the JSON holds; no
+// jsonb_populate_record. Decimals come as their exact text at their column's scale, timestamps
+// as the JSON's ISO text (written at millisecond precision: timestamptz(3) columns, JavaScript
+// Dates), which toOrder reads as the Dates the columns would give.
 
 /** A place in the stream: the writing transaction's id, then the row's id. */
 export interface StreamPosition {
@@ -32,6 +35,8 @@ export function laterPosition(a: StreamPosition, b: StreamPosition): StreamPosit
 export interface StreamRow {
   position: StreamPosition;
   orderId: string;
+  /** The order's account (rows stored before accounts existed: the demo account's, set by the migration). */
+  accountId: string;
   kind: string;
   at: Date;
   order: Order;
@@ -39,43 +44,85 @@ export interface StreamRow {
   execution: unknown;
 }
 
+/** Which rows a catch-up reads: one account's, and only one order's with an orderId. */
+export interface StreamScope {
+  accountId: string;
+  orderId: string | null;
+}
+
+/** What the reader needs of a node-postgres pool or client. */
+export interface StreamDatabase {
+  query<R extends object>(text: string, values: unknown[]): Promise<{ rows: R[] }>;
+}
+
+// Once per statement (an InitPlan), not per row: the xmin below which every transaction is finished.
+const FINISHED = `s."tx" < (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint)`;
+
+/** The columns of a StreamRow: the state's fields named as the orders table names them (OrderRecord). */
+const COLUMNS = `s."tx", s."id" AS "stream_id", s."order_id" AS "id", s."account_id", s."kind", s."at", s."execution",
+  s."state"->>'type' AS "type", s."state"->>'side' AS "side", s."state"->>'instrument' AS "instrument",
+  (s."state"->>'limit_price')::numeric(18,2)::text AS "limit_price", s."state"->>'quantity' AS "quantity",
+  s."state"->>'status' AS "status", s."state"->>'created_at' AS "created_at", s."state"->>'placed_at' AS "placed_at",
+  s."state"->>'rejected_at' AS "rejected_at", s."state"->>'rejected_reason' AS "rejected_reason",
+  s."state"->>'cancelled_at' AS "cancelled_at", s."state"->>'time_in_force' AS "time_in_force",
+  s."state"->>'filled_quantity' AS "filled_quantity", (s."state"->>'filled_notional')::numeric(38,4)::text AS "filled_notional",
+  s."state"->>'filled_at' AS "filled_at", s."state"->>'expired_at' AS "expired_at", s."state"->>'expires_at' AS "expires_at",
+  s."state"->>'client_order_id' AS "client_order_id"`;
+
+/** The poller's read: every account's rows after a position ($1, $2), at most $3. */
+export const ROWS_AFTER_SQL = `SELECT ${COLUMNS} FROM "order_stream" s
+  WHERE (s."tx", s."id") > ($1::bigint, $2::bigint) AND ${FINISHED}
+  ORDER BY s."tx", s."id" LIMIT $3`;
+
+/** A catch-up's read: account $3's rows after a position ($1, $2), at most $4 (index (account_id, tx, id)). */
+export const ACCOUNT_ROWS_AFTER_SQL = `SELECT ${COLUMNS} FROM "order_stream" s
+  WHERE s."account_id" = $3::uuid AND (s."tx", s."id") > ($1::bigint, $2::bigint) AND ${FINISHED}
+  ORDER BY s."tx", s."id" LIMIT $4`;
+
+/** The same for one order $5 of the account (index (order_id, tx, id)). */
+export const ORDER_ROWS_AFTER_SQL = `SELECT ${COLUMNS} FROM "order_stream" s
+  WHERE s."order_id" = $5::uuid AND s."account_id" = $3::uuid AND (s."tx", s."id") > ($1::bigint, $2::bigint) AND ${FINISHED}
+  ORDER BY s."tx", s."id" LIMIT $4`;
+
+const TAIL_SQL = `SELECT s."tx", s."id" FROM "order_stream" s WHERE ${FINISHED} ORDER BY s."tx" DESC, s."id" DESC LIMIT 1`;
+
 type RawStreamRow = OrderRecord & { tx: string; stream_id: string; kind: string; at: Date; execution: unknown };
 
+function toStreamRow(row: RawStreamRow): StreamRow {
+  return {
+    position: { tx: BigInt(row.tx), id: BigInt(row.stream_id) },
+    orderId: row.id,
+    accountId: row.account_id,
+    kind: row.kind,
+    at: row.at,
+    order: toOrder(row),
+    execution: row.execution,
+  };
+}
+
 export class OrderStreamQuery {
-  constructor(private readonly db: Pick<PrismaClient, '$queryRaw'>) {}
+  constructor(private readonly db: StreamDatabase) {}
 
   /** The last finished row, or STREAM_START for an empty stream: where a reader that wants only new events starts. */
   async tail(): Promise<StreamPosition> {
-    const rows = await this.db.$queryRaw<{ tx: string; id: string }[]>`
-      SELECT s."tx"::text AS "tx", s."id"::text AS "id" FROM "order_stream" s
-      WHERE s."tx" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-      ORDER BY s."tx" DESC, s."id" DESC LIMIT 1`;
+    const { rows } = await this.db.query<{ tx: string; id: string }>(TAIL_SQL, []);
     const row = rows[0];
     return row ? { tx: BigInt(row.tx), id: BigInt(row.id) } : STREAM_START;
   }
 
-  /**
-   * Up to `limit` finished rows after `after`, in stream order; with a scope, only its account's
-   * (rows stored before accounts existed are the demo account's), and only one order's with its orderId.
-   */
-  async after(after: StreamPosition, limit: number, scope?: { accountId: string; orderId: string | null }): Promise<StreamRow[]> {
-    const orderId = scope?.orderId ?? null;
-    const rows = await this.db.$queryRaw<RawStreamRow[]>`
-      SELECT s."tx"::text AS "tx", s."id"::text AS "stream_id", s."kind", s."at", s."execution", ${ORDER_COLUMNS}
-      FROM "order_stream" s CROSS JOIN LATERAL jsonb_populate_record(NULL::"orders", s."state") o
-      WHERE (s."tx", s."id") > (${after.tx.toString()}::bigint, ${after.id.toString()}::bigint)
-        AND s."tx" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-        ${orderId === null ? Prisma.empty : Prisma.sql`AND s."order_id" = ${orderId}::uuid`}
-        ${scope === undefined ? Prisma.empty : Prisma.sql`AND COALESCE(o."account_id", ${DEMO_ACCOUNT_ID}::uuid) = ${scope.accountId}::uuid`}
-      ORDER BY s."tx", s."id"
-      LIMIT ${limit}`;
-    return rows.map((row) => ({
-      position: { tx: BigInt(row.tx), id: BigInt(row.stream_id) },
-      orderId: row.id,
-      kind: row.kind,
-      at: row.at,
-      order: toOrder(row),
-      execution: row.execution,
-    }));
+  /** Up to `limit` finished rows after `after`, of every account, in stream order (the poller's read). */
+  async after(after: StreamPosition, limit: number): Promise<StreamRow[]> {
+    const { rows } = await this.db.query<RawStreamRow>(ROWS_AFTER_SQL, [after.tx.toString(), after.id.toString(), limit]);
+    return rows.map(toStreamRow);
+  }
+
+  /** Up to `limit` finished rows after `after` in the scope (its account's; one order's with its orderId), in stream order. */
+  async afterInScope(scope: StreamScope, after: StreamPosition, limit: number): Promise<StreamRow[]> {
+    const values: unknown[] = [after.tx.toString(), after.id.toString(), scope.accountId, limit];
+    const { rows } =
+      scope.orderId === null
+        ? await this.db.query<RawStreamRow>(ACCOUNT_ROWS_AFTER_SQL, values)
+        : await this.db.query<RawStreamRow>(ORDER_ROWS_AFTER_SQL, [...values, scope.orderId]);
+    return rows.map(toStreamRow);
   }
 }

@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateApiKey } from '../../api/api-key-secrets.js';
 import type { ApiServer } from '../../api/server.js';
+import { DEMO_ACCOUNT_ID } from '../../domain/accounts.js';
 import { testConfig } from '../support/config.js';
 import { request } from '../support/http.js';
 import { uniqueInstrument } from '../support/orders.js';
@@ -20,9 +23,11 @@ const startApi = apiStarter((close) => closers.push(close));
 let api: ApiServer;
 let db: pg.Client;
 
+/** A small ring: reconnects often reach back past it, to the database. */
+const RING = 40;
+
 beforeAll(async () => {
-  // A small ring: reconnects often reach back past it, to the database.
-  api = await startApi({ SSE_RING_SIZE: '40', SSE_HEARTBEAT_MS: '300' });
+  api = await startApi({ SSE_RING_SIZE: String(RING), SSE_HEARTBEAT_MS: '300' });
   db = new pg.Client({ connectionString: testConfig().DATABASE_URL });
   await db.connect();
 });
@@ -34,13 +39,27 @@ afterAll(async () => {
 
 // ---- making events -----------------------------------------------------------------------------
 
-async function insertOrder(quantity = 100): Promise<string> {
+async function insertOrder(quantity = 100, accountId = DEMO_ACCOUNT_ID): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO "orders" ("type", "side", "instrument", "quantity", "status", "placed_at")
-     VALUES ('market', 'buy', $1, $2, 'placed', now()) RETURNING "id"`,
-    [uniqueInstrument('E'), quantity],
+    `INSERT INTO "orders" ("type", "side", "instrument", "quantity", "status", "placed_at", "account_id")
+     VALUES ('market', 'buy', $1, $2, 'placed', now(), $3) RETURNING "id"`,
+    [uniqueInstrument('E'), quantity, accountId],
   );
   return rows[0]!.id;
+}
+
+/** A new account and the headers of a key of it (the test's API takes keys; without one a request is the demo account's). */
+async function newAccount(): Promise<{ id: string; headers: Record<string, string> }> {
+  const { rows } = await db.query<{ id: string }>('INSERT INTO "accounts" ("name") VALUES ($1) RETURNING "id"', [
+    `events-${randomBytes(6).toString('hex')}`,
+  ]);
+  const key = generateApiKey();
+  await db.query('INSERT INTO "api_keys" ("key_id", "account_id", "secret_hash") VALUES ($1, $2, $3)', [
+    key.keyId,
+    rows[0]!.id,
+    key.secretHash,
+  ]);
+  return { id: rows[0]!.id, headers: { Authorization: `Bearer ${key.apiKey}` } };
 }
 
 async function setStatus(client: pg.ClientBase, orderId: string, status: string): Promise<void> {
@@ -56,8 +75,8 @@ async function insertFill(client: pg.ClientBase, orderId: string, qty = 1, price
     `WITH o AS (
        UPDATE "orders" SET "filled_quantity" = "filled_quantity" + $2, "filled_notional" = "filled_notional" + $2 * $3::numeric
        WHERE "id" = $1 RETURNING *)
-     INSERT INTO "order_stream" ("order_id", "kind", "state", "execution")
-     SELECT o."id", 'fill', to_jsonb(o), jsonb_build_object(
+     INSERT INTO "order_stream" ("order_id", "account_id", "kind", "state", "execution")
+     SELECT o."id", o."account_id", 'fill', to_jsonb(o), jsonb_build_object(
        'exec_id', $4::text, 'exec_type', 'partial_fill', 'order_id', o."id", 'last_qty', $2::int, 'last_px', $3::text,
        'cum_qty', o."filled_quantity", 'leaves_qty', o."quantity" - o."filled_quantity", 'transact_time', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
      FROM o`,
@@ -71,13 +90,27 @@ async function insertFill(client: pg.ClientBase, orderId: string, qty = 1, price
  */
 async function insertFillRow(client: pg.ClientBase, orderId: string, qty: number): Promise<void> {
   await client.query(
-    `INSERT INTO "order_stream" ("order_id", "kind", "state", "execution")
-     SELECT o."id", 'fill', to_jsonb(o), jsonb_build_object(
+    `INSERT INTO "order_stream" ("order_id", "account_id", "kind", "state", "execution")
+     SELECT o."id", o."account_id", 'fill', to_jsonb(o), jsonb_build_object(
        'exec_id', $3::text, 'exec_type', 'partial_fill', 'order_id', o."id", 'last_qty', $2::int, 'last_px', '10.25',
        'cum_qty', $2::int, 'leaves_qty', o."quantity" - $2::int, 'transact_time', '2026-12-02T10:00:00.000Z')
      FROM "orders" o WHERE o."id" = $1`,
     [orderId, qty, `R-${process.pid}-${Date.now()}-${++execCounter}`],
   );
+}
+
+/** `count` such rows in one statement; the SSE id of the last. */
+async function insertFillRows(client: pg.ClientBase, orderId: string, count: number, tag: string): Promise<string> {
+  const { rows } = await client.query<{ id: string }>(
+    `INSERT INTO "order_stream" ("order_id", "account_id", "kind", "state", "execution")
+     SELECT o."id", o."account_id", 'fill', to_jsonb(o), jsonb_build_object(
+       'exec_id', $2::text || '-' || g, 'exec_type', 'partial_fill', 'order_id', o."id", 'last_qty', 1, 'last_px', '10.25',
+       'cum_qty', 1, 'leaves_qty', o."quantity" - 1, 'transact_time', '2026-12-02T10:00:00.000Z')
+     FROM "orders" o, generate_series(1, $3::int) g WHERE o."id" = $1
+     RETURNING ("tx"::numeric * 10000000000000 + "id")::text AS "id"`,
+    [orderId, `B-${process.pid}-${tag}`, count],
+  );
+  return rows.map((row) => row.id).reduce((a, b) => (BigInt(a) > BigInt(b) ? a : b));
 }
 
 /** The stream's rows of these orders, in stream order, as (SSE id, order id, kind). */
@@ -190,21 +223,71 @@ describe('GET /events', () => {
     }
   });
 
-  it('a client that reconnects with Last-Event-ID many times during a flow gets every event once, in order', async () => {
-    const orderIds = [await insertOrder(10_000), await insertOrder(10_000), await insertOrder(10_000), await insertOrder(10_000)];
-    const startAfter = (await streamRows(orderIds)).at(-1)!.id;
+  it('many accounts (skewed), several streams each, some of one order, reconnecting with Last-Event-IDs of every age during a flow: each connection gets exactly its scope’s events after its id, in order', async () => {
+    // Six accounts; of every 17 fills, 8 are the first's, 4 the second's, 2 the third's, 1 each the others'.
+    const weights = [8, 4, 2, 1, 1, 1];
+    const schedule = weights.flatMap((weight, account) => Array.from({ length: weight }, () => account));
+    const accounts = await Promise.all(weights.map(() => newAccount()));
+    // Each account has an order per writer (a writer never waits for the other's row locks).
+    const orders = await Promise.all(
+      accounts.map(async (account) => [await insertOrder(10_000, account.id), await insertOrder(10_000, account.id)]),
+    );
+    const noise = await newAccount();
+    const noiseOrder = await insertOrder(1_000_000, noise.id);
+    const startAfter = (await streamRows(orders.flat())).at(-1)!.id;
+
+    // Streams: every account's, and one order's, by header; the three largest accounts' also by
+    // ?last_event_id=; the largest's one more order's. And a client asking for another account's order: nothing.
+    interface Follower {
+      name: string;
+      headers: Record<string, string>;
+      orderIds: string[];
+      orderId: string | null;
+      viaQuery: boolean;
+    }
+    const followers: Follower[] = accounts.flatMap((account, a) => [
+      { name: `account ${a}`, headers: account.headers, orderIds: orders[a]!, orderId: null, viaQuery: false },
+      { name: `account ${a}, order 0`, headers: account.headers, orderIds: [orders[a]![0]!], orderId: orders[a]![0]!, viaQuery: false },
+      ...(a < 3 ? [{ name: `account ${a} (query)`, headers: account.headers, orderIds: orders[a]!, orderId: null, viaQuery: true }] : []),
+      ...(a === 0
+        ? [
+            {
+              name: 'account 0, order 1 (query)',
+              headers: account.headers,
+              orderIds: [orders[0]![1]!],
+              orderId: orders[0]![1]!,
+              viaQuery: true,
+            },
+          ]
+        : []),
+    ]);
+    followers.push({
+      name: "account 5 asking for account 0's order",
+      headers: accounts[5]!.headers,
+      orderIds: [],
+      orderId: orders[0]![0]!,
+      viaQuery: false,
+    });
+
+    // The noise account's stream: once it has a burst's last event, this API's poller has read the burst.
+    const probe = await openEventStream(eventsUrl(), noise.headers);
+    let bursts = 0;
+    /** Enough events after `id` that the ring (of RING events) no longer holds its successor: a resume from it reads the database. */
+    const pastTheRing = async () => {
+      const last = await insertFillRows(db, noiseOrder, 3 * RING, `N${++bursts}`);
+      await probe.until((events) => events.some((event) => event.id === last), "the burst's last event");
+    };
+
     const writers = [0, 1].map(() => new pg.Client({ connectionString: testConfig().DATABASE_URL }));
     await Promise.all(writers.map((writer) => writer.connect()));
     let flowing = true;
-    // Two writers whose transactions overlap and commit in either order, a few events each; each
-    // writer updates orders of its own (no waiting for the other's row locks).
+    // Two writers whose transactions overlap and commit in either order, a few fills each, to the accounts in their shares.
     const flow = Promise.all(
       writers.map(async (writer, w) => {
-        const own = [orderIds[w]!, orderIds[w + 2]!];
-        for (let i = 0; flowing && i < 60; i++) {
+        for (let i = 0; i < 60; i++) {
           await writer.query('BEGIN');
-          for (let k = 0; k < 1 + (i % 3); k++) await insertFill(writer, own[(i + k) % 2]!);
-          if (i % 10 === 9) await setStatus(writer, own[0]!, i % 20 === 9 ? 'partially_filled' : 'placed');
+          for (let k = 0; k <= i % 3; k++) await insertFill(writer, orders[schedule[(i * 3 + k * 7 + w) % schedule.length]!]![w]!);
+          if (i % 10 === 9) await setStatus(writer, orders[(i + w) % accounts.length]![w]!, i % 20 === 9 ? 'partially_filled' : 'placed');
           await sleep(i % 4 === w ? 15 : 0);
           await writer.query('COMMIT');
         }
@@ -213,40 +296,93 @@ describe('GET /events', () => {
       flowing = false;
     });
 
-    const received: ReceivedEvent[] = [];
-    let lastId = startAfter;
-    let reconnects = 0;
-    // Each connection takes a few events (or waits a moment), then drops; the header or the query parameter resumes it.
-    while (flowing || reconnects < 25) {
-      const resume: { query: string; headers: Record<string, string> } =
-        reconnects % 3 === 2 ? { query: `?last_event_id=${lastId}`, headers: {} } : { query: '', headers: { 'Last-Event-ID': lastId } };
-      const stream = await openEventStream(eventsUrl(resume.query), resume.headers);
-      const want = 1 + (reconnects % 7);
-      await Promise.race([stream.until((events) => events.length >= want, 'a few events').catch(() => {}), sleep(300)]);
-      stream.close();
-      await stream.ended;
-      received.push(...stream.events);
-      if (stream.events.length > 0) lastId = stream.events.at(-1)!.id;
-      reconnects++;
-      if (!flowing && reconnects >= 25) break;
+    interface Connection {
+      resume: string;
+      age: 'latest' | 'older' | 'past the ring' | 'final';
+      ids: string[];
+      problems: string[];
     }
+    const open = async (follower: Follower, resume: string) => {
+      const query = [follower.orderId ? `order_id=${follower.orderId}` : '', follower.viaQuery ? `last_event_id=${resume}` : '']
+        .filter((part) => part !== '')
+        .join('&');
+      return openEventStream(eventsUrl(query ? `?${query}` : ''), {
+        ...follower.headers,
+        ...(follower.viaQuery ? {} : { 'Last-Event-ID': resume }),
+      });
+    };
+    // Each connection takes a few events (or stays a moment), then drops; it comes back with its
+    // last id, or one three events older, or its last id once the stream has moved past the ring.
+    const follow = async (follower: Follower) => {
+      const connections: Connection[] = [];
+      const ids: string[] = [];
+      for (let n = 0; flowing || n < 8; n++) {
+        let age: Connection['age'] = 'latest';
+        let resume = ids.at(-1) ?? startAfter;
+        if (n % 5 === 3) {
+          await pastTheRing();
+          age = 'past the ring';
+        } else if (n % 5 === 1 && ids.length >= 3) {
+          resume = ids.at(-3)!;
+          age = 'older';
+        }
+        const stream = await open(follower, resume);
+        await stream.until((events) => events.length >= 1 + (n % 7), 'a few events', 300).catch(() => {});
+        stream.close();
+        await stream.ended;
+        connections.push({ resume, age, ids: stream.events.map((event) => event.id), problems: stream.problems });
+        for (const event of stream.events) if (ids.length === 0 || BigInt(event.id) > BigInt(ids.at(-1)!)) ids.push(event.id);
+      }
+      return { follower, connections, ids };
+    };
+    const followed = await Promise.all(followers.map(follow));
     await flow;
     await Promise.all(writers.map((writer) => writer.end()));
+    probe.close();
 
-    // The rest after the flow stopped, on one last connection.
-    const expected = (await streamRows(orderIds)).filter((row) => BigInt(row.id) > BigInt(startAfter));
-    const last = await openEventStream(eventsUrl(), { 'Last-Event-ID': lastId });
-    try {
-      await last.until((events) => mine([...received, ...events], orderIds).length >= expected.length, 'every event of the flow', 60_000);
-      received.push(...last.events);
-    } finally {
-      last.close();
+    // The rest after the flow stopped, on one last connection each.
+    for (const run of followed) {
+      const expected = await streamRows(run.follower.orderIds);
+      const resume = run.ids.at(-1) ?? startAfter;
+      const stream = await open(run.follower, resume);
+      try {
+        const last = expected.at(-1)?.id;
+        if (last !== undefined && BigInt(last) > BigInt(resume)) {
+          // On a timeout the assertions below say what is missing.
+          await stream
+            .until((events) => events.some((event) => event.id === last), `${run.follower.name}: every event`, 60_000)
+            .catch(() => {});
+        }
+      } finally {
+        stream.close();
+        await stream.ended;
+      }
+      run.connections.push({ resume, age: 'final', ids: stream.events.map((event) => event.id), problems: stream.problems });
+      for (const event of stream.events) if (run.ids.length === 0 || BigInt(event.id) > BigInt(run.ids.at(-1)!)) run.ids.push(event.id);
     }
-    expect(expected.length).toBeGreaterThan(100);
-    expect(mine(received, orderIds).map((event) => event.id)).toEqual(expected.map((row) => row.id));
-    expectIncreasingIds(received);
-    expect(new Set(received.map((event) => event.id)).size).toBe(received.length);
-  }, 180_000);
+
+    for (const { follower, connections, ids } of followed) {
+      const expected = (await streamRows(follower.orderIds)).filter((row) => BigInt(row.id) > BigInt(startAfter)).map((row) => row.id);
+      for (const [n, connection] of connections.entries()) {
+        // Exactly the scope's events after the id it came with: a run of them, none skipped, none twice.
+        const from = expected.findIndex((id) => BigInt(id) > BigInt(connection.resume));
+        const next = from === -1 ? [] : expected.slice(from, from + connection.ids.length);
+        expect(connection.ids, `${follower.name}, connection ${n} (${connection.age}) after ${connection.resume}`).toEqual(next);
+        expect(connection.problems).toEqual([]);
+      }
+      expect(ids, follower.name).toEqual(expected);
+      expect(connections.filter((connection) => connection.age === 'past the ring').length).toBeGreaterThanOrEqual(1);
+    }
+    const sizes = followed.filter((run) => run.follower.orderId === null).map((run) => run.ids.length);
+    expect(sizes[0]).toBeGreaterThan(3 * sizes.at(-1)!); // skewed
+    expect(sizes.every((size) => size >= 5)).toBe(true);
+    expect(followed.at(-1)!.ids).toEqual([]);
+    // Resumes from older ids were served again from there.
+    const older = followed
+      .flatMap((run) => run.connections)
+      .filter((connection) => connection.age === 'older' && connection.ids.length > 0);
+    expect(older.length).toBeGreaterThan(0);
+  }, 240_000);
 
   it('a Last-Event-ID older than the ring is caught up from the database, then the live tail', async () => {
     const orderId = await insertOrder(10_000);

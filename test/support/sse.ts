@@ -8,6 +8,8 @@ export interface ReceivedEvent {
   event: string | undefined;
   // biome-ignore lint/suspicious/noExplicitAny: the event's data, checked by the tests
   data: any;
+  /** The data as sent, for tests of its exact text. */
+  raw: string;
 }
 
 export interface EventStream {
@@ -52,7 +54,7 @@ export async function openEventStream(url: string, headers: Record<string, strin
       }
       const validate = eventData();
       if (!validate(data)) problems.push(`event ${message.id}: ${JSON.stringify(validate.errors)}`);
-      events.push({ id: message.id ?? '', event: message.event, data });
+      events.push({ id: message.id ?? '', event: message.event, data, raw: message.data });
     },
     onComment() {
       comments++;

@@ -1,0 +1,67 @@
+import { LosslessNumber, stringify } from 'lossless-json';
+import type { StreamPosition, StreamRow } from '../prisma/order-stream.js';
+import { orderJson } from './order-response.js';
+
+// GET /events' events as clients get them: the SSE id of a stream position, and the frame of a
+// stream row, rendered once whatever the number of clients it goes to.
+
+/**
+ * An event's SSE id: the stream position (tx, id) as the one decimal integer tx·10^13 + id.
+ * It increases with the position while a row id stays below 10^13 (ten trillion events). It
+ * outgrows a JavaScript number: clients keep it as the string it is (EventSource does).
+ */
+const ID_SCALE = 10n ** 13n;
+const EVENT_ID_PATTERN = /^\d{1,32}$/;
+
+export function eventIdOf(position: StreamPosition): string {
+  return (position.tx * ID_SCALE + position.id).toString();
+}
+
+/** The position an SSE id names, or undefined if it is not one. */
+export function parseEventId(text: string): StreamPosition | undefined {
+  if (!EVENT_ID_PATTERN.test(text)) return undefined;
+  const value = BigInt(text);
+  return { tx: value / ID_SCALE, id: value % ID_SCALE };
+}
+
+/** One event, rendered once for every client, with what routes it: its account and order. */
+export interface StreamEvent {
+  position: StreamPosition;
+  orderId: string;
+  accountId: string;
+  frame: string;
+}
+
+/** A fill's execution report (the venue's names) as a client gets it: Execution's names, exact price. */
+function executionJson(kind: string, report: unknown): string {
+  if (kind !== 'fill' || typeof report !== 'object' || report === null) return 'null';
+  const field = (name: string) => (report as Record<string, unknown>)[name] ?? null;
+  const price = field('last_px');
+  return stringify({
+    exec_id: field('exec_id'),
+    exec_type: field('exec_type'),
+    quantity: field('last_qty'),
+    price: typeof price === 'string' ? new LosslessNumber(price) : null,
+    cum_quantity: field('cum_qty'),
+    leaves_quantity: field('leaves_qty'),
+    venue_time: field('transact_time'),
+  }) as string;
+}
+
+/** The event's data (docs/api.md, "GET /events"): JSON, the order as GET /orders/:id shows it without `events`. */
+export function eventData(row: StreamRow): string {
+  return (
+    `{"order_id":${JSON.stringify(row.orderId)},"kind":${JSON.stringify(row.kind)},"at":${JSON.stringify(row.at.toISOString())},` +
+    `"order":${orderJson(row.order)},"execution":${executionJson(row.kind, row.execution)}}`
+  );
+}
+
+/**
+ * The event's SSE frame: `id`, `event` (its kind) and `data` lines, then a blank line, as
+ * better-sse's EventBuffer writes them (test/unit/event-stream.test.ts compares the two). Written
+ * here: no field can hold a line break (digits, `status`/`fill`, JSON, which escapes them).
+ */
+export function toStreamEvent(row: StreamRow): StreamEvent {
+  const frame = `id:${eventIdOf(row.position)}\nevent:${row.kind}\ndata:${eventData(row)}\n\n`;
+  return { position: row.position, orderId: row.orderId, accountId: row.accountId, frame };
+}
