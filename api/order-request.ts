@@ -124,7 +124,10 @@ export const orderRequestSchema = z
           message: `String should have exactly ${INSTRUMENT_LENGTH} characters`,
         })
         .meta({
-          description: `Exactly ${INSTRUMENT_LENGTH} characters (an ISIN's length), none of them a control or format character.`,
+          description:
+            `Exactly ${INSTRUMENT_LENGTH} characters (an ISIN's length), none of them a control or format character (Unicode Cc or Cf). ` +
+            '`pattern` lists those: the BMP ones as `\\u` ranges, the astral ones (invisible format characters such as U+E0001) ' +
+            'as literal characters in a lookahead, so that engines reading code points and engines reading UTF-16 code units agree.',
           minLength: INSTRUMENT_LENGTH,
           maxLength: INSTRUMENT_LENGTH,
           pattern: NO_CONTROL_CHARACTERS_PATTERN,
