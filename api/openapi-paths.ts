@@ -177,7 +177,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
           500: internalErrorResponse,
         },
       },
-      options: optionsOperation('executionsOptions', '/orders/{id}/executions'),
+      options: optionsOperation('executionsOptions', '/orders/{id}/executions', { refusals: { 422: badId } }),
     },
     '/orders/{id}': {
       // zod-openapi renders a zod parameter here too; its types name only OpenAPI's objects.
@@ -223,7 +223,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
           ),
         },
       },
-      options: optionsOperation('orderOptions', '/orders/{id}'),
+      options: optionsOperation('orderOptions', '/orders/{id}', { refusals: { 422: badId } }),
     },
     '/events': {
       get: {
@@ -286,6 +286,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
         description: 'The process answers. Says nothing about PostgreSQL or Temporal.',
         responses: { 200: json('Alive.', schemas.Liveness) },
       },
+      options: optionsOperation('liveOptions', '/health/live', { tag: 'health' }),
     },
     '/health/ready': {
       get: {
@@ -300,6 +301,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
           503: json('Not ready: a check failed, or the process is shutting down.', schemas.Readiness),
         },
       },
+      options: optionsOperation('readyOptions', '/health/ready', { tag: 'health' }),
     },
   };
 }

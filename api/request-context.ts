@@ -18,16 +18,17 @@ export interface RequestState {
   logger: Logger;
 }
 
-// Paths answered outside the router: their label is the path itself; any other unrouted path is
-// 'unmatched', so scans of random URLs cannot blow up the number of series.
+// The fixed paths (health, metrics, docs): their label is the path itself, the docs' files share
+// one; any other path no route has is 'unmatched', so scans of random URLs cannot blow up the
+// number of series.
 const FIXED_ROUTES = new Set(['/health/live', '/health/ready', '/metrics', '/openapi.json', '/docs']);
 
 /** The route label: the router's path template (`/orders/:id`), never the raw URL. */
 export function routeLabel(ctx: Context): string {
-  const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-  if (typeof matched === 'string') return matched;
   if (FIXED_ROUTES.has(ctx.path)) return ctx.path;
   if (ctx.path.startsWith('/docs/')) return '/docs/*';
+  const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+  if (typeof matched === 'string') return matched;
   return 'unmatched';
 }
 

@@ -80,14 +80,16 @@ describe('GET /openapi.json', () => {
       'POST /orders': ['201', '400', '401', '408', '409', '413', '415', '422', '429', '500'],
       'GET /orders': ['200', '401', '422', '429', '500'],
       'OPTIONS /orders': ['200', '204'],
-      'OPTIONS /orders/{id}': ['200', '204'],
+      'OPTIONS /orders/{id}': ['200', '204', '422'],
       'GET /orders/{id}/executions': ['200', '401', '404', '422', '429', '500'],
-      'OPTIONS /orders/{id}/executions': ['200', '204'],
+      'OPTIONS /orders/{id}/executions': ['200', '204', '422'],
       'GET /orders/{id}': ['200', '401', '404', '422', '429', '500'],
       'DELETE /orders/{id}': ['200', '202', '401', '404', '409', '422', '429', '500'],
       'GET /events': ['200', '400', '401', '422', '429', '500', '503'],
       'GET /health/live': ['200'],
+      'OPTIONS /health/live': ['200', '204'],
       'GET /health/ready': ['200', '503'],
+      'OPTIONS /health/ready': ['200', '204'],
     });
   });
 
