@@ -33,6 +33,26 @@ const orderWithEvents = (status?: z.ZodType) =>
     }),
   );
 
+/**
+ * One event of GET /events as its SSE fields (the schema of a `text/event-stream` describes each
+ * event, as OpenAPI 3.2's `itemSchema` does): the `retry:` line and the heartbeat comments are no
+ * events.
+ */
+const streamEvent = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^\d{1,32}$/)
+      .meta({ description: 'Its position in the stream (`Last-Event-ID` resumes after it): a decimal integer; keep it as a string.' }),
+    event: z.enum(['status', 'fill']).meta({ description: 'A status change, or a fill.' }),
+    data: z.string().meta({
+      description: 'JSON: an `OrderStreamEvent`.',
+      contentMediaType: 'application/json',
+      contentSchema: { $ref: '#/components/schemas/OrderStreamEvent' },
+    }),
+  })
+  .meta({ description: 'One event of the stream, by its fields (`id:`, `event:`, `data:`); `data` is a JSON `OrderStreamEvent`.' });
+
 const notFound = json('No order has this id.', schemas.Message);
 const badId = json('The id is not a UUID (`loc`: `["path", "id"]`).', schemas.ValidationError);
 
@@ -261,9 +281,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
             description:
               'The stream: `id:`, `event:` and `data:` lines per event (`data` is a JSON `OrderStreamEvent`), heartbeat comments, ' +
               'an initial `retry:`. It does not end until the client leaves or the API stops.',
-            content: {
-              'text/event-stream': { schema: z.string().meta({ description: 'Server-Sent Events; each `data` an `OrderStreamEvent`.' }) },
-            },
+            content: { 'text/event-stream': { schema: streamEvent } },
           },
           400: json('`Last-Event-ID` (or `last_event_id`) is not an event id of this stream.', schemas.Message),
           422: json(

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiServer } from '../../api/server.js';
 import { testConfig } from '../support/config.js';
 import { request } from '../support/http.js';
+import { validatorAt } from '../support/openapi-contract.js';
 import { uniqueInstrument } from '../support/orders.js';
 import { type EventStream, openEventStream, type ReceivedEvent } from '../support/sse.js';
 import { apiStarter } from '../support/stack.js';
@@ -134,6 +135,16 @@ describe('GET /events', () => {
       expect(fill2.order.average_fill_price).toBe(10.425);
       expect(filled.order).toMatchObject({ status: 'filled', filled_quantity: 100, workflow_id: `order-${orderId}` });
       expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      // As the OpenAPI document has them: each event by its fields, its data an OrderStreamEvent.
+      const eventSchema = validatorAt(['paths', '/events', 'get', 'responses', '200', 'content', 'text/event-stream', 'schema']);
+      const dataSchema = validatorAt(['components', 'schemas', 'OrderStreamEvent']);
+      for (const event of received) {
+        expect(
+          eventSchema({ id: event.id, event: event.event, data: JSON.stringify(event.data) }),
+          JSON.stringify(eventSchema.errors),
+        ).toBe(true);
+        expect(dataSchema(event.data), JSON.stringify(dataSchema.errors)).toBe(true);
+      }
     } finally {
       stream.close();
     }
