@@ -301,6 +301,12 @@ describe('GET /events', () => {
     const query = await request(eventsUrl('?last_event_id=12x'));
     expect(query.status).toBe(400);
     expect(query.body.message).toMatch(/last_event_id/);
+    // The header wins when both are given, but a malformed query parameter is refused all the same.
+    for (const bad of ['', '12x', '%2012']) {
+      const beside = await request(eventsUrl(`?last_event_id=${bad}`), { headers: { 'Last-Event-ID': '0' } });
+      expect(beside.status, bad).toBe(400);
+      expect(beside.body.message).toMatch(/last_event_id/);
+    }
 
     const badId = await request(eventsUrl('?order_id=not-a-uuid'));
     expect(badId.status).toBe(422);
