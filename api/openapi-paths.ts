@@ -20,6 +20,7 @@ import {
 } from './openapi-helpers.js';
 import { documentedOrderRequest } from './openapi-order-request.js';
 import { responseSchemas as schemas } from './openapi-schemas.js';
+import { TIMESTAMP_PATTERN } from './timestamp.js';
 
 /** An order answered with its `events` (GET and DELETE of /orders/{id}), `status` narrowed if given. */
 const orderWithEvents = (status?: z.ZodType) =>
@@ -52,6 +53,12 @@ const streamEvent = z
     }),
   })
   .meta({ description: 'One event of the stream, by its fields (`id:`, `event:`, `data:`); `data` is a JSON `OrderStreamEvent`.' });
+
+/** A timestamp parameter: RFC 3339, as far as the server takes it (api/timestamp.ts). */
+const timestamp = z.string().meta({ format: 'date-time', pattern: TIMESTAMP_PATTERN });
+const TIMESTAMP_FORM =
+  'An RFC 3339 date-time with `Z` or an offset of at most ±15:59 (as PostgreSQL takes them) and at most 9 decimals, ' +
+  'e.g. `2026-11-23T20:35:52Z` or `2026-11-23T21:35:52.123+01:00`.';
 
 const notFound = json('No order has this id.', schemas.Message);
 const badId = json('The id is not a UUID (`loc`: `["path", "id"]`).', schemas.ValidationError);
@@ -140,8 +147,8 @@ export function buildPaths(): ZodOpenApiPathsObject {
             ),
             side: optionalParameter(z.enum(ORDER_SIDES), 'Only buy or only sell orders.'),
             type: optionalParameter(z.enum(ORDER_TYPES), 'Only market or only limit orders.'),
-            created_from: optionalParameter(z.iso.datetime(), 'Only orders created at or after this time.'),
-            created_to: optionalParameter(z.iso.datetime(), 'Only orders created before this time.'),
+            created_from: optionalParameter(timestamp, `Only orders created at or after this time. ${TIMESTAMP_FORM}`),
+            created_to: optionalParameter(timestamp, `Only orders created before this time. ${TIMESTAMP_FORM}`),
             client_order_id: optionalParameter(
               z.string().regex(/^[\x21-\x7e]{1,64}$/),
               'The order with this `client_order_id` (yours): how to find an order whose answer you lost.',
