@@ -226,7 +226,8 @@ export function buildPaths(): ZodOpenApiPathsObject {
         tags: ['orders'],
         summary: 'Cancel an order',
         description:
-          'Cancels an order. Before the exchange accepted it, it will then never be placed; once it works at the exchange, ' +
+          'Cancels an order (it is not removed: `GET /orders/{id}` answers it still, with its status). ' +
+          'Before the exchange accepted it, it will then never be placed; once it works at the exchange, ' +
           'the exchange cancels the quantity still open and what was filled stays filled (`filled_quantity`). The cancel is first ' +
           "recorded in the order's workflow (durable from then on), then the answer waits for the decision, at most " +
           '`CANCEL_BUDGET_MS` (5 s by default): 200 if the cancel won (`cancelled`, with the filled part), 409 if the order ' +
