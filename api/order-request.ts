@@ -89,8 +89,9 @@ const limitPrice = z
       `(at most ${MAX_LIMIT_PRICE.toFixed()}), as a JSON number (\`187.25\`) or a decimal string (\`"187.25"\`), checked on ` +
       'its exact text: `0.1` is accepted, `0.105` refused; exponents, `NaN`, `Infinity` and hex are refused.',
     anyOf: [
-      // As a binary float the largest price, 9999999999999999.99, is 1e16: as close as JSON Schema can say.
-      { type: 'number', exclusiveMinimum: 0, maximum: MAX_LIMIT_PRICE.toNumber(), multipleOf: 0.01 },
+      // As a binary float the largest price, 9999999999999999.99, is 1e16, as is 10000000000000000, which the
+      // server refuses: below 1e16 leaves out only the largest price written as a number (as a string it is in).
+      { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: MAX_LIMIT_PRICE.toNumber(), multipleOf: 0.01 },
       { type: 'string', pattern: LIMIT_PRICE_PATTERN },
       { type: 'null' },
     ],
