@@ -40,27 +40,40 @@ def _body(response: Any) -> Any:
         return None
 
 
-def _only(details: Any, loc: list[str], messages: tuple[str, ...]) -> bool:
-    return (
-        isinstance(details, list)
-        and len(details) > 0
-        and all(isinstance(d, dict) and d.get("loc") == loc and d.get("msg") in messages for d in details)
-    )
+# Per operation: the 422 entries (loc, message) no schema can prevent, and the reason each is accepted.
+BEYOND_SCHEMA: dict[str, list[tuple[list[str], tuple[str, ...], str]]] = {
+    "GET /orders": [
+        (["query", "cursor"], (INVALID_CURSOR, FOREIGN_CURSOR), "a drawn cursor is not one the server signed"),
+        (["query", "created_from"], (RANGE_RULE,), "created_from after created_to"),
+    ],
+    "GET /orders/{id}/executions": [
+        (["query", "cursor"], (INVALID_CURSOR,), "a drawn cursor is not one the server signed"),
+    ],
+}
 
 
 def _reason(label: str, status: int, body: Any) -> str | None:
+    """Why this refusal is accepted: every entry of the 422 is one no schema can prevent; else None."""
     if status != 422 or not isinstance(body, dict):
         return None
-    details = body.get("detail")
-    if label in ("GET /orders", "GET /orders/{id}/executions") and _only(
-        details, ["query", "cursor"], (INVALID_CURSOR, FOREIGN_CURSOR)
-    ):
-        return "a drawn cursor is not one the server signed"
-    if label == "GET /orders" and _only(details, ["query", "created_from"], (RANGE_RULE,)):
-        return "created_from after created_to"
     if label == "POST /orders" and body == {"message": KEY_REUSED}:
         return "an Idempotency-Key reused with another order"
-    return None
+    details = body.get("detail")
+    if not isinstance(details, list) or len(details) == 0:
+        return None
+    reasons: list[str] = []
+    for detail in details:
+        if not isinstance(detail, dict):
+            return None
+        matching = [
+            reason
+            for loc, messages, reason in BEYOND_SCHEMA.get(label, [])
+            if detail.get("loc") == loc and detail.get("msg") in messages
+        ]
+        if not matching:
+            return None
+        reasons.append(matching[0])
+    return " and ".join(sorted(set(reasons)))
 
 
 def _cancelled_not_removed(label: str, status: int, body: Any) -> str | None:
