@@ -2,19 +2,20 @@ import cors from '@koa/cors';
 import Koa, { type Middleware } from 'koa';
 import { type Config, HTTP_TIMEOUT_DEFAULTS, REFUSAL_LOG_INTERVAL_DEFAULT_MS } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
-import { apiDocs } from './docs.js';
+import { docsRoutes } from './docs.js';
 import { errorResponder } from './errors.js';
 import type { EventHub } from './event-stream.js';
 import { eventsRouter } from './events-routes.js';
 import { createExecutionCursorCodec } from './execution-cursor.js';
-import { livenessRoute, type ReadinessProbe, readinessRoute } from './health.js';
+import { healthRoutes, type ReadinessProbe } from './health.js';
 import { bodyReadSettings } from './json-body.js';
 import { type CursorCodec, createCursorCodec } from './list-cursor.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
-import { type OrdersRouteDeps, ordersRouter } from './orders-routes.js';
+import { type OrdersRouteDeps, orderIdOnOptions, ordersRouter } from './orders-routes.js';
 import { createRefusalLog, type RefusalLog } from './refusal-log.js';
 import { requestContext } from './request-context.js';
 import { routeMatcher } from './route-label.js';
+import { publicRoutes, unknownMethodNotAllowed } from './routing.js';
 
 /** The settings of config/config.ts the app itself reads. */
 export type AppSettings = Partial<Pick<Config, 'CURSOR_SECRET' | 'CORS_ALLOWED_ORIGINS' | 'HTTP_BODY_IDLE_TIMEOUT_MS'>>;
@@ -77,12 +78,12 @@ export function createApp(deps: AppDeps): Koa {
   if (origins.length > 0) app.use(corsFor(origins));
   app.use(errorResponder(deps.logger, (cause) => metrics.internalErrors.inc({ cause })));
   app.use(bodyReadSettings(settings.HTTP_BODY_IDLE_TIMEOUT_MS ?? HTTP_TIMEOUT_DEFAULTS.bodyIdleMs));
-  app.use(livenessRoute());
-  if (readiness) app.use(readinessRoute(readiness));
-  app.use(apiDocs()); // GET /openapi.json, /docs
   app.use(unknownMethodNotAllowed());
+  // GET /health/live, /health/ready, /openapi.json, /docs: no key, and their other methods answered here.
+  app.use(publicRoutes(healthRoutes(readiness), docsRoutes()));
   // OPTIONS only answers which methods a path takes (no order data): it needs no key.
   for (const guard of deps.access ?? []) app.use((ctx, next) => (ctx.method === 'OPTIONS' ? next() : guard(ctx, next)));
+  app.use(orderIdOnOptions(router));
   app.use(router.routes());
   app.use(router.allowedMethods());
   if (events) {
@@ -119,20 +120,4 @@ function corsFor(origins: readonly string[]): Middleware {
     exposeHeaders: CORS_EXPOSED_HEADERS,
     maxAge: CORS_MAX_AGE_SECONDS,
   });
-}
-
-/**
- * The router answers 501 to a method it does not implement at all (TRACE, QUERY, …), whatever
- * the path. For a client that is a method the path does not take: 405 with the path's Allow, as
- * for PUT; or 404 on a path the router does not have.
- */
-function unknownMethodNotAllowed(): Middleware {
-  return async (ctx, next) => {
-    await next();
-    if (ctx.status !== 501 || ctx.body != null) return;
-    if (ctx.response.get('Allow') === '') {
-      ctx.remove('Allow');
-      ctx.status = 404;
-    } else ctx.status = 405;
-  };
 }

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { Middleware } from 'koa';
+import Router from '@koa/router';
 import { openApiDocument } from './openapi.js';
+import { EXACT_PATHS } from './routing.js';
 
 /**
  * GET /openapi.json: the OpenAPI document (api/openapi.ts).
@@ -106,23 +107,23 @@ function docsAssets(): Map<string, () => Asset> {
   return assets;
 }
 
-export function apiDocs(): Middleware {
+/** The docs' routes (GET and HEAD); mount with publicRoutes (api/routing.ts), which answers their other methods. */
+export function docsRoutes(): Router {
   openApiDocument(); // built now, so a schema it cannot represent stops the process at start
-  const assets = docsAssets();
-  return async (ctx, next) => {
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
-    if (ctx.path === '/docs/') {
-      ctx.redirect('../docs'); // relative: the page's own relative references need /docs
-      return;
-    }
-    const asset = assets.get(ctx.path);
-    if (!asset) return next();
-    const { type, body, cache } = asset();
-    ctx.status = 200;
-    ctx.type = type;
-    ctx.set('Cache-Control', cache);
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    if (ctx.path.startsWith('/docs')) ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-    ctx.body = body;
-  };
+  const router = new Router(EXACT_PATHS);
+  router.get('/docs/', (ctx) => {
+    ctx.redirect('../docs'); // relative: the page's own relative references need /docs
+  });
+  for (const [path, asset] of docsAssets()) {
+    router.get(path, (ctx) => {
+      const { type, body, cache } = asset();
+      ctx.status = 200;
+      ctx.type = type;
+      ctx.set('Cache-Control', cache);
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      if (path.startsWith('/docs')) ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+      ctx.body = body;
+    });
+  }
+  return router;
 }

@@ -35,15 +35,20 @@ export function eventScopeFor(ctx: Context): EventScope {
 /**
  * Where the client resumes: the `Last-Event-ID` header (what EventSource sends when it
  * reconnects) before `last_event_id` (for clients that cannot set a header; an EventSource keeps
- * the URL it started with, so the header must win); none: from now on.
+ * the URL it started with, so the header must win); none: from now on. Each one given must be an
+ * event id, the one that does not win too (a malformed `last_event_id` was ignored beside a header).
  */
 function resumeFrom(ctx: Context): StreamPosition | undefined {
   const header = ctx.headers[LAST_EVENT_ID_HEADER.toLowerCase()];
   const query = ctx.query.last_event_id;
-  const [source, text] =
-    header !== undefined ? [`${LAST_EVENT_ID_HEADER} header`, header] : query !== undefined ? ['last_event_id', query] : [];
-  if (source === undefined) return undefined;
-  const position = typeof text === 'string' ? parseEventId(text.trim()) : undefined;
+  // The header's value comes without its surrounding spaces (HTTP's, stripped by Node); the query's is taken as it is.
+  const fromHeader = header === undefined ? undefined : eventIdOrRefuse(`${LAST_EVENT_ID_HEADER} header`, header);
+  const fromQuery = query === undefined ? undefined : eventIdOrRefuse('last_event_id', query);
+  return fromHeader ?? fromQuery;
+}
+
+function eventIdOrRefuse(source: string, text: string | string[]): StreamPosition {
+  const position = typeof text === 'string' ? parseEventId(text) : undefined;
   if (position === undefined) throw new InvalidLastEventIdError(source);
   return position;
 }

@@ -1,7 +1,8 @@
+import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
-import type { Middleware } from 'koa';
 import type { PrismaClient } from '../prisma/client.js';
 import { createMigrationCheck, readAppliedMigrations } from '../prisma/migration-check.js';
+import { EXACT_PATHS } from './routing.js';
 
 /** One dependency's state as GET /health/ready reports it. */
 export interface CheckResult {
@@ -115,22 +116,20 @@ export function createReadinessProbe({ db, temporal, timeoutMs, migrationsDir, w
   };
 }
 
-/** GET /health/live: liveness only, the process answers. Readiness (dependencies reachable) is /health/ready. */
-export function livenessRoute(): Middleware {
-  return async (ctx, next) => {
-    if (ctx.method !== 'GET' || ctx.path !== '/health/live') return next();
-    ctx.body = { status: 'ok' };
-  };
-}
-
 /**
- * GET /health/ready: 200 when ready, else 503, with each check's pass or fail. `detail` adds each
- * check's duration and message (the management port): on the public port a failure's message
- * (an address, a driver's error) would tell anyone about the internals.
+ * GET /health/live: liveness only, the process answers. With a probe, GET /health/ready too: 200
+ * when ready, else 503, with each check's pass or fail; `detail` adds each check's duration and
+ * message (the management port): on the public port a failure's message (an address, a driver's
+ * error) would tell anyone about the internals. Mount with publicRoutes (api/routing.ts): OPTIONS
+ * and the other methods get the router's answers (200 or 405, with `Allow`).
  */
-export function readinessRoute(probe: ReadinessProbe, { detail = false }: { detail?: boolean } = {}): Middleware {
-  return async (ctx, next) => {
-    if (ctx.method !== 'GET' || ctx.path !== '/health/ready') return next();
+export function healthRoutes(probe?: ReadinessProbe, { detail = false }: { detail?: boolean } = {}): Router {
+  const router = new Router(EXACT_PATHS);
+  router.get('/health/live', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  if (!probe) return router;
+  router.get('/health/ready', async (ctx) => {
     const readiness = await probe.check();
     ctx.status = readiness.status === 'ready' ? 200 : 503;
     ctx.set('Cache-Control', 'no-store');
@@ -140,5 +139,6 @@ export function readinessRoute(probe: ReadinessProbe, { detail = false }: { deta
           status: readiness.status,
           checks: Object.fromEntries(Object.entries(readiness.checks).map(([name, check]) => [name, { status: check.status }])),
         };
-  };
+  });
+  return router;
 }

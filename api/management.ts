@@ -1,11 +1,13 @@
 import Koa from 'koa';
-import { livenessRoute, type ReadinessProbe, readinessRoute } from './health.js';
-import { type ApiMetrics, metricsRoute } from './metrics.js';
+import { healthRoutes, type ReadinessProbe } from './health.js';
+import { type ApiMetrics, metricsRoutes } from './metrics.js';
+import { publicRoutes, unknownMethodNotAllowed } from './routing.js';
 
 /**
  * The API's management port (MANAGEMENT_PORT): GET /metrics, which the public port does not
  * serve (per-route counts and process internals are for the operator), and the health routes
- * again for a scraper or an orchestrator that only reaches this port. Anything else: 404.
+ * again for a scraper or an orchestrator that only reaches this port. Another method on those
+ * paths: 405 with `Allow` (OPTIONS: 200 with `Allow`); anything else: 404.
  */
 export function createManagementApp(metrics: ApiMetrics, readiness: ReadinessProbe): Koa {
   const app = new Koa();
@@ -15,8 +17,7 @@ export function createManagementApp(metrics: ApiMetrics, readiness: ReadinessPro
     ctx.set('Cache-Control', 'no-store');
     await next();
   });
-  app.use(livenessRoute());
-  app.use(readinessRoute(readiness, { detail: true }));
-  app.use(metricsRoute(metrics));
+  app.use(unknownMethodNotAllowed());
+  app.use(publicRoutes(healthRoutes(readiness, { detail: true }), metricsRoutes(metrics)));
   return app;
 }

@@ -1,5 +1,6 @@
-import type { Middleware } from 'koa';
+import Router from '@koa/router';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { EXACT_PATHS } from './routing.js';
 
 /** Why a request answered 500: the dependency that failed, or something else. */
 export type InternalErrorCause = 'database' | 'temporal' | 'unexpected';
@@ -66,11 +67,12 @@ export function createApiMetrics(): ApiMetrics {
   return { registry: Registry.merge([own, processMetrics()]), requests, requestDuration, ordersCreated, internalErrors, openOutcomes };
 }
 
-/** GET /metrics: the series in Prometheus' text format. */
-export function metricsRoute(metrics: ApiMetrics): Middleware {
-  return async (ctx, next) => {
-    if (ctx.method !== 'GET' || ctx.path !== '/metrics') return next();
+/** GET /metrics: the series in Prometheus' text format (mount with publicRoutes, api/routing.ts). */
+export function metricsRoutes(metrics: ApiMetrics): Router {
+  const router = new Router(EXACT_PATHS);
+  router.get('/metrics', async (ctx) => {
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.registry.metrics();
-  };
+  });
+  return router;
 }

@@ -35,11 +35,18 @@ export function header(schema: z.ZodType, description: string): z.ZodType {
   return schema.meta({ header: { description } });
 }
 
-/** What OPTIONS answers on a path of the API: its methods, or a CORS preflight (api/app.ts). */
-export function optionsOperation(operationId: string, path: string): ZodOpenApiOperationObject {
+/**
+ * What OPTIONS answers on a path of the API: its methods, or a CORS preflight (api/app.ts); and
+ * the path's own refusals (`refusals`: a malformed id answers 422, as GET does there).
+ */
+export function optionsOperation(
+  operationId: string,
+  path: string,
+  { tag = 'orders', refusals = {} }: { tag?: string; refusals?: Record<number, ZodOpenApiResponseObject> } = {},
+): ZodOpenApiOperationObject {
   return {
     operationId,
-    tags: ['orders'],
+    tags: [tag],
     summary: 'Allowed methods, or a CORS preflight',
     description: `The methods \`${path}\` takes; a CORS preflight when \`CORS_ALLOWED_ORIGINS\` names the page's origin.`,
     responses: {
@@ -55,6 +62,7 @@ export function optionsOperation(operationId: string, path: string): ZodOpenApiO
           'Access-Control-Max-Age': z.string().regex(/^\d+$/),
         }),
       },
+      ...refusals,
     },
   };
 }

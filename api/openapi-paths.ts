@@ -20,6 +20,7 @@ import {
 } from './openapi-helpers.js';
 import { documentedOrderRequest } from './openapi-order-request.js';
 import { responseSchemas as schemas } from './openapi-schemas.js';
+import { TIMESTAMP_PATTERN } from './timestamp.js';
 
 /** An order answered with its `events` (GET and DELETE of /orders/{id}), `status` narrowed if given. */
 const orderWithEvents = (status?: z.ZodType) =>
@@ -32,6 +33,32 @@ const orderWithEvents = (status?: z.ZodType) =>
       },
     }),
   );
+
+/**
+ * One event of GET /events as its SSE fields (the schema of a `text/event-stream` describes each
+ * event, as OpenAPI 3.2's `itemSchema` does): the `retry:` line and the heartbeat comments are no
+ * events.
+ */
+const streamEvent = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^\d{1,32}$/)
+      .meta({ description: 'Its position in the stream (`Last-Event-ID` resumes after it): a decimal integer; keep it as a string.' }),
+    event: z.enum(['status', 'fill']).meta({ description: 'A status change, or a fill.' }),
+    data: z.string().meta({
+      description: 'JSON: an `OrderStreamEvent`.',
+      contentMediaType: 'application/json',
+      contentSchema: { $ref: '#/components/schemas/OrderStreamEvent' },
+    }),
+  })
+  .meta({ description: 'One event of the stream, by its fields (`id:`, `event:`, `data:`); `data` is a JSON `OrderStreamEvent`.' });
+
+/** A timestamp parameter: RFC 3339, as far as the server takes it (api/timestamp.ts). */
+const timestamp = z.string().meta({ format: 'date-time', pattern: TIMESTAMP_PATTERN });
+const TIMESTAMP_FORM =
+  'An RFC 3339 date-time with `Z` or an offset of at most ±15:59 (as PostgreSQL takes them) and at most 9 decimals, ' +
+  'e.g. `2026-11-23T20:35:52Z` or `2026-11-23T21:35:52.123+01:00`.';
 
 const notFound = json('No order has this id.', schemas.Message);
 const badId = json('The id is not a UUID (`loc`: `["path", "id"]`).', schemas.ValidationError);
@@ -120,8 +147,8 @@ export function buildPaths(): ZodOpenApiPathsObject {
             ),
             side: optionalParameter(z.enum(ORDER_SIDES), 'Only buy or only sell orders.'),
             type: optionalParameter(z.enum(ORDER_TYPES), 'Only market or only limit orders.'),
-            created_from: optionalParameter(z.iso.datetime(), 'Only orders created at or after this time.'),
-            created_to: optionalParameter(z.iso.datetime(), 'Only orders created before this time.'),
+            created_from: optionalParameter(timestamp, `Only orders created at or after this time. ${TIMESTAMP_FORM}`),
+            created_to: optionalParameter(timestamp, `Only orders created before this time. ${TIMESTAMP_FORM}`),
             client_order_id: optionalParameter(
               z.string().regex(/^[\x21-\x7e]{1,64}$/),
               'The order with this `client_order_id` (yours): how to find an order whose answer you lost.',
@@ -177,7 +204,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
           500: internalErrorResponse,
         },
       },
-      options: optionsOperation('executionsOptions', '/orders/{id}/executions'),
+      options: optionsOperation('executionsOptions', '/orders/{id}/executions', { refusals: { 422: badId } }),
     },
     '/orders/{id}': {
       // zod-openapi renders a zod parameter here too; its types name only OpenAPI's objects.
@@ -199,7 +226,8 @@ export function buildPaths(): ZodOpenApiPathsObject {
         tags: ['orders'],
         summary: 'Cancel an order',
         description:
-          'Cancels an order. Before the exchange accepted it, it will then never be placed; once it works at the exchange, ' +
+          'Cancels an order (it is not removed: `GET /orders/{id}` answers it still, with its status). ' +
+          'Before the exchange accepted it, it will then never be placed; once it works at the exchange, ' +
           'the exchange cancels the quantity still open and what was filled stays filled (`filled_quantity`). The cancel is first ' +
           "recorded in the order's workflow (durable from then on), then the answer waits for the decision, at most " +
           '`CANCEL_BUDGET_MS` (5 s by default): 200 if the cancel won (`cancelled`, with the filled part), 409 if the order ' +
@@ -223,7 +251,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
           ),
         },
       },
-      options: optionsOperation('orderOptions', '/orders/{id}'),
+      options: optionsOperation('orderOptions', '/orders/{id}', { refusals: { 422: badId } }),
     },
     '/events': {
       get: {
@@ -261,9 +289,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
             description:
               'The stream: `id:`, `event:` and `data:` lines per event (`data` is a JSON `OrderStreamEvent`), heartbeat comments, ' +
               'an initial `retry:`. It does not end until the client leaves or the API stops.',
-            content: {
-              'text/event-stream': { schema: z.string().meta({ description: 'Server-Sent Events; each `data` an `OrderStreamEvent`.' }) },
-            },
+            content: { 'text/event-stream': { schema: streamEvent } },
           },
           400: json('`Last-Event-ID` (or `last_event_id`) is not an event id of this stream.', schemas.Message),
           422: json(
@@ -286,6 +312,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
         description: 'The process answers. Says nothing about PostgreSQL or Temporal.',
         responses: { 200: json('Alive.', schemas.Liveness) },
       },
+      options: optionsOperation('liveOptions', '/health/live', { tag: 'health' }),
     },
     '/health/ready': {
       get: {
@@ -300,6 +327,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
           503: json('Not ready: a check failed, or the process is shutting down.', schemas.Readiness),
         },
       },
+      options: optionsOperation('readyOptions', '/health/ready', { tag: 'health' }),
     },
   };
 }

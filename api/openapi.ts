@@ -6,6 +6,7 @@ import { buildPaths } from './openapi-paths.js';
 import { responseSchemas } from './openapi-schemas.js';
 import type { JsonSchema, OpenApiDocument } from './openapi-types.js';
 import { assertRepresented } from './openapi-validation.js';
+import { TIMESTAMP_PATTERN } from './timestamp.js';
 
 export { ORDER_STATUS_DESCRIPTIONS, transitionsText } from './openapi-schemas.js';
 export * from './openapi-types.js';
@@ -80,7 +81,10 @@ export function buildOpenApiDocument(): OpenApiDocument {
       allowEmptySchema: { custom: true },
       override: ({ jsonSchema }) => {
         // zod adds its own regex to these formats; the format alone is the standard, readable contract.
-        if (jsonSchema.format === 'date-time' || jsonSchema.format === 'uuid') delete jsonSchema.pattern;
+        // Not the timestamp parameters' own pattern: it says where the server is narrower than RFC 3339.
+        if ((jsonSchema.format === 'date-time' || jsonSchema.format === 'uuid') && jsonSchema.pattern !== TIMESTAMP_PATTERN) {
+          delete jsonSchema.pattern;
+        }
         // z.int()'s own bounds (the safe integers) say nothing to a client.
         if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
         if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;

@@ -89,8 +89,9 @@ const limitPrice = z
       `(at most ${MAX_LIMIT_PRICE.toFixed()}), as a JSON number (\`187.25\`) or a decimal string (\`"187.25"\`), checked on ` +
       'its exact text: `0.1` is accepted, `0.105` refused; exponents, `NaN`, `Infinity` and hex are refused.',
     anyOf: [
-      // As a binary float the largest price, 9999999999999999.99, is 1e16: as close as JSON Schema can say.
-      { type: 'number', exclusiveMinimum: 0, maximum: MAX_LIMIT_PRICE.toNumber(), multipleOf: 0.01 },
+      // As a binary float the largest price, 9999999999999999.99, is 1e16, as is 10000000000000000, which the
+      // server refuses: below 1e16 leaves out only the largest price written as a number (as a string it is in).
+      { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: MAX_LIMIT_PRICE.toNumber(), multipleOf: 0.01 },
       { type: 'string', pattern: LIMIT_PRICE_PATTERN },
       { type: 'null' },
     ],
@@ -124,7 +125,10 @@ export const orderRequestSchema = z
           message: `String should have exactly ${INSTRUMENT_LENGTH} characters`,
         })
         .meta({
-          description: `Exactly ${INSTRUMENT_LENGTH} characters (an ISIN's length), none of them a control or format character.`,
+          description:
+            `Exactly ${INSTRUMENT_LENGTH} characters (an ISIN's length), none of them a control or format character (Unicode Cc or Cf). ` +
+            '`pattern` lists those: the BMP ones as `\\u` ranges, the astral ones (invisible format characters such as U+E0001) ' +
+            'as literal characters in a lookahead, so that engines reading code points and engines reading UTF-16 code units agree.',
           minLength: INSTRUMENT_LENGTH,
           maxLength: INSTRUMENT_LENGTH,
           pattern: NO_CONTROL_CHARACTERS_PATTERN,

@@ -4,8 +4,9 @@ import type { Context } from 'koa';
 /** The path template of the route a request is for (`/orders/:id`), or undefined when no route takes it. */
 export type RouteMatcher = (method: string, path: string) => string | undefined;
 
-// Paths answered outside the router: their label is the path itself; any other unrouted path is
-// 'unmatched', so scans of random URLs cannot blow up the number of series.
+// The fixed paths (health, metrics, docs): their label is the path itself, the docs' files share
+// one; any other path no route takes is 'unmatched', so scans of random URLs cannot blow up the
+// number of series.
 const FIXED_ROUTES = new Set(['/health/live', '/health/ready', '/metrics', '/openapi.json', '/docs']);
 
 /**
@@ -30,11 +31,12 @@ export function routeMatcher(routers: readonly Router[]): RouteMatcher {
  * refused before routing, the template of the route it was for (`matcher`).
  */
 export function routeLabel(ctx: Context, matcher?: RouteMatcher): string {
+  // First: the fixed paths are routers' too, and the docs' files must share one label.
+  if (FIXED_ROUTES.has(ctx.path)) return ctx.path;
+  if (ctx.path.startsWith('/docs/')) return '/docs/*';
   const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
   if (typeof matched === 'string') return matched;
   const route = matcher?.(ctx.method, ctx.path);
   if (route !== undefined) return route;
-  if (FIXED_ROUTES.has(ctx.path)) return ctx.path;
-  if (ctx.path.startsWith('/docs/')) return '/docs/*';
   return 'unmatched';
 }

@@ -7,6 +7,14 @@ export interface Timestamp {
 
 const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):(\d{2}))$/;
 
+/**
+ * The timestamps the OpenAPI document promises parseTimestamp takes, as a pattern beside the
+ * `date-time` format (RFC 3339, seconds required): no year 0000, at most 9 decimals, an offset
+ * of at most ±15:59 (PostgreSQL refuses more; RFC 3339 allows up to ±23:59). The server also
+ * takes a time without seconds; the document leaves that out.
+ */
+export const TIMESTAMP_PATTERN = '^(?!0000)\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d{1,9})?(?:Z|[+-](?:0\\d|1[0-5]):[0-5]\\d)$';
+
 /** An ISO 8601 / RFC 3339 date and time with `Z` or an offset; undefined for anything else. */
 export function parseTimestamp(text: string): Timestamp | undefined {
   const match = ISO_TIMESTAMP.exec(text);

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The project's commands: `npm start`, `npm test`, `npm run bench`, `npm run setup` (what the
-// production entry points need) and `npm run setup:test` (what the tests need) all land here.
+// The project's commands: `npm start`, `npm test`, `npm run bench`, `npm run fuzz`, `npm run setup`
+// (what the production entry points need) and `npm run setup:test` (what the tests need) all land here.
 // Before running, this installs whatever the command needs and the machine lacks (npm packages,
-// the Temporal CLI, the time-skipping test server, the generated Prisma client). Each step is
+// the Temporal CLI, the time-skipping test server, Schemathesis, the generated Prisma client). Each step is
 // skipped while it is current, so the second run starts at once. Plain Node only: nothing here
 // may need node_modules.
 import { spawn, spawnSync } from 'node:child_process';
@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TEMPORAL_CLI_VERSION, TOOLS } from './tools.mjs';
+import { SCHEMATHESIS_VERSION, TEMPORAL_CLI_VERSION, TOOLS } from './tools.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const [command, ...rest] = process.argv.slice(2);
@@ -103,6 +103,18 @@ function ensureTemporalCli() {
   });
 }
 
+/** Schemathesis for `npm run fuzz`: a virtual environment of its own (its Python dependencies are many). */
+function ensureSchemathesis() {
+  const dir = path.join(root, TOOLS.schemathesisDir);
+  ensure(`Schemathesis ${SCHEMATHESIS_VERSION} (PyPI)`, `${TOOLS.schemathesisDir}/.stamp`, SCHEMATHESIS_VERSION, () => {
+    const venv = spawnSync('python3', ['-m', 'venv', '--clear', dir], { cwd: root, stdio: 'inherit' });
+    if (venv.status !== 0)
+      throw new Error('python3 -m venv failed: npm run fuzz needs Python 3.10+ with venv (Debian: apt install python3-venv)');
+    run(path.join(dir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `schemathesis==${SCHEMATHESIS_VERSION}`]);
+    run(path.join(root, TOOLS.schemathesis), ['--version']);
+  });
+}
+
 function ensureTestServer() {
   const pom = 'scripts/temporal-test-server/pom.xml';
   ensure('Temporal time-skipping test server (Maven Central)', `${TOOLS.testServerDir}/.stamp`, hashOf(pom), () =>
@@ -173,6 +185,11 @@ const COMMANDS = {
   'test-system'() {
     ensureTestTools();
     runTier('system');
+  },
+  // Property-based fuzzing of a running API with Schemathesis (scripts/fuzz/main.ts): `npm run fuzz -- [BASE_URL]`.
+  fuzz() {
+    ensureSchemathesis();
+    exec(process.execPath, ['--import', 'tsx', 'scripts/fuzz/main.ts', ...rest]);
   },
   // API keys (scripts/keys.ts): on DATABASE_URL, or the embedded PostgreSQL of `npm start`.
   keys() {

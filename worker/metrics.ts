@@ -121,9 +121,15 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** The paths of the metrics server; each takes GET (and HEAD). */
+const METRICS_SERVER_PATHS = new Set(['/metrics', '/health/live']);
+const ALLOW = 'GET, HEAD';
+
 /**
  * The worker's small HTTP server: GET /metrics (its prom-client registry) and GET /health/live
- * (200 while `live()` says so, else 503), for Prometheus and the container's health check.
+ * (200 while `live()` says so, else 503), for Prometheus and the container's health check. HEAD
+ * as GET without the body; OPTIONS 200 and any other method 405 on those paths, both with
+ * `Allow`, as the API's routers answer; any other path 404.
  */
 export async function startMetricsServer(options: {
   registry: Registry;
@@ -132,8 +138,10 @@ export async function startMetricsServer(options: {
   live: () => boolean;
 }): Promise<MetricsServer> {
   const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
-    if (request.method === 'GET' && path === '/metrics') {
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    // Node sends no body to HEAD: it answers as GET.
+    const get = request.method === 'GET' || request.method === 'HEAD';
+    if (get && path === '/metrics') {
       options.registry.metrics().then(
         (text) => {
           response.writeHead(200, { 'content-type': options.registry.contentType });
@@ -146,10 +154,20 @@ export async function startMetricsServer(options: {
       );
       return;
     }
-    if (request.method === 'GET' && path === '/health/live') {
+    if (get && path === '/health/live') {
       const live = options.live();
       response.writeHead(live ? 200 : 503, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ status: live ? 'ok' : 'stopping' }));
+      return;
+    }
+    if (METRICS_SERVER_PATHS.has(path)) {
+      if (request.method === 'OPTIONS') {
+        response.writeHead(200, { allow: ALLOW, 'content-length': '0' });
+        response.end();
+        return;
+      }
+      response.writeHead(405, { allow: ALLOW, 'content-type': 'application/json' });
+      response.end(JSON.stringify({ message: 'Method Not Allowed' }));
       return;
     }
     response.writeHead(404, { 'content-type': 'application/json' });

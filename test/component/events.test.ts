@@ -8,6 +8,7 @@ import type { ApiServer } from '../../api/server.js';
 import { DEMO_ACCOUNT_ID } from '../../domain/accounts.js';
 import { testConfig } from '../support/config.js';
 import { request } from '../support/http.js';
+import { validatorAt } from '../support/openapi-contract.js';
 import { uniqueInstrument } from '../support/orders.js';
 import { type EventStream, openEventStream, type ReceivedEvent } from '../support/sse.js';
 import { apiStarter } from '../support/stack.js';
@@ -167,6 +168,16 @@ describe('GET /events', () => {
       expect(fill2.order.average_fill_price).toBe(10.425);
       expect(filled.order).toMatchObject({ status: 'filled', filled_quantity: 100, workflow_id: `order-${orderId}` });
       expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      // As the OpenAPI document has them: each event by its fields, its data an OrderStreamEvent.
+      const eventSchema = validatorAt(['paths', '/events', 'get', 'responses', '200', 'content', 'text/event-stream', 'schema']);
+      const dataSchema = validatorAt(['components', 'schemas', 'OrderStreamEvent']);
+      for (const event of received) {
+        expect(
+          eventSchema({ id: event.id, event: event.event, data: JSON.stringify(event.data) }),
+          JSON.stringify(eventSchema.errors),
+        ).toBe(true);
+        expect(dataSchema(event.data), JSON.stringify(dataSchema.errors)).toBe(true);
+      }
     } finally {
       stream.close();
     }
@@ -426,6 +437,12 @@ describe('GET /events', () => {
     const query = await request(eventsUrl('?last_event_id=12x'));
     expect(query.status).toBe(400);
     expect(query.body.message).toMatch(/last_event_id/);
+    // The header wins when both are given, but a malformed query parameter is refused all the same.
+    for (const bad of ['', '12x', '%2012']) {
+      const beside = await request(eventsUrl(`?last_event_id=${bad}`), { headers: { 'Last-Event-ID': '0' } });
+      expect(beside.status, bad).toBe(400);
+      expect(beside.body.message).toMatch(/last_event_id/);
+    }
 
     const badId = await request(eventsUrl('?order_id=not-a-uuid'));
     expect(badId.status).toBe(422);

@@ -1,5 +1,4 @@
 import { createHash, randomInt, randomUUID } from 'node:crypto';
-import http from 'node:http';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCursorCodec } from '../../api/list-cursor.js';
@@ -7,8 +6,8 @@ import { openApiDocument } from '../../api/openapi.js';
 import { type ApiServer, startApiServer } from '../../api/server.js';
 import { createLogger } from '../../config/logger.js';
 import { testConfig } from '../support/config.js';
-import { type JsonResponse, postJson, request } from '../support/http.js';
-import { assertInContract, validatorAt } from '../support/openapi-contract.js';
+import { type JsonResponse, methodRequest, postJson, request } from '../support/http.js';
+import { validatorAt } from '../support/openapi-contract.js';
 
 // Bad input against the real API (PostgreSQL and Temporal behind it): each answers a 4xx that
 // names what is wrong, and nothing is stored. Before, a NUL answered 500 (PostgreSQL 22021), a
@@ -220,26 +219,7 @@ function page1Cursor(): string {
 // ---- methods ------------------------------------------------------------------------------------
 
 /** A request with any method (fetch refuses TRACE), its answer checked against the document. */
-function rawRequest(method: string, path: string): Promise<JsonResponse> {
-  const url = `${api.url}${path}`;
-  return new Promise((resolve, reject) => {
-    const outgoing = http.request(url, { method }, (incoming) => {
-      let text = '';
-      incoming.setEncoding('utf8');
-      incoming.on('data', (chunk: string) => (text += chunk));
-      incoming.on('end', () => {
-        const headers = new Headers();
-        for (const [name, value] of Object.entries(incoming.headers)) if (typeof value === 'string') headers.set(name, value);
-        const body = text === '' ? undefined : JSON.parse(text);
-        const status = incoming.statusCode ?? 0;
-        assertInContract({ method, url, status, headers, text, body });
-        resolve({ status, headers, text, body });
-      });
-    });
-    outgoing.on('error', reject);
-    outgoing.end();
-  });
-}
+const rawRequest = (method: string, path: string) => methodRequest(method, `${api.url}${path}`);
 
 describe('methods the API does not take: 405 with Allow, never 501', () => {
   it.each(['TRACE', 'QUERY'])('%s /orders: 405, Allow names GET and POST', async (method) => {
@@ -260,6 +240,45 @@ describe('methods the API does not take: 405 with Allow, never 501', () => {
     const response = await rawRequest('TRACE', '/no-such-path');
     expect(response.status).toBe(404);
     expect(response.body).toEqual({ message: 'No route for TRACE /no-such-path' });
+  });
+
+  // Before, these answered 404: the health routes were no router's, so no method but GET was known there.
+  it.each([
+    ['TRACE', '/health/live'],
+    ['TRACE', '/health/ready'],
+    ['QUERY', '/health/live'],
+    ['POST', '/health/ready'],
+    ['DELETE', '/openapi.json'],
+  ])('%s %s: 405, Allow names GET, without a key', async (method, path) => {
+    const response = await rawRequest(method, path);
+    expect(response.status, response.text).toBe(405);
+    expect(response.body).toEqual({ message: 'Method Not Allowed' });
+    expect(response.headers.get('allow')?.split(/,\s*/).sort()).toEqual(['GET', 'HEAD']);
+  });
+
+  it('OPTIONS /health/live: 200, Allow names GET', async () => {
+    const response = await rawRequest('OPTIONS', '/health/live');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('allow')?.split(/,\s*/).sort()).toEqual(['GET', 'HEAD']);
+  });
+});
+
+describe('OPTIONS checks the order id as GET does', () => {
+  // Before, OPTIONS answered 200 with Allow whatever the id: the router matched the path and looked no further.
+  it.each(['/orders/not-a-uuid', '/orders/null%2Cnull', '/orders/not-a-uuid/executions'])('OPTIONS %s: 422 naming the id', async (path) => {
+    const response = await rawRequest('OPTIONS', path);
+    expect(response.status, response.text).toBe(422);
+    expect(response.body).toEqual({ detail: [{ loc: ['path', 'id'], msg: 'Input should be a valid UUID', type: 'uuid_parsing' }] });
+    expect((await rawRequest('GET', path)).body).toEqual(response.body);
+  });
+
+  it('OPTIONS with a well-formed id, of an order or not: 200 with Allow, nothing read', async () => {
+    const order = await rawRequest('OPTIONS', `/orders/${randomUUID()}`);
+    expect(order.status).toBe(200);
+    expect(order.headers.get('allow')?.split(/,\s*/).sort()).toEqual(['DELETE', 'GET', 'HEAD']);
+    const executions = await rawRequest('OPTIONS', `/orders/${randomUUID()}/executions`);
+    expect(executions.status).toBe(200);
+    expect(executions.headers.get('allow')?.split(/,\s*/).sort()).toEqual(['GET', 'HEAD']);
   });
 });
 

@@ -80,14 +80,16 @@ describe('GET /openapi.json', () => {
       'POST /orders': ['201', '400', '401', '408', '409', '413', '415', '422', '429', '500'],
       'GET /orders': ['200', '401', '422', '429', '500'],
       'OPTIONS /orders': ['200', '204'],
-      'OPTIONS /orders/{id}': ['200', '204'],
+      'OPTIONS /orders/{id}': ['200', '204', '422'],
       'GET /orders/{id}/executions': ['200', '401', '404', '422', '429', '500'],
-      'OPTIONS /orders/{id}/executions': ['200', '204'],
+      'OPTIONS /orders/{id}/executions': ['200', '204', '422'],
       'GET /orders/{id}': ['200', '401', '404', '422', '429', '500'],
       'DELETE /orders/{id}': ['200', '202', '401', '404', '409', '422', '429', '500'],
       'GET /events': ['200', '400', '401', '422', '429', '500', '503'],
       'GET /health/live': ['200'],
+      'OPTIONS /health/live': ['200', '204'],
       'GET /health/ready': ['200', '503'],
+      'OPTIONS /health/ready': ['200', '204'],
     });
   });
 
@@ -248,6 +250,10 @@ describe('the request schema agrees with the validator it documents', () => {
     ['a price with 3 decimals', order({ limit_price: 0.105 })],
     ['a price with 3 decimals (string)', order({ limit_price: '0.105' })],
     ['a price of 0', order({ limit_price: 0 })],
+    ['a price of 10000000000000000 (a number)', order({ limit_price: 1e16 })],
+    ['a price of 9999999999999998 (a number)', order({ limit_price: 9999999999999998 })],
+    ['a price of "9999999999999999.99"', order({ limit_price: '9999999999999999.99' })],
+    ['a price of "10000000000000000"', order({ limit_price: '10000000000000000' })],
     ['a price of "0.00"', order({ limit_price: '0.00' })],
     ['a negative price', order({ limit_price: -1.5 })],
     ['a price "abc"', order({ limit_price: 'abc' })],
@@ -288,6 +294,10 @@ describe('the request schema agrees with the validator it documents', () => {
       expect(validate()(JSON.parse(json)), json).toBe(false);
       expect(serverAccepts(json), json).toBe(true);
     }
+    // The largest price as a JSON number is 1e16 as a binary float, as is a price the server refuses.
+    const largest = order({ limit_price: 0 }).replace('"limit_price":0', '"limit_price":9999999999999999.99');
+    expect(validate()(JSON.parse(largest)), largest).toBe(false);
+    expect(serverAccepts(largest), largest).toBe(true);
   });
 
   it('documents the Idempotency-Key format the server checks', () => {

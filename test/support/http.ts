@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- response bodies are checked by the tests */
+import http from 'node:http';
 import { assertInContract } from './openapi-contract.js';
 
 export interface JsonResponse {
@@ -27,5 +28,39 @@ export function postJson(url: string, body: unknown, headers: Record<string, str
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+/**
+ * A request with any method, TRACE and QUERY too (fetch refuses some), no body. Checked against
+ * the OpenAPI document like `request`'s, unless `contract` is false (the management port, the
+ * worker's metrics server: not in the document).
+ */
+export function methodRequest(method: string, url: string, { contract = true } = {}): Promise<JsonResponse> {
+  return new Promise((resolve, reject) => {
+    const outgoing = http.request(url, { method }, (incoming) => {
+      let text = '';
+      incoming.setEncoding('utf8');
+      incoming.on('data', (chunk: string) => (text += chunk));
+      incoming.on('end', () => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(incoming.headers)) if (typeof value === 'string') headers.set(name, value);
+        let body: any;
+        try {
+          body = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        const status = incoming.statusCode ?? 0;
+        try {
+          if (contract) assertInContract({ method, url, status, headers, text, body });
+          resolve({ status, headers, text, body });
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    outgoing.on('error', reject);
+    outgoing.end();
   });
 }
