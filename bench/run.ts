@@ -3,7 +3,7 @@
 // temporary folder, a Temporal dev server on a free port, real API and worker processes. Prints
 // ONE table (Markdown) on stdout; progress goes to stderr.
 //
-// Options: --short; --json FILE (the raw figures); --only LIST (comma-separated scenarios:
+// Options (`--help` lists them): --short; --json FILE (the raw figures); --only LIST (comma-separated scenarios:
 // limits, post, down, spike, burst, sustained, steady, sse, ingest, auth); --temporal-db file|memory (default file, as `npm start`);
 // --temporal-address HOST:PORT uses a Temporal server started by hand (to try its settings);
 // for exploring, --burst-orders N, --spike-requests N, --steady-rate N, --steady-seconds N override the mode's values
@@ -38,24 +38,44 @@ import { sustainedScenario } from './sustained.js';
 
 const SCENARIOS = ['limits', 'post', 'down', 'spike', 'burst', 'sustained', 'steady', 'sse', 'ingest', 'auth'] as const;
 
-const { values } = parseArgs({
-  options: {
-    short: { type: 'boolean', default: false },
-    json: { type: 'string' },
-    only: { type: 'string' },
-    'temporal-db': { type: 'string', default: 'file' },
-    'temporal-address': { type: 'string' },
-    'burst-orders': { type: 'string' },
-    'spike-requests': { type: 'string' },
-    'steady-rate': { type: 'string' },
-    'steady-seconds': { type: 'string' },
-  },
-});
+const OPTIONS = {
+  help: { type: 'boolean', default: false },
+  short: { type: 'boolean', default: false },
+  json: { type: 'string' },
+  only: { type: 'string' },
+  'temporal-db': { type: 'string', default: 'file' },
+  'temporal-address': { type: 'string' },
+  'burst-orders': { type: 'string' },
+  'spike-requests': { type: 'string' },
+  'steady-rate': { type: 'string' },
+  'steady-seconds': { type: 'string' },
+} as const;
+
+const USAGE = `usage: npm run bench -- [--short] [--json FILE] [--only ${SCENARIOS.join(',')}] [--temporal-db file|memory]
+                     [--temporal-address HOST:PORT] [--burst-orders N] [--spike-requests N] [--steady-rate N] [--steady-seconds N]`;
+
+/** A bad option: say which and how to call it, exit 2 (no stack trace). */
+function usageError(message: string): never {
+  process.stderr.write(`bench: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+const { values } = (() => {
+  try {
+    return parseArgs({ options: OPTIONS });
+  } catch (error) {
+    return usageError(error instanceof Error ? error.message : String(error));
+  }
+})();
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 const base = PROFILES[values.short ? 'short' : 'full'];
 const positive = (name: string, text: string | undefined): number | undefined => {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer`);
+  if (!Number.isInteger(value) || value <= 0) usageError(`--${name} must be a positive integer`);
   return value;
 };
 const burstOrders = positive('burst-orders', values['burst-orders']);
@@ -72,11 +92,10 @@ const profile = {
 };
 const only = new Set(values.only ? values.only.split(',').map((name) => name.trim()) : SCENARIOS);
 for (const name of only) {
-  if (!(SCENARIOS as readonly string[]).includes(name))
-    throw new Error(`--only: unknown scenario ${name} (known: ${SCENARIOS.join(', ')})`);
+  if (!(SCENARIOS as readonly string[]).includes(name)) usageError(`--only: unknown scenario ${name} (known: ${SCENARIOS.join(', ')})`);
 }
 const temporalDbOption = values['temporal-db'];
-if (temporalDbOption !== 'file' && temporalDbOption !== 'memory') throw new Error('--temporal-db must be file or memory');
+if (temporalDbOption !== 'file' && temporalDbOption !== 'memory') usageError('--temporal-db must be file or memory');
 const temporalDb: 'file' | 'memory' = temporalDbOption;
 
 const started = performance.now();
