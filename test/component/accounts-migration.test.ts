@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEMO_ACCOUNT_ID } from '../../domain/accounts.js';
-import { applyMigrations, MIGRATIONS_DIR, readMigrations } from '../../prisma/migrate.js';
+import { applyMigrations, readMigrations } from '../../prisma/migrate.js';
+import { createEmptyDatabase, migrationsBefore } from '../support/migrations.js';
 
 const ACCOUNTS_MIGRATION = '20261202010000_accounts';
 const suiteUrl = inject('databaseUrl');
@@ -17,20 +15,9 @@ let before: string;
 beforeAll(async () => {
   admin = new pg.Client({ connectionString: suiteUrl });
   await admin.connect();
-  database = `accounts_${randomBytes(4).toString('hex')}`;
-  await admin.query(`CREATE DATABASE ${database}`);
-  const parsed = new URL(suiteUrl);
-  parsed.pathname = `/${database}`;
-  url = parsed.toString();
+  ({ name: database, url } = await createEmptyDatabase(admin, suiteUrl, 'accounts'));
   // The migrations as they were before accounts existed (the later ones assume accounts).
-  before = await mkdtemp(path.join(os.tmpdir(), 'migrations-before-'));
-  await cp(MIGRATIONS_DIR, before, {
-    recursive: true,
-    filter: (source) => {
-      const name = path.relative(MIGRATIONS_DIR, source).split(path.sep)[0]!;
-      return !/^\d{14}_/.test(name) || name < ACCOUNTS_MIGRATION;
-    },
-  });
+  before = await migrationsBefore(ACCOUNTS_MIGRATION);
 });
 
 afterAll(async () => {

@@ -1,16 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateApiKey } from '../../api/api-key-secrets.js';
 import { eventData } from '../../api/event-frames.js';
 import { DEMO_ACCOUNT_ID } from '../../domain/accounts.js';
 import { createPrismaClient, type PrismaClient } from '../../prisma/client.js';
-import { applyMigrations, MIGRATIONS_DIR } from '../../prisma/migrate.js';
+import { applyMigrations } from '../../prisma/migrate.js';
 import { ORDER_COLUMNS, type OrderRecord, toOrder } from '../../prisma/order-row.js';
 import { ACCOUNT_ROWS_AFTER_SQL, ORDER_ROWS_AFTER_SQL } from '../../prisma/order-stream.js';
+import { createEmptyDatabase, migrationsBefore } from '../support/migrations.js';
 import { openEventStream } from '../support/sse.js';
 import { apiStarter } from '../support/stack.js';
 
@@ -32,20 +31,9 @@ let prisma: PrismaClient;
 beforeAll(async () => {
   admin = new pg.Client({ connectionString: suiteUrl });
   await admin.connect();
-  database = `stream_${randomBytes(4).toString('hex')}`;
-  await admin.query(`CREATE DATABASE ${database}`);
-  const parsed = new URL(suiteUrl);
-  parsed.pathname = `/${database}`;
-  url = parsed.toString();
+  ({ name: database, url } = await createEmptyDatabase(admin, suiteUrl, 'stream'));
   // The migrations as they were before this one.
-  before = await mkdtemp(path.join(os.tmpdir(), 'migrations-before-'));
-  await cp(MIGRATIONS_DIR, before, {
-    recursive: true,
-    filter: (source) => {
-      const name = path.relative(MIGRATIONS_DIR, source).split(path.sep)[0]!;
-      return !/^\d{14}_/.test(name) || name < STREAM_MIGRATION;
-    },
-  });
+  before = await migrationsBefore(STREAM_MIGRATION);
   db = new pg.Client({ connectionString: url });
   await db.connect();
   prisma = createPrismaClient({ url, poolSize: 2, connectTimeoutMs: 5000, queryTimeoutMs: 10_000 });
