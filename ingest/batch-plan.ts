@@ -60,7 +60,7 @@ export interface BatchReads {
   fills: Map<string, Map<string, KnownFill>>;
 }
 
-/** A `fill` row of order_stream: the order row after the fill (JSON), and the report (JSON, without poss_dup). */
+/** A `fill` row of order_stream: the order's changeable fields after the fill (JSON, stateOf), and the report (JSON, without poss_dup). */
 export interface FillEvent {
   orderId: string;
   /** The order's account: GET /events routes and catches up by it (the row's own column). */
@@ -162,10 +162,16 @@ export function aggregateOf(row: OrderRow): OrderAggregate {
   };
 }
 
-/** The orders row after the fold, with the table's column names (GET /events reads its fields back, prisma/order-stream.ts). */
+/**
+ * A fill row's state (GET /events reads it back, prisma/order-stream.ts): the fields of the orders
+ * row a fill, or anything after the order's insert, can change, as they stand after the fold, with
+ * the table's column names. Not the whole row (issue #23): the order's other fields (type, side,
+ * instrument, limit_price, quantity, created_at, time_in_force, client_order_id, account_id) no
+ * UPDATE of orders ever sets, and the reader takes them from the orders row. expires_at is here
+ * because the workflow's markPlaced may set it after the venue's reports were ingested.
+ */
 export function stateOf(row: OrderRow, order: OrderAggregate): Record<string, unknown> {
   return {
-    ...row,
     status: order.status,
     filled_quantity: order.filledQuantity,
     filled_notional: unitsText(order.filledNotional, 4),
@@ -175,6 +181,7 @@ export function stateOf(row: OrderRow, order: OrderAggregate): Record<string, un
     expired_at: order.expiredAt,
     rejected_at: order.rejectedAt,
     rejected_reason: order.rejectedReason,
+    expires_at: isoOrNull(row.expires_at),
   };
 }
 

@@ -8,10 +8,12 @@ import { type OrderRecord, toOrder } from './order-row.js';
 // one that sorts before it.
 //
 // Through node-postgres, not Prisma, and narrow: the row's own columns and the fields of its
-// `state` (the orders row as JSON) that the event shows, each as the text the JSON holds; no
-// jsonb_populate_record. Decimals come as their exact text at their column's scale, timestamps
+// `state` that the event shows, each as the text the JSON holds; no jsonb_populate_record. A
+// status row's state is the whole orders row; a fill row's (since issue #23) only the fields a
+// fill can change, the order's fixed fields coming from its orders row (COLUMNS). Decimals come as their exact text at their column's scale, timestamps
 // as the JSON's ISO text (written at millisecond precision: timestamptz(3) columns, JavaScript
-// Dates), which toOrder reads as the Dates the columns would give.
+// Dates), which toOrder reads as the Dates the columns would give (a joined created_at is
+// formatted the same way).
 
 /** A place in the stream: the writing transaction's id, then the row's id. */
 export interface StreamPosition {
@@ -58,31 +60,54 @@ export interface StreamDatabase {
 // Once per statement (an InitPlan), not per row: the xmin below which every transaction is finished.
 const FINISHED = `s."tx" < (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint)`;
 
-/** The columns of a StreamRow: the state's fields named as the orders table names them (OrderRecord). */
+/**
+ * A field of the order that never changes once the order is inserted (no UPDATE of orders sets
+ * it): from the row's state when the state has it (a status row, a fill row written before fill
+ * rows were narrow), else from the order's row (a narrow fill row). A key present with JSON null
+ * stays null.
+ */
+const fixed = (field: string, joined: string) => `CASE WHEN s."state" ? '${field}' THEN s."state"->>'${field}' ELSE ${joined} END`;
+
+/**
+ * The columns of a StreamRow: the state's fields named as the orders table names them (OrderRecord).
+ * What an event can change (status, quantities, times, rejected_reason, expires_at: ingest's
+ * stateOf) every state holds; the rest a fill row's state leaves out, and the order's row gives.
+ */
 const COLUMNS = `s."tx", s."id" AS "stream_id", s."order_id" AS "id", s."account_id", s."kind", s."at", s."execution",
-  s."state"->>'type' AS "type", s."state"->>'side' AS "side", s."state"->>'instrument' AS "instrument",
-  (s."state"->>'limit_price')::numeric(18,2)::text AS "limit_price", s."state"->>'quantity' AS "quantity",
-  s."state"->>'status' AS "status", s."state"->>'created_at' AS "created_at", s."state"->>'placed_at' AS "placed_at",
+  ${fixed('type', 'o."type"::text')} AS "type", ${fixed('side', 'o."side"::text')} AS "side",
+  ${fixed('instrument', 'o."instrument"')} AS "instrument",
+  (${fixed('limit_price', 'o."limit_price"::text')})::numeric(18,2)::text AS "limit_price",
+  ${fixed('quantity', 'o."quantity"::text')} AS "quantity",
+  s."state"->>'status' AS "status",
+  ${fixed('created_at', `to_char(o."created_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`)} AS "created_at",
+  s."state"->>'placed_at' AS "placed_at",
   s."state"->>'rejected_at' AS "rejected_at", s."state"->>'rejected_reason' AS "rejected_reason",
-  s."state"->>'cancelled_at' AS "cancelled_at", s."state"->>'time_in_force' AS "time_in_force",
+  s."state"->>'cancelled_at' AS "cancelled_at", ${fixed('time_in_force', 'o."time_in_force"::text')} AS "time_in_force",
   s."state"->>'filled_quantity' AS "filled_quantity", (s."state"->>'filled_notional')::numeric(38,4)::text AS "filled_notional",
   s."state"->>'filled_at' AS "filled_at", s."state"->>'expired_at' AS "expired_at", s."state"->>'expires_at' AS "expires_at",
-  s."state"->>'client_order_id' AS "client_order_id"`;
+  ${fixed('client_order_id', 'o."client_order_id"')} AS "client_order_id"`;
+
+/**
+ * The rows `where` picks, at most `limit`, in stream order, each with its order's fields: the
+ * stream's index scan and LIMIT first, then the orders row of each of those (by primary key).
+ * No order is ever deleted; LEFT all the same: a row whose state is whole does not need its order.
+ */
+const rowsSql = (where: string, limit: string) => `SELECT ${COLUMNS} FROM (
+  SELECT * FROM "order_stream" s WHERE ${where} AND ${FINISHED} ORDER BY s."tx", s."id" LIMIT ${limit}) s
+  LEFT JOIN "orders" o ON o."id" = s."order_id"
+  ORDER BY s."tx", s."id"`;
 
 /** The poller's read: every account's rows after a position ($1, $2), at most $3. */
-export const ROWS_AFTER_SQL = `SELECT ${COLUMNS} FROM "order_stream" s
-  WHERE (s."tx", s."id") > ($1::bigint, $2::bigint) AND ${FINISHED}
-  ORDER BY s."tx", s."id" LIMIT $3`;
+export const ROWS_AFTER_SQL = rowsSql(`(s."tx", s."id") > ($1::bigint, $2::bigint)`, '$3');
 
 /** A catch-up's read: account $3's rows after a position ($1, $2), at most $4 (index (account_id, tx, id)). */
-export const ACCOUNT_ROWS_AFTER_SQL = `SELECT ${COLUMNS} FROM "order_stream" s
-  WHERE s."account_id" = $3::uuid AND (s."tx", s."id") > ($1::bigint, $2::bigint) AND ${FINISHED}
-  ORDER BY s."tx", s."id" LIMIT $4`;
+export const ACCOUNT_ROWS_AFTER_SQL = rowsSql(`s."account_id" = $3::uuid AND (s."tx", s."id") > ($1::bigint, $2::bigint)`, '$4');
 
 /** The same for one order $5 of the account (index (order_id, tx, id)). */
-export const ORDER_ROWS_AFTER_SQL = `SELECT ${COLUMNS} FROM "order_stream" s
-  WHERE s."order_id" = $5::uuid AND s."account_id" = $3::uuid AND (s."tx", s."id") > ($1::bigint, $2::bigint) AND ${FINISHED}
-  ORDER BY s."tx", s."id" LIMIT $4`;
+export const ORDER_ROWS_AFTER_SQL = rowsSql(
+  `s."order_id" = $5::uuid AND s."account_id" = $3::uuid AND (s."tx", s."id") > ($1::bigint, $2::bigint)`,
+  '$4',
+);
 
 const TAIL_SQL = `SELECT s."tx", s."id" FROM "order_stream" s WHERE ${FINISHED} ORDER BY s."tx" DESC, s."id" DESC LIMIT 1`;
 

@@ -69,7 +69,11 @@ async function setStatus(client: pg.ClientBase, orderId: string, status: string)
 
 let execCounter = 0;
 
-/** A fill as the ingestion records it: the order's aggregates, then its stream row with the report. */
+/**
+ * A fill as the ingestion records it: the order's aggregates, then its stream row with the report
+ * and a narrow state (the fields a fill changes, ingest/batch-plan.ts stateOf; the other helpers'
+ * rows carry the whole row, as fill rows written before #23 do: the stream serves both).
+ */
 async function insertFill(client: pg.ClientBase, orderId: string, qty = 1, price = '10.2500'): Promise<void> {
   execCounter++;
   await client.query(
@@ -77,7 +81,10 @@ async function insertFill(client: pg.ClientBase, orderId: string, qty = 1, price
        UPDATE "orders" SET "filled_quantity" = "filled_quantity" + $2, "filled_notional" = "filled_notional" + $2 * $3::numeric
        WHERE "id" = $1 RETURNING *)
      INSERT INTO "order_stream" ("order_id", "account_id", "kind", "state", "execution")
-     SELECT o."id", o."account_id", 'fill', to_jsonb(o), jsonb_build_object(
+     SELECT o."id", o."account_id", 'fill', jsonb_build_object('status', o."status", 'filled_quantity', o."filled_quantity",
+       'filled_notional', o."filled_notional"::text, 'placed_at', o."placed_at", 'filled_at', o."filled_at", 'cancelled_at', o."cancelled_at",
+       'expired_at', o."expired_at", 'rejected_at', o."rejected_at", 'rejected_reason', o."rejected_reason", 'expires_at', o."expires_at"),
+       jsonb_build_object(
        'exec_id', $4::text, 'exec_type', 'partial_fill', 'order_id', o."id", 'last_qty', $2::int, 'last_px', $3::text,
        'cum_qty', o."filled_quantity", 'leaves_qty', o."quantity" - o."filled_quantity", 'transact_time', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
      FROM o`,
