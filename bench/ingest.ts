@@ -8,7 +8,7 @@
 //     (ingest_socket_to_commit_seconds: a report's line read off the socket → its batch's COMMIT
 //     acknowledged), with the venue's report time → its batch's transaction start (executions'
 //     venue_time → received_at, same clock) as a cross-check that includes the socket buffers;
-//   - PostgreSQL's own limit for the same rows: the ingest's executions INSERT alone, by the bench,
+//   - PostgreSQL's own limit for the same rows: the ingest's executions COPY alone, by the bench,
 //     same table, same batch size, one batch in flight (as the ingest has);
 // and the Temporal cost of orders placed and filled: history events and workflow tasks per
 // order, and the signals and Updates each got (at most one terminal Update).
@@ -18,7 +18,7 @@ import { createPlacementStarter } from '../api/placement-client.js';
 import { submitOrder } from '../api/submit-order.js';
 import { FINAL_STATUSES, workflowIdFor } from '../domain/order.js';
 import type { ExecutionReport } from '../exchange/protocol.js';
-import { insertExecutions } from '../ingest/batch-writer.js';
+import { copyExecutions } from '../ingest/batch-writer.js';
 import { loadIngestConfig } from '../ingest/ingest-config.js';
 import { orderTerminalSignal, orderTerminalUpdate } from '../workflows/messages.js';
 import { type LatencySummary, summariseMs } from './histogram.js';
@@ -268,7 +268,7 @@ async function offerLoad(bench: Bench, orderIds: string[], instrument: string, r
 // The phases
 
 async function pgLimit(bench: Bench, orderIds: string[], batchSize: number, durationS: number): Promise<PgLimitResult> {
-  // The ingest's own statement (ingest/batch-writer.ts insertExecutions), rows shaped as a load
+  // The ingest's own COPY (ingest/batch-writer.ts copyExecutions), rows shaped as a load
   // fill's: one share at a fixed price, round robin over the same orders.
   const run = randomUUID().slice(0, 8);
   const venue = 'BENCHPG';
@@ -306,7 +306,7 @@ async function pgLimit(bench: Bench, orderIds: string[], batchSize: number, dura
       });
       const t = performance.now();
       // Its own transaction (autocommit), as each of the ingest's batches commits.
-      rows += await insertExecutions(client, reports);
+      rows += await copyExecutions(client, reports);
       times.push(performance.now() - t);
       n += batchSize;
     }
@@ -534,7 +534,7 @@ export async function ingestScenario(bench: Bench): Promise<IngestResult> {
   const wfOrders = short ? 20 : 100;
   bench.log(`ingest: Temporal cost of ${wfOrders} orders placed and filled`);
   const wf = await phase(bench, 'Temporal cost', () => temporalCost(bench, wfOrders));
-  bench.log(`ingest: PostgreSQL's own limit, the executions INSERT alone, batches of ${settings.INGEST_BATCH_MAX}`);
+  bench.log(`ingest: PostgreSQL's own limit, the executions COPY alone, batches of ${settings.INGEST_BATCH_MAX}`);
   const pg = await phase(bench, 'PostgreSQL limit', () => pgLimit(bench, orderIds, settings.INGEST_BATCH_MAX, short ? 5 : 20));
   // What the venue makes beyond the ingest's rate waits for it: the drains below take as long as
   // the backlog needs at that rate (minutes if it is far below the offer).

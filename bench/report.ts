@@ -518,7 +518,7 @@ function ingestRows(
   const pg = ok(result.pgLimit);
   if (pg)
     rows.push({
-      measure: `PostgreSQL's own limit: the ingest's executions INSERT alone (bench, no venue, no ingest), batches of ${pg.batchSize}, one in flight`,
+      measure: `PostgreSQL's own limit: the ingest's executions COPY alone (bench, no venue, no ingest), batches of ${pg.batchSize}, one in flight`,
       figure: `${num(pg.rowsPerS)} rows/s (${pg.rows} in ${num(pg.durationS, 1)} s, ${pg.batches} batches); per batch ${latency(pg.batchMs)}`,
       cpu: `${ingestCpu(pg.cpu)}; pg ${perReport(pg.cpu.seconds.postgres, pg.rows)} µs CPU per row`,
     });

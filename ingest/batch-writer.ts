@@ -18,6 +18,7 @@ import {
   reportsOf,
   type TerminalRow,
 } from './batch-plan.js';
+import { type CopyValue, copyRows } from './copy-rows.js';
 
 export type { BatchResult, IngestItem } from './batch-plan.js';
 
@@ -83,9 +84,11 @@ async function readLocked(client: pg.PoolClient, reports: ExecutionReport[]): Pr
         >[]);
   const stored = new Set<string>();
   if (reports.length > 0) {
+    // One probe of the unique index per report (LATERAL): a join the planner is free to choose
+    // may hash the whole table instead, and the table only grows.
     const found = await client.query(
-      `SELECT e.venue, e.exec_id FROM executions e
-         JOIN unnest($1::text[], $2::text[]) AS u(venue, exec_id) ON e.venue = u.venue AND e.exec_id = u.exec_id`,
+      `SELECT u.venue, u.exec_id FROM unnest($1::text[], $2::text[]) AS u(venue, exec_id)
+         CROSS JOIN LATERAL (SELECT 1 FROM executions e WHERE e.venue = u.venue AND e.exec_id = u.exec_id LIMIT 1) AS stored`,
       [reports.map((report) => report.venue), reports.map((report) => report.exec_id)],
     );
     for (const row of found.rows as { venue: string; exec_id: string }[]) stored.add(execKey(row.venue, row.exec_id));
@@ -96,7 +99,7 @@ async function readLocked(client: pg.PoolClient, reports: ExecutionReport[]): Pr
 /** The plan's writes, in the order the stream and the trigger need. */
 async function runPlan(client: pg.PoolClient, sessionName: string, plan: BatchPlan): Promise<void> {
   if (plan.executions.length > 0) {
-    const inserted = await insertExecutions(client, plan.executions);
+    const inserted = await copyExecutions(client, plan.executions);
     // The orders' rows are locked and exec ids checked under the lock: a conflict here means
     // another writer slipped past the fence, and this batch must not count its fills.
     if (inserted !== plan.executions.length) throw new Error(`executions inserted ${inserted} of ${plan.executions.length}`);
@@ -162,33 +165,48 @@ async function knownFills(client: pg.PoolClient, reports: ExecutionReport[]): Pr
   return byOrder;
 }
 
-/** The batch's executions in one statement; exported for the benchmark's bare-insert limit (the same statement, alone). */
-export async function insertExecutions(client: pg.PoolClient | pg.Client, reports: ExecutionReport[]): Promise<number> {
-  const column = <T>(pick: (report: ExecutionReport) => T) => reports.map(pick);
-  const inserted = await client.query(
-    `INSERT INTO executions (venue, exec_id, order_id, seq, exec_type, order_status, last_qty, last_px, cum_qty, leaves_qty,
-                             avg_px, ref_exec_id, text, venue_time)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::int[], $8::numeric[],
-                          $9::int[], $10::int[], $11::numeric[], $12::text[], $13::text[], $14::timestamptz[])
-     ON CONFLICT (venue, exec_id) DO NOTHING`,
-    [
-      column((r) => r.venue),
-      column((r) => r.exec_id),
-      column((r) => r.order_id),
-      column((r) => r.seq),
-      column((r) => r.exec_type),
-      column((r) => r.order_status),
-      column((r) => r.last_qty),
-      column((r) => r.last_px),
-      column((r) => r.cum_qty),
-      column((r) => r.leaves_qty),
-      column((r) => r.avg_px),
-      column((r) => r.ref_exec_id),
-      column((r) => r.text),
-      column((r) => r.transact_time),
-    ],
-  );
-  return inserted.rowCount ?? 0;
+/** The executions table's columns a report fills, in the order of `executionRow`. */
+const EXECUTION_COLUMNS = [
+  'venue',
+  'exec_id',
+  'order_id',
+  'seq',
+  'exec_type',
+  'order_status',
+  'last_qty',
+  'last_px',
+  'cum_qty',
+  'leaves_qty',
+  'avg_px',
+  'ref_exec_id',
+  'text',
+  'venue_time',
+] as const;
+
+const executionRow = (r: ExecutionReport): CopyValue[] => [
+  r.venue,
+  r.exec_id,
+  r.order_id,
+  r.seq,
+  r.exec_type,
+  r.order_status,
+  r.last_qty,
+  r.last_px,
+  r.cum_qty,
+  r.leaves_qty,
+  r.avg_px,
+  r.ref_exec_id,
+  r.text,
+  r.transact_time,
+];
+
+/**
+ * The batch's executions with one COPY; exported for the benchmark's limit (the same COPY,
+ * alone). An exec id already stored fails it (unique key): the batch checked its exec ids under
+ * its locks, so that means another writer slipped past the fence.
+ */
+export function copyExecutions(client: pg.PoolClient | pg.Client, reports: readonly ExecutionReport[]): Promise<number> {
+  return copyRows(client, 'executions', EXECUTION_COLUMNS, reports.map(executionRow));
 }
 
 /**
@@ -205,11 +223,11 @@ async function writeOrders(client: pg.PoolClient, plan: BatchPlan): Promise<void
 
 /** The `fill` rows of order_stream, in the order given. */
 async function insertFillEvents(client: pg.PoolClient, stream: FillEvent[]): Promise<void> {
-  // One JSON document, not jsonb[]: an array literal would escape every quote of every state.
-  await client.query(
-    `INSERT INTO order_stream (order_id, account_id, kind, state, execution)
-     SELECT (e->>0)::uuid, (e->>1)::uuid, 'fill', e->2, e->3 FROM jsonb_array_elements($1::jsonb) AS e`,
-    [`[${stream.map((s) => `[${JSON.stringify(s.orderId)},${JSON.stringify(s.accountId)},${s.state},${s.execution}]`).join(',')}]`],
+  await copyRows(
+    client,
+    'order_stream',
+    ['order_id', 'account_id', 'kind', 'state', 'execution'],
+    stream.map((s) => [s.orderId, s.accountId, 'fill', s.state, s.execution]),
   );
 }
 
