@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { SYSTEM_ACTOR } from '../domain/accounts.js';
+import { unitsText } from '../domain/decimal.js';
 import type { KnownFill } from '../domain/fills.js';
 import type { ExecutionReport } from '../exchange/protocol.js';
 import {
@@ -98,13 +99,16 @@ async function readLocked(client: pg.PoolClient, reports: ExecutionReport[]): Pr
 
 /** The plan's writes, in the order the stream and the trigger need. */
 async function runPlan(client: pg.PoolClient, sessionName: string, plan: BatchPlan): Promise<void> {
+  const executionIds = new Map<ExecutionReport, string>();
   if (plan.executions.length > 0) {
-    const inserted = await copyExecutions(client, plan.executions);
+    const ids = await reserveExecutionIds(client, plan.executions.length);
+    for (const [index, report] of plan.executions.entries()) executionIds.set(report, ids[index]!);
+    const inserted = await copyExecutions(client, plan.executions, ids);
     // The orders' rows are locked and exec ids checked under the lock: a conflict here means
     // another writer slipped past the fence, and this batch must not count its fills.
     if (inserted !== plan.executions.length) throw new Error(`executions inserted ${inserted} of ${plan.executions.length}`);
   }
-  await writeOrders(client, plan);
+  await writeOrders(client, plan, executionIds);
   if (plan.terminals.length > 0) await insertTerminals(client, plan.terminals);
   if (plan.rejects.length > 0) await insertRejects(client, sessionName, plan.rejects);
 }
@@ -167,6 +171,7 @@ async function knownFills(client: pg.PoolClient, reports: ExecutionReport[]): Pr
 
 /** The executions table's columns a report fills, in the order of `executionRow`. */
 const EXECUTION_COLUMNS = [
+  'id',
   'venue',
   'exec_id',
   'order_id',
@@ -183,7 +188,8 @@ const EXECUTION_COLUMNS = [
   'venue_time',
 ] as const;
 
-const executionRow = (r: ExecutionReport): CopyValue[] => [
+const executionRow = (r: ExecutionReport, id: string | null): CopyValue[] => [
+  id,
   r.venue,
   r.exec_id,
   r.order_id,
@@ -201,12 +207,39 @@ const executionRow = (r: ExecutionReport): CopyValue[] => [
 ];
 
 /**
- * The batch's executions with one COPY; exported for the benchmark's limit (the same COPY,
- * alone). An exec id already stored fails it (unique key): the batch checked its exec ids under
- * its locks, so that means another writer slipped past the fence.
+ * The batch's executions with one COPY, each with its id (from reserveExecutionIds; null: the
+ * column's default, for the benchmark's limit, which copies the same rows alone). An exec id
+ * already stored fails it (unique key): the batch checked its exec ids under its locks, so that
+ * means another writer slipped past the fence.
  */
-export function copyExecutions(client: pg.PoolClient | pg.Client, reports: readonly ExecutionReport[]): Promise<number> {
-  return copyRows(client, 'executions', EXECUTION_COLUMNS, reports.map(executionRow));
+export function copyExecutions(
+  client: pg.PoolClient | pg.Client,
+  reports: readonly ExecutionReport[],
+  ids: readonly string[] | null = null,
+): Promise<number> {
+  if (ids === null) {
+    return copyRows(
+      client,
+      'executions',
+      EXECUTION_COLUMNS.slice(1),
+      reports.map((report) => executionRow(report, null).slice(1)),
+    );
+  }
+  return copyRows(
+    client,
+    'executions',
+    EXECUTION_COLUMNS,
+    reports.map((report, index) => executionRow(report, ids[index]!)),
+  );
+}
+
+/** `count` ids of the executions sequence, so that the batch's fill rows can name their executions before COPY writes them. */
+async function reserveExecutionIds(client: pg.PoolClient, count: number): Promise<string[]> {
+  const { rows } = await client.query<{ ids: string }>(
+    `SELECT array_to_string(ARRAY(SELECT nextval('executions_id_seq') FROM generate_series(1, $1::int)), ',') AS ids`,
+    [count],
+  );
+  return rows[0]!.ids.split(',');
 }
 
 /**
@@ -214,20 +247,66 @@ export function copyExecutions(client: pg.PoolClient | pg.Client, reports: reado
  * as at the segment's end. A row whose status changes is updated by a statement that sets status
  * (the trigger records it); the others by one that does not, so the trigger is not even called for them.
  */
-async function writeOrders(client: pg.PoolClient, plan: BatchPlan): Promise<void> {
+async function writeOrders(client: pg.PoolClient, plan: BatchPlan, executionIds: ReadonlyMap<ExecutionReport, string>): Promise<void> {
   for (const pass of plan.passes) {
-    if (pass.fills.length > 0) await insertFillEvents(client, pass.fills);
+    if (pass.fills.length > 0) await insertFillEvents(client, pass.fills, executionIds);
     for (const update of pass.updates) await updateOrders(client, update);
   }
 }
 
-/** The `fill` rows of order_stream, in the order given. */
-async function insertFillEvents(client: pg.PoolClient, stream: FillEvent[]): Promise<void> {
+/** The columns of a fill row of order_stream (migration …_order_stream_fill_columns), in the order of `fillRow`. */
+const FILL_COLUMNS = [
+  'order_id',
+  'account_id',
+  'kind',
+  'execution_id',
+  'status',
+  'filled_quantity',
+  'filled_notional',
+  'placed_at',
+  'filled_at',
+  'cancelled_at',
+  'expired_at',
+  'rejected_at',
+  'rejected_reason',
+  'expires_at',
+] as const;
+
+const fillRow = (fill: FillEvent, executionId: string): CopyValue[] => {
+  const order = fill.order;
+  return [
+    fill.orderId,
+    fill.accountId,
+    'fill',
+    executionId,
+    order.status,
+    order.filledQuantity,
+    unitsText(order.filledNotional, 4),
+    order.placedAt,
+    order.filledAt,
+    order.cancelledAt,
+    order.expiredAt,
+    order.rejectedAt,
+    order.rejectedReason,
+    fill.expiresAt,
+  ];
+};
+
+/** The `fill` rows of order_stream, in the order given, each naming its execution. */
+async function insertFillEvents(
+  client: pg.PoolClient,
+  fills: readonly FillEvent[],
+  executionIds: ReadonlyMap<ExecutionReport, string>,
+): Promise<void> {
   await copyRows(
     client,
     'order_stream',
-    ['order_id', 'account_id', 'kind', 'state', 'execution'],
-    stream.map((s) => [s.orderId, s.accountId, 'fill', s.state, s.execution]),
+    FILL_COLUMNS,
+    fills.map((fill) => {
+      const id = executionIds.get(fill.report);
+      if (id === undefined) throw new Error(`fill ${fill.report.exec_id} has no execution in its batch`);
+      return fillRow(fill, id);
+    }),
   );
 }
 
