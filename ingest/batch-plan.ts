@@ -47,7 +47,7 @@ export interface BatchResult {
   terminals: number;
 }
 
-/** An orders row as `SELECT *` returns it (column names). */
+/** The columns of an orders row the plan reads (ORDER_READ_COLUMNS), by name. */
 export type OrderRow = Record<string, unknown>;
 
 /** What the batch's transaction read under its locks. */

@@ -73,16 +73,29 @@ async function fence(client: pg.PoolClient, session: { name: string; epoch: numb
   if (fenced.rowCount !== 1) throw new FencedError(`session ${session.name} is no longer held at epoch ${session.epoch}`);
 }
 
+/** A timestamptz column as the ISO text the plan keeps (millisecond precision, UTC): no Date to build and format again per row. */
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+
+/** What the plan reads of a locked order (aggregateOf, and a fill row's account and expires_at): not the whole row. */
+const ORDER_READ_COLUMNS = [
+  'id',
+  'status',
+  'quantity',
+  'filled_quantity',
+  'filled_notional::text AS filled_notional',
+  'rejected_reason',
+  'account_id',
+  ...['placed_at', 'filled_at', 'cancelled_at', 'expired_at', 'rejected_at', 'expires_at'].map(iso),
+].join(', ');
+
 /** Locks the reports' orders (in id order) and reads what the plan needs under the locks. */
 async function readLocked(client: pg.PoolClient, reports: ExecutionReport[]): Promise<BatchReads> {
   const orderIds = orderIdsOf(reports);
   const orders =
     orderIds.length === 0
       ? []
-      : ((await client.query('SELECT * FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [orderIds])).rows as Record<
-          string,
-          unknown
-        >[]);
+      : ((await client.query(`SELECT ${ORDER_READ_COLUMNS} FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [orderIds]))
+          .rows as Record<string, unknown>[]);
   const stored = new Set<string>();
   if (reports.length > 0) {
     // One probe of the unique index per report (LATERAL): a join the planner is free to choose
