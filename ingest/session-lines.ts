@@ -1,6 +1,7 @@
 import { REJECT_REASONS } from '../domain/fills.js';
 import type { LineEvent } from '../exchange/lines.js';
-import { executionReport, heartbeat, logonAck, MAX_LINE_BYTES } from '../exchange/protocol.js';
+import { heartbeat, logonAck, MAX_LINE_BYTES } from '../exchange/protocol.js';
+import { parseExecutionReport } from '../exchange/report-check.js';
 import type { IngestItem } from './batch-plan.js';
 
 /** What one line of the execution session is to the ingestion process. */
@@ -29,7 +30,8 @@ export function parseSessionLine(event: LineEvent, readAt: number): SessionLine 
   }
   const type = (raw as { type?: unknown } | null)?.type;
   if (type === 'execution_report') {
-    const parsed = executionReport.safeParse(raw);
+    // The schema's check, fast (exchange/report-check.ts): this runs for every report.
+    const parsed = parseExecutionReport(raw);
     if (parsed.success) {
       return {
         kind: 'sequenced',
