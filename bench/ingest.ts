@@ -18,7 +18,7 @@ import { createPlacementStarter } from '../api/placement-client.js';
 import { submitOrder } from '../api/submit-order.js';
 import { FINAL_STATUSES, workflowIdFor } from '../domain/order.js';
 import type { ExecutionReport } from '../exchange/protocol.js';
-import { copyExecutions } from '../ingest/batch-writer.js';
+import { copyExecutions } from '../ingest/batch-rows.js';
 import { loadIngestConfig } from '../ingest/ingest-config.js';
 import { orderTerminalSignal, orderTerminalUpdate } from '../workflows/messages.js';
 import { type LatencySummary, summariseMs } from './histogram.js';
@@ -268,7 +268,7 @@ async function offerLoad(bench: Bench, orderIds: string[], instrument: string, r
 // The phases
 
 async function pgLimit(bench: Bench, orderIds: string[], batchSize: number, durationS: number): Promise<PgLimitResult> {
-  // The ingest's own COPY (ingest/batch-writer.ts copyExecutions), rows shaped as a load
+  // The ingest's own COPY (ingest/batch-rows.ts copyExecutions), rows shaped as a load
   // fill's: one share at a fixed price, round robin over the same orders.
   const run = randomUUID().slice(0, 8);
   const venue = 'BENCHPG';
@@ -306,7 +306,7 @@ async function pgLimit(bench: Bench, orderIds: string[], batchSize: number, dura
       });
       const t = performance.now();
       // Its own transaction (autocommit), as each of the ingest's batches commits.
-      rows += await copyExecutions(client, reports);
+      rows += await copyExecutions(client, reports, null);
       times.push(performance.now() - t);
       n += batchSize;
     }

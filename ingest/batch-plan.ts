@@ -23,6 +23,8 @@ export interface IngestItem {
   readAt: number;
   /** Resent for a cum mismatch's repair: below the committed seq, applied only if its exec id is new. */
   repair: boolean;
+  /** The report's executions row in COPY's text format, made when the line was read (ingest/batch-rows.ts). */
+  executionLine?: string;
 }
 
 export interface RejectOutcome {

@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import { SYSTEM_ACTOR } from '../domain/accounts.js';
-import { unitsText } from '../domain/decimal.js';
 import type { KnownFill } from '../domain/fills.js';
 import type { ExecutionReport } from '../exchange/protocol.js';
 import {
@@ -9,7 +8,6 @@ import {
   type BatchResult,
   bustsOf,
   execKey,
-  type FillEvent,
   type IngestItem,
   type OrderUpdate,
   orderIdsOf,
@@ -19,7 +17,7 @@ import {
   reportsOf,
   type TerminalRow,
 } from './batch-plan.js';
-import { type CopyValue, copyRows } from './copy-rows.js';
+import { copyExecutions, copyFillEvents, reserveExecutionIds } from './batch-rows.js';
 
 export type { BatchResult, IngestItem } from './batch-plan.js';
 
@@ -49,7 +47,7 @@ export async function writeBatch(
     await client.query('BEGIN');
     await fence(client, session, nextSeq);
     const plan = planBatch(items, await readLocked(client, reportsOf(items)));
-    await runPlan(client, session.name, plan);
+    await runPlan(client, session.name, plan, linesOf(items));
     const repairs = plan.mismatched.size > 0 ? repairsOf(plan.mismatched, await firstStoredSeqs(client, [...plan.mismatched.keys()])) : [];
     await client.query('COMMIT');
     return { ...plan.result, repairs };
@@ -110,13 +108,25 @@ async function readLocked(client: pg.PoolClient, reports: ExecutionReport[]): Pr
   return { orders, stored, fills: await knownFills(client, reports) };
 }
 
+/** The executions rows made when the items' lines were read. */
+function linesOf(items: readonly IngestItem[]): Map<ExecutionReport, string> {
+  const lines = new Map<ExecutionReport, string>();
+  for (const item of items) if (item.report && item.executionLine !== undefined) lines.set(item.report, item.executionLine);
+  return lines;
+}
+
 /** The plan's writes, in the order the stream and the trigger need. */
-async function runPlan(client: pg.PoolClient, sessionName: string, plan: BatchPlan): Promise<void> {
+async function runPlan(
+  client: pg.PoolClient,
+  sessionName: string,
+  plan: BatchPlan,
+  lines: ReadonlyMap<ExecutionReport, string>,
+): Promise<void> {
   const executionIds = new Map<ExecutionReport, string>();
   if (plan.executions.length > 0) {
     const ids = await reserveExecutionIds(client, plan.executions.length);
     for (const [index, report] of plan.executions.entries()) executionIds.set(report, ids[index]!);
-    const inserted = await copyExecutions(client, plan.executions, ids);
+    const inserted = await copyExecutions(client, plan.executions, ids, lines);
     // The orders' rows are locked and exec ids checked under the lock: a conflict here means
     // another writer slipped past the fence, and this batch must not count its fills.
     if (inserted !== plan.executions.length) throw new Error(`executions inserted ${inserted} of ${plan.executions.length}`);
@@ -182,79 +192,6 @@ async function knownFills(client: pg.PoolClient, reports: ExecutionReport[]): Pr
   return byOrder;
 }
 
-/** The executions table's columns a report fills, in the order of `executionRow`. */
-const EXECUTION_COLUMNS = [
-  'id',
-  'venue',
-  'exec_id',
-  'order_id',
-  'seq',
-  'exec_type',
-  'order_status',
-  'last_qty',
-  'last_px',
-  'cum_qty',
-  'leaves_qty',
-  'avg_px',
-  'ref_exec_id',
-  'text',
-  'venue_time',
-] as const;
-
-const executionRow = (r: ExecutionReport, id: string | null): CopyValue[] => [
-  id,
-  r.venue,
-  r.exec_id,
-  r.order_id,
-  r.seq,
-  r.exec_type,
-  r.order_status,
-  r.last_qty,
-  r.last_px,
-  r.cum_qty,
-  r.leaves_qty,
-  r.avg_px,
-  r.ref_exec_id,
-  r.text,
-  r.transact_time,
-];
-
-/**
- * The batch's executions with one COPY, each with its id (from reserveExecutionIds; null: the
- * column's default, for the benchmark's limit, which copies the same rows alone). An exec id
- * already stored fails it (unique key): the batch checked its exec ids under its locks, so that
- * means another writer slipped past the fence.
- */
-export function copyExecutions(
-  client: pg.PoolClient | pg.Client,
-  reports: readonly ExecutionReport[],
-  ids: readonly string[] | null = null,
-): Promise<number> {
-  if (ids === null) {
-    return copyRows(
-      client,
-      'executions',
-      EXECUTION_COLUMNS.slice(1),
-      reports.map((report) => executionRow(report, null).slice(1)),
-    );
-  }
-  return copyRows(
-    client,
-    'executions',
-    EXECUTION_COLUMNS,
-    reports.map((report, index) => executionRow(report, ids[index]!)),
-  );
-}
-
-/** `count` ids of the executions sequence, so that the batch's fill rows can name their executions before COPY writes them. */
-async function reserveExecutionIds(client: pg.PoolClient, count: number): Promise<string[]> {
-  const { rows } = await client.query<{ ids: string }>(
-    `SELECT array_to_string(ARRAY(SELECT nextval('executions_id_seq') FROM generate_series(1, $1::int)), ',') AS ids`,
-    [count],
-  );
-  return rows[0]!.ids.split(',');
-}
-
 /**
  * Pass i writes every order's i-th segment (ingest/batch-plan.ts): its fill events, then its row
  * as at the segment's end. A row whose status changes is updated by a statement that sets status
@@ -262,65 +199,9 @@ async function reserveExecutionIds(client: pg.PoolClient, count: number): Promis
  */
 async function writeOrders(client: pg.PoolClient, plan: BatchPlan, executionIds: ReadonlyMap<ExecutionReport, string>): Promise<void> {
   for (const pass of plan.passes) {
-    if (pass.fills.length > 0) await insertFillEvents(client, pass.fills, executionIds);
+    if (pass.fills.length > 0) await copyFillEvents(client, pass.fills, executionIds);
     for (const update of pass.updates) await updateOrders(client, update);
   }
-}
-
-/** The columns of a fill row of order_stream (migration …_order_stream_fill_columns), in the order of `fillRow`. */
-const FILL_COLUMNS = [
-  'order_id',
-  'account_id',
-  'kind',
-  'execution_id',
-  'status',
-  'filled_quantity',
-  'filled_notional',
-  'placed_at',
-  'filled_at',
-  'cancelled_at',
-  'expired_at',
-  'rejected_at',
-  'rejected_reason',
-  'expires_at',
-] as const;
-
-const fillRow = (fill: FillEvent, executionId: string): CopyValue[] => {
-  const order = fill.order;
-  return [
-    fill.orderId,
-    fill.accountId,
-    'fill',
-    executionId,
-    order.status,
-    order.filledQuantity,
-    unitsText(order.filledNotional, 4),
-    order.placedAt,
-    order.filledAt,
-    order.cancelledAt,
-    order.expiredAt,
-    order.rejectedAt,
-    order.rejectedReason,
-    fill.expiresAt,
-  ];
-};
-
-/** The `fill` rows of order_stream, in the order given, each naming its execution. */
-async function insertFillEvents(
-  client: pg.PoolClient,
-  fills: readonly FillEvent[],
-  executionIds: ReadonlyMap<ExecutionReport, string>,
-): Promise<void> {
-  await copyRows(
-    client,
-    'order_stream',
-    FILL_COLUMNS,
-    fills.map((fill) => {
-      const id = executionIds.get(fill.report);
-      if (id === undefined) throw new Error(`fill ${fill.report.exec_id} has no execution in its batch`);
-      return fillRow(fill, id);
-    }),
-  );
 }
 
 /** One UPDATE of the plan: only the columns it names (a fill's: filled_quantity, filled_notional). */

@@ -3,6 +3,7 @@ import type { LineEvent } from '../exchange/lines.js';
 import { heartbeat, logonAck, MAX_LINE_BYTES } from '../exchange/protocol.js';
 import { parseExecutionReport } from '../exchange/report-check.js';
 import type { IngestItem } from './batch-plan.js';
+import { executionLine } from './batch-rows.js';
 
 /** What one line of the execution session is to the ingestion process. */
 export type SessionLine =
@@ -36,7 +37,16 @@ export function parseSessionLine(event: LineEvent, readAt: number): SessionLine 
       return {
         kind: 'sequenced',
         seq: parsed.data.seq,
-        item: { seq: parsed.data.seq, report: parsed.data, reject: null, raw: text, readAt, repair: false },
+        item: {
+          seq: parsed.data.seq,
+          report: parsed.data,
+          reject: null,
+          raw: text,
+          readAt,
+          repair: false,
+          // Made now, while the batch before commits, rather than in the batch's own time.
+          executionLine: executionLine(parsed.data),
+        },
       };
     }
     const issue = parsed.error.issues[0];
