@@ -19,6 +19,7 @@ import {
   type TerminalRow,
 } from './batch-plan.js';
 import { type CopyValue, copyRows } from './copy-rows.js';
+import { inTransaction } from './transaction.js';
 
 export type { BatchResult, IngestItem } from './batch-plan.js';
 
@@ -42,25 +43,13 @@ export async function writeBatch(
   items: IngestItem[],
   nextSeq: number,
 ): Promise<BatchResult> {
-  const client = await pool.connect();
-  let release: Error | undefined;
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await fence(client, session, nextSeq);
     const plan = planBatch(items, await readLocked(client, reportsOf(items)));
     await runPlan(client, session.name, plan);
     const repairs = plan.mismatched.size > 0 ? repairsOf(plan.mismatched, await firstStoredSeqs(client, [...plan.mismatched.keys()])) : [];
-    await client.query('COMMIT');
     return { ...plan.result, repairs };
-  } catch (error) {
-    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-      release = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-    });
-    throw error;
-  } finally {
-    // A connection whose rollback failed is broken: the pool must not hand it out again.
-    client.release(release);
-  }
+  });
 }
 
 /** The transaction's first statement: it commits only under the epoch this process holds. */
