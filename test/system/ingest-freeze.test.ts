@@ -83,7 +83,17 @@ describe('a frozen ingest', () => {
     if (frozen.exited()) console.log(frozen.output().split('\n').slice(-40).join('\n'));
     expect(frozen.exited()).toBe(false);
     expect(await sessionEpoch(s)).toBeGreaterThan(epochBefore);
-    console.log(`frozen ingest: stopped ${frozenMs} ms, the standby held the session after ${takenOverMs} ms`);
+    const gaveUp = frozen
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"msg":"gave up the venue session"'))
+      .map((line) => (JSON.parse(line) as { why: string }).why);
+    // Its lock connection was gone ('lost'), or a batch it started on waking was refused ('fenced').
+    expect(gaveUp.length).toBe(1);
+    expect(['lost', 'fenced']).toContain(gaveUp[0]);
+    console.log(
+      `frozen ingest: stopped ${frozenMs} ms, the standby held the session after ${takenOverMs} ms; the resumed one: ${gaveUp[0]}`,
+    );
     await expectSameAsVenue(s, orderIds);
     const { rows: outbox } = await s.db.query('SELECT status::text AS status FROM order_terminal_outbox');
     expect(outbox).toEqual(Array.from({ length: 10 }, () => ({ status: 'cancelled' })));
