@@ -18,6 +18,7 @@ import {
   type TerminalRow,
 } from './batch-plan.js';
 import { copyExecutions, copyFillEvents, reserveExecutionIds } from './batch-rows.js';
+import { inTransaction } from './transaction.js';
 
 export type { BatchResult, IngestItem } from './batch-plan.js';
 
@@ -32,8 +33,8 @@ const FILL_TYPES = new Set(['partial_fill', 'fill']);
  * Writes one batch in one transaction (docs/executions.md, "Batches"): fences on the session's
  * epoch, locks the batch's orders (ordered by id), reads the exec ids already stored and the
  * fills the busts refer to, plans the batch (ingest/batch-plan.ts, pure) and runs the plan:
- * executions, stream events, order updates, outbox rows and rejects with one statement each
- * (unnest arrays), then commits.
+ * executions and fill events with a COPY each (ingest/batch-rows.ts), order updates, outbox rows
+ * and rejects with one statement each (unnest arrays), then commits.
  */
 export async function writeBatch(
   pool: pg.Pool,
@@ -41,25 +42,13 @@ export async function writeBatch(
   items: IngestItem[],
   nextSeq: number,
 ): Promise<BatchResult> {
-  const client = await pool.connect();
-  let release: Error | undefined;
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await fence(client, session, nextSeq);
     const plan = planBatch(items, await readLocked(client, reportsOf(items)));
     await runPlan(client, session.name, plan, linesOf(items));
     const repairs = plan.mismatched.size > 0 ? repairsOf(plan.mismatched, await firstStoredSeqs(client, [...plan.mismatched.keys()])) : [];
-    await client.query('COMMIT');
     return { ...plan.result, repairs };
-  } catch (error) {
-    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-      release = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-    });
-    throw error;
-  } finally {
-    // A connection whose rollback failed is broken: the pool must not hand it out again.
-    client.release(release);
-  }
+  });
 }
 
 /** The transaction's first statement: it commits only under the epoch this process holds. */

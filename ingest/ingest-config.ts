@@ -22,6 +22,9 @@ const ingestEnv = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   // A standby process tries the session's lock this often.
   INGEST_LEADER_RETRY_MS: positiveMs.default(1000),
+  // A holder that stops answering (stopped, paused, hung) loses the session's lock after this
+  // long, and a standby takes over. Above the holder's liveness query period (1 s), with room.
+  INGEST_LEASE_TTL_MS: z.coerce.number().int().min(2000).default(10_000),
   // Reconnects to the venue back off from the first value up to the second.
   INGEST_RECONNECT_MIN_MS: positiveMs.default(100),
   INGEST_RECONNECT_MAX_MS: positiveMs.default(2000),

@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import type { Logger } from '../config/logger.js';
 import type { IngestConfig } from './ingest-config.js';
-import { acquireLease } from './leadership.js';
+import { acquireLease, poolApplicationName } from './leadership.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 import { type Relay, startRelay } from './relay.js';
 import { holdSession } from './session.js';
@@ -29,7 +29,7 @@ export function startIngest(config: IngestConfig, logger: Logger): Ingest {
     max: config.DB_POOL_SIZE,
     statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
     connectionTimeoutMillis: 5000,
-    application_name: `ingest:${config.VENUE_SESSION}`,
+    application_name: poolApplicationName(config.VENUE_SESSION),
   });
   // An idle client's error (the server went away) is the pool's to discard, not a crash.
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
@@ -47,6 +47,7 @@ export function startIngest(config: IngestConfig, logger: Logger): Ingest {
         session: config.VENUE_SESSION,
         holder,
         retryMs: config.INGEST_LEADER_RETRY_MS,
+        ttlMs: config.INGEST_LEASE_TTL_MS,
         logger,
         stop: stop.signal,
       });

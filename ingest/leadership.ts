@@ -7,6 +7,11 @@ const LOCK_CLASS = 0x494e4753; // 'INGS'
 const LIVENESS_MS = 1000;
 const LIVENESS_TIMEOUT_MS = 3000;
 
+/** The application_name of an ingest process's pool connections (its batches and relay) for a session. */
+export function poolApplicationName(session: string): string {
+  return `ingest:${session}`;
+}
+
 /** 32-bit FNV-1a of the session name, as a signed int4 (the advisory lock's second key). */
 export function sessionLockKey(session: string): number {
   let hash = 0x811c9dc5;
@@ -32,12 +37,20 @@ export interface Lease {
  * the session's epoch (every batch it writes is fenced on it). The lock lives as long as its
  * connection: that connection's error or end, or a liveness query that fails, aborts `lost`
  * at once, and the caller stops reading; a holder that did not notice is fenced by the epoch.
+ *
+ * A holder that stops without closing anything (SIGSTOP, a paused VM) would keep its lock for
+ * ever: its connections stay open, and PostgreSQL never sees a stopped client. So the lock's
+ * connection has an idle timeout of `ttlMs` (its liveness query keeps a running holder busy
+ * every second), which PostgreSQL enforces by itself; and the winner ends the previous holder's
+ * transactions before it raises the epoch (see takeOver).
  */
 export async function acquireLease(options: {
   databaseUrl: string;
   session: string;
   holder: string;
   retryMs: number;
+  /** How long the lock outlives a holder that stopped answering. */
+  ttlMs: number;
   logger: Logger;
   stop: AbortSignal;
 }): Promise<Lease | undefined> {
@@ -62,13 +75,7 @@ export async function acquireLease(options: {
       while (!stop.aborted && !lost.signal.aborted) {
         const tried = await client.query('SELECT pg_try_advisory_lock($1, $2) AS won', [LOCK_CLASS, key]);
         if ((tried.rows[0] as { won: boolean }).won) {
-          const bumped = await client.query(
-            `INSERT INTO venue_sessions (session, next_seq, epoch, holder) VALUES ($1, 1, 1, $2)
-             ON CONFLICT (session) DO UPDATE SET epoch = venue_sessions.epoch + 1, holder = EXCLUDED.holder, updated_at = now()
-             RETURNING epoch, next_seq`,
-            [session, options.holder],
-          );
-          const row = bumped.rows[0] as { epoch: string; next_seq: string };
+          const row = await takeOver(client, session, options.holder, options.ttlMs);
           const liveness = setInterval(() => {
             client.query('SELECT 1').catch((error: unknown) => {
               if (!lost.signal.aborted) logger.warn({ err: error, session }, 'the session lock connection does not answer');
@@ -97,4 +104,33 @@ export async function acquireLease(options: {
     if (!stop.aborted) await sleep(options.retryMs, undefined, { signal: stop }).catch(() => {});
   }
   return undefined;
+}
+
+/**
+ * The winner's first statements. A previous holder that stopped mid-batch still has its
+ * transaction open, holding the row lock of the session's fence (its first statement) and its
+ * orders' locks: neither the idle-in-transaction timeout nor the statement timeout ends a
+ * backend that waits for a client's COPY data or for a client to read a result, so the winner
+ * ends those backends itself: the transactions of this session's pool connections in this
+ * database, which only a holder runs (batches, relay), so they are the previous holder's, and
+ * uncommitted (what a batch held is read again from the committed seq). Then it raises the
+ * epoch, and only then sets its own lock connection's idle timeout (a standby's lock
+ * connection may idle between its tries).
+ */
+async function takeOver(client: pg.Client, session: string, holder: string, ttlMs: number): Promise<{ epoch: string; next_seq: string }> {
+  await client.query(
+    // Of its own role only: those it may always end (another role's would fail the take-over).
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+      WHERE datname = current_database() AND usename = current_user AND application_name = left($1, 63)
+        AND pid <> pg_backend_pid() AND xact_start IS NOT NULL`,
+    [poolApplicationName(session)],
+  );
+  const bumped = await client.query(
+    `INSERT INTO venue_sessions (session, next_seq, epoch, holder) VALUES ($1, 1, 1, $2)
+     ON CONFLICT (session) DO UPDATE SET epoch = venue_sessions.epoch + 1, holder = EXCLUDED.holder, updated_at = now()
+     RETURNING epoch, next_seq`,
+    [session, holder],
+  );
+  await client.query("SELECT set_config('idle_session_timeout', $1, false)", [String(ttlMs)]);
+  return bumped.rows[0] as { epoch: string; next_seq: string };
 }

@@ -14,6 +14,8 @@ export interface IngestProcess {
   holdsSession(): boolean;
   /** SIGTERM (the batch in flight finishes) or SIGKILL, and waits for the exit. */
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends a signal and returns at once (SIGSTOP, SIGCONT: a test freezes and resumes it). */
+  signal(signal: NodeJS.Signals): void;
   exited(): boolean;
 }
 
@@ -64,6 +66,9 @@ export async function startIngestProcess(env: Record<string, string>): Promise<I
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
       await exited;
+    },
+    signal(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
   };
 }

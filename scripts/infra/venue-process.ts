@@ -16,6 +16,8 @@ export interface VenueProcess {
   output(): string;
   /** SIGTERM (the log is flushed) or SIGKILL, and waits for the exit. */
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends a signal and returns at once (SIGSTOP, SIGCONT: a test freezes and resumes it). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 /**
@@ -61,6 +63,9 @@ export async function startVenueProcess(env: Record<string, string>): Promise<Ve
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
       await exited;
+    },
+    signal(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
   };
 }

@@ -24,3 +24,14 @@ describe('loadIngestConfig: the relay deadline', () => {
     expect(() => loadIngestConfig({ ...base, RELAY_TIMEOUT_MS: '0' })).toThrow(/RELAY_TIMEOUT_MS/);
   });
 });
+
+describe('loadIngestConfig: the session lease', () => {
+  it('a stopped holder loses the lock after 10 s by default', () => {
+    expect(loadIngestConfig(base).INGEST_LEASE_TTL_MS).toBe(10_000);
+    expect(loadIngestConfig({ ...base, INGEST_LEASE_TTL_MS: '3000' }).INGEST_LEASE_TTL_MS).toBe(3000);
+  });
+
+  it('refuses a TTL a running holder could outlast between its liveness queries (every second)', () => {
+    expect(() => loadIngestConfig({ ...base, INGEST_LEASE_TTL_MS: '1000' })).toThrow(/INGEST_LEASE_TTL_MS/);
+  });
+});
