@@ -92,13 +92,16 @@ function connect(stream: Stream, api: number, onOpen?: () => void): void {
   stream.request = request;
 }
 
-/** A connection refused or broken before its answer: tried again, unless the stream moved on meanwhile. */
+/**
+ * A connection refused or broken before its answer: tried again, also while draining (the
+ * stream still owes its last events), unless the stream moved on or the report was sent.
+ */
 function failed(stream: Stream, api: number, message: string, onOpen?: () => void): void {
   report.errors++;
   report.firstError ??= message;
   const generation = stream.generation;
   setTimeout(() => {
-    if (stream.generation === generation && !draining) connect(stream, api, onOpen);
+    if (stream.generation === generation) connect(stream, api, onOpen);
   }, 500);
 }
 
@@ -185,6 +188,11 @@ async function drain(totals: { accounts: number[]; orders: number[][] }, deadlin
     report.delivered += Math.min(check.maxSeq, stream.total);
     report.expected += stream.total;
     if (check.lastSeq >= stream.total) report.complete++;
+    else if (report.notes.length < 5) {
+      report.notes.push(
+        `incomplete: account ${check.account}${check.order === null ? '' : ` order ${check.order}`} at ${check.lastSeq} of ${stream.total}`,
+      );
+    }
     for (const kind of Object.keys(report.violations) as (keyof typeof report.violations)[])
       report.violations[kind] += check.violations[kind];
     if (report.notes.length < 5) report.notes.push(...check.notes.slice(0, 5 - report.notes.length));
