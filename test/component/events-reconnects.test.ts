@@ -25,7 +25,7 @@ const startApi = apiStarter((close) => closers.push(close));
 /** A small ring: resumes from older ids reach back past it, to the database. */
 const RING = 100;
 const ACCOUNTS = 30;
-const ROUNDS = 60;
+const ROUNDS = 45;
 let apis: ApiServer[];
 let db: pg.Client;
 
