@@ -130,10 +130,15 @@ function forkRunner(onArrivals: (execs: number[], ats: number[]) => void): Runne
     else if (message.type === 'arrivals') onArrivals(message.execs, message.ats);
     else deliver(message);
   });
+  // Handled here too: a run that fails before awaiting them kills its runners, and their exits must not crash the bench.
+  const settled = <T>(promise: Promise<T>) => {
+    promise.catch(() => {});
+    return promise;
+  };
   return {
     child,
-    ready: Promise.race([ready, exited]),
-    report: Promise.race([report, exited]),
+    ready: settled(Promise.race([ready, exited])),
+    report: settled(Promise.race([report, exited])),
     send: (message) => child.send(message),
   };
 }
