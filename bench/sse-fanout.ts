@@ -117,6 +117,8 @@ function forkRunner(onArrivals: (execs: number[], ats: number[]) => void): Runne
     child.once('exit', (code, signal) => reject(new Error(`an SSE client runner exited (${signal ?? code})`))),
   );
   exited.catch(() => {});
+  // A message to a runner that is gone: its exit is the failure that counts.
+  child.on('error', () => {});
   let markReady: () => void = () => {};
   let deliver: (report: RunnerReport) => void = () => {};
   const ready = new Promise<void>((resolve) => {
