@@ -317,8 +317,8 @@ export async function sseFanOut(bench: Bench): Promise<SseResult> {
     if (faults > 0 || result.complete < result.streams) {
       bench.log(`SSE: ${faults} violations, ${result.streams - result.complete} streams incomplete; first: ${result.notes.join(' | ')}`);
     }
-    // Why the server ended streams (a catch-up's read that failed, a slow client cut): the APIs' warnings.
-    if (faults > 0 || result.complete < result.streams || result.serverEnds > 0) {
+    // Why the server ended or refused streams (a catch-up's read that failed, a slow client cut, a 500): the APIs' warnings.
+    if (faults > 0 || result.complete < result.streams || result.serverEnds > 0 || result.errors > 0) {
       for (const api of apis) bench.log(`SSE: ${api.name}'s warnings: ${JSON.stringify(warningCounts(api.output()))}`);
     }
     return result;
