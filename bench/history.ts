@@ -24,7 +24,14 @@ export interface HistoryCounts {
   /** The event types in order, shortened (EVENT_TYPE_ and the like dropped). */
   types: string[];
   /** Where the order's time went until its first workflow task completed (ms; null where an event is missing). */
-  times: { dispatchMs: number | null; firstTaskMs: number | null; startedAtMs: number | null };
+  times: {
+    dispatchMs: number | null;
+    firstTaskMs: number | null;
+    startedAtMs: number | null;
+    /** Epoch ms of the first workflow task's start (a worker polled it) and completion (its commands reached the server). */
+    firstTaskStartedAtMs: number | null;
+    firstTaskCompletedAtMs: number | null;
+  };
 }
 
 export function countHistory(events: HistoryEvent[]): HistoryCounts {
@@ -37,7 +44,7 @@ export function countHistory(events: HistoryEvent[]): HistoryCounts {
     upserts: 0,
     firstExchangeAttemptFailed: false,
     types: [],
-    times: { dispatchMs: null, firstTaskMs: null, startedAtMs: null },
+    times: { dispatchMs: null, firstTaskMs: null, startedAtMs: null, firstTaskStartedAtMs: null, firstTaskCompletedAtMs: null },
   };
   // The first workflow task: scheduled (with the start) → started (a worker polled it: Temporal's
   // dispatch) → completed (the worker ran the claim, the exchange call and the placement in it).
@@ -50,6 +57,8 @@ export function countHistory(events: HistoryEvent[]): HistoryCounts {
     startedAtMs: at(events[0]),
     dispatchMs: scheduledAt !== null && startedAt !== null ? startedAt - scheduledAt : null,
     firstTaskMs: startedAt !== null && completedAt !== null ? completedAt - startedAt : null,
+    firstTaskStartedAtMs: startedAt,
+    firstTaskCompletedAtMs: completedAt,
   };
   const activityNames = new Map<string, string>();
   for (const event of events) {
@@ -96,18 +105,31 @@ export interface HistorySummary {
   times: { apiMs: LatencySummary; dispatchMs: LatencySummary; firstTaskMs: LatencySummary };
 }
 
+/** One order's history, counted, with the order's id and created_at. */
+export type OrderHistory = HistoryCounts & { id: string; createdMs: number };
+
+/** The histories of `orders`, read one after the other (not to add load of its own to the server). */
+export async function readHistories(client: Client, orders: { id: string; createdMs: number }[]): Promise<OrderHistory[]> {
+  const all: OrderHistory[] = [];
+  for (const { id, createdMs } of orders) {
+    const history = await client.workflow.getHandle(workflowIdFor(id)).fetchHistory();
+    all.push({ ...countHistory(history.events ?? []), id, createdMs });
+  }
+  return all;
+}
+
 /** Mean counts of healthy orders and of orders whose first exchange attempt failed, over the histories of orderIds. */
 export async function summariseHistories(
   client: Client,
   orders: { id: string; createdMs: number }[],
 ): Promise<{ healthy: HistorySummary | null; firstAttemptFailed: HistorySummary | null }> {
-  const all: (HistoryCounts & { createdMs: number })[] = [];
-  for (const { id, createdMs } of orders) {
-    const history = await client.workflow.getHandle(workflowIdFor(id)).fetchHistory();
-    all.push({ ...countHistory(history.events ?? []), createdMs });
-  }
+  return summariseCounts(await readHistories(client, orders));
+}
+
+/** The same, over histories already read. */
+export function summariseCounts(all: OrderHistory[]): { healthy: HistorySummary | null; firstAttemptFailed: HistorySummary | null } {
   const known = (values: (number | null)[]) => values.filter((value): value is number => value !== null);
-  const summarise = (group: (HistoryCounts & { createdMs: number })[]): HistorySummary | null => {
+  const summarise = (group: OrderHistory[]): HistorySummary | null => {
     if (group.length === 0) return null;
     const mean = (pick: (c: HistoryCounts) => number) => group.reduce((sum, c) => sum + pick(c), 0) / group.length;
     return {

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { type LatencySummary, newHistogram, recordMs, summarise } from './histogram.js';
+import type { LatencyBySecond } from './per-second.js';
 
 export interface LoadResult {
   /** Completed operations (HTTP: responses of any status). */
@@ -34,6 +35,8 @@ export interface HttpLoadOptions {
   body?: string;
   /** More request headers (Authorization). */
   headers?: Record<string, string>;
+  /** Also records each answer's latency by the second its request was sent (the charts' series). */
+  bySecond?: LatencyBySecond;
 }
 
 export function httpLoad(options: HttpLoadOptions): Promise<LoadResult> {
@@ -77,6 +80,7 @@ export function httpLoad(options: HttpLoadOptions): Promise<LoadResult> {
     instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
       statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;
       recordMs(histogram, responseTimeMs);
+      options.bySecond?.record(Date.now(), responseTimeMs);
     });
     instance.on('reqError', (error) => {
       firstError ??= error.message;

@@ -3,7 +3,7 @@
 // temporary folder, a Temporal dev server on a free port, real API and worker processes. Prints
 // ONE table (Markdown) on stdout; progress goes to stderr.
 //
-// Options (`--help` lists them): --short; --json FILE (the raw figures); --only LIST (comma-separated scenarios:
+// Options (`--help` lists them): --short; --json FILE (the raw figures and the timelines `npm run bench:charts` draws); --only LIST (comma-separated scenarios:
 // limits, post, down, spike, burst, sustained, steady, sse, ingest, auth); --temporal-db file|memory (default file, as `npm start`);
 // --temporal-address HOST:PORT uses a Temporal server started by hand (to try its settings);
 // for exploring, --burst-orders N, --spike-requests N, --steady-rate N, --steady-seconds N override the mode's values

@@ -16,12 +16,15 @@ import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
 import { writeWorkflowBundle } from '../worker/workflow-bundle.js';
 import { type LatencySummary, summariseMs } from './histogram.js';
-import { summariseHistories } from './history.js';
+import { readHistories, summariseHistories } from './history.js';
 import type { Infra } from './infra.js';
 import { type BurstLoadResult, burstLoad, closedLoop, httpLoad, type LoadResult } from './load.js';
+import { orderTimes, spreadSample } from './order-time.js';
+import { LatencyBySecond } from './per-second.js';
 import { listenOverflows, machineCpu, rssBytes, treeCpuSeconds } from './proc.js';
 import type { Profile } from './profile.js';
 import { type Service, startApi, startHttpService, startWorker } from './services.js';
+import { buildTimeline, type Timeline } from './timeline.js';
 
 /** The worker's activity slots: the SDK's default (maxConcurrentActivityTaskExecutions), which worker/worker.ts keeps. */
 export const ACTIVITY_SLOTS = 100;
@@ -754,7 +757,12 @@ export interface SteadyResult {
   allPlaced: boolean;
   rss: { api: RssSummary; worker: RssSummary };
   cpu: CpuUse;
+  /** Per second and per order, for the charts (bench/charts/). */
+  timeline: Timeline;
 }
+
+/** How many of the steady run's orders (spread over it) the timeline follows through their histories. */
+const STEADY_TIMES_SAMPLE = 200;
 
 export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<SteadyResult> {
   if (!fleet) throw new Error('no processes for the steady run');
@@ -778,6 +786,7 @@ export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<Stea
     const progress = setInterval(() => bench.log(`  ${Math.round((performance.now() - t0) / 1000)} s of ${profile.steadyRunS} s`), 60_000);
     const cpu = cpuMeter(bench, { api: [api], worker: [worker] });
     const errorsBefore = [api.errorCounts()];
+    const bySecond = new LatencyBySecond(Date.now());
     let post: LoadResult;
     try {
       post = await httpLoad({
@@ -786,6 +795,7 @@ export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<Stea
         durationS: profile.steadyRunS,
         overallRate: profile.steadyRate,
         body: orderBody(instrument),
+        bySecond,
       });
     } finally {
       clearInterval(sampler);
@@ -801,6 +811,8 @@ export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<Stea
     const firstCreated = Math.min(...times.map((time) => time.createdMs));
     const lag = (time: { createdMs: number; placedMs: number | null }) => (time.placedMs ?? stoppedWaitingAt) - time.createdMs;
     const inWindow = times.filter((time) => time.createdMs < firstCreated + profile.lagWindowS * 1000);
+    const followed = await readHistories(bench.temporal, await spreadSample(bench, instrument, STEADY_TIMES_SAMPLE));
+    const charted = await orderTimes(bench, followed, bySecond.startMs);
     return {
       rate: profile.steadyRate,
       runS: profile.steadyRunS,
@@ -815,6 +827,14 @@ export async function steady(bench: Bench, fleet: Fleet['steady']): Promise<Stea
       allPlaced,
       rss: { api: rssSummary(samples, 'api', profile), worker: rssSummary(samples, 'worker', profile) },
       cpu: cpuUse,
+      timeline: buildTimeline({
+        startedAtMs: bySecond.startMs,
+        rate: profile.steadyRate,
+        times,
+        post: bySecond.summaries(),
+        orders: charted.orders,
+        ordersLeftOut: charted.leftOut,
+      }),
     };
   } finally {
     if (allPlaced) await waitUntilFinished(bench, [instrument], profile.steadyDrainS * 1000);

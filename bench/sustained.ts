@@ -5,8 +5,10 @@
 // kept for confirmS (5 minutes in the full run), and one step lower if that does not hold.
 import type { LatencySummary } from './histogram.js';
 import { summariseMs } from './histogram.js';
-import { type HistorySummary, summariseHistories } from './history.js';
+import { type HistorySummary, readHistories, summariseCounts } from './history.js';
 import { httpLoad, type LoadResult } from './load.js';
+import { orderTimes, spreadSample } from './order-time.js';
+import { LatencyBySecond } from './per-second.js';
 import {
   type Bench,
   type CpuUse,
@@ -16,12 +18,12 @@ import {
   orderBody,
   placementTimes,
   queueFor,
-  sampleOrders,
   serviceEnv,
   waitUntilFinished,
   waitUntilPlaced,
 } from './scenarios.js';
 import { type Service, startApi, startWorker } from './services.js';
+import { buildTimeline, type Timeline } from './timeline.js';
 
 export const SUSTAINED_LAG_P50_MS = 600;
 export const SUSTAINED_LAG_P99_MS = 1500;
@@ -43,6 +45,8 @@ export interface SustainedProbe {
   held: boolean;
   /** Where a sample of its orders' time went (healthy ones): the API, Temporal's dispatch, the first workflow task. */
   times: HistorySummary['times'] | null;
+  /** Per second and per order, for the charts (bench/charts/). */
+  timeline: Timeline;
 }
 
 export interface SustainedResult {
@@ -94,12 +98,14 @@ async function arrivals(bench: Bench, api: Service, worker: Service, rate: numbe
   const instrument = instrumentFor(code);
   bench.log(`sustained: ${rate} orders/s for ${seconds} s`);
   const cpu = cpuMeter(bench, { api: [api], worker: [worker] });
+  const bySecond = new LatencyBySecond(Date.now());
   const post = await httpLoad({
     urls: [api.url],
     connections: CONNECTIONS,
     durationS: seconds,
     overallRate: rate,
     body: orderBody(instrument),
+    bySecond,
   });
   const cpuUse = cpu();
   const accepted = await countOrders(bench, instrument);
@@ -109,7 +115,9 @@ async function arrivals(bench: Bench, api: Service, worker: Service, rate: numbe
   const lag = summariseMs(times.map((time) => (time.placedMs ?? stoppedAt) - time.createdMs));
   // The next probe starts with nothing of this one left in Temporal (workflows waiting for their end).
   await waitUntilFinished(bench, [instrument], DRAIN_S * 1000);
-  const histories = await summariseHistories(bench.temporal, await sampleOrders(bench, instrument, TIMES_SAMPLE));
+  const sample = await readHistories(bench.temporal, await spreadSample(bench, instrument, TIMES_SAMPLE));
+  const histories = summariseCounts(sample);
+  const charted = await orderTimes(bench, sample, bySecond.startMs);
   const errors = post.errors + post.non2xx;
   return {
     rate,
@@ -120,6 +128,14 @@ async function arrivals(bench: Bench, api: Service, worker: Service, rate: numbe
     lag,
     cpu: cpuUse,
     times: histories.healthy?.times ?? null,
+    timeline: buildTimeline({
+      startedAtMs: bySecond.startMs,
+      rate,
+      times,
+      post: bySecond.summaries(),
+      orders: charted.orders,
+      ordersLeftOut: charted.leftOut,
+    }),
     // Arrivals at the rate asked (the load generator kept up) and every one accepted.
     held:
       allPlaced && errors === 0 && post.perSecond >= 0.95 * rate && lag.p50Ms <= SUSTAINED_LAG_P50_MS && lag.p99Ms <= SUSTAINED_LAG_P99_MS,

@@ -23,6 +23,8 @@ export interface IngestItem {
   readAt: number;
   /** Resent for a cum mismatch's repair: below the committed seq, applied only if its exec id is new. */
   repair: boolean;
+  /** The report's executions row in COPY's text format, made when the line was read (ingest/batch-rows.ts). */
+  executionLine?: string;
 }
 
 export interface RejectOutcome {
@@ -47,7 +49,7 @@ export interface BatchResult {
   terminals: number;
 }
 
-/** An orders row as `SELECT *` returns it (column names). */
+/** The columns of an orders row the plan reads (ORDER_READ_COLUMNS), by name. */
 export type OrderRow = Record<string, unknown>;
 
 /** What the batch's transaction read under its locks. */
@@ -60,13 +62,20 @@ export interface BatchReads {
   fills: Map<string, Map<string, KnownFill>>;
 }
 
-/** A `fill` row of order_stream: the order's changeable fields after the fill (JSON, stateOf), and the report (JSON, without poss_dup). */
+/**
+ * A `fill` row of order_stream (migration …_order_stream_fill_columns): the order's changeable
+ * fields as they stand after the fill (`order`, and `expiresAt`), and the fill's report, whose
+ * executions row the row names by id. Plain columns, no JSON.
+ */
 export interface FillEvent {
   orderId: string;
   /** The order's account: GET /events routes and catches up by it (the row's own column). */
   accountId: string;
-  state: string;
-  execution: string;
+  /** The fill's report: the row names its executions row. */
+  report: ExecutionReport;
+  order: OrderAggregate;
+  /** expires_at of the order as read: the workflow's markPlaced may set it after the venue's reports were ingested. */
+  expiresAt: string | null;
 }
 
 /** One write pass: every order's next segment, its fills inserted before its row is updated. */
@@ -162,29 +171,6 @@ export function aggregateOf(row: OrderRow): OrderAggregate {
   };
 }
 
-/**
- * A fill row's state (GET /events reads it back, prisma/order-stream.ts): the fields of the orders
- * row a fill, or anything after the order's insert, can change, as they stand after the fold, with
- * the table's column names. Not the whole row (issue #23): the order's other fields (type, side,
- * instrument, limit_price, quantity, created_at, time_in_force, client_order_id, account_id) no
- * UPDATE of orders ever sets, and the reader takes them from the orders row. expires_at is here
- * because the workflow's markPlaced may set it after the venue's reports were ingested.
- */
-export function stateOf(row: OrderRow, order: OrderAggregate): Record<string, unknown> {
-  return {
-    status: order.status,
-    filled_quantity: order.filledQuantity,
-    filled_notional: unitsText(order.filledNotional, 4),
-    placed_at: order.placedAt,
-    filled_at: order.filledAt,
-    cancelled_at: order.cancelledAt,
-    expired_at: order.expiredAt,
-    rejected_at: order.rejectedAt,
-    rejected_reason: order.rejectedReason,
-    expires_at: isoOrNull(row.expires_at),
-  };
-}
-
 /** An order's states after its reports in this batch, cut at each status change. */
 interface Segment {
   fills: FillEvent[];
@@ -258,12 +244,12 @@ export function planBatch(items: readonly IngestItem[], reads: BatchReads): Batc
       order.segments.push(segment);
     }
     if (outcome.fillEvent) {
-      const { poss_dup: _possDup, ...execution } = report;
       segment.fills.push({
         orderId: report.order_id,
         accountId: String(order.row.account_id),
-        state: JSON.stringify(stateOf(order.row, outcome.order)),
-        execution: JSON.stringify(execution),
+        report,
+        order: outcome.order,
+        expiresAt: isoOrNull(order.row.expires_at),
       });
     }
     segment.end = outcome.order;

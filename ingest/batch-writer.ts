@@ -8,7 +8,6 @@ import {
   type BatchResult,
   bustsOf,
   execKey,
-  type FillEvent,
   type IngestItem,
   type OrderUpdate,
   orderIdsOf,
@@ -18,7 +17,7 @@ import {
   reportsOf,
   type TerminalRow,
 } from './batch-plan.js';
-import { type CopyValue, copyRows } from './copy-rows.js';
+import { copyExecutions, copyFillEvents, reserveExecutionIds } from './batch-rows.js';
 
 export type { BatchResult, IngestItem } from './batch-plan.js';
 
@@ -48,7 +47,7 @@ export async function writeBatch(
     await client.query('BEGIN');
     await fence(client, session, nextSeq);
     const plan = planBatch(items, await readLocked(client, reportsOf(items)));
-    await runPlan(client, session.name, plan);
+    await runPlan(client, session.name, plan, linesOf(items));
     const repairs = plan.mismatched.size > 0 ? repairsOf(plan.mismatched, await firstStoredSeqs(client, [...plan.mismatched.keys()])) : [];
     await client.query('COMMIT');
     return { ...plan.result, repairs };
@@ -72,16 +71,29 @@ async function fence(client: pg.PoolClient, session: { name: string; epoch: numb
   if (fenced.rowCount !== 1) throw new FencedError(`session ${session.name} is no longer held at epoch ${session.epoch}`);
 }
 
+/** A timestamptz column as the ISO text the plan keeps (millisecond precision, UTC): no Date to build and format again per row. */
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+
+/** What the plan reads of a locked order (aggregateOf, and a fill row's account and expires_at): not the whole row. */
+const ORDER_READ_COLUMNS = [
+  'id',
+  'status',
+  'quantity',
+  'filled_quantity',
+  'filled_notional::text AS filled_notional',
+  'rejected_reason',
+  'account_id',
+  ...['placed_at', 'filled_at', 'cancelled_at', 'expired_at', 'rejected_at', 'expires_at'].map(iso),
+].join(', ');
+
 /** Locks the reports' orders (in id order) and reads what the plan needs under the locks. */
 async function readLocked(client: pg.PoolClient, reports: ExecutionReport[]): Promise<BatchReads> {
   const orderIds = orderIdsOf(reports);
   const orders =
     orderIds.length === 0
       ? []
-      : ((await client.query('SELECT * FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [orderIds])).rows as Record<
-          string,
-          unknown
-        >[]);
+      : ((await client.query(`SELECT ${ORDER_READ_COLUMNS} FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [orderIds]))
+          .rows as Record<string, unknown>[]);
   const stored = new Set<string>();
   if (reports.length > 0) {
     // One probe of the unique index per report (LATERAL): a join the planner is free to choose
@@ -96,15 +108,30 @@ async function readLocked(client: pg.PoolClient, reports: ExecutionReport[]): Pr
   return { orders, stored, fills: await knownFills(client, reports) };
 }
 
+/** The executions rows made when the items' lines were read. */
+function linesOf(items: readonly IngestItem[]): Map<ExecutionReport, string> {
+  const lines = new Map<ExecutionReport, string>();
+  for (const item of items) if (item.report && item.executionLine !== undefined) lines.set(item.report, item.executionLine);
+  return lines;
+}
+
 /** The plan's writes, in the order the stream and the trigger need. */
-async function runPlan(client: pg.PoolClient, sessionName: string, plan: BatchPlan): Promise<void> {
+async function runPlan(
+  client: pg.PoolClient,
+  sessionName: string,
+  plan: BatchPlan,
+  lines: ReadonlyMap<ExecutionReport, string>,
+): Promise<void> {
+  const executionIds = new Map<ExecutionReport, string>();
   if (plan.executions.length > 0) {
-    const inserted = await copyExecutions(client, plan.executions);
+    const ids = await reserveExecutionIds(client, plan.executions.length);
+    for (const [index, report] of plan.executions.entries()) executionIds.set(report, ids[index]!);
+    const inserted = await copyExecutions(client, plan.executions, ids, lines);
     // The orders' rows are locked and exec ids checked under the lock: a conflict here means
     // another writer slipped past the fence, and this batch must not count its fills.
     if (inserted !== plan.executions.length) throw new Error(`executions inserted ${inserted} of ${plan.executions.length}`);
   }
-  await writeOrders(client, plan);
+  await writeOrders(client, plan, executionIds);
   if (plan.terminals.length > 0) await insertTerminals(client, plan.terminals);
   if (plan.rejects.length > 0) await insertRejects(client, sessionName, plan.rejects);
 }
@@ -165,70 +192,16 @@ async function knownFills(client: pg.PoolClient, reports: ExecutionReport[]): Pr
   return byOrder;
 }
 
-/** The executions table's columns a report fills, in the order of `executionRow`. */
-const EXECUTION_COLUMNS = [
-  'venue',
-  'exec_id',
-  'order_id',
-  'seq',
-  'exec_type',
-  'order_status',
-  'last_qty',
-  'last_px',
-  'cum_qty',
-  'leaves_qty',
-  'avg_px',
-  'ref_exec_id',
-  'text',
-  'venue_time',
-] as const;
-
-const executionRow = (r: ExecutionReport): CopyValue[] => [
-  r.venue,
-  r.exec_id,
-  r.order_id,
-  r.seq,
-  r.exec_type,
-  r.order_status,
-  r.last_qty,
-  r.last_px,
-  r.cum_qty,
-  r.leaves_qty,
-  r.avg_px,
-  r.ref_exec_id,
-  r.text,
-  r.transact_time,
-];
-
-/**
- * The batch's executions with one COPY; exported for the benchmark's limit (the same COPY,
- * alone). An exec id already stored fails it (unique key): the batch checked its exec ids under
- * its locks, so that means another writer slipped past the fence.
- */
-export function copyExecutions(client: pg.PoolClient | pg.Client, reports: readonly ExecutionReport[]): Promise<number> {
-  return copyRows(client, 'executions', EXECUTION_COLUMNS, reports.map(executionRow));
-}
-
 /**
  * Pass i writes every order's i-th segment (ingest/batch-plan.ts): its fill events, then its row
  * as at the segment's end. A row whose status changes is updated by a statement that sets status
  * (the trigger records it); the others by one that does not, so the trigger is not even called for them.
  */
-async function writeOrders(client: pg.PoolClient, plan: BatchPlan): Promise<void> {
+async function writeOrders(client: pg.PoolClient, plan: BatchPlan, executionIds: ReadonlyMap<ExecutionReport, string>): Promise<void> {
   for (const pass of plan.passes) {
-    if (pass.fills.length > 0) await insertFillEvents(client, pass.fills);
+    if (pass.fills.length > 0) await copyFillEvents(client, pass.fills, executionIds);
     for (const update of pass.updates) await updateOrders(client, update);
   }
-}
-
-/** The `fill` rows of order_stream, in the order given. */
-async function insertFillEvents(client: pg.PoolClient, stream: FillEvent[]): Promise<void> {
-  await copyRows(
-    client,
-    'order_stream',
-    ['order_id', 'account_id', 'kind', 'state', 'execution'],
-    stream.map((s) => [s.orderId, s.accountId, 'fill', s.state, s.execution]),
-  );
 }
 
 /** One UPDATE of the plan: only the columns it names (a fill's: filled_quantity, filled_notional). */

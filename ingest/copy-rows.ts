@@ -34,14 +34,25 @@ export function copyText(rows: readonly (readonly CopyValue[])[]): string {
 }
 
 /** Copies the rows into `table`'s `columns` (quoted identifiers); resolves with the rows the server counted. */
-export async function copyRows(
+export function copyRows(
   client: pg.PoolClient | pg.Client,
   table: string,
   columns: readonly string[],
   rows: readonly (readonly CopyValue[])[],
 ): Promise<number> {
-  if (rows.length === 0) return 0;
+  return copyLines(client, table, columns, rows.length, copyText(rows));
+}
+
+/** Copies `count` rows already in COPY's text format (each ended by a newline). */
+export async function copyLines(
+  client: pg.PoolClient | pg.Client,
+  table: string,
+  columns: readonly string[],
+  count: number,
+  text: string,
+): Promise<number> {
+  if (count === 0) return 0;
   const stream = client.query(copyFrom(`COPY "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) FROM STDIN`));
-  await pipeline(Readable.from([copyText(rows)]), stream);
+  await pipeline(Readable.from([text]), stream);
   return Number(stream.rowCount ?? 0);
 }

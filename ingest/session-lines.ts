@@ -1,7 +1,9 @@
 import { REJECT_REASONS } from '../domain/fills.js';
 import type { LineEvent } from '../exchange/lines.js';
-import { executionReport, heartbeat, logonAck, MAX_LINE_BYTES } from '../exchange/protocol.js';
+import { heartbeat, logonAck, MAX_LINE_BYTES } from '../exchange/protocol.js';
+import { parseExecutionReport } from '../exchange/report-check.js';
 import type { IngestItem } from './batch-plan.js';
+import { executionLine } from './batch-rows.js';
 
 /** What one line of the execution session is to the ingestion process. */
 export type SessionLine =
@@ -29,12 +31,22 @@ export function parseSessionLine(event: LineEvent, readAt: number): SessionLine 
   }
   const type = (raw as { type?: unknown } | null)?.type;
   if (type === 'execution_report') {
-    const parsed = executionReport.safeParse(raw);
+    // The schema's check, fast (exchange/report-check.ts): this runs for every report.
+    const parsed = parseExecutionReport(raw);
     if (parsed.success) {
       return {
         kind: 'sequenced',
         seq: parsed.data.seq,
-        item: { seq: parsed.data.seq, report: parsed.data, reject: null, raw: text, readAt, repair: false },
+        item: {
+          seq: parsed.data.seq,
+          report: parsed.data,
+          reject: null,
+          raw: text,
+          readAt,
+          repair: false,
+          // Made now, while the batch before commits, rather than in the batch's own time.
+          executionLine: executionLine(parsed.data),
+        },
       };
     }
     const issue = parsed.error.issues[0];

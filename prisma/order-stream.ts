@@ -8,12 +8,13 @@ import { type OrderRecord, toOrder } from './order-row.js';
 // one that sorts before it.
 //
 // Through node-postgres, not Prisma, and narrow: the row's own columns and the fields of its
-// `state` that the event shows, each as the text the JSON holds; no jsonb_populate_record. A
-// status row's state is the whole orders row; a fill row's (since issue #23) only the fields a
-// fill can change, the order's fixed fields coming from its orders row (COLUMNS). Decimals come as their exact text at their column's scale, timestamps
-// as the JSON's ISO text (written at millisecond precision: timestamptz(3) columns, JavaScript
-// Dates), which toOrder reads as the Dates the columns would give (a joined created_at is
-// formatted the same way).
+// `state` that the event shows, each as text; no jsonb_populate_record. A status row's state is
+// the whole orders row. A fill row holds only what a fill can change, the order's fixed fields
+// coming from its orders row: in a small JSON state (fill rows of issue #23's first step) or, since
+// migration …_order_stream_fill_columns, in plain columns, with its report read from the
+// executions row it names (COLUMNS). Decimals come as their exact text at their column's scale,
+// timestamps as ISO text at millisecond precision (timestamptz(3) columns, JavaScript Dates),
+// which toOrder reads as the Dates the columns would give.
 
 /** A place in the stream: the writing transaction's id, then the row's id. */
 export interface StreamPosition {
@@ -68,23 +69,45 @@ const FINISHED = `s."tx" < (SELECT pg_snapshot_xmin(pg_current_snapshot())::text
  */
 const fixed = (field: string, joined: string) => `CASE WHEN s."state" ? '${field}' THEN s."state"->>'${field}' ELSE ${joined} END`;
 
+/** A timestamptz column as the ISO text a JSON state holds (millisecond precision, UTC). */
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 /**
- * The columns of a StreamRow: the state's fields named as the orders table names them (OrderRecord).
- * What an event can change (status, quantities, times, rejected_reason, expires_at: ingest's
- * stateOf) every state holds; the rest a fill row's state leaves out, and the order's row gives.
+ * A field an event can change: from the row's state when it has one (a status row, a fill row
+ * written before …_order_stream_fill_columns), else from the fill row's own column.
  */
-const COLUMNS = `s."tx", s."id" AS "stream_id", s."order_id" AS "id", s."account_id", s."kind", s."at", s."execution",
+const changed = (field: string, column: string) => `CASE WHEN s."state" IS NULL THEN ${column} ELSE s."state"->>'${field}' END`;
+
+/**
+ * A fill's report: the JSON stored with the row (fill rows written before
+ * …_order_stream_fill_columns), else built from the executions row it names, with the report's
+ * names and the table's text of each value (prices at the column's scale, as GET
+ * /orders/:id/executions shows them).
+ */
+const EXECUTION = `CASE WHEN s."execution_id" IS NULL THEN s."execution" ELSE jsonb_build_object(
+    'exec_id', e."exec_id", 'exec_type', e."exec_type", 'last_qty', e."last_qty", 'last_px', e."last_px"::text,
+    'cum_qty', e."cum_qty", 'leaves_qty', e."leaves_qty", 'transact_time', ${iso('e."venue_time"')}) END`;
+
+/**
+ * The columns of a StreamRow: the order's fields named as the orders table names them
+ * (OrderRecord). What an event can change (status, quantities, times, rejected_reason,
+ * expires_at) a status row's state holds, and a fill row's own columns; the rest comes from the
+ * order's row unless the state has it.
+ */
+const COLUMNS = `s."tx", s."id" AS "stream_id", s."order_id" AS "id", s."account_id", s."kind", s."at", ${EXECUTION} AS "execution",
   ${fixed('type', 'o."type"::text')} AS "type", ${fixed('side', 'o."side"::text')} AS "side",
   ${fixed('instrument', 'o."instrument"')} AS "instrument",
   (${fixed('limit_price', 'o."limit_price"::text')})::numeric(18,2)::text AS "limit_price",
   ${fixed('quantity', 'o."quantity"::text')} AS "quantity",
-  s."state"->>'status' AS "status",
-  ${fixed('created_at', `to_char(o."created_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`)} AS "created_at",
-  s."state"->>'placed_at' AS "placed_at",
-  s."state"->>'rejected_at' AS "rejected_at", s."state"->>'rejected_reason' AS "rejected_reason",
-  s."state"->>'cancelled_at' AS "cancelled_at", ${fixed('time_in_force', 'o."time_in_force"::text')} AS "time_in_force",
-  s."state"->>'filled_quantity' AS "filled_quantity", (s."state"->>'filled_notional')::numeric(38,4)::text AS "filled_notional",
-  s."state"->>'filled_at' AS "filled_at", s."state"->>'expired_at' AS "expired_at", s."state"->>'expires_at' AS "expires_at",
+  ${changed('status', 's."status"::text')} AS "status",
+  ${fixed('created_at', iso('o."created_at"'))} AS "created_at",
+  ${changed('placed_at', iso('s."placed_at"'))} AS "placed_at",
+  ${changed('rejected_at', iso('s."rejected_at"'))} AS "rejected_at", ${changed('rejected_reason', 's."rejected_reason"')} AS "rejected_reason",
+  ${changed('cancelled_at', iso('s."cancelled_at"'))} AS "cancelled_at", ${fixed('time_in_force', 'o."time_in_force"::text')} AS "time_in_force",
+  ${changed('filled_quantity', 's."filled_quantity"::text')} AS "filled_quantity",
+  (${changed('filled_notional', 's."filled_notional"::text')})::numeric(38,4)::text AS "filled_notional",
+  ${changed('filled_at', iso('s."filled_at"'))} AS "filled_at", ${changed('expired_at', iso('s."expired_at"'))} AS "expired_at",
+  ${changed('expires_at', iso('s."expires_at"'))} AS "expires_at",
   ${fixed('client_order_id', 'o."client_order_id"')} AS "client_order_id"`;
 
 /**
@@ -95,6 +118,7 @@ const COLUMNS = `s."tx", s."id" AS "stream_id", s."order_id" AS "id", s."account
 const rowsSql = (where: string, limit: string) => `SELECT ${COLUMNS} FROM (
   SELECT * FROM "order_stream" s WHERE ${where} AND ${FINISHED} ORDER BY s."tx", s."id" LIMIT ${limit}) s
   LEFT JOIN "orders" o ON o."id" = s."order_id"
+  LEFT JOIN "executions" e ON e."id" = s."execution_id"
   ORDER BY s."tx", s."id"`;
 
 /** The poller's read: every account's rows after a position ($1, $2), at most $3. */

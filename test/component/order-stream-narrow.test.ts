@@ -12,10 +12,11 @@ import { uniqueInstrument } from '../support/orders.js';
 import { waitFor } from '../support/wait.js';
 
 // Fill rows of order_stream are narrow (issue #23): the ingestion writes only the fields a fill
-// can change, and the reader takes the order's fixed fields from its orders row. Every event must
-// read as it did when a fill row carried the whole orders row: each narrow row written by the real
-// ingest path is compared, event data byte for byte, with a whole-state twin (what the ingestion
-// wrote before: the orders row with the fold's fields over it).
+// can change, as plain columns, and names the fill's executions row; the reader takes the order's
+// fixed fields from its orders row and the report from executions. Every event must read as it
+// did when a fill row carried the whole orders row and the report as JSON: each row written by
+// the real ingest path is compared, event data byte for byte, with a whole-state twin (what the
+// ingestion wrote before: the orders row with the fold's fields over it, and the report).
 
 let pool: pg.Pool;
 const session = { name: `narrow-${randomBytes(4).toString('hex')}`, epoch: 1 };
@@ -95,32 +96,56 @@ function report(orderId: string, fields: Partial<ExecutionReport>): IngestItem {
   return { seq: r.seq, report: r, reject: null, raw: JSON.stringify(r), readAt: 0, repair: false };
 }
 
+/** A fill row's own columns (migration …_order_stream_fill_columns): what a fill can change, and its execution. */
+const FILL_FIELDS = [
+  'status',
+  'filled_quantity',
+  'filled_notional',
+  'placed_at',
+  'filled_at',
+  'cancelled_at',
+  'expired_at',
+  'rejected_at',
+  'rejected_reason',
+  'expires_at',
+] as const;
+
 interface StoredFill {
   id: string;
   order_id: string;
   account_id: string;
   at: Date;
-  state: string;
+  state: unknown;
   execution: unknown;
-  bytes: number;
+  /** The exec id of the executions row the fill row names. */
+  exec_id: string | null;
+  fields: Record<(typeof FILL_FIELDS)[number], unknown>;
 }
 
 async function fillRows(orderIds: string[]): Promise<StoredFill[]> {
-  const { rows } = await pool.query<StoredFill>(
-    `SELECT s.id::text, s.order_id, s.account_id, s.at, s.state::text AS state, s.execution, pg_column_size(s.state) AS bytes
-       FROM order_stream s WHERE s.order_id = ANY($1::uuid[]) AND s.kind = 'fill' ORDER BY s.tx, s.id`,
+  const { rows } = await pool.query<Omit<StoredFill, 'fields'> & Record<string, unknown>>(
+    `SELECT s.id::text, s.order_id, s.account_id, s.at, s.state, s.execution, e.exec_id,
+            ${FILL_FIELDS.map((field) => `s.${field}`).join(', ')}
+       FROM order_stream s LEFT JOIN executions e ON e.id = s.execution_id
+      WHERE s.order_id = ANY($1::uuid[]) AND s.kind = 'fill' ORDER BY s.tx, s.id`,
     [orderIds],
   );
-  return rows;
+  return rows.map((row) => ({ ...row, fields: Object.fromEntries(FILL_FIELDS.map((field) => [field, row[field]])) }) as StoredFill);
 }
 
-/** What the ingestion wrote for a fill before #23: the orders row (as node-postgres reads it) with the fold's fields over it. */
-async function insertWholeTwin(fill: StoredFill): Promise<void> {
+/**
+ * What the ingestion wrote for a fill before #23: the orders row (as node-postgres reads it) with
+ * the fold's fields over it, and the report, its price at the scale executions.last_px keeps
+ * (numeric(20,4), what a fill event's price shows since the row names its executions row).
+ */
+async function insertWholeTwin(fill: StoredFill, reports: ReadonlyMap<string, ExecutionReport>): Promise<void> {
   const { rows } = await pool.query('SELECT * FROM orders WHERE id = $1', [fill.order_id]);
-  const whole = JSON.stringify({ ...rows[0], ...(JSON.parse(fill.state) as Record<string, unknown>) });
+  const whole = JSON.stringify({ ...rows[0], ...fill.fields });
+  const { poss_dup: _, ...report } = reports.get(fill.exec_id ?? '')!;
+  const execution = { ...report, last_px: report.last_px === null ? null : Number(report.last_px).toFixed(4) };
   await pool.query(
     `INSERT INTO order_stream (order_id, account_id, kind, state, execution, at) VALUES ($1, $2, 'fill', $3::jsonb, $4::jsonb, $5)`,
-    [fill.order_id, fill.account_id, whole, JSON.stringify(fill.execution), fill.at],
+    [fill.order_id, fill.account_id, whole, JSON.stringify(execution), fill.at],
   );
 }
 
@@ -134,9 +159,12 @@ async function streamOf(orderId: string, count: number): Promise<StreamRow[]> {
 }
 
 /** Every narrow fill row of the order, each with its whole-state twin: their events' data, pairwise. */
-async function narrowAndWhole(orderId: string): Promise<{ narrow: StreamRow[]; whole: StreamRow[] }> {
+async function narrowAndWhole(
+  orderId: string,
+  reports: ReadonlyMap<string, ExecutionReport>,
+): Promise<{ narrow: StreamRow[]; whole: StreamRow[] }> {
   const fills = await fillRows([orderId]);
-  for (const fill of fills) await insertWholeTwin(fill);
+  for (const fill of fills) await insertWholeTwin(fill, reports);
   const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM order_stream WHERE order_id = $1', [orderId]);
   const rowsOfOrder = (await streamOf(orderId, rows[0]!.n)).filter((row) => row.kind === 'fill');
   const ids = new Set(fills.map((fill) => fill.id));
@@ -147,7 +175,7 @@ async function narrowAndWhole(orderId: string): Promise<{ narrow: StreamRow[]; w
 }
 
 describe('narrow fill rows of order_stream', () => {
-  it('the ingestion writes only the changeable fields, and every fill event reads as its whole-state row does', async () => {
+  it('the ingestion writes the changeable fields as columns and names the execution, and every fill event reads as its whole-state row does', async () => {
     const limit = await insertOrder({
       type: 'limit',
       side: 'sell',
@@ -198,28 +226,17 @@ describe('narrow fill rows of order_stream', () => {
 
     const fills = await fillRows([limit, market, late]);
     expect(fills).toHaveLength(items.length);
+    const reports = new Map(items.map((item) => [item.report!.exec_id, item.report!]));
     for (const fill of fills) {
-      // Not the whole orders row again (that was ~1,100 bytes).
-      expect(fill.bytes).toBeLessThan(400);
-      expect(Object.keys(JSON.parse(fill.state) as object).sort()).toEqual(
-        [
-          'cancelled_at',
-          'expired_at',
-          'expires_at',
-          'filled_at',
-          'filled_notional',
-          'filled_quantity',
-          'placed_at',
-          'rejected_at',
-          'rejected_reason',
-          'status',
-        ].sort(),
-      );
+      // No JSON at all: the fields a fill changes in columns, the report by its executions row.
+      expect([fill.state, fill.execution]).toEqual([null, null]);
+      expect(reports.has(fill.exec_id ?? '')).toBe(true);
     }
+    expect(new Set(fills.map((fill) => fill.exec_id)).size).toBe(items.length);
 
     const read = new Map<string, StreamRow[]>();
     for (const orderId of [limit, market, late]) {
-      const { narrow, whole } = await narrowAndWhole(orderId);
+      const { narrow, whole } = await narrowAndWhole(orderId, reports);
       expect(narrow.length).toBeGreaterThan(0);
       expect(narrow.map(eventData)).toEqual(whole.map(eventData));
       expect(narrow.map((row) => row.order)).toEqual(whole.map((row) => row.order));

@@ -105,11 +105,11 @@ describe('fills reach the order', () => {
     expect(averagePrice(decimalUnits(row.filled_notional), row.filled_quantity)).toBe(venue.avg_px);
     expect(venue.cum_qty).toBe(7);
 
-    // One `fill` stream event per fill, each with the order as it stood after it, readable as an orders row.
+    // One `fill` stream event per fill, each with the order as it stood after it (a status row's state, a fill row's columns), naming its execution.
     const { rows: stream } = await stack.db.query(
-      `SELECT kind, (jsonb_populate_record(NULL::orders, state)).filled_quantity AS filled, (jsonb_populate_record(NULL::orders, state)).status::text AS status,
-              execution->>'exec_id' AS exec_id
-         FROM order_stream WHERE order_id = $1 ORDER BY tx, id`,
+      `SELECT s.kind, COALESCE(s.filled_quantity, (jsonb_populate_record(NULL::orders, s.state)).filled_quantity) AS filled,
+              COALESCE(s.status, (jsonb_populate_record(NULL::orders, s.state)).status)::text AS status, e.exec_id
+         FROM order_stream s LEFT JOIN executions e ON e.id = s.execution_id WHERE s.order_id = $1 ORDER BY s.tx, s.id`,
       [id],
     );
     expect(stream.map((s: { kind: string; filled: number; status: string }) => [s.kind, s.filled, s.status])).toEqual([

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { unitsText } from '../../domain/decimal.js';
 import type { KnownFill } from '../../domain/fills.js';
 import type { ExecutionReport } from '../../exchange/protocol.js';
 import {
   type BatchReads,
   bustsOf,
   execKey,
+  type FillEvent,
   type IngestItem,
   type OrderRow,
   orderIdsOf,
@@ -97,8 +99,19 @@ const updates = (pass: WritePass) =>
       ...Object.fromEntries(update.columns.map((column, c) => [column.name, update.values[c]![r]])),
     })),
   }));
-const states = (fills: { state: string }[]) =>
-  fills.map((f) => JSON.parse(f.state) as { status: string; filled_quantity: number; filled_notional: string });
+const states = (fills: FillEvent[]) =>
+  fills.map((f) => ({
+    status: f.order.status,
+    filled_quantity: f.order.filledQuantity,
+    filled_notional: unitsText(f.order.filledNotional, 4),
+    placed_at: f.order.placedAt,
+    filled_at: f.order.filledAt,
+    cancelled_at: f.order.cancelledAt,
+    expired_at: f.order.expiredAt,
+    rejected_at: f.order.rejectedAt,
+    rejected_reason: f.order.rejectedReason,
+    expires_at: f.expiresAt,
+  }));
 
 describe('planBatch', () => {
   it('a market order in one batch: a pass per status it goes through, each pass its fills before its update', () => {
@@ -127,7 +140,7 @@ describe('planBatch', () => {
       ],
     ]);
     // Each fill event carries the fields of the row a fill can change, as they stood after the fill
-    // (not the whole row: the reader joins the order's fixed fields), and the report without poss_dup.
+    // (not the whole row: the reader joins the order's fixed fields), and its report (the row names its execution).
     const [afterFirst] = states(plan.passes[1]!.fills);
     expect(afterFirst).toEqual({
       status: 'partially_filled',
@@ -141,7 +154,7 @@ describe('planBatch', () => {
       rejected_reason: null,
       expires_at: null,
     });
-    expect(JSON.parse(plan.passes[2]!.fills[0]!.execution)).toEqual((({ poss_dup: _, ...rest }) => rest)(reports[2]!));
+    expect(plan.passes[2]!.fills[0]!.report).toBe(reports[2]);
   });
 
   it('fills after a status change are a pass of their own: the status event comes before them', () => {
@@ -252,7 +265,7 @@ describe('planBatch', () => {
     expect(plan.executions).toEqual([bust]);
     expect(plan.rejects.map((r) => r.reason)).toEqual(['bust_of_busted_fill']);
     expect(updates(plan.passes[0]!)).toEqual([{ status: false, rows: [{ id: A, filled_quantity: 2, filled_notional: '21.0000' }] }]);
-    expect(JSON.parse(plan.passes[0]!.fills[0]!.execution).exec_type).toBe('trade_bust');
+    expect(plan.passes[0]!.fills[0]!.report).toBe(bust);
     expect(fills.get(A)!.get('F1')!.busted).toBe(false);
   });
 });

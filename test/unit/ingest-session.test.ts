@@ -1,4 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { ExecutionReport } from '../../exchange/protocol.js';
+import { executionLine } from '../../ingest/batch-rows.js';
 import { Batcher } from '../../ingest/batcher.js';
 import { nextSeqAfter } from '../../ingest/commit-loop.js';
 import { RepairWindows } from '../../ingest/repair-windows.js';
@@ -33,7 +35,15 @@ describe('parseSessionLine', () => {
     expect(parseSessionLine(line(REPORT), 5)).toEqual({
       kind: 'sequenced',
       seq: 7,
-      item: { seq: 7, report: REPORT, reject: null, raw: JSON.stringify(REPORT), readAt: 5, repair: false },
+      item: {
+        seq: 7,
+        report: REPORT,
+        reject: null,
+        raw: JSON.stringify(REPORT),
+        readAt: 5,
+        repair: false,
+        executionLine: executionLine(REPORT as ExecutionReport),
+      },
     });
     const badPrice = parseSessionLine(line({ ...REPORT, last_px: 'ten' }), 5);
     expect(badPrice).toMatchObject({ kind: 'sequenced', seq: 7, item: { seq: 7, report: null, reject: { reason: 'malformed' } } });
