@@ -1,26 +1,33 @@
-// The GET /events run's flow: fills written straight into order_stream at a steady rate, in
-// batches, the way the ingestion writes them (a narrow state: the fields a fill can change), each
-// tagged (bench/sse-shape.ts EventTag) so every client can check its stream alone. One
-// connection, one transaction at a time, rows inserted in exec order: the tags' numbers follow
-// the stream's order, which the run checks afterwards (checkWrittenOrder).
+// The GET /events run's flow: fills written straight into the database at a steady rate, in
+// batches, the way the ingestion writes them (migration …_order_stream_fill_columns): an
+// executions row, and an order_stream row of plain columns (the fields a fill can change) naming
+// it. Each is tagged (bench/sse-shape.ts EventTag, as its exec_id) so every client can check its
+// stream alone. One connection, one statement at a time, rows inserted in exec order: the tags'
+// numbers follow the stream's order, which the run checks afterwards (checkWrittenOrder).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { execIdOf } from './sse-shape.js';
 
-/** A fill row's state as the ingestion writes it (ingest/batch-plan.ts stateOf): the fields a fill can change, of the orders row `o`. */
-const NARROW_STATE = `jsonb_build_object('status', o."status", 'filled_quantity', o."filled_quantity",
-  'filled_notional', o."filled_notional"::text, 'placed_at', o."placed_at", 'filled_at', o."filled_at",
-  'cancelled_at', o."cancelled_at", 'expired_at', o."expired_at", 'rejected_at', o."rejected_at",
-  'rejected_reason', o."rejected_reason", 'expires_at', o."expires_at")`;
-
-// ORDER BY the position in the arrays: the row ids (nextval, evaluated above the sort) follow the exec numbers.
-const INSERT_SQL = `INSERT INTO "order_stream" ("order_id", "account_id", "kind", "state", "execution")
-  SELECT o."id", o."account_id", 'fill', ${NARROW_STATE}, jsonb_build_object(
-    'exec_id', f."exec_id", 'exec_type', 'partial_fill', 'order_id', o."id", 'last_qty', 1, 'last_px', '187.2500',
-    'cum_qty', 1, 'leaves_qty', 999999, 'transact_time', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-  FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS f("order_id", "exec_id", "n")
-  JOIN "orders" o ON o."id" = f."order_id"
-  ORDER BY f."n"`;
+/**
+ * A batch in one statement (the ingestion COPYs the same rows in one transaction): the orders'
+ * current fields, the executions, then the fill rows in the arrays' order (ORDER BY: the row ids,
+ * nextval evaluated above the sort, follow the exec numbers).
+ */
+const INSERT_SQL = `WITH "input" AS MATERIALIZED (
+    SELECT f."n", f."exec_id", nextval('executions_id_seq') AS "execution_id", o."id" AS "order_id", o."account_id", o."status",
+      o."filled_quantity", o."filled_notional", o."placed_at", o."filled_at", o."cancelled_at", o."expired_at", o."rejected_at",
+      o."rejected_reason", o."expires_at"
+    FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS f("order_id", "exec_id", "n") JOIN "orders" o ON o."id" = f."order_id"),
+  "written" AS (
+    INSERT INTO "executions" ("id", "venue", "exec_id", "order_id", "seq", "exec_type", "order_status", "last_qty", "last_px",
+      "cum_qty", "leaves_qty", "venue_time")
+    SELECT "execution_id", 'BENCH', "exec_id", "order_id", "execution_id", 'partial_fill', 'partially_filled', 1, 187.25, 1, 999999,
+      clock_timestamp() FROM "input")
+  INSERT INTO "order_stream" ("order_id", "account_id", "kind", "execution_id", "status", "filled_quantity", "filled_notional",
+    "placed_at", "filled_at", "cancelled_at", "expired_at", "rejected_at", "rejected_reason", "expires_at")
+  SELECT "order_id", "account_id", 'fill', "execution_id", "status", "filled_quantity", "filled_notional", "placed_at", "filled_at",
+    "cancelled_at", "expired_at", "rejected_at", "rejected_reason", "expires_at"
+  FROM "input" ORDER BY "n"`;
 
 /** Rows an insert carries at most (a writer that fell behind catches up in batches this large). */
 const MAX_BATCH = 2000;
@@ -92,8 +99,9 @@ export async function checkWrittenOrder(db: pg.ClientBase, accountIds: string[])
   const { rows } = await db.query<{ rows: string; misordered: string }>(
     `SELECT count(*) AS "rows", count(*) FILTER (WHERE e < previous) AS "misordered" FROM (
        SELECT e, lag(e) OVER (ORDER BY "tx", "id") AS previous FROM (
-         SELECT "tx", "id", split_part("execution"->>'exec_id', '-', 2)::bigint AS e FROM "order_stream"
-         WHERE "account_id" = ANY($1::uuid[]) AND "kind" = 'fill') s) w`,
+         SELECT s."tx", s."id", split_part(e."exec_id", '-', 2)::bigint AS e FROM "order_stream" s
+         JOIN "executions" e ON e."id" = s."execution_id"
+         WHERE s."account_id" = ANY($1::uuid[]) AND s."kind" = 'fill') s) w`,
     [accountIds],
   );
   return { rows: Number(rows[0]!.rows), misordered: Number(rows[0]!.misordered) };
