@@ -13,12 +13,14 @@ import { waitFor } from '../support/wait.js';
 // machine: two API processes (each its own poller and ring), many accounts with a skewed flow,
 // 2–3 streams per account, one in ten following one order, all reconnecting, to either API, with
 // Last-Event-IDs of every age (the last one, a few events back, ten rounds of the flow old, the
-// very first: the older ones beyond the ring, from the database) while two writers whose transactions overlap and
-// commit out of id order write fills and status changes. Every connection must get exactly its
-// scope's events after the id it came with, in order, and every stream all of them. Events are
-// made with SQL as their writers make them (narrow fill rows as the ingestion writes them, status
-// rows by the orders trigger). Other files' events flow through the same pollers: every
-// assertion is about this file's accounts.
+// very first: the older ones beyond the ring, from the database) while two writers whose
+// transactions overlap and commit out of id order write fills and status changes. Every
+// connection must get exactly its scope's events after the id it came with, in order, and every
+// stream all of them. Events are made with SQL as their writers make them: one writer's fills as
+// the ingestion writes them now (an executions row, a fill row of columns naming it), the
+// other's as it wrote them before (a narrow JSON state and the report), status rows by the orders
+// trigger. Other files' events flow through the same pollers: every assertion is about this
+// file's accounts.
 
 const closers: (() => Promise<void>)[] = [];
 const startApi = apiStarter((close) => closers.push(close));
@@ -72,17 +74,38 @@ async function newAccounts(count: number): Promise<Account[]> {
   });
 }
 
-/** Fills of the given orders in one statement, narrow rows as the ingestion writes them, in the order given. */
-async function insertFills(client: pg.ClientBase, orderIds: string[]): Promise<void> {
+/**
+ * Fills of the given orders in one statement, in the order given: as the ingestion writes them
+ * now (`columns`: an executions row and a fill row naming it, migration …_order_stream_fill_columns)
+ * or as it wrote them before (`state`: a narrow JSON state and the report in the row).
+ */
+async function insertFills(client: pg.ClientBase, orderIds: string[], format: 'columns' | 'state'): Promise<void> {
+  const input = `SELECT f."n", 'RC-' || gen_random_uuid() AS "exec_id", o.* FROM unnest($1::uuid[]) WITH ORDINALITY AS f("order_id", "n")
+    JOIN "orders" o ON o."id" = f."order_id"`;
+  if (format === 'columns') {
+    await client.query(
+      `WITH "input" AS MATERIALIZED (SELECT nextval('executions_id_seq') AS "execution_id", i.* FROM (${input}) i),
+       "written" AS (
+         INSERT INTO "executions" ("id", "venue", "exec_id", "order_id", "seq", "exec_type", "order_status", "last_qty", "last_px",
+           "cum_qty", "leaves_qty", "venue_time")
+         SELECT "execution_id", 'TEST', "exec_id", "id", "execution_id", 'partial_fill', 'partially_filled', 1, 10.25, 1, 999999, now() FROM "input")
+       INSERT INTO "order_stream" ("order_id", "account_id", "kind", "execution_id", "status", "filled_quantity", "filled_notional",
+         "placed_at", "filled_at", "cancelled_at", "expired_at", "rejected_at", "rejected_reason", "expires_at")
+       SELECT "id", "account_id", 'fill', "execution_id", "status", "filled_quantity", "filled_notional", "placed_at", "filled_at",
+         "cancelled_at", "expired_at", "rejected_at", "rejected_reason", "expires_at"
+       FROM "input" ORDER BY "n"`,
+      [orderIds],
+    );
+    return;
+  }
   await client.query(
     `INSERT INTO "order_stream" ("order_id", "account_id", "kind", "state", "execution")
      SELECT o."id", o."account_id", 'fill', jsonb_build_object('status', o."status", 'filled_quantity', o."filled_quantity",
        'filled_notional', o."filled_notional"::text, 'placed_at', o."placed_at", 'filled_at', o."filled_at", 'cancelled_at', o."cancelled_at",
        'expired_at', o."expired_at", 'rejected_at', o."rejected_at", 'rejected_reason', o."rejected_reason", 'expires_at', o."expires_at"),
-       jsonb_build_object('exec_id', 'RC-' || gen_random_uuid(), 'exec_type', 'partial_fill', 'order_id', o."id", 'last_qty', 1,
+       jsonb_build_object('exec_id', o."exec_id", 'exec_type', 'partial_fill', 'order_id', o."id", 'last_qty', 1,
          'last_px', '10.2500', 'cum_qty', 1, 'leaves_qty', 999999, 'transact_time', '2026-12-02T10:00:00.000Z')
-     FROM unnest($1::uuid[]) WITH ORDINALITY AS f("order_id", "n") JOIN "orders" o ON o."id" = f."order_id"
-     ORDER BY f."n"`,
+     FROM (${input}) o ORDER BY o."n"`,
     [orderIds],
   );
 }
@@ -169,13 +192,13 @@ describe('GET /events, many streams reconnecting', () => {
       for (; round < ROUNDS; round++) {
         written.push(committed);
         await a.query('BEGIN');
-        await insertFills(a, fills(0, 6));
+        await insertFills(a, fills(0, 6), 'columns');
         await b.query('BEGIN');
-        await insertFills(b, fills(1, 8));
+        await insertFills(b, fills(1, 8), 'state');
         if (round % 10 === 5)
           await b.query(`UPDATE "orders" SET "status" = 'partially_filled' WHERE "id" = $1`, [accounts[round % ACCOUNTS]!.orders[1]]);
         await b.query('COMMIT');
-        await insertFills(a, [...fills(0, 4), pulse.orders[0]]);
+        await insertFills(a, [...fills(0, 4), pulse.orders[0]], 'columns');
         await a.query('COMMIT');
         committed += 19; // the status rows left out: a lower bound
         const next = round + 1;
