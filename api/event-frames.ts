@@ -1,6 +1,5 @@
-import { LosslessNumber, stringify } from 'lossless-json';
 import type { StreamPosition, StreamRow } from '../prisma/order-stream.js';
-import { orderJson } from './order-response.js';
+import { decimalToken, orderJson } from './order-response.js';
 
 // GET /events' events as clients get them: the SSE id of a stream position, and the frame of a
 // stream row, rendered once whatever the number of clients it goes to.
@@ -32,20 +31,17 @@ export interface StreamEvent {
   frame: string;
 }
 
-/** A fill's execution report (the venue's names) as a client gets it: Execution's names, exact price. */
+/** A fill's execution report (the venue's names) as a client gets it: Execution's names, exact price (field by field, as orderJson). */
 function executionJson(kind: string, report: unknown): string {
   if (kind !== 'fill' || typeof report !== 'object' || report === null) return 'null';
-  const field = (name: string) => (report as Record<string, unknown>)[name] ?? null;
-  const price = field('last_px');
-  return stringify({
-    exec_id: field('exec_id'),
-    exec_type: field('exec_type'),
-    quantity: field('last_qty'),
-    price: typeof price === 'string' ? new LosslessNumber(price) : null,
-    cum_quantity: field('cum_qty'),
-    leaves_quantity: field('leaves_qty'),
-    venue_time: field('transact_time'),
-  }) as string;
+  // A JSON value as its text: what the ingestion stored comes back as JSON.parse made it.
+  const field = (name: string) => JSON.stringify((report as Record<string, unknown>)[name] ?? null);
+  const price = (report as Record<string, unknown>).last_px;
+  return (
+    `{"exec_id":${field('exec_id')},"exec_type":${field('exec_type')},"quantity":${field('last_qty')},` +
+    `"price":${typeof price === 'string' ? decimalToken(price) : 'null'},"cum_quantity":${field('cum_qty')},` +
+    `"leaves_quantity":${field('leaves_qty')},"venue_time":${field('transact_time')}}`
+  );
 }
 
 /** The event's data (docs/api.md, "GET /events"): JSON, the order as GET /orders/:id shows it without `events`. */

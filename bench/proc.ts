@@ -34,6 +34,11 @@ function procStat(pid: number): ProcStat | null {
   }
 }
 
+/** CPU seconds (user + system) a process used so far, its own only; null once it is gone. */
+export function cpuSeconds(pid: number): number | null {
+  return procStat(pid)?.cpuS ?? null;
+}
+
 function allPids(): number[] {
   return readdirSync('/proc')
     .filter((name) => /^\d+$/.test(name))

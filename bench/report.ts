@@ -20,6 +20,7 @@ import {
   type SteadyResult,
 } from './scenarios.js';
 import type { SseResult } from './sse-fanout.js';
+import { sseRows } from './sse-report.js';
 import { SUSTAINED_LAG_P50_MS, SUSTAINED_LAG_P99_MS, type SustainedProbe, type SustainedResult } from './sustained.js';
 
 export type Outcome<T> = T | { error: string } | undefined;
@@ -457,23 +458,11 @@ export function renderTable(results: Results): string {
 
   // 6. GET /events
   const sse = ok(results.sse);
-  section('GET /events fan-out (Server-Sent Events, one API process)');
-  if (sse) {
-    // The flow is what was written, not what was asked: a producer starved of CPU writes less.
-    const writtenPerS = sse.produced / sse.durationS;
-    rows.push({
-      measure: `${sse.clients} clients of ${sse.accounts} accounts (skewed), ${sse.rate} events/s asked for ${num(sse.durationS, 0)} s, ${num(writtenPerS, 0)}/s written (fills inserted into order_stream, batched)`,
-      figure:
-        `delivery lag (insert committed → client) p50 ${ms(sse.lag.p50Ms)} / p99 ${ms(sse.lag.p99Ms)} / max ${ms(sse.lag.maxMs)} ms ` +
-        `(${sse.lag.count} events at ${sse.sampled} sampled clients; from the event's at: p50 ${ms(sse.lagFromAt.p50Ms)} / p99 ${ms(sse.lagFromAt.p99Ms)} ms); ` +
-        `${sse.produced} events written, ${sse.receivedTotal} received of ${sse.expectedTotal} for the clients' accounts ` +
-        `(fewest at a client ${sse.receivedMin}); ${sse.complete} of ${sse.clients} clients got every event of their account; ${sse.outOfOrder} out of order; ` +
-        `slowest insert ${ms(sse.slowestInsertMs)} ms (in the lag: an event's at is its insert's start)`,
-      cpu: `api ${sse.cores.api.toFixed(2)}, pg ${sse.cores.postgres.toFixed(2)}, bench (clients) ${sse.cores.bench.toFixed(2)}`,
-      target: "every client every event of its account's of 2,000/s; lag p99 printed",
-      verdict: verdict(sse.complete === sse.clients && sse.outOfOrder === 0 && writtenPerS >= 0.95 * sse.rate),
-    });
-  } else failed('GET /events fan-out', results.sse);
+  if (sse) sseRows(sse, rows, section);
+  else {
+    section('GET /events as the service is used');
+    failed('GET /events', results.sse);
+  }
 
   ingestRows(results.ingest, rows, section, failed);
   authRows(results.auth, rows, section, failed);

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventBuffer } from 'better-sse';
+import { LosslessNumber, stringify } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
 import { createCatchUp } from '../../api/event-catch-up.js';
 import { type LiveClient, LiveClients } from '../../api/event-fan-out.js';
@@ -74,6 +75,33 @@ describe('event frames', () => {
       expect(toStreamEvent(source).frame).toBe(expected);
     }
     expect(toStreamEvent(row(1, 'a', 'o')).frame).toContain('"limit_price":101.50,');
+  });
+
+  it("write a fill's execution as lossless-json wrote it, whatever the stored report holds", () => {
+    const reference = (report: Record<string, unknown>) => {
+      const field = (name: string) => report[name] ?? null;
+      const price = field('last_px');
+      return stringify({
+        exec_id: field('exec_id'),
+        exec_type: field('exec_type'),
+        quantity: field('last_qty'),
+        price: typeof price === 'string' ? new LosslessNumber(price) : null,
+        cum_quantity: field('cum_qty'),
+        leaves_quantity: field('leaves_qty'),
+        venue_time: field('transact_time'),
+      }) as string;
+    };
+    const reports: Record<string, unknown>[] = [
+      { exec_id: 'E"1"\n', exec_type: 'partial_fill', last_qty: 30, last_px: '10.2500', cum_qty: 30, leaves_qty: 70, transact_time: 'T' },
+      { exec_id: 'E2', exec_type: 'trade_bust', last_qty: -1.5, last_px: 10.25, cum_qty: null, extra: [1] },
+      { exec_id: { nested: ['a', 1, null, true] }, last_px: null },
+      {},
+    ];
+    for (const report of reports) {
+      const source = { ...row(1, 'a', 'o'), execution: report };
+      expect(eventData(source).slice(eventData(source).indexOf(',"execution":') + 13, -1)).toBe(reference(report));
+    }
+    expect(() => eventData({ ...row(1, 'a', 'o'), execution: { last_px: '1 0' } })).toThrow(/Invalid number/);
   });
 
   it('carry ids that name their position', () => {
