@@ -114,11 +114,13 @@ const COLUMNS = `s."tx", s."id" AS "stream_id", s."order_id" AS "id", s."account
  * The rows `where` picks, at most `limit`, in stream order, each with its order's fields: the
  * stream's index scan and LIMIT first, then the orders row of each of those (by primary key).
  * No order is ever deleted; LEFT all the same: a row whose state is whole does not need its order.
+ * LATERAL, so that each is a probe of the primary key: a plain join left the planner free to hash
+ * the whole orders (and executions) table once per poll, a cost that grows with the tables.
  */
 const rowsSql = (where: string, limit: string) => `SELECT ${COLUMNS} FROM (
   SELECT * FROM "order_stream" s WHERE ${where} AND ${FINISHED} ORDER BY s."tx", s."id" LIMIT ${limit}) s
-  LEFT JOIN "orders" o ON o."id" = s."order_id"
-  LEFT JOIN "executions" e ON e."id" = s."execution_id"
+  LEFT JOIN LATERAL (SELECT * FROM "orders" WHERE "id" = s."order_id") o ON true
+  LEFT JOIN LATERAL (SELECT * FROM "executions" WHERE "id" = s."execution_id") e ON true
   ORDER BY s."tx", s."id"`;
 
 /** The poller's read: every account's rows after a position ($1, $2), at most $3. */
