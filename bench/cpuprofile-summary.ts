@@ -63,7 +63,7 @@ const inclusive = new Map<string, number>();
 const perFunction = new Map<string, number>();
 let idleUs = 0;
 for (const [id, us] of selfUs) {
-  const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+  const { functionName, url } = byId.get(id)!.callFrame;
   if (functionName === '(idle)') {
     idleUs += us;
     continue;
