@@ -9,7 +9,7 @@
 // K=V list is extra environment for its worker (LOG_LEVEL=warn). Each variant's workflow code is
 // bundled from its own DIR. --rate is per variant. The exchange is instant (no latency, no failures): the worker's own
 // work is measured, not its waiting. CPU per order = worker CPU seconds from the first order of a
-// run until every order of it ended (terminal event relayed and taken), less what the worker spends
+// run until every order of it is final and its workflow ended (terminal event taken), less what the worker spends
 // idle (measured before) over the time after the last order was submitted, ÷ orders.
 // BENCH_CPU_PROFILE_DIR: each worker also writes a V8 CPU profile there (bench/cpuprofile-summary.ts
 // reads it); it slows the worker, so measure with and without it apart.
@@ -20,12 +20,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import getPort from 'get-port';
 import { createPlacementStarter } from '../api/placement-client.js';
 import { submitOrder } from '../api/submit-order.js';
+import { FINAL_STATUSES } from '../domain/order.js';
 import { startInfra } from './infra.js';
 import { loadAverage, treeCpuSeconds } from './proc.js';
 import { PROFILES } from './profile.js';
-import { countOrders, instrumentFor, newOrder, openBench, queueFor, serviceEnv, waitUntilFinished } from './scenarios.js';
+import { countOrders, instrumentFor, newOrder, openBench, queueFor, serviceEnv } from './scenarios.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,6 +36,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     variant: { type: 'string', multiple: true },
+    // Each worker's SDK series (its Prometheus exporter), their change over the measured run per order.
+    'sdk-metrics': { type: 'boolean', default: false },
   },
 });
 const rate = Number(values.rate);
@@ -110,16 +114,59 @@ async function startLane(variant: (typeof variants)[number], round: number) {
   const code = `wcpu${round}${variant.name}`.slice(0, 11);
   const queue = queueFor(code);
   const instrument = instrumentFor(code);
+  const sdkMetrics = values['sdk-metrics'] ? `127.0.0.1:${await getPort()}` : undefined;
   const env = {
     ...serviceEnv(bench, queue, { EXCHANGE_LATENCY_MS: '0', EXCHANGE_FAILURE_RATE: '0' }),
     WORKFLOW_BUNDLE_PATH: bundles.get(variant.name)!,
+    ...(sdkMetrics ? { TEMPORAL_METRICS_BIND_ADDRESS: sdkMetrics } : {}),
     ...variant.env,
   };
   const worker = await startWorker(variant.dir, env, `${variant.name}-${round}`);
   const placement = createPlacementStarter(bench.temporal, queue, bench.config.TEMPORAL_START_CONCURRENCY);
   const order = newOrder(instrument);
   const submit = () => submitOrder({ orders: bench.orders, placement, budgetMs: bench.config.ORDER_BUDGET_MS }, order).catch(() => {});
-  return { variant, instrument, worker, submit };
+  return { variant, queue, instrument, worker, submit, sdkMetrics };
+}
+
+/**
+ * Waits until every order of the lanes is final and every one of their workflows ended (its
+ * terminal event taken): the work of each order is then all done, whichever lane lags behind.
+ */
+async function waitUntilDone(lanes: Lane[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  const queues = lanes.map((lane) => `'${lane.queue}'`).join(', ');
+  for (;;) {
+    const { rows } = await bench.pool.query<{ open: number }>(
+      `SELECT count(*)::int AS open FROM orders WHERE instrument = ANY($1) AND NOT (status::text = ANY($2::text[]))`,
+      [lanes.map((lane) => lane.instrument), FINAL_STATUSES],
+    );
+    const running =
+      rows[0]!.open > 0
+        ? 1
+        : (
+            await bench.temporal.workflow.count(
+              `WorkflowType = 'placeOrderWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue IN (${queues})`,
+            )
+          ).count;
+    if (rows[0]!.open === 0 && running === 0) return true;
+    if (Date.now() > deadline) {
+      log(`gave up waiting: ${rows[0]!.open} orders not final, ${running} workflows running`);
+      return false;
+    }
+    await sleep(200);
+  }
+}
+
+/** The SDK's counters (and histogram counts) of a worker, summed over their labels, by name. */
+async function sdkCounters(address: string | undefined): Promise<Map<string, number>> {
+  const counters = new Map<string, number>();
+  if (!address) return counters;
+  const text = await (await fetch(`http://${address}/metrics`)).text();
+  for (const line of text.split('\n')) {
+    const match = /^(temporal_\w+?(?:_total|_count))(?:\{[^}]*\})? ([\d.e+-]+)$/.exec(line);
+    if (match) counters.set(match[1]!, (counters.get(match[1]!) ?? 0) + Number(match[2]));
+  }
+  return counters;
 }
 type Lane = Awaited<ReturnType<typeof startLane>>;
 
@@ -149,23 +196,16 @@ try {
       await sleep(IDLE_S * 1000);
       const idleCores = lanes.map((lane, i) => (treeCpuSeconds(lane.worker.pid) - idle0[i]!) / ((performance.now() - idleStart) / 1000));
       await submitAtRate(lanes, warmupS);
-      await waitUntilFinished(
-        bench,
-        lanes.map((lane) => lane.instrument),
-        120_000,
-      );
+      await waitUntilDone(lanes, 300_000);
       const before = await Promise.all(lanes.map((lane) => countOrders(bench, lane.instrument)));
       const load = loadAverage();
       const cpu0 = lanes.map((lane) => treeCpuSeconds(lane.worker.pid));
       const threads0 = lanes.map((lane) => threadCpu(lane.worker.pid));
+      const sdk0 = await Promise.all(lanes.map((lane) => sdkCounters(lane.sdkMetrics)));
       const t0 = performance.now();
       await submitAtRate(lanes, seconds);
       const submittedS = (performance.now() - t0) / 1000;
-      const finished = await waitUntilFinished(
-        bench,
-        lanes.map((lane) => lane.instrument),
-        120_000,
-      );
+      const finished = await waitUntilDone(lanes, 300_000);
       const wallS = (performance.now() - t0) / 1000;
       const loadAfter = loadAverage();
       for (const [i, lane] of lanes.entries()) {
@@ -176,6 +216,14 @@ try {
           .sort((a, b) => b[1] - a[1]);
         const orders = (await countOrders(bench, lane.instrument)).total - before[i]!.total;
         const msPerOrder = (1000 * cpuS) / orders;
+        const sdk = [...(await sdkCounters(lane.sdkMetrics))]
+          .map(([name, value]) => [name, (value - (sdk0[i]!.get(name) ?? 0)) / orders] as const)
+          .filter(([, perOrder]) => perOrder > 0);
+        if (sdk.length > 0) {
+          log(
+            `${lane.variant.name} SDK per order: ${sdk.map(([name, perOrder]) => `${name.replace(/^temporal_/, '')} ${perOrder.toFixed(2)}`).join(', ')}`,
+          );
+        }
         // The drain's time (the last orders' ends, relayed by the ingest process) is mostly idle.
         const idleMs = 1000 * idleCores[i]! * (wallS - submittedS);
         const busyMsPerOrder = (1000 * cpuS - idleMs) / orders;
