@@ -112,7 +112,7 @@ export function activityInterceptors(metrics: WorkerMetrics): ActivityIntercepto
             if (type === 'claimPlaceAndRecord') countAttempt(ctx, metrics, input.args[0] as OrderTicket, result as PlacementAttempt);
             return result;
           } catch (error) {
-            // claimPlaceAndRecord throws only the errors no retry can fix, the exchange's among them.
+            // claimPlaceAndRecord throws the claim's failures and the errors no retry can fix, the exchange's among them.
             const atExchange =
               type === 'placeAtExchange' || (type === 'claimPlaceAndRecord' && PLACEMENT_FAILURES.includes(failureType(error)));
             if (type === 'claimPlaceAndRecord' && atExchange) metrics.exchangeAttempts.inc();
