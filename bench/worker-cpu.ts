@@ -229,7 +229,7 @@ try {
         const busyMsPerOrder = (1000 * cpuS - idleMs) / orders;
         results[lane.variant.name] = [...(results[lane.variant.name] ?? []), msPerOrder];
         log(
-          `${lane.variant.name} round ${round + 1}: ${orders} orders, worker ${cpuS.toFixed(2)} CPU-s over ${wallS.toFixed(1)} s, ` +
+          `${lane.variant.name} round ${round + 1}: ${orders} orders, worker (pid ${lane.worker.pid}) ${cpuS.toFixed(2)} CPU-s over ${wallS.toFixed(1)} s, ` +
             `${msPerOrder.toFixed(2)} ms/order, ${busyMsPerOrder.toFixed(2)} without the drain's idle ${idleCores[i]!.toFixed(3)} core ` +
             `(${(wallS - submittedS).toFixed(1)} s)${finished ? '' : ' (not all finished)'}; load ${load} -> ${loadAfter}; ` +
             `window ${((t0 - lane.worker.spawnedAt) / 1000).toFixed(1)}-${((t0 - lane.worker.spawnedAt) / 1000 + wallS).toFixed(1)} s ` +
