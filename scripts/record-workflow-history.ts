@@ -6,7 +6,8 @@
  * Runs one placeOrderWorkflow on the time-skipping test server (the Java one installed by
  * `npm run setup:test`), started as the API starts it (its search attributes with the start), with
  * fake activities: the order is claimed, the exchange fails
- * twice with OrderPlacementError and then accepts it, the order is marked placed, and the venue's
+ * twice with OrderPlacementError (the first time in the three steps' one local attempt) and then
+ * accepts it, the order is marked placed, and the venue's
  * terminal event (filled) is relayed to it as the ingestion process does. Re-record after
  * a deliberate, versioned change of the workflow; a failing replay test is the point otherwise.
  */
@@ -20,6 +21,7 @@ import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { OrderActivities } from '../activities/order-activities.js';
+import { createPlacementAttempt, type PlacementSteps } from '../activities/placement-attempt.js';
 import { createPlacementStarter } from '../api/placement-client.js';
 import { type OrderTicket, workflowIdFor } from '../domain/order.js';
 import { OrderPlacementError } from '../exchange/exchange.js';
@@ -34,7 +36,7 @@ const { values: options, positionals } = parseArgs({
   allowPositionals: true,
   options: { 'failed-attempts': { type: 'string', default: '2' } },
 });
-const output = path.resolve(positionals[0] ?? path.join(root, 'test/fixtures/place-order-workflow.placement-in-one-task.history.json'));
+const output = path.resolve(positionals[0] ?? path.join(root, 'test/fixtures/place-order-workflow.placement-in-one-attempt.history.json'));
 
 /** How many exchange calls fail before one succeeds (0: a healthy order, placed in one workflow task). */
 const FAILED_EXCHANGE_ATTEMPTS = Number(options['failed-attempts']);
@@ -67,7 +69,7 @@ const ticket: OrderTicket = {
 };
 
 let exchangeAttempts = 0;
-const activities: OrderActivities = {
+const steps: PlacementSteps = {
   async claimOrder() {
     return 'placing';
   },
@@ -80,6 +82,11 @@ const activities: OrderActivities = {
     // The venue fills it; the ingestion process relays the terminal event once committed.
     setImmediate(() => void relayTerminal());
   },
+};
+const activities: OrderActivities = {
+  ...steps,
+  // The three steps as one local attempt, as the worker's is: the same functions in turn.
+  ...createPlacementAttempt(steps),
   async cancelAtExchange() {
     throw new Error('the recorded run is never cancelled');
   },

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import pg from 'pg';
 import { createOrderActivities } from '../activities/order-activities.js';
 import { createOrderWorkflowProbe } from '../activities/pending-orders.js';
 import { createSweepActivities } from '../activities/sweep-activities.js';
@@ -9,6 +10,7 @@ import { createVenueClient } from '../exchange/venue-client.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
+import { PlacementStore } from '../prisma/placement-store.js';
 import { WORKFLOWS_PATH } from '../workflows/path.js';
 import { activityInterceptors, createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { registerSearchAttributes } from './search-attributes.js';
@@ -47,6 +49,18 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
       });
   const exchange: Exchange = overrides.exchange ?? venue!;
   const orders = new OrdersRepository(db);
+  // The placement's status changes, one or two per order, through node-postgres and prepared
+  // statements (prisma/placement-store.ts); Prisma (above) serves the sweep, once a minute.
+  const placementDb = new pg.Pool({
+    connectionString: config.DATABASE_URL,
+    max: config.DB_POOL_SIZE,
+    connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
+    query_timeout: config.DB_QUERY_TIMEOUT_MS,
+    statement_timeout: config.DB_QUERY_TIMEOUT_MS,
+    application_name: 'worker:placement',
+  });
+  // An idle connection's error (the server went away) is the pool's to discard, not a crash.
+  placementDb.on('error', (error) => Runtime.instance().logger.warn('idle placement database connection failed', { error }));
 
   // Kept open: the sweep asks Temporal whether a stale order's workflow exists.
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -70,7 +84,7 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
     interceptors: { activity: [activityInterceptors(metrics)] },
     activities: {
-      ...createOrderActivities({ orders, exchange }),
+      ...createOrderActivities({ orders: new PlacementStore(placementDb), exchange }),
       ...createSweepActivities({
         orders,
         keys: new IdempotencyRepository(db),
@@ -86,7 +100,13 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
       try {
         await worker.run();
       } finally {
-        await Promise.allSettled([connection.close(), clientConnection.close(), db.$disconnect(), Promise.resolve(venue?.close())]);
+        await Promise.allSettled([
+          connection.close(),
+          clientConnection.close(),
+          db.$disconnect(),
+          placementDb.end(),
+          Promise.resolve(venue?.close()),
+        ]);
       }
     },
     shutdown: () => worker.shutdown(),

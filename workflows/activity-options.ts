@@ -51,3 +51,14 @@ export const EXCHANGE_LOCAL_ATTEMPT: LocalActivityOptions = {
   // As the scheduled call: a cancel waits for an attempt in flight to end.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };
+
+/**
+ * One local attempt of a healthy order's three steps at once (claimPlaceAndRecord): the sum of
+ * the three attempts' bounds above, so that the placement still ends well inside its workflow task.
+ */
+export const PLACEMENT_LOCAL_ATTEMPT: LocalActivityOptions = {
+  startToCloseTimeout: '7 seconds',
+  retry: { maximumAttempts: 1 },
+  // As the exchange call's: a cancel waits for the attempt to end.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+};

@@ -1,24 +1,18 @@
 import {
-  ActivityCancellationType,
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
   isCancellation,
   log,
   patched,
-  proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ExchangeActivities, VenueCancel } from '../activities/exchange-activities.js';
-import type { OrderStoreActivities } from '../activities/order-store-activities.js';
+import type { PlacementAttempt } from '../activities/placement-attempt.js';
 import { isFinal, type OrderStatus, type OrderTicket } from '../domain/order.js';
 import { orderDetails } from '../domain/order-summary.js';
-import { DATABASE_ACTIVITY, DATABASE_LOCAL_ATTEMPT, EXCHANGE_ACTIVITY, EXCHANGE_LOCAL_ATTEMPT } from './activity-options.js';
 import {
   cancelOrderUpdate,
   cancelRequestedSignal,
@@ -28,14 +22,11 @@ import {
   orderTerminalUpdate,
   type TerminalEvent,
 } from './messages.js';
+import { cancelAtExchange, cancelWon, placeInOneAttempt, placementSteps } from './placement-steps.js';
 import { ORDER_STATUS, orderStartAttributes } from './search-attributes.js';
 
-const scheduledDatabaseSteps = proxyActivities<OrderStoreActivities>(DATABASE_ACTIVITY);
-// The order store's steps as local activities: they run inside the workflow task that needs them
-// and are recorded as one marker event, instead of a scheduled/started/completed triple and a
-// workflow task of their own. That halves the Temporal round trips of an order (measured in
-// docs/benchmarks.md). Histories started before this change keep replaying on scheduled ones.
-const localDatabaseSteps = proxyLocalActivities<OrderStoreActivities>(DATABASE_ACTIVITY);
+// The workflow's versions, each a patch (placement-steps.ts has the steps each one takes).
+// The order store's steps as local activities (histories before: scheduled ones).
 const LOCAL_DATABASE_STEPS = 'database-steps-as-local-activities';
 // From this change on, the workflow follows its order at the venue until it is terminal
 // (filled, cancelled, expired, rejected there); histories from before end at `placed`.
@@ -54,19 +45,11 @@ const SEARCH_ATTRIBUTES_AT_START = 'search-attributes-at-start';
 // fails falls back to its scheduled activity and Temporal's unlimited retries. It stands for
 // the earlier patches as search-attributes-at-start does (one marker, one upsert).
 const PLACEMENT_IN_ONE_TASK = 'placement-in-one-workflow-task';
-const localAttempt = {
-  database: proxyLocalActivities<OrderStoreActivities>(DATABASE_LOCAL_ATTEMPT),
-  exchange: proxyLocalActivities<ExchangeActivities>(EXCHANGE_LOCAL_ATTEMPT),
-};
-// The exchange's calls are scheduled activities, with the exchange's policy (cancelAtExchange had
-// the database steps' until now: no patch needed, replay compares commands, not their options).
-const { placeAtExchange } = proxyActivities<ExchangeActivities>({
-  ...EXCHANGE_ACTIVITY,
-  // On cancel, wait for an attempt in flight to finish: if it reached the exchange, the order
-  // is placed and the cancel is refused; only a call that certainly ended lets the cancel win.
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
-const { cancelAtExchange } = proxyActivities<ExchangeActivities>(EXCHANGE_ACTIVITY);
+// From this change on, those three local attempts are one (claimPlaceAndRecord: one marker, one
+// workflow activation and one local activity of the worker instead of three of each); a step it
+// reports failed is retried by its scheduled activity, as after its own local attempt. It stands
+// for the earlier patches as placement-in-one-workflow-task does.
+const PLACEMENT_IN_ONE_ATTEMPT = 'placement-in-one-local-attempt';
 
 export type { FinalStatus } from './messages.js';
 
@@ -86,7 +69,8 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   // Decided first, before any command: a patch checked later, after a local activity, can land
   // in another workflow task on replay than it did when it ran (an Update arriving while the
   // local activity runs), and the replay would then not find its marker where it looks.
-  const inOneTask = patched(PLACEMENT_IN_ONE_TASK);
+  const inOneAttempt = patched(PLACEMENT_IN_ONE_ATTEMPT);
+  const inOneTask = inOneAttempt || patched(PLACEMENT_IN_ONE_TASK);
   const attributesAtStart = inOneTask || patched(SEARCH_ATTRIBUTES_AT_START);
   const followsToTerminal = attributesAtStart || patched(FOLLOW_TO_TERMINAL);
   let status: OrderStatus = 'accepted';
@@ -138,45 +122,12 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   }
   setCurrentDetails(orderDetails(status));
 
-  const steps = attributesAtStart || patched(LOCAL_DATABASE_STEPS) ? localDatabaseSteps : scheduledDatabaseSteps;
-  // Before placement-in-one-workflow-task, recording the placement was a scheduled activity in
-  // search-attributes-at-start's histories: the venue's terminal event is often relayed (an
-  // Update) while this step runs, and with a local activity of unbounded retries the step could
-  // outlast its workflow task, the Update be delivered into the next one, and a replay meet the
-  // two in another order than the run did (a nondeterminism error, seen under load). Bounded
-  // local attempts keep the whole placement inside one task (activity-options.ts).
-  const claimOrder = inOneTask
-    ? (orderId: string) =>
-        localFirst(
-          () => localAttempt.database.claimOrder(orderId),
-          () => scheduledDatabaseSteps.claimOrder(orderId),
-        )
-    : steps.claimOrder;
-  const markOrderCancelled = inOneTask
-    ? (orderId: string) =>
-        localFirst(
-          () => localAttempt.database.markOrderCancelled(orderId),
-          () => scheduledDatabaseSteps.markOrderCancelled(orderId),
-        )
-    : steps.markOrderCancelled;
-  const markOrderPlaced: OrderStoreActivities['markOrderPlaced'] = inOneTask
-    ? (orderId, createdAt, expiresAt) =>
-        localFirst(
-          () => localAttempt.database.markOrderPlaced(orderId, createdAt, expiresAt),
-          () => scheduledDatabaseSteps.markOrderPlaced(orderId, createdAt, expiresAt),
-        )
-    : attributesAtStart
-      ? scheduledDatabaseSteps.markOrderPlaced
-      : steps.markOrderPlaced;
-  const placeOrder = inOneTask
-    ? (order: OrderTicket) =>
-        localFirst(
-          () => localAttempt.exchange.placeAtExchange(order),
-          () => placeAtExchange(order),
-          EXCHANGE_ACTIVITY.retry?.nonRetryableErrorTypes,
-        )
-    : placeAtExchange;
-  const claimed = await claimOrder(ticket.id);
+  const steps = placementSteps({ inOneTask, attributesAtStart, localDatabaseSteps: attributesAtStart || patched(LOCAL_DATABASE_STEPS) });
+  // A cancel taken before the placement started (in the same activation as the start) is
+  // decided by the steps one by one, as before: claimed, then cancelled at the exchange.
+  const attempt: PlacementAttempt | undefined =
+    inOneAttempt && !cancelRequested ? await placeInOneAttempt(ticket, exchangeCall, () => cancelRequested) : undefined;
+  const claimed = attempt ? attempt.claimed : await steps.claimOrder(ticket.id);
   if (isFinal(claimed) || claimed === 'placed' || claimed === 'partially_filled') {
     // An earlier run of this order's workflow placed it already: never again at the exchange.
     setStatus(claimed);
@@ -193,12 +144,13 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   if (claimed !== 'placing') throw ApplicationFailure.nonRetryable(`Unexpected claim result ${claimed}`, 'InvalidTransition');
   setStatus('placing');
 
-  let reachedExchange = false;
-  let expiresAt: string | null = null;
-  if (!cancelRequested) {
+  let reachedExchange = attempt?.placement != null;
+  let expiresAt: string | null = attempt?.placement?.expiresAt ?? null;
+  if (!reachedExchange && !cancelRequested) {
     try {
-      // Histories from before the venue process returned nothing here.
-      const placement = await exchangeCall.run(() => placeOrder(ticket));
+      // Histories from before the venue process returned nothing here. After a failed call in
+      // the one local attempt, the scheduled activity's retries.
+      const placement = await exchangeCall.run(() => (attempt ? steps.scheduled.placeAtExchange(ticket) : steps.placeOrder(ticket)));
       expiresAt = placement?.expiresAt ?? null;
       reachedExchange = true;
     } catch (error) {
@@ -208,12 +160,17 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
     }
   }
   if (!reachedExchange && cancelWon(await cancelAtExchange(ticket.id, 'cancel'))) {
-    await markOrderCancelled(ticket.id);
+    await steps.markOrderCancelled(ticket.id);
     setStatus('cancelled');
     logDecided('cancelled');
     return { orderId: ticket.id, status: 'cancelled' };
   }
-  await markOrderPlaced(ticket.id, ticket.createdAt, expiresAt);
+  if (!attempt?.recorded) {
+    // Local first as before; after the one local attempt placed the order but failed to record
+    // it, the scheduled activity alone (that attempt was the record's local one).
+    const record = attempt?.placement ? steps.scheduled.markOrderPlaced : steps.markOrderPlaced;
+    await record(ticket.id, ticket.createdAt, expiresAt);
+  }
   setStatus('placed');
   if (!followsToTerminal) {
     logDecided('placed');
@@ -258,35 +215,4 @@ async function followToTerminal(
       await cancelAtExchange(orderId, 'expire');
     }
   }
-}
-
-/**
- * One local attempt of a step, then its scheduled activity if the attempt failed or timed out.
- * A cancel, and an error no retry can fix (non-retryable, or of a type the scheduled activity's
- * policy does not retry), end the step as they would end the scheduled activity.
- */
-async function localFirst<R>(local: () => Promise<R>, scheduled: () => Promise<R>, nonRetryableTypes: readonly string[] = []): Promise<R> {
-  try {
-    return await local();
-  } catch (error) {
-    if (isCancellation(error) || isNonRetryable(error, nonRetryableTypes)) throw error;
-    return scheduled();
-  }
-}
-
-function isNonRetryable(error: unknown, nonRetryableTypes: readonly string[]): boolean {
-  // A local activity's failure comes as the activity's own failure, a scheduled one's wrapped.
-  const failure = error instanceof ActivityFailure ? error.cause : error;
-  return (
-    failure instanceof ApplicationFailure &&
-    (failure.nonRetryable === true || (failure.type !== undefined && failure.type !== null && nonRetryableTypes.includes(failure.type)))
-  );
-}
-
-/**
- * Whether a cancel at the exchange won. Histories recorded before the venue process answered
- * 'cancelled' | 'already_placed'; they replay through this too.
- */
-function cancelWon(result: VenueCancel | 'cancelled' | 'already_placed'): boolean {
-  return typeof result === 'string' ? result === 'cancelled' : result.outcome === 'cancelled';
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument, ORDER_STATUS_DESCRIPTIONS } from '../../api/openapi.js';
 import {
@@ -15,6 +16,7 @@ import {
 } from '../../domain/order.js';
 import { createPrismaClient, type PrismaClient } from '../../prisma/client.js';
 import { OrdersRepository } from '../../prisma/orders-repository.js';
+import { PlacementStore } from '../../prisma/placement-store.js';
 import { testConfig } from '../support/config.js';
 
 // The lifecycle table (domain/order.ts TRANSITIONS) is the one statement of which status changes
@@ -24,14 +26,19 @@ import { testConfig } from '../support/config.js';
 const config = testConfig();
 let db: PrismaClient;
 let repository: OrdersRepository;
+let pool: pg.Pool;
+let placement: PlacementStore;
 
 beforeAll(() => {
   db = createPrismaClient({ url: config.DATABASE_URL, poolSize: 4, connectTimeoutMs: 5_000, queryTimeoutMs: 10_000 });
   repository = new OrdersRepository(db);
+  pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+  placement = new PlacementStore(pool);
 });
 
 afterAll(async () => {
   await db?.$disconnect();
+  await pool?.end();
 });
 
 /**
@@ -83,6 +90,64 @@ describe('the repository makes exactly the transitions of the table', () => {
     );
     expect(missing).toEqual([]);
     expect(made.size).toBe(Object.keys(REPOSITORY_TRANSITIONS).length);
+  });
+});
+
+// The worker's own statements for the workflow's changes (node-postgres, prepared), held to the
+// same table as the repository's: the same status after each, from every status.
+const PLACEMENT_STORE_TRANSITIONS: Record<string, { to: OrderStatus; run: (id: string) => Promise<OrderStatus | null> }> = {
+  claimForPlacement: { to: 'placing', run: (id) => placement.claimForPlacement(id) },
+  markCancelled: { to: 'cancelled', run: (id) => placement.markCancelled(id) },
+  markPlaced: { to: 'placed', run: (id) => placement.markPlaced(id, new Date()) },
+};
+
+describe("the worker's placement store makes the workflow's transitions of the table, as the repository does", () => {
+  for (const [method, { to, run }] of Object.entries(PLACEMENT_STORE_TRANSITIONS)) {
+    it(`${method}: -> ${to} from each status the table allows the workflow, and from no other`, async () => {
+      for (const from of ORDER_STATUSES) {
+        const id = await orderIn(from);
+        const expected = isAllowedTransition(from, to, 'workflow') ? to : from;
+        expect(await run(id), `${method} from ${from}`).toBe(expected);
+        const stored = await db.order.findUniqueOrThrow({ where: { id }, select: { status: true, statusActor: true } });
+        expect(stored.status, `${method} from ${from}`).toBe(expected);
+        if (expected !== from) expect(stored.statusActor).toBe('system');
+      }
+      expect(await run(randomUUID())).toBeNull();
+    });
+  }
+
+  it('markPlaced of an order the venue moved on fills in its times where empty, its status and events untouched', async () => {
+    const placedAt = new Date('2026-01-05T09:30:01.000Z');
+    const expiresAt = new Date('2026-01-05T21:00:00.000Z');
+    for (const from of ['placed', 'partially_filled', 'filled'] as const) {
+      const id = await orderIn(from);
+      const events = () => db.orderEvent.count({ where: { orderId: id } });
+      const eventsBefore = await events();
+      expect(await placement.markPlaced(id, placedAt, expiresAt)).toBe(from);
+      expect(await db.order.findUniqueOrThrow({ where: { id }, select: { status: true, placedAt: true, expiresAt: true } })).toEqual({
+        status: from,
+        placedAt,
+        expiresAt,
+      });
+      // Once filled in, a later time does not replace them.
+      expect(await placement.markPlaced(id, new Date(), new Date())).toBe(from);
+      expect(await db.order.findUniqueOrThrow({ where: { id }, select: { placedAt: true, expiresAt: true } })).toEqual({
+        placedAt,
+        expiresAt,
+      });
+      expect(await events()).toBe(eventsBefore);
+    }
+  });
+
+  it('markPlaced of a placing order records its placement time and expiry', async () => {
+    const id = await orderIn('placing');
+    const placedAt = new Date('2026-01-05T09:30:01.000Z');
+    const expiresAt = new Date('2026-01-05T21:00:00.000Z');
+    expect(await placement.markPlaced(id, placedAt, expiresAt)).toBe('placed');
+    expect(await db.order.findUniqueOrThrow({ where: { id }, select: { placedAt: true, expiresAt: true } })).toEqual({
+      placedAt,
+      expiresAt,
+    });
   });
 });
 

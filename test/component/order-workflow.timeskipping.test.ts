@@ -6,6 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderActivities } from '../../activities/order-activities.js';
+import { createPlacementAttempt, type PlacementSteps } from '../../activities/placement-attempt.js';
 import type { OrderStatus, OrderTicket } from '../../domain/order.js';
 import { workflowIdFor } from '../../domain/order.js';
 import { MissingOrderError, OrderPlacementError } from '../../exchange/exchange.js';
@@ -75,7 +76,7 @@ function scenarioFor(orderId: string): Scenario {
 let server: TimeSkippingServer;
 let env: TestWorkflowEnvironment;
 
-const activities: OrderActivities = {
+const steps: PlacementSteps = {
   async claimOrder(orderId) {
     const scenario = scenarioFor(orderId);
     scenario.claimCalls += 1;
@@ -110,6 +111,11 @@ const activities: OrderActivities = {
     const scenario = scenarioFor(orderId);
     scenario.markPlacedCalls.push({ afterAttempts: scenario.exchangeAttempts.length });
   },
+};
+const activities: OrderActivities = {
+  ...steps,
+  // The three steps as one local attempt, as the worker's is: these same functions in turn.
+  ...createPlacementAttempt(steps),
   async cancelAtExchange(orderId, reason = 'cancel') {
     const scenario = scenarioFor(orderId);
     scenario.cancelAtExchangeCalls += 1;

@@ -1,6 +1,7 @@
 import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import type { OrderActivities } from '../../activities/order-activities.js';
+import { createPlacementAttempt } from '../../activities/placement-attempt.js';
 import { waitFor } from './wait.js';
 
 /** A namespace of its own on the suite's Temporal server, `<prefix>-<random>`, once the server knows it. */
@@ -20,10 +21,14 @@ export async function createNamespace(connection: Connection, prefix: string): P
 }
 
 /** Fake activities of an order claimed and placed at once, never cancelled (its end comes from the test). */
-export const placedAtOnce: OrderActivities = {
-  claimOrder: async () => 'placing',
+const placedSteps = {
+  claimOrder: async () => 'placing' as const,
   placeAtExchange: async () => ({ expiresAt: null }),
   markOrderPlaced: async () => undefined,
+};
+export const placedAtOnce: OrderActivities = {
+  ...placedSteps,
+  ...createPlacementAttempt(placedSteps),
   cancelAtExchange: async () => {
     throw new Error('never cancelled here');
   },

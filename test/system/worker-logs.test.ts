@@ -88,7 +88,8 @@ describe('the worker log', () => {
 
     const attempts = failedAttempts();
     expect(attempts.length).toBeGreaterThanOrEqual(2);
-    // The first attempt is the local one inside the workflow task; then the scheduled activity's, from 1.
+    // The first attempt is the local one inside the workflow task (the three steps' one local
+    // attempt, claimPlaceAndRecord); then the scheduled activity's, from 1.
     attempts.forEach((line, i) => {
       expect(line).toMatchObject({
         level: 'warn',
@@ -96,13 +97,14 @@ describe('the worker log', () => {
         attempt: i === 0 ? 1 : i,
         isLocal: i === 0,
         reason: 'OrderPlacementError',
-        activityType: 'placeAtExchange',
+        activityType: i === 0 ? 'claimPlaceAndRecord' : 'placeAtExchange',
       });
       expect(line).not.toHaveProperty('err');
     });
     // Nothing else at WARN about those attempts, and no task token anywhere. (Other WARN lines
     // of the worker, such as the stale-order sweep's, are not about the attempts.)
-    const aboutAttempts = (line: Record<string, unknown>) => line.orderId === heldId || line.activityType === 'placeAtExchange';
+    const aboutAttempts = (line: Record<string, unknown>) =>
+      line.orderId === heldId || line.activityType === 'placeAtExchange' || line.activityType === 'claimPlaceAndRecord';
     expect(downLines.filter((line) => line.level === 'warn' && aboutAttempts(line) && line.msg !== 'exchange attempt failed')).toEqual([]);
     expect(down.output() + up.output()).not.toContain('taskToken');
     // The bundler's statistics are not at info.

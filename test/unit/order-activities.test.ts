@@ -132,3 +132,66 @@ describe('markOrderCancelled', () => {
     expect(failure.nonRetryable).toBe(true);
   });
 });
+
+// A healthy order's three steps as one local attempt: each step as its own activity takes it;
+// a step that fails and may be retried is reported, not thrown (the workflow retries that step).
+describe('claimPlaceAndRecord', () => {
+  const ticketOf = (status: OrderStatus) => ({ ...orderIn(status), createdAt: '2024-05-06T07:08:09.123Z' });
+
+  it('claims, places and records an accepted order', async () => {
+    const ticket = ticketOf('accepted');
+    expect(await env.run(activities.claimPlaceAndRecord, ticket)).toEqual({
+      claimed: 'placing',
+      placement: { expiresAt: null },
+      recorded: true,
+    });
+    expect(orders.byId.get(ticket.id)).toMatchObject({ status: 'placed', placedAt: PLACED_AT });
+  });
+
+  it.each(['rejected', 'placed', 'cancelled'] as const)(
+    'stops at the claim of a %s order: no exchange call, nothing recorded',
+    async (status) => {
+      const ticket = ticketOf(status);
+      exchangeFailure = new Error('the exchange must not be called');
+      expect(await env.run(activities.claimPlaceAndRecord, ticket)).toEqual({ claimed: status, placement: null, recorded: false });
+      expect(orders.byId.get(ticket.id)?.status).toBe(status);
+    },
+  );
+
+  it('reports an unavailable exchange, the order left placing for the scheduled exchange call', async () => {
+    const ticket = ticketOf('pending');
+    exchangeFailure = new OrderPlacementError();
+    expect(await env.run(activities.claimPlaceAndRecord, ticket)).toEqual({
+      claimed: 'placing',
+      placement: null,
+      recorded: false,
+      failure: { step: 'exchange', type: 'OrderPlacementError', message: exchangeFailure.message },
+    });
+    expect(orders.byId.get(ticket.id)?.status).toBe('placing');
+  });
+
+  it('fails with a MissingOrderError as the exchange call would (no retry can fix it)', async () => {
+    exchangeFailure = new MissingOrderError();
+    const failure = await failureOf(env.run(activities.claimPlaceAndRecord, ticketOf('accepted')));
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.type).toBe('MissingOrderError');
+  });
+
+  it('reports a record that failed, the placement kept for the scheduled record', async () => {
+    const ticket = ticketOf('accepted');
+    orders.stubs.markPlaced = async () => {
+      throw new Error('connection lost');
+    };
+    expect(await env.run(activities.claimPlaceAndRecord, ticket)).toEqual({
+      claimed: 'placing',
+      placement: { expiresAt: null },
+      recorded: false,
+      failure: { step: 'record', type: 'Error', message: 'connection lost' },
+    });
+  });
+
+  it('fails when the claim fails: the workflow takes the steps one by one from the claim', async () => {
+    const failure = await failureOf(env.run(activities.claimPlaceAndRecord, { ...storedOrder(), createdAt: '2024-05-06T07:08:09.123Z' }));
+    expect(failure.type).toBe('UnknownOrder');
+  });
+});

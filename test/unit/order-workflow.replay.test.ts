@@ -19,7 +19,8 @@ import { WORKFLOWS_PATH } from '../../workflows/path.js';
 // placement in one workflow task ('placement-in-one-workflow-task': healthy, and with the
 // exchange failing twice), the terminal event relayed as an Update in all of these; and one
 // healthy placement whose terminal event came as a signal, as the relay sends it now
-// (`--failed-attempts 0`).
+// (`--failed-attempts 0`); and two of the placement's three steps in one local attempt
+// ('placement-in-one-local-attempt': healthy, and with the exchange failing twice).
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 const NONDETERMINISTIC_WORKFLOWS = fileURLToPath(new URL('../fixtures/nondeterministic-workflow.ts', import.meta.url));
@@ -150,6 +151,31 @@ const FIXTURES = [
     atStart: { ...ORDER_AT_START, AccountId: DEMO_ACCOUNT_ID },
     statusUpserts: ['placed', 'filled'],
     events: 16,
+    signals: ['orderTerminalReported'],
+  },
+  {
+    // 'placement-in-one-local-attempt' (standing for all earlier patches): claim, exchange call
+    // and record as one local activity (claimPlaceAndRecord: one marker), the terminal signal.
+    name: 'place-order-workflow.placement-in-one-attempt.healthy.history.json',
+    scheduled: [],
+    startedAttempts: [],
+    markers: ['core_patch', 'core_local_activity'],
+    atStart: { ...ORDER_AT_START, AccountId: DEMO_ACCOUNT_ID },
+    statusUpserts: ['placed', 'filled'],
+    events: 14,
+    signals: ['orderTerminalReported'],
+  },
+  {
+    // The same code, the exchange failing twice: the one local attempt reports the exchange call
+    // failed, the scheduled activity fails once and succeeds on its second attempt; the placement
+    // is then recorded by its own local attempt.
+    name: 'place-order-workflow.placement-in-one-attempt.history.json',
+    scheduled: ['placeAtExchange'],
+    startedAttempts: [2],
+    markers: ['core_patch', 'core_local_activity', 'core_local_activity'],
+    atStart: { ...ORDER_AT_START, AccountId: DEMO_ACCOUNT_ID },
+    statusUpserts: ['placed', 'filled'],
+    events: 21,
     signals: ['orderTerminalReported'],
   },
 ];
