@@ -7,7 +7,7 @@
 // may need node_modules.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SCHEMATHESIS_VERSION, TEMPORAL_CLI_VERSION, TOOLS } from './tools.mjs';
@@ -132,11 +132,53 @@ function ensurePrismaClient() {
   );
 }
 
-function exec(cmd, args, { lifeline = false, env = process.env } = {}) {
+function exec(cmd, args, { lifeline = false, env = process.env, onExit = () => {} } = {}) {
   const child = spawn(cmd, args, { cwd: root, env, stdio: [lifeline ? 'pipe' : 'inherit', 'inherit', 'inherit'] });
   // The child handles SIGINT/SIGTERM itself; forwarding keeps a `kill` of this process working.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  child.on('exit', (code, signal) => {
+    const status = code ?? (signal ? 1 : 0);
+    onExit(status);
+    process.exit(status);
+  });
+}
+
+// A CI log is often read from its end, and the suite's last words are its closing replay check:
+// a failed test's name and message were buried thousands of lines up (a CI run failed with
+// nothing in its tail to say why). The suite also writes its results as JSON, and a failed run
+// ends by naming what failed.
+const TEST_RESULTS = path.join(root, '.vitest-results.json');
+function vitestWithSummary(args) {
+  rmSync(TEST_RESULTS, { force: true });
+  return ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${TEST_RESULTS}`, ...args];
+}
+
+function summariseFailures(status) {
+  if (status === 0) return;
+  let results;
+  try {
+    results = JSON.parse(readFileSync(TEST_RESULTS, 'utf8'));
+  } catch {
+    log(`vitest exited ${status} and wrote no results: it failed before or after the tests (global setup or teardown); see above`);
+    return;
+  }
+  const failed = [];
+  for (const file of results.testResults ?? []) {
+    const name = path.relative(root, file.name);
+    const tests = (file.assertionResults ?? []).filter((test) => test.status === 'failed');
+    if (tests.length === 0 && file.status === 'failed') failed.push(`${name}: ${firstLine(file.message)}`);
+    for (const test of tests) failed.push(`${name} > ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
+  }
+  if (failed.length === 0) {
+    log(`vitest exited ${status} with every test passed: an unhandled error (search above for "Unhandled") or the global teardown failed`);
+    return;
+  }
+  log(`vitest exited ${status}; what failed (${failed.length}):`);
+  for (const line of failed) log(`  ${line}`);
+}
+
+function firstLine(text) {
+  return String(text ?? '').split('\n').find((line) => line.trim() !== '') ?? '(no message)';
 }
 
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
@@ -168,7 +210,7 @@ const COMMANDS = {
     run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
     log('linting and checking the format (biome)');
     run(bin('biome'), ['ci', '.']);
-    exec(bin('vitest'), ['run', ...rest]);
+    exec(bin('vitest'), vitestWithSummary(rest), { onExit: summariseFailures });
   },
   // The tiers of `npm test`, one folder of test/ each, for a quick loop (README, "Tests"; docs/testing.md).
   // Pure and fake-backed tests: no server, no type-check, no lint.
@@ -208,7 +250,10 @@ const COMMANDS = {
 
 /** vitest on one tier's folder; TEST_TIER tells the global setup what the tier needs started. */
 function runTier(tier) {
-  exec(bin('vitest'), ['run', `test/${tier}`, ...rest], { env: { ...process.env, TEST_TIER: tier } });
+  exec(bin('vitest'), vitestWithSummary([`test/${tier}`, ...rest]), {
+    env: { ...process.env, TEST_TIER: tier },
+    onExit: summariseFailures,
+  });
 }
 
 function ensureTestTools() {
