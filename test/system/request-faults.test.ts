@@ -25,6 +25,12 @@ const STALE_MS = 20_000;
 // so the worker itself reports it), and a gate that holds every claim while it is closed.
 const claimed = new Set<string>();
 let claimGate: Promise<void> | undefined;
+// The activities that claim an order: claimOrder alone, or a healthy order's claim, exchange
+// call and record as one (claimPlaceAndRecord, which takes the ticket and answers what it did).
+const CLAIMING_ACTIVITIES = new Set(['claimOrder', 'claimPlaceAndRecord']);
+const claimedNow = (result: unknown) =>
+  result === 'placing' || (typeof result === 'object' && result !== null && (result as { claimed?: unknown }).claimed === 'placing');
+const orderIdOf = (arg: unknown) => (typeof arg === 'string' ? arg : String((arg as { id: string }).id));
 
 // No API of the stack: each describe starts its own (in-process with faults, or processes).
 // A generous budget: the machine is small and shared, and a slow start is not under test here.
@@ -39,10 +45,10 @@ const stack = useStack(
             (ctx) => ({
               inbound: {
                 async execute(input, next) {
-                  if (ctx.info.activityType !== 'claimOrder') return next(input);
+                  if (!CLAIMING_ACTIVITIES.has(ctx.info.activityType)) return next(input);
                   await claimGate;
                   const result = await next(input);
-                  if (result === 'placing') claimed.add(String(input.args[0]));
+                  if (claimedNow(result)) claimed.add(orderIdOf(input.args[0]));
                   return result;
                 },
               },
