@@ -2,12 +2,13 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import type { Logger } from '../config/logger.js';
-import { CANCELLABLE_STATUSES, isFinal, type NewOrder, type Order } from '../domain/order.js';
+import type { NewOrder, Order } from '../domain/order.js';
 import type { ExecutionsQuery } from '../prisma/executions-query.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { callerOf } from './caller.js';
-import { CancelNotRecordedError, OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
+import { cancelOrder, verdictOf } from './cancel-order.js';
+import { OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
 import { createExecutionCursorCodec, type ExecutionCursorCodec } from './execution-cursor.js';
 import { executionsRoute } from './executions-route.js';
 import { IDEMPOTENCY_HEADER, type IdempotencyDeps, validateKey, withIdempotencyKey } from './idempotency.js';
@@ -121,33 +122,26 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
     respond(ctx, 200, orderJson(order, await orders.events(order.id)));
   });
 
-  // Cancel: the order's workflow decides, against its own placement, whether the cancel wins.
-  // 200 cancelled (with what was filled before); 409 too late (filled) or final otherwise; 202 when the cancel is
-  // recorded in the workflow but not decided within the budget: the decision follows, readable
-  // with GET /orders/:id.
+  // Cancel: the order's workflow decides, against its own placement, whether the cancel wins
+  // (api/cancel-order.ts). 200 cancelled (with what was filled before); 409 too late (filled) or
+  // final otherwise; 202 when the cancel is recorded in the workflow but not decided within the
+  // budget: the decision follows, readable with GET /orders/:id.
   router.delete('/orders/:id', async (ctx) => {
     const orders = ordersOf(ctx);
-    let order = await findOrder(orders, ctx.params.id);
-    let decided = true;
-    if (CANCELLABLE_STATUSES.includes(order.status)) {
-      // The cancel's status change, by the workflow or from the venue's report, names its key.
-      const { keyId } = callerOf(ctx);
-      if (keyId) await orders.recordCancelRequest(order.id, keyId).catch(() => {});
-      let outcome: Awaited<ReturnType<OrderCancellation['cancel']>>;
-      try {
-        outcome = await deps.cancellation.cancel(order.id, Date.now() + deps.budgets.cancelMs);
-      } catch (error) {
-        throw new CancelNotRecordedError(order.id, { cause: error });
-      }
-      decided = outcome?.decided !== false;
-      order = (await orders.find(order.id).catch(() => null)) ?? order;
-    }
-    if (!decided && !isFinal(order.status)) {
+    const found = await findOrder(orders, ctx.params.id);
+    const decision = await cancelOrder(
+      { orders, cancellation: deps.cancellation },
+      found,
+      callerOf(ctx).keyId,
+      Date.now() + deps.budgets.cancelMs,
+    );
+    const { order } = decision;
+    const verdict = verdictOf(decision);
+    if (verdict.kind === 'undecided') {
       respond(ctx, 202, orderJson(order, await orders.events(order.id).catch(() => [])));
       return;
     }
-    // Cancelling a cancelled order again is harmless: the same answer.
-    if (order.status !== 'cancelled') throw new OrderNotCancellableError(order.id, order.status);
+    if (verdict.kind === 'not_cancelled') throw new OrderNotCancellableError(order.id, verdict.status);
     respond(ctx, 200, orderJson(order, await orders.events(order.id)));
   });
 

@@ -250,7 +250,7 @@ const notFaked = (what: string) => () => Promise.reject(new Error(`${what} is no
 
 /** The app over HTTP with fakes for every dependency a test does not give. */
 export async function startAppWithFakes(deps: Partial<AppDeps> = {}): Promise<{ url: string; close(): Promise<void> }> {
-  const cancellation: OrderCancellation = { cancel: notFaked('cancellation') };
+  const cancellation: OrderCancellation = { request: notFaked('cancellation.request'), decision: notFaked('cancellation.decision') };
   const app = createApp({
     orders: new FakeOrders(),
     placement: new FakePlacement(),
