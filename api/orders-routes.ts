@@ -2,11 +2,15 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import type { Logger } from '../config/logger.js';
+import { CANCEL_ALL_LIMIT } from '../domain/limits.js';
 import type { NewOrder, Order } from '../domain/order.js';
 import type { ExecutionsQuery } from '../prisma/executions-query.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { callerOf } from './caller.js';
+import { cancelAllOrders } from './cancel-all.js';
+import { parseCancelAllQuery } from './cancel-all-query.js';
+import { cancelAllAnswer } from './cancel-all-response.js';
 import { cancelOrder, verdictOf } from './cancel-order.js';
 import { OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
 import { createExecutionCursorCodec, type ExecutionCursorCodec } from './execution-cursor.js';
@@ -37,8 +41,10 @@ export interface OrdersRouteDeps {
   };
   /** The compensating rejection's own store (a reserved pool); the order store when not given. */
   fence?: Pick<OrdersRepository, 'rejectIfPending'>;
-  /** POST /orders: insert and start within orderMs; DELETE: the decision awaited for cancelMs. */
+  /** POST /orders: insert and start within orderMs; DELETE (one order or all): the decisions awaited for cancelMs. */
   budgets: { orderMs: number; cancelMs: number };
+  /** DELETE /orders: orders per call, Temporal calls at once (the default: CANCEL_ALL_LIMIT). */
+  cancelAll?: { orders: number; concurrency: number };
   openOutcome?: OpenOutcomeReporter;
   inserts?: SubmitOrderDeps['inserts'];
   /** Signs and checks GET /orders cursors (the default: with the public key). */
@@ -102,6 +108,28 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
     const idempotency = { ...deps.idempotency, keys: deps.idempotency.keys.forAccount(accountId), orders };
     const answer = await withIdempotencyKey(idempotency, validateKey(key), request, submit);
     if (answer.replayed) ctx.set('Idempotent-Replayed', 'true');
+    respond(ctx, answer.status, answer.body);
+  });
+
+  // Cancel all: every open order of the account (of `instrument`), each as DELETE /orders/:id
+  // cancels it (api/cancel-all.ts). An Idempotency-Key is not honoured (ignored): a repeat
+  // cancels what is open then (docs/api.md says why).
+  router.delete('/orders', async (ctx) => {
+    const { instrument } = parseCancelAllQuery(ctx.query);
+    const { accountId, keyId } = callerOf(ctx);
+    const limits = deps.cancelAll ?? CANCEL_ALL_LIMIT;
+    const result = await cancelAllOrders(
+      {
+        orders: deps.orders.forAccount(accountId),
+        cancellation: deps.cancellation,
+        ordersQuery: deps.ordersQuery,
+        budgetMs: deps.budgets.cancelMs,
+        maxOrders: limits.orders,
+        concurrency: limits.concurrency,
+      },
+      { accountId, keyId, ...(instrument !== undefined && { instrument }) },
+    );
+    const answer = cancelAllAnswer(result);
     respond(ctx, answer.status, answer.body);
   });
 
