@@ -1,10 +1,13 @@
-import { CANCELLABLE_STATUSES, type OrderStatus } from '../domain/order.js';
+import { CANCELLABLE_STATUSES, type Order, type OrderStatus } from '../domain/order.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
-import { askToCancel, awaitCancelDecision, type CancelOrderDeps, type CancelRequest, verdictOf } from './cancel-order.js';
+import type { OrdersRepository } from '../prisma/orders-repository.js';
+import { askToCancel, awaitWorkflowDecision, type CancelOrderDeps, type CancelRequest, decisionOf, verdictOf } from './cancel-order.js';
 import { mapConcurrently } from './concurrent-map.js';
 import { CancelNotRecordedError } from './errors.js';
 
 export interface CancelAllDeps extends CancelOrderDeps {
+  /** The caller's account's orders: `findMany` reads the orders asked back, after the wait. */
+  orders: CancelOrderDeps['orders'] & Pick<OrdersRepository, 'findMany'>;
   /** Lists the account's open orders. */
   ordersQuery: Pick<OrdersQuery, 'page'>;
   /** The time one call may take, asking and awaiting the decisions together (CANCEL_BUDGET_MS). */
@@ -75,7 +78,10 @@ export async function cancelAllOrders(deps: CancelAllDeps, request: CancelAllReq
     throw failures[0] ?? new CancelNotRecordedError(open.orders[0]!.id);
   }
 
-  const decisions = await mapConcurrently(requests, deps.concurrency, (asked) => awaitCancelDecision(deps, asked, deadline));
+  const decided = await mapConcurrently(requests, deps.concurrency, (asked) => awaitWorkflowDecision(deps, asked, deadline));
+  // Read back in one query, not one per order: the answer comes right after the budget at worst.
+  const readBack = await deps.orders.findMany(requests.map((asked) => asked.order.id)).catch(() => new Map<string, Order>());
+  const decisions = requests.map((asked, i) => decisionOf(asked, decided[i]!, readBack.get(asked.order.id) ?? null));
   const result: CancelAllResult = {
     cancelled: [],
     notCancelled: [],

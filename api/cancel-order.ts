@@ -8,7 +8,8 @@ import type { OrderCancellation } from './placement-client.js';
  * from HTTP. Two halves, so that a cancel of many orders can record every cancel first and only
  * then wait for the decisions (their workflows decide meanwhile, in parallel):
  *  1. `askToCancel`: unless the order is final, record who asks and signal its workflow;
- *  2. `awaitCancelDecision`: wait for the workflow's decision, then read the order back.
+ *  2. `awaitCancelDecision`: wait for the workflow's decision, then read the order back (a cancel
+ *     of many reads them back in one query: `awaitWorkflowDecision`, then `decisionOf`).
  * The order's workflow decides, against its own placement, whether the cancel wins.
  */
 
@@ -55,21 +56,34 @@ export async function askToCancel(deps: CancelOrderDeps, order: Order, keyId: st
 }
 
 /**
- * The second half: waits for the workflow's decision until `deadline` (not at all once it has
- * passed), then reads the order back (the decision's details: filled quantity, times). Decided:
- * the workflow said so, or the order is final in the database (written before the workflow ends).
+ * The second half's wait: whether the order's workflow decided by `deadline` (no wait at all once
+ * it has passed). An order final already, or without a workflow, has nothing more to wait for.
  */
+export async function awaitWorkflowDecision(
+  deps: Pick<CancelOrderDeps, 'cancellation'>,
+  request: CancelRequest,
+  deadline: number,
+): Promise<boolean> {
+  if (request.state !== 'recorded') return true;
+  if (Date.now() >= deadline) return false;
+  return (await deps.cancellation.decision(request.order.id, deadline)).decided;
+}
+
+/**
+ * Where the cancel stands, from the wait's outcome and the order as read back after it (`null`:
+ * not read; the order as asked stands). Decided: the workflow said so, or the order is final in
+ * the database (written before the workflow ends).
+ */
+export function decisionOf(request: CancelRequest, workflowDecided: boolean, readBack: Order | null): CancelDecision {
+  const order = readBack ?? request.order;
+  return { order, decided: workflowDecided || isFinal(order.status) };
+}
+
+/** The second half: waits for the decision, then reads the order back (the decision's details: filled quantity, times). */
 export async function awaitCancelDecision(deps: CancelOrderDeps, request: CancelRequest, deadline: number): Promise<CancelDecision> {
   if (request.state === 'final') return { order: request.order, decided: true };
-  // No workflow: nothing more will decide it; the order as it stands is the answer.
-  const outcome =
-    request.state === 'no_workflow'
-      ? { decided: true }
-      : Date.now() < deadline
-        ? await deps.cancellation.decision(request.order.id, deadline)
-        : { decided: false };
-  const order = (await deps.orders.find(request.order.id).catch(() => null)) ?? request.order;
-  return { order, decided: outcome.decided || isFinal(order.status) };
+  const decided = await awaitWorkflowDecision(deps, request, deadline);
+  return decisionOf(request, decided, await deps.orders.find(request.order.id).catch(() => null));
 }
 
 /** Both halves, for one order: DELETE /orders/:id. */

@@ -27,7 +27,7 @@ import { type FaultInjector, type OpenOutcomeReporter, type SubmitOrderDeps, sub
 /** The order store as one request sees it: its account's orders only. */
 export type AccountOrders = SubmitOrderDeps['orders'] &
   IdempotencyDeps['orders'] &
-  Pick<OrdersRepository, 'find' | 'events' | 'recordCancelRequest'>;
+  Pick<OrdersRepository, 'find' | 'findMany' | 'events' | 'recordCancelRequest'>;
 
 export interface OrdersRouteDeps {
   orders: AccountOrders & { forAccount(accountId: string): AccountOrders };

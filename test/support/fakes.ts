@@ -98,6 +98,11 @@ export class FakeOrders implements OrderStore {
     return stored ? { ...stored } : null;
   }
 
+  async findMany(ids: readonly string[]): Promise<Map<string, Order>> {
+    const found = await Promise.all(ids.map((id) => this.find(id)));
+    return new Map(found.filter((order): order is Order => order !== null).map((order) => [order.id, order]));
+  }
+
   async events(id: string): Promise<OrderEvent[]> {
     this.calls.push({ method: 'events', args: [id] });
     return this.stubs.events ? this.stubs.events(id) : [];
