@@ -171,7 +171,7 @@ describe('DELETE /orders', () => {
     for (const key of [caller, other]) expect([200, 202]).toContain((await cancelAll(key)).status);
   });
 
-  it('refuses a bad instrument, a repeated one and unknown parameters with 422 naming each, and cancels nothing', {
+  it('refuses a bad instrument, a repeated one, unknown parameters (422 naming each) and a bad key (401), and cancels nothing', {
     timeout: 120_000,
   }, async () => {
     const [open] = await placeResting(caller, [uniqueInstrument('CR')], 1);
@@ -196,8 +196,15 @@ describe('DELETE /orders', () => {
       expect(answer.status, `${query}: ${answer.text}`).toBe(422);
       expect(answer.body, query).toEqual({ detail });
     }
+    // Access as on every order route: a bad key is refused before anything is read.
+    const badKey = await request(`${stack.api.url}/orders`, { method: 'DELETE', headers: { Authorization: 'Bearer obk_not-a-key' } });
+    expect(badKey.status).toBe(401);
+    expect(badKey.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect((await statuses(stack, [open!])).get(open!)).toBe('placed');
     expect((await cancelledEvents(stack, [open!])).get(open!)).toEqual([]);
-    expect([200, 202]).toContain((await cancelAll(caller)).status);
+    // A key's request is counted against its account's rate limit, as every order route's.
+    const last = await cancelAll(caller);
+    expect([200, 202]).toContain(last.status);
+    expect(last.headers.get('ratelimit-policy')).toMatch(/per-account/);
   });
 });
