@@ -72,10 +72,12 @@ const badId = json('The id is not a UUID (`loc`: `["path", "id"]`).', schemas.Va
 const instrumentParameter = (description: string) =>
   optionalParameter(z.string().length(INSTRUMENT_LENGTH).regex(new RegExp(NO_CONTROL_CHARACTERS_PATTERN, 'u')), description);
 
-const cancelInternalError = json(
-  `The cancel could not be recorded. Exactly \`${JSON.stringify(CANCEL_INTERNAL_ERROR_BODY)}\`; nothing internal leaks.`,
-  schemas.CancelInternalError,
-);
+/** A cancel's 500: `what` could not be recorded; its fixed body. */
+const cancelInternalError = (what: string) =>
+  json(
+    `${what} could not be recorded, or the database failed. Exactly \`${JSON.stringify(CANCEL_INTERNAL_ERROR_BODY)}\`; nothing internal leaks.`,
+    schemas.CancelInternalError,
+  );
 
 /** Every path of the API, its operations, parameters and answers. */
 export function buildPaths(): ZodOpenApiPathsObject {
@@ -214,7 +216,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
             'A bad `instrument`, given more than once, or an unknown query parameter (`loc`: `["query", "<parameter>"]`).',
             schemas.ValidationError,
           ),
-          500: cancelInternalError,
+          500: cancelInternalError('Not one of the cancels'),
         },
       },
       options: optionsOperation('ordersOptions', '/orders'),
@@ -288,7 +290,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
             schemas.CancelConflict,
           ),
           422: badId,
-          500: cancelInternalError,
+          500: cancelInternalError('The cancel'),
         },
       },
       options: optionsOperation('orderOptions', '/orders/{id}', { refusals: { 422: badId } }),
