@@ -59,7 +59,8 @@ const status = z.custom<unknown>().transform((value, ctx): OrderStatus[] => {
   return ORDER_STATUSES.filter((known) => given.includes(known));
 });
 
-const instrument = once((text, ctx) =>
+/** `instrument`: exactly as an order's (DELETE /orders takes it too, api/cancel-all-query.ts). */
+export const instrumentParameter = once((text, ctx) =>
   [...text].length === INSTRUMENT_LENGTH ? text : fail(ctx, `String should have exactly ${INSTRUMENT_LENGTH} characters`, 'string_length'),
 );
 
@@ -69,7 +70,7 @@ const listOrdersQuerySchema = z.strictObject(
   {
     limit: limit.optional(),
     status: status.optional(),
-    instrument: instrument.optional(),
+    instrument: instrumentParameter.optional(),
     side: oneOf(ORDER_SIDES, "Input should be 'buy' or 'sell'").optional(),
     type: oneOf(ORDER_TYPES, "Input should be 'market' or 'limit'").optional(),
     created_from: timestamp.optional(),
@@ -94,9 +95,7 @@ export function parseListOrdersQuery(
   cursors: CursorCodec = DEFAULT_CURSORS,
 ): ListOrdersParams {
   const result = listOrdersQuerySchema.safeParse(query);
-  // A control character is the one problem named for its parameter (unknown ones are refused anyway).
-  const controls = controlCharacterDetails(query, Object.keys(listOrdersQuerySchema.shape), 'query');
-  const details = mergeDetails(controls, result.success ? [] : result.error.issues.flatMap(toDetails));
+  const details = queryDetails(listOrdersQuerySchema, query, result);
   // Checked whatever else fails (zod skips refinements after an issue), so one answer names every problem.
   const range = rangeRule(query.created_from, query.created_to);
   if (range) details.push(range);
@@ -148,6 +147,22 @@ function filterKey(filters: OrderListFilters, from: bigint | undefined, to: bigi
 
 // ---- 422 details -----------------------------------------------------------------------------
 
+/**
+ * Every problem of a query checked by `schema` (a strictObject of its parameters), one entry per
+ * parameter: a control character is the one problem named for its parameter (unknown ones are
+ * refused anyway), then unknown parameters and bad values as zod found them.
+ */
+export function queryDetails(
+  schema: z.ZodObject,
+  query: Record<string, string | string[] | undefined>,
+  result: { success: boolean; error?: z.ZodError },
+): ValidationDetail[] {
+  const controls = controlCharacterDetails(query, Object.keys(schema.shape), 'query');
+  return mergeDetails(controls, result.error ? result.error.issues.flatMap(toDetails) : []);
+}
+
+/** The details without repeats, for one 422. */
+
 function toDetails(issue: z.core.$ZodIssue): ValidationDetail[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => ({ loc: ['query', key], msg: 'Extra inputs are not permitted', type: 'extra_forbidden' }));
@@ -158,7 +173,7 @@ function toDetails(issue: z.core.$ZodIssue): ValidationDetail[] {
   return [{ loc, msg: issue.message, type }];
 }
 
-function dedupe(details: ValidationDetail[]): ValidationDetail[] {
+export function dedupe(details: ValidationDetail[]): ValidationDetail[] {
   const seen = new Set<string>();
   return details.filter((detail) => {
     const key = JSON.stringify(detail);

@@ -1,5 +1,7 @@
 import { parse as parseLossless } from 'lossless-json';
 import type { Order } from '../domain/order.js';
+import { notCancelledReason } from './cancel-all.js';
+import { cancelAllAnswer } from './cancel-all-response.js';
 import { parseOrderRequest } from './order-request.js';
 import { orderJson } from './order-response.js';
 
@@ -44,3 +46,36 @@ export const PLACED_ORDER_EXAMPLES = Object.fromEntries(
     return [name, { summary: `${summary}, accepted`, value: JSON.parse(orderJson(order)) as unknown }];
   }),
 ) as Record<keyof typeof REQUESTS, { summary: string; value: unknown }>;
+
+// DELETE /orders' answers, as cancelAllAnswer writes them.
+const [FIRST, SECOND, FILLED, SLOW] = [
+  '4f9c1a52-3a5e-4f0e-9a51-8d0f0e7c9b11',
+  '0b6d2f3e-8c41-4d7a-b5e9-2a7f61c3d804',
+  '9d2e7b10-55c3-4a8e-8f6a-3c1b2d4e5f60',
+  'c3a8e1f2-7b6d-4e5c-9a0b-1d2e3f4a5b6c',
+];
+const cancelAllExample = (summary: string, result: Parameters<typeof cancelAllAnswer>[0]) => ({
+  summary,
+  value: JSON.parse(cancelAllAnswer(result).body) as unknown,
+});
+
+/** The 200 of DELETE /orders: every order asked decided. */
+export const CANCEL_ALL_DECIDED_EXAMPLES = {
+  decided: cancelAllExample('Two cancelled, one filled first', {
+    cancelled: [FIRST, SECOND],
+    notCancelled: [{ id: FILLED, reason: notCancelledReason('filled') }],
+    pending: [],
+    hasMore: false,
+  }),
+  nothingOpen: cancelAllExample('Nothing open', { cancelled: [], notCancelled: [], pending: [], hasMore: false }),
+};
+
+/** The 202 of DELETE /orders: some decisions still to come. */
+export const CANCEL_ALL_PENDING_EXAMPLES = {
+  pending: cancelAllExample('One cancelled, one still to be decided', {
+    cancelled: [FIRST],
+    notCancelled: [],
+    pending: [SLOW],
+    hasMore: false,
+  }),
+};

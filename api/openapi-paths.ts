@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { oas31, ZodOpenApiPathsObject } from 'zod-openapi';
-import { INSTRUMENT_LENGTH, LIST_LIMIT } from '../domain/limits.js';
+import { CANCEL_ALL_LIMIT, INSTRUMENT_LENGTH, LIST_LIMIT } from '../domain/limits.js';
 import { ORDER_SIDES, ORDER_TYPES } from '../domain/order.js';
 import { NO_CONTROL_CHARACTERS_PATTERN } from './control-characters.js';
 import { CANCEL_INTERNAL_ERROR_BODY } from './errors.js';
@@ -8,7 +8,12 @@ import { LAST_EVENT_ID_HEADER } from './events-routes.js';
 import { IDEMPOTENCY_HEADER } from './idempotency.js';
 import { MAX_BODY_BYTES } from './json-body.js';
 import { CURSOR_PATTERN, MAX_CURSOR_LENGTH } from './list-cursor.js';
-import { ORDER_REQUEST_EXAMPLES, PLACED_ORDER_EXAMPLES } from './openapi-examples.js';
+import {
+  CANCEL_ALL_DECIDED_EXAMPLES,
+  CANCEL_ALL_PENDING_EXAMPLES,
+  ORDER_REQUEST_EXAMPLES,
+  PLACED_ORDER_EXAMPLES,
+} from './openapi-examples.js';
 import {
   header,
   internalErrorResponse,
@@ -62,6 +67,17 @@ const TIMESTAMP_FORM =
 
 const notFound = json('No order has this id.', schemas.Message);
 const badId = json('The id is not a UUID (`loc`: `["path", "id"]`).', schemas.ValidationError);
+
+/** The `instrument` of a query: an order's (12 characters, no control or format character). */
+const instrumentParameter = (description: string) =>
+  optionalParameter(z.string().length(INSTRUMENT_LENGTH).regex(new RegExp(NO_CONTROL_CHARACTERS_PATTERN, 'u')), description);
+
+/** A cancel's 500: `what` could not be recorded; its fixed body. */
+const cancelInternalError = (what: string) =>
+  json(
+    `${what} could not be recorded, or the database failed. Exactly \`${JSON.stringify(CANCEL_INTERNAL_ERROR_BODY)}\`; nothing internal leaks.`,
+    schemas.CancelInternalError,
+  );
 
 /** Every path of the API, its operations, parameters and answers. */
 export function buildPaths(): ZodOpenApiPathsObject {
@@ -141,10 +157,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
                 'the statuses with commas (`status=placed,rejected`).',
               { style: 'form', explode: true },
             ),
-            instrument: optionalParameter(
-              z.string().length(INSTRUMENT_LENGTH).regex(new RegExp(NO_CONTROL_CHARACTERS_PATTERN, 'u')),
-              'Only orders for this instrument.',
-            ),
+            instrument: instrumentParameter('Only orders for this instrument.'),
             side: optionalParameter(z.enum(ORDER_SIDES), 'Only buy or only sell orders.'),
             type: optionalParameter(z.enum(ORDER_TYPES), 'Only market or only limit orders.'),
             created_from: optionalParameter(timestamp, `Only orders created at or after this time. ${TIMESTAMP_FORM}`),
@@ -172,6 +185,38 @@ export function buildPaths(): ZodOpenApiPathsObject {
             schemas.ValidationError,
           ),
           500: internalErrorResponse,
+        },
+      },
+      delete: {
+        operationId: 'cancelAllOrders',
+        tags: ['orders'],
+        summary: 'Cancel every open order',
+        description:
+          "Cancels every open (not final) order of the caller's account, or of one instrument (`instrument`); another " +
+          "account's orders are never touched. Each is cancelled exactly as `DELETE /orders/{id}` cancels it (the same " +
+          "workflow signal, the same `actor` in its history). Every cancel is recorded in its order's workflow first, then the " +
+          `decisions are awaited, all within one \`CANCEL_BUDGET_MS\` (5 s by default), at most ${CANCEL_ALL_LIMIT.concurrency} ` +
+          'calls to Temporal at once. 200 once each order asked is decided (`cancelled` or `not_cancelled` with why); 202 ' +
+          'when some are not decided in time (`pending`: their decisions follow, read them with `GET /orders/{id}`). At most ' +
+          `${CANCEL_ALL_LIMIT.orders} orders a call, newest first: \`has_more\` says open orders remain (call again). ` +
+          'Each order asked is in exactly one list. `Idempotency-Key` is not honoured (ignored): a repeat cancels what is ' +
+          'open then, orders placed since included. Counts as one request against the rate limit.',
+        requestParams: {
+          query: z.object({ instrument: instrumentParameter('Only the open orders of this instrument.') }),
+        },
+        responses: {
+          200: json('Every order asked is decided.', schemas.CancelAllResult, undefined, CANCEL_ALL_DECIDED_EXAMPLES),
+          202: json(
+            'Every order asked has its cancel recorded; those in `pending` are not decided yet.',
+            schemas.CancelAllResult,
+            undefined,
+            CANCEL_ALL_PENDING_EXAMPLES,
+          ),
+          422: json(
+            'A bad `instrument`, given more than once, or an unknown query parameter (`loc`: `["query", "<parameter>"]`).',
+            schemas.ValidationError,
+          ),
+          500: cancelInternalError('Not one of the cancels'),
         },
       },
       options: optionsOperation('ordersOptions', '/orders'),
@@ -245,10 +290,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
             schemas.CancelConflict,
           ),
           422: badId,
-          500: json(
-            `The cancel could not be recorded. Exactly \`${JSON.stringify(CANCEL_INTERNAL_ERROR_BODY)}\`; nothing internal leaks.`,
-            schemas.CancelInternalError,
-          ),
+          500: cancelInternalError('The cancel'),
         },
       },
       options: optionsOperation('orderOptions', '/orders/{id}', { refusals: { 422: badId } }),

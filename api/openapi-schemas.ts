@@ -180,6 +180,30 @@ const cancelConflict = z
   .strictObject({ message: z.string(), status: orderStatus })
   .meta({ description: 'The order can no longer be cancelled; `status` is its status now.' });
 
+const cancelAllResult = z
+  .strictObject({
+    cancelled: z.array(z.uuid()).meta({ description: 'Orders the cancel won: each is `cancelled` now (what was filled stays filled).' }),
+    not_cancelled: z
+      .array(
+        z.strictObject({
+          id: z.uuid(),
+          reason: z.string().meta({ description: 'Why not, starting with the status it is in: `it is filled: …`.' }),
+        }),
+      )
+      .meta({ description: 'Orders that ended otherwise before the cancel took effect (filled, expired), or had no workflow to take it.' }),
+    pending: z.array(z.uuid()).meta({
+      description:
+        'Orders whose cancel is recorded in their workflow but not decided within the budget (only in a 202): the decision ' +
+        'follows; read it with `GET /orders/{id}`.',
+    }),
+    has_more: z.boolean().meta({
+      description:
+        'Open orders may remain that this call did not ask to cancel (more than the per-call limit, or ones whose cancel ' +
+        'could not be recorded in time): call again.',
+    }),
+  })
+  .meta({ description: 'What `DELETE /orders` did: each order it asked to cancel, once, in one of the three lists.' });
+
 // A fill in GET /events: the fields of an Execution (GET /orders/{id}/executions) a client follows an order by.
 const streamExecution = execution
   .pick({ exec_id: true, exec_type: true, quantity: true, price: true, cum_quantity: true, leaves_quantity: true, venue_time: true })
@@ -234,6 +258,7 @@ export const responseSchemas = {
   InternalError: internalError,
   CancelInternalError: cancelInternalError,
   CancelConflict: cancelConflict,
+  CancelAllResult: cancelAllResult,
   ClientOrderIdTaken: clientOrderIdTaken,
   OrderStreamEvent: orderStreamEvent,
   StreamExecution: streamExecution,

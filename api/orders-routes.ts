@@ -2,12 +2,17 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import type { Logger } from '../config/logger.js';
-import { CANCELLABLE_STATUSES, isFinal, type NewOrder, type Order } from '../domain/order.js';
+import { CANCEL_ALL_LIMIT } from '../domain/limits.js';
+import type { NewOrder, Order } from '../domain/order.js';
 import type { ExecutionsQuery } from '../prisma/executions-query.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
 import { callerOf } from './caller.js';
-import { CancelNotRecordedError, OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
+import { cancelAllOrders } from './cancel-all.js';
+import { parseCancelAllQuery } from './cancel-all-query.js';
+import { cancelAllAnswer } from './cancel-all-response.js';
+import { cancelOrder, verdictOf } from './cancel-order.js';
+import { OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
 import { createExecutionCursorCodec, type ExecutionCursorCodec } from './execution-cursor.js';
 import { executionsRoute } from './executions-route.js';
 import { IDEMPOTENCY_HEADER, type IdempotencyDeps, validateKey, withIdempotencyKey } from './idempotency.js';
@@ -22,7 +27,7 @@ import { type FaultInjector, type OpenOutcomeReporter, type SubmitOrderDeps, sub
 /** The order store as one request sees it: its account's orders only. */
 export type AccountOrders = SubmitOrderDeps['orders'] &
   IdempotencyDeps['orders'] &
-  Pick<OrdersRepository, 'find' | 'events' | 'recordCancelRequest'>;
+  Pick<OrdersRepository, 'find' | 'findMany' | 'events' | 'recordCancelRequest'>;
 
 export interface OrdersRouteDeps {
   orders: AccountOrders & { forAccount(accountId: string): AccountOrders };
@@ -36,8 +41,10 @@ export interface OrdersRouteDeps {
   };
   /** The compensating rejection's own store (a reserved pool); the order store when not given. */
   fence?: Pick<OrdersRepository, 'rejectIfPending'>;
-  /** POST /orders: insert and start within orderMs; DELETE: the decision awaited for cancelMs. */
+  /** POST /orders: insert and start within orderMs; DELETE (one order or all): the decisions awaited for cancelMs. */
   budgets: { orderMs: number; cancelMs: number };
+  /** DELETE /orders: orders per call, Temporal calls at once (the default: CANCEL_ALL_LIMIT). */
+  cancelAll?: { orders: number; concurrency: number };
   openOutcome?: OpenOutcomeReporter;
   inserts?: SubmitOrderDeps['inserts'];
   /** Signs and checks GET /orders cursors (the default: with the public key). */
@@ -104,6 +111,28 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
     respond(ctx, answer.status, answer.body);
   });
 
+  // Cancel all: every open order of the account (of `instrument`), each as DELETE /orders/:id
+  // cancels it (api/cancel-all.ts). An Idempotency-Key is not honoured (ignored): a repeat
+  // cancels what is open then (docs/api.md says why).
+  router.delete('/orders', async (ctx) => {
+    const { instrument } = parseCancelAllQuery(ctx.query);
+    const { accountId, keyId } = callerOf(ctx);
+    const limits = deps.cancelAll ?? CANCEL_ALL_LIMIT;
+    const result = await cancelAllOrders(
+      {
+        orders: deps.orders.forAccount(accountId),
+        cancellation: deps.cancellation,
+        ordersQuery: deps.ordersQuery,
+        budgetMs: deps.budgets.cancelMs,
+        maxOrders: limits.orders,
+        concurrency: limits.concurrency,
+      },
+      { accountId, keyId, ...(instrument !== undefined && { instrument }) },
+    );
+    const answer = cancelAllAnswer(result);
+    respond(ctx, answer.status, answer.body);
+  });
+
   router.get('/orders', listOrdersRoute({ ...deps, accountOf: (ctx) => callerOf(ctx).accountId }));
 
   router.get(
@@ -121,33 +150,26 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
     respond(ctx, 200, orderJson(order, await orders.events(order.id)));
   });
 
-  // Cancel: the order's workflow decides, against its own placement, whether the cancel wins.
-  // 200 cancelled (with what was filled before); 409 too late (filled) or final otherwise; 202 when the cancel is
-  // recorded in the workflow but not decided within the budget: the decision follows, readable
-  // with GET /orders/:id.
+  // Cancel: the order's workflow decides, against its own placement, whether the cancel wins
+  // (api/cancel-order.ts). 200 cancelled (with what was filled before); 409 too late (filled) or
+  // final otherwise; 202 when the cancel is recorded in the workflow but not decided within the
+  // budget: the decision follows, readable with GET /orders/:id.
   router.delete('/orders/:id', async (ctx) => {
     const orders = ordersOf(ctx);
-    let order = await findOrder(orders, ctx.params.id);
-    let decided = true;
-    if (CANCELLABLE_STATUSES.includes(order.status)) {
-      // The cancel's status change, by the workflow or from the venue's report, names its key.
-      const { keyId } = callerOf(ctx);
-      if (keyId) await orders.recordCancelRequest(order.id, keyId).catch(() => {});
-      let outcome: Awaited<ReturnType<OrderCancellation['cancel']>>;
-      try {
-        outcome = await deps.cancellation.cancel(order.id, Date.now() + deps.budgets.cancelMs);
-      } catch (error) {
-        throw new CancelNotRecordedError(order.id, { cause: error });
-      }
-      decided = outcome?.decided !== false;
-      order = (await orders.find(order.id).catch(() => null)) ?? order;
-    }
-    if (!decided && !isFinal(order.status)) {
+    const found = await findOrder(orders, ctx.params.id);
+    const decision = await cancelOrder(
+      { orders, cancellation: deps.cancellation },
+      found,
+      callerOf(ctx).keyId,
+      Date.now() + deps.budgets.cancelMs,
+    );
+    const { order } = decision;
+    const verdict = verdictOf(decision);
+    if (verdict.kind === 'undecided') {
       respond(ctx, 202, orderJson(order, await orders.events(order.id).catch(() => [])));
       return;
     }
-    // Cancelling a cancelled order again is harmless: the same answer.
-    if (order.status !== 'cancelled') throw new OrderNotCancellableError(order.id, order.status);
+    if (verdict.kind === 'not_cancelled') throw new OrderNotCancellableError(order.id, verdict.status);
     respond(ctx, 200, orderJson(order, await orders.events(order.id)));
   });
 

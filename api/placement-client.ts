@@ -129,29 +129,37 @@ export type CancelOutcome = { decided: true; status: FinalStatus } | { decided: 
 
 export interface OrderCancellation {
   /**
-   * Asks the order's workflow to cancel it: records the request durably (a signal), then waits
-   * until `deadline` for the workflow's decision, which is its end: cancelled, or the status the
-   * order ended in at the venue. Resolves with the outcome, or null if the order has no running
-   * workflow; rejects when the request could not be recorded.
+   * Records the cancel in the order's workflow (a signal: durable once this resolves), at the
+   * latest by `deadline`. Resolves true once recorded, false if the order has no running
+   * workflow; rejects when it could not be recorded.
    */
-  cancel(orderId: string, deadline: number): Promise<CancelOutcome | null>;
+  request(orderId: string, deadline: number): Promise<boolean>;
+  /**
+   * Waits until `deadline` for the workflow's decision on a recorded cancel, which is its end:
+   * cancelled, or the status the order ended in at the venue. Never rejects: not decided in
+   * time (or not known) is `{ decided: false }`.
+   */
+  decision(orderId: string, deadline: number): Promise<CancelOutcome>;
 }
 
 export function createOrderCancellation(client: Client): OrderCancellation {
+  const handleOf = (orderId: string) => client.workflow.getHandle<typeof placeOrderWorkflow>(workflowIdFor(orderId));
   return {
-    async cancel(orderId, deadline) {
-      const handle = client.workflow.getHandle<typeof placeOrderWorkflow>(workflowIdFor(orderId));
+    async request(orderId, deadline) {
       try {
-        await client.withDeadline(deadline, () => handle.signal(cancelRequestedSignal));
+        await client.withDeadline(deadline, () => handleOf(orderId).signal(cancelRequestedSignal));
+        return true;
       } catch (error) {
-        if (error instanceof WorkflowNotFoundError) return null;
+        if (error instanceof WorkflowNotFoundError) return false;
         throw error;
       }
+    },
+    async decision(orderId, deadline) {
       try {
         // The workflow's result, long-polled from the server: no message to the workflow, so
         // nothing a worker must take in while the placement's local activities run (an Update
         // did that until now; messages.ts says why that is avoided).
-        const { status } = await client.withDeadline(deadline, () => handle.result());
+        const { status } = await client.withDeadline(deadline, () => handleOf(orderId).result());
         // `placed` ends only workflows from before orders were followed to their end.
         return isFinal(status) ? { decided: true, status } : { decided: false };
       } catch {

@@ -9,3 +9,9 @@ export const MAX_LIMIT_PRICE_TEXT = '9999999999999999.99';
 
 /** GET /orders: orders in a page when the client names no limit, and the most it may ask for. */
 export const LIST_LIMIT = { min: 1, max: 500, default: 50 } as const;
+
+/**
+ * DELETE /orders: the most open orders one call cancels (its answer lists each; `has_more` says
+ * more remain), and how many of them it asks (or awaits) of Temporal at once.
+ */
+export const CANCEL_ALL_LIMIT = { orders: 500, concurrency: 32 } as const;

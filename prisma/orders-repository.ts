@@ -60,6 +60,14 @@ export class OrdersRepository {
     return rows[0] ? toOrder(rows[0]) : null;
   }
 
+  /** The orders with these ids (of the account, when scoped), by id; unknown ids are left out. */
+  async findMany(ids: readonly string[]): Promise<Map<string, Order>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.$queryRaw<OrderRecord[]>`SELECT ${ORDER_COLUMNS} FROM "orders" o
+      WHERE o."id" = ANY(${[...ids]}::uuid[]) AND (${this.accountId ?? null}::uuid IS NULL OR o."account_id" = ${this.accountId ?? null}::uuid)`;
+    return new Map(rows.map((row) => [row.id, toOrder(row)]));
+  }
+
   async findByIdempotencyKey(key: string): Promise<Order | null> {
     const rows = await this.db.$queryRaw<OrderRecord[]>`SELECT ${ORDER_COLUMNS} FROM "orders" o
       WHERE o."account_id" = ${this.accountId ?? DEMO_ACCOUNT_ID}::uuid AND o."idempotency_key" = ${key}`;

@@ -222,12 +222,12 @@ function page1Cursor(): string {
 const rawRequest = (method: string, path: string) => methodRequest(method, `${api.url}${path}`);
 
 describe('methods the API does not take: 405 with Allow, never 501', () => {
-  it.each(['TRACE', 'QUERY'])('%s /orders: 405, Allow names GET and POST', async (method) => {
+  it.each(['TRACE', 'QUERY'])('%s /orders: 405, Allow names GET, POST and DELETE', async (method) => {
     const response = await rawRequest(method, '/orders');
     expect(response.status, response.text).toBe(405);
     expect(response.body).toEqual({ message: 'Method Not Allowed' });
     const allow = response.headers.get('allow')?.split(/,\s*/).sort();
-    expect(allow).toEqual(['GET', 'HEAD', 'POST']);
+    expect(allow).toEqual(['DELETE', 'GET', 'HEAD', 'POST']);
   });
 
   it('TRACE /orders/:id: 405, Allow names GET and DELETE', async () => {

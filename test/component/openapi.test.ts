@@ -10,8 +10,9 @@ import { createLogger } from '../../config/logger.js';
 import { ORDER_STATUSES } from '../../domain/order.js';
 import { testConfig } from '../support/config.js';
 import { startAppWithFakes } from '../support/fakes.js';
-import { postJson } from '../support/http.js';
+import { postJson, request } from '../support/http.js';
 import { contractProblems, type ObservedResponse, validatorAt } from '../support/openapi-contract.js';
+import { uniqueInstrument } from '../support/orders.js';
 import { waitFor } from '../support/wait.js';
 
 // The OpenAPI document (api/openapi.ts) and the docs page (api/docs.ts): the document is served,
@@ -79,6 +80,7 @@ describe('GET /openapi.json', () => {
     expect(Object.fromEntries(routes)).toEqual({
       'POST /orders': ['201', '400', '401', '408', '409', '413', '415', '422', '429', '500'],
       'GET /orders': ['200', '401', '422', '429', '500'],
+      'DELETE /orders': ['200', '202', '401', '422', '429', '500'],
       'OPTIONS /orders': ['200', '204'],
       'OPTIONS /orders/{id}': ['200', '204', '422'],
       'GET /orders/{id}/executions': ['200', '401', '404', '422', '429', '500'],
@@ -118,6 +120,8 @@ describe('GET /openapi.json', () => {
     expect(schemaOf('/orders', 'get', '200')).toEqual(ref('OrderList'));
     expect(schemaOf('/orders/{id}', 'get', '404')).toEqual(ref('Message'));
     expect(schemaOf('/orders/{id}', 'delete', '409')).toEqual(ref('CancelConflict'));
+    for (const status of ['200', '202']) expect(schemaOf('/orders', 'delete', status)).toEqual(ref('CancelAllResult'));
+    expect(schemaOf('/orders', 'delete', '500')).toEqual(ref('CancelInternalError'));
     // DELETE's own internal failure speaks of cancelling; the seed's body is POST's (and the reads').
     expect(schemaOf('/orders/{id}', 'delete', '500')).toEqual(ref('CancelInternalError'));
     expect(served.components.schemas.CancelInternalError).toMatchObject({
@@ -128,6 +132,7 @@ describe('GET /openapi.json', () => {
       ['/orders', 'get'],
       ['/orders/{id}', 'get'],
       ['/orders/{id}', 'delete'],
+      ['/orders', 'delete'],
     ] as const) {
       if (method !== 'delete') expect(schemaOf(path, method, '500')).toEqual(ref('InternalError'));
       if (!(path === '/orders' && method === 'post')) expect(schemaOf(path, method, '422')).toEqual(ref('ValidationError'));
@@ -466,6 +471,35 @@ describe('the documented examples', () => {
       expect(shape(response.body)).toEqual(shape(answers[name]!.value));
       const { id: _id, created_at: _created, workflow_id: _workflow, ...stated } = answers[name]!.value as Record<string, unknown>;
       expect(response.body).toMatchObject(stated);
+    });
+
+    it('DELETE /orders answers its documented 200 and 202, key for key and type for type', {
+      timeout: 60_000,
+    }, async () => {
+      const cancelAll = document.paths['/orders']?.delete?.responses;
+      const decided = cancelAll?.['200']?.content?.['application/json']?.examples ?? {};
+      const pending = cancelAll?.['202']?.content?.['application/json']?.examples ?? {};
+      // Only this test's instrument: the demo account's other open orders are other tests'.
+      const instrument = uniqueInstrument('OA');
+      const url = `${api.url}/orders?instrument=${instrument}`;
+      const none = await request(url, { method: 'DELETE' });
+      expect(none.status, none.text).toBe(200);
+      expect(none.body).toEqual(decided.nothingOpen?.value);
+
+      // No worker serves this API's task queue: the cancel is recorded, never decided in the budget.
+      const placed = await waitFor(
+        async () => {
+          const answer = await postJson(`${api.url}/orders`, { ...requests.market!.value, instrument });
+          return answer.status === 500 ? undefined : answer;
+        },
+        60_000,
+        'POST of an order to answer other than 500',
+      );
+      expect(placed.status, placed.text).toBe(201);
+      const asked = await request(url, { method: 'DELETE' });
+      expect(asked.status, asked.text).toBe(202);
+      expect(shape(asked.body)).toEqual({ ...(shape(pending.pending?.value) as object), cancelled: [] });
+      expect(asked.body).toEqual({ cancelled: [], not_cancelled: [], pending: [placed.body.id], has_more: false });
     });
   });
 });

@@ -96,7 +96,7 @@ describe('CORS', () => {
     expectNoCors(await request(`${api.url}/orders?limit=1`, { headers: { Origin: ALLOWED } }));
     const response = await preflight(api.url, ALLOWED);
     expect(response.status).toBe(200);
-    expect(response.headers.get('allow')?.split(/,\s*/).sort()).toEqual(['GET', 'HEAD', 'POST']);
+    expect(response.headers.get('allow')?.split(/,\s*/).sort()).toEqual(['DELETE', 'GET', 'HEAD', 'POST']);
     expectNoCors(response);
   });
 

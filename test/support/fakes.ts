@@ -98,6 +98,11 @@ export class FakeOrders implements OrderStore {
     return stored ? { ...stored } : null;
   }
 
+  async findMany(ids: readonly string[]): Promise<Map<string, Order>> {
+    const found = await Promise.all(ids.map((id) => this.find(id)));
+    return new Map(found.filter((order): order is Order => order !== null).map((order) => [order.id, order]));
+  }
+
   async events(id: string): Promise<OrderEvent[]> {
     this.calls.push({ method: 'events', args: [id] });
     return this.stubs.events ? this.stubs.events(id) : [];
@@ -250,7 +255,7 @@ const notFaked = (what: string) => () => Promise.reject(new Error(`${what} is no
 
 /** The app over HTTP with fakes for every dependency a test does not give. */
 export async function startAppWithFakes(deps: Partial<AppDeps> = {}): Promise<{ url: string; close(): Promise<void> }> {
-  const cancellation: OrderCancellation = { cancel: notFaked('cancellation') };
+  const cancellation: OrderCancellation = { request: notFaked('cancellation.request'), decision: notFaked('cancellation.decision') };
   const app = createApp({
     orders: new FakeOrders(),
     placement: new FakePlacement(),
