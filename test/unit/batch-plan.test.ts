@@ -11,6 +11,7 @@ import {
   type OrderRow,
   orderIdsOf,
   planBatch,
+  positionKey,
   repairsOf,
   reportsOf,
   type WritePass,
@@ -87,6 +88,9 @@ const reads = (orders: OrderRow[], fields: Partial<BatchReads> = {}): BatchReads
   orders,
   stored: new Set(),
   fills: new Map(),
+  positions: new Map(),
+  // No standing fills stored: a bust folds again the batch's own.
+  standing: new Map(orders.map((order) => [positionKey(String(order.account_id), String(order.instrument)), []])),
   ...fields,
 });
 /** A pass's UPDATEs, readably: whether it sets status, and each row's changed columns by name. */
