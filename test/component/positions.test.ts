@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { POSITION_EXAMPLES } from '../../api/openapi-examples.js';
 import { positionBody } from '../../api/position-response.js';
 import { applyFill, FLAT, type Position, type PositionFill } from '../../domain/positions.js';
 import { AccountsRepository, type CreatedApiKey } from '../../prisma/accounts-repository.js';
@@ -132,6 +133,10 @@ describe('GET /positions', () => {
     expect(after).toEqual(positionBody(instrument, expectedOf(fills.slice(1), bust.transact_time)));
     expect(after.quantity).toBe(await sum());
     expect(after.quantity).toBe(-43);
+    // The documented example of a short (api/openapi-examples.ts) has the live answer's keys and types.
+    const shape = (value: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(value).map(([key, field]) => [key, field === null ? 'null' : typeof field]));
+    expect(shape(after)).toEqual(shape(POSITION_EXAMPLES.short.value));
 
     const listed = await request(`${stack.api.url}/positions`, { headers: bearer(mine) });
     expect(listed.status).toBe(200);
