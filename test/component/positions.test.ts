@@ -134,7 +134,7 @@ describe('GET /positions', () => {
     expect(after.quantity).toBe(await sum());
     expect(after.quantity).toBe(-43);
     // The documented example of a short (api/openapi-examples.ts) has the live answer's keys and types.
-    const shape = (value: Record<string, unknown>) =>
+    const shape = (value: object) =>
       Object.fromEntries(Object.entries(value).map(([key, field]) => [key, field === null ? 'null' : typeof field]));
     expect(shape(after)).toEqual(shape(POSITION_EXAMPLES.short.value));
 
