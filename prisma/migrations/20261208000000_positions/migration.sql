@@ -24,8 +24,9 @@ ALTER TABLE "order_stream"
 
 -- The positions of the fills stored before this migration: each account and instrument's
 -- standing fills (not busted) folded in executions order, with domain/positions.ts's rule in
--- integer units of 10^-6 (div() truncates; (2a + b) / 2b is a / b rounded half up).
-WITH RECURSIVE "fills" AS MATERIALIZED (
+-- integer units of 10^-6 (div() truncates; (2a + b) / 2b is a / b rounded half up). The fills go
+-- to an indexed temporary table first, so that each step of the recursion probes its next fill.
+CREATE TEMPORARY TABLE "standing_fills" AS
   SELECT o."account_id", o."instrument",
          row_number() OVER (PARTITION BY o."account_id", o."instrument" ORDER BY e."id") AS "n",
          (CASE WHEN o."side" = 'buy' THEN e."last_qty" ELSE -e."last_qty" END)::numeric AS "qty",
@@ -33,10 +34,13 @@ WITH RECURSIVE "fills" AS MATERIALIZED (
     FROM "executions" e JOIN "orders" o ON o."id" = e."order_id"
    WHERE e."exec_type" IN ('partial_fill', 'fill') AND e."last_px" IS NOT NULL
      AND NOT EXISTS (SELECT 1 FROM "executions" b
-                      WHERE b."order_id" = e."order_id" AND b."exec_type" = 'trade_bust' AND b."ref_exec_id" = e."exec_id")
-), "fold" AS (
+                      WHERE b."order_id" = e."order_id" AND b."exec_type" = 'trade_bust' AND b."ref_exec_id" = e."exec_id");
+CREATE INDEX ON "standing_fills" ("account_id", "instrument", "n");
+ANALYZE "standing_fills";
+
+WITH RECURSIVE "fold" AS (
   SELECT "account_id", "instrument", "n", "qty" AS "quantity", "px" AS "average", 0::numeric AS "pnl", "venue_time"
-    FROM "fills" WHERE "n" = 1
+    FROM "standing_fills" WHERE "n" = 1
   UNION ALL
   SELECT f."account_id", f."instrument", f."n", p."quantity" + f."qty",
          CASE WHEN p."quantity" = 0 OR sign(p."quantity") = sign(f."qty")
@@ -48,8 +52,10 @@ WITH RECURSIVE "fills" AS MATERIALIZED (
          p."pnl" + CASE WHEN p."quantity" = 0 OR sign(p."quantity") = sign(f."qty") THEN 0
                         ELSE least(abs(p."quantity"), abs(f."qty")) * (f."px" - p."average") * sign(p."quantity") END,
          f."venue_time"
-    FROM "fold" p JOIN "fills" f ON f."account_id" = p."account_id" AND f."instrument" = p."instrument" AND f."n" = p."n" + 1
+    FROM "fold" p JOIN "standing_fills" f ON f."account_id" = p."account_id" AND f."instrument" = p."instrument" AND f."n" = p."n" + 1
 )
 INSERT INTO "positions" ("account_id", "instrument", "quantity", "average_entry_price", "realized_pnl", "updated_at")
 SELECT DISTINCT ON ("account_id", "instrument") "account_id", "instrument", "quantity", "average" / 1000000, "pnl" / 1000000, "venue_time"
   FROM "fold" ORDER BY "account_id", "instrument", "n" DESC;
+
+DROP TABLE "standing_fills";
