@@ -7,6 +7,7 @@ import { createPrismaClient } from '../../prisma/client.js';
 import { testConfig } from '../support/config.js';
 import { postJson, request } from '../support/http.js';
 import { reachedExchange, uniqueInstrument } from '../support/orders.js';
+import { openEventStream } from '../support/sse.js';
 import { useStack } from '../support/stack.js';
 import { venueControl } from '../support/venue.js';
 import { waitFor } from '../support/wait.js';
@@ -85,6 +86,8 @@ describe('GET /positions', () => {
     timeout: 240_000,
   }, async () => {
     const instrument = uniqueInstrument('PS');
+    // The account's live events from now on: each fill's carries the position after it.
+    const stream = await openEventStream(`${stack.api.url}/events`, bearer(mine));
     const buyId = await restingOrder(instrument, 'buy', 100);
     const sellId = await restingOrder(instrument, 'sell', 100);
     // In this order, each ingested before the next, so executions order is this order.
@@ -158,11 +161,16 @@ describe('GET /positions', () => {
     expect(extra.status).toBe(422);
     expect(extra.body.detail[0].loc).toEqual(['query', 'instrument']);
 
-    // Every fill event on the stream carries the position after it: the last one, this one.
-    const { rows } = await stack.db.query(
-      `SELECT position_quantity::int AS quantity FROM order_stream WHERE order_id = ANY($1::uuid[]) AND kind = 'fill' ORDER BY tx, id`,
-      [[buyId, sellId]],
-    );
-    expect(rows.map((row: { quantity: number }) => row.quantity)).toEqual([30, 50, -20, -13, -43]);
+    // Every fill event on the stream carries the position after it (a bust's too): the last one, this one.
+    const fillEvents = () => stream.events.filter((event) => event.event === 'fill');
+    try {
+      await stream.until(() => fillEvents().length >= 5, 'the five fill events');
+      expect(stream.problems).toEqual([]);
+      expect(fillEvents().map((event) => event.data.position.quantity)).toEqual([30, 50, -20, -13, -43]);
+      expect(fillEvents()[2]!.data.position).toMatchObject({ instrument, average_entry_price: '11.000100', cost_basis: '-220.002000' });
+      expect(fillEvents().at(-1)!.data.position).toEqual(after);
+    } finally {
+      stream.close();
+    }
   });
 });
