@@ -12,6 +12,7 @@ import { bodyReadSettings } from './json-body.js';
 import { type CursorCodec, createCursorCodec } from './list-cursor.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { type OrdersRouteDeps, orderIdOnOptions, ordersRouter } from './orders-routes.js';
+import { type PositionsRouteDeps, positionsRouter } from './positions-routes.js';
 import { createRefusalLog, type RefusalLog } from './refusal-log.js';
 import { requestContext } from './request-context.js';
 import { routeMatcher } from './route-label.js';
@@ -36,6 +37,8 @@ export type AppDeps = OrdersRouteDeps & {
   readiness?: ReadinessProbe;
   /** GET /events' stream; without it the route does not exist (apps built with fakes in tests). */
   events?: EventHub;
+  /** GET /positions' store; without it the routes do not exist (apps built with fakes in tests). */
+  positions?: PositionsRouteDeps['positions'];
   /** Without it (apps built with fakes in tests): the defaults, CORS off, cursors signed with the public key. */
   settings?: AppSettings;
 };
@@ -63,13 +66,15 @@ export function createApp(deps: AppDeps): Koa {
   };
   const router = ordersRouter(routeDeps);
   const events = deps.events ? eventsRouter({ events: deps.events }) : undefined;
+  const positions = deps.positions ? positionsRouter({ positions: deps.positions }) : undefined;
+  const routers = [router, ...(positions ? [positions] : []), ...(events ? [events] : [])];
   app.use(
     requestContext({
       logger: deps.logger,
       metrics,
       draining: () => readiness?.draining ?? false,
       // A 401 or 429 is answered before routing: labelled by the route the request was for.
-      routes: routeMatcher(events ? [router, events] : [router]),
+      routes: routeMatcher(routers),
       refusals: deps.refusals ?? createRefusalLog({ logger: deps.logger, intervalMs: REFUSAL_LOG_INTERVAL_DEFAULT_MS }),
     }),
   );
@@ -84,11 +89,9 @@ export function createApp(deps: AppDeps): Koa {
   // OPTIONS only answers which methods a path takes (no order data): it needs no key.
   for (const guard of deps.access ?? []) app.use((ctx, next) => (ctx.method === 'OPTIONS' ? next() : guard(ctx, next)));
   app.use(orderIdOnOptions(router));
-  app.use(router.routes());
-  app.use(router.allowedMethods());
-  if (events) {
-    app.use(events.routes());
-    app.use(events.allowedMethods());
+  for (const mounted of routers) {
+    app.use(mounted.routes());
+    app.use(mounted.allowedMethods());
   }
   return app;
 }

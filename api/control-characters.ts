@@ -79,7 +79,7 @@ function firstControlCharacter(text: string): string | undefined {
 export function controlCharacterDetails(
   values: Record<string, unknown>,
   names: Iterable<string>,
-  where: 'body' | 'query',
+  where: 'body' | 'query' | 'path',
 ): ValidationDetail[] {
   const details: ValidationDetail[] = [];
   for (const name of names) {

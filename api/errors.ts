@@ -97,6 +97,13 @@ export class OrderNotFoundError extends ClientError {
   }
 }
 
+/** GET /positions/{instrument} of an instrument the account never traded. */
+export class PositionNotFoundError extends ClientError {
+  constructor(instrument: string) {
+    super(404, `No position in ${JSON.stringify(instrument)}: this account never traded it`);
+  }
+}
+
 /** DELETE of an order that has reached the exchange, or will never: 409 naming its status. */
 export class OrderNotCancellableError extends ClientError {
   constructor(

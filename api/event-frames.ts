@@ -1,5 +1,6 @@
 import type { StreamPosition, StreamRow } from '../prisma/order-stream.js';
 import { decimalToken, orderJson } from './order-response.js';
+import { positionBody } from './position-response.js';
 
 // GET /events' events as clients get them: the SSE id of a stream position, and the frame of a
 // stream row, rendered once whatever the number of clients it goes to.
@@ -44,11 +45,19 @@ function executionJson(kind: string, report: unknown): string {
   );
 }
 
-/** The event's data (docs/api.md, "GET /events"): JSON, the order as GET /orders/:id shows it without `events`. */
+/**
+ * The event's data (docs/api.md, "GET /events"): JSON, the order as GET /orders/:id shows it
+ * without `events`; a fill's also its account's position after it, as GET /positions/{instrument}
+ * shows it (null on fill rows stored before positions existed).
+ */
 export function eventData(row: StreamRow): string {
+  const position =
+    row.kind === 'fill'
+      ? `,"position":${row.accountPosition ? JSON.stringify(positionBody(row.order.instrument, row.accountPosition)) : 'null'}`
+      : '';
   return (
     `{"order_id":${JSON.stringify(row.orderId)},"kind":${JSON.stringify(row.kind)},"at":${JSON.stringify(row.at.toISOString())},` +
-    `"order":${orderJson(row.order)},"execution":${executionJson(row.kind, row.execution)}}`
+    `"order":${orderJson(row.order)},"execution":${executionJson(row.kind, row.execution)}${position}}`
   );
 }
 

@@ -1,9 +1,11 @@
 import { parse as parseLossless } from 'lossless-json';
 import type { Order } from '../domain/order.js';
+import { applyFill, FLAT, type PositionFill } from '../domain/positions.js';
 import { notCancelledReason } from './cancel-all.js';
 import { cancelAllAnswer } from './cancel-all-response.js';
 import { parseOrderRequest } from './order-request.js';
 import { orderJson } from './order-response.js';
+import { positionBody } from './position-response.js';
 
 // The document's examples: valid requests, and the 201 answer to each as the API writes it (the
 // request through the API's own parser, the answer through its own serializer), so an example
@@ -78,4 +80,28 @@ export const CANCEL_ALL_PENDING_EXAMPLES = {
     pending: [SLOW],
     hasMore: false,
   }),
+};
+
+// A position as GET /positions/{instrument} answers it, made by the same fold (domain/positions.ts)
+// and serializer (api/position-response.ts) as the live answer: 100 bought at 187.25 and 50 at
+// 190.10, 60 sold at 192.00; and a short opened by a sell that crossed zero.
+const longFills: PositionFill[] = [
+  { side: 'buy', quantity: 100, price: '187.25', at: '2026-11-23T20:35:53.104Z' },
+  { side: 'buy', quantity: 50, price: '190.10', at: '2026-11-23T20:41:12.550Z' },
+  { side: 'sell', quantity: 60, price: '192.00', at: '2026-11-23T21:02:40.019Z' },
+];
+const shortFills: PositionFill[] = [
+  { side: 'buy', quantity: 10, price: '411.30', at: '2026-11-23T20:36:08.301Z' },
+  { side: 'sell', quantity: 25, price: '415.0125', at: '2026-11-23T20:59:31.777Z' },
+];
+const LONG = positionBody('US0378331005', longFills.reduce(applyFill, FLAT));
+const SHORT = positionBody('US5949181045', shortFills.reduce(applyFill, FLAT));
+
+export const POSITION_EXAMPLES = {
+  long: { summary: 'A long position after a partial sale', value: LONG },
+  short: { summary: 'A short opened by a sell that crossed zero', value: SHORT },
+};
+
+export const POSITION_LIST_EXAMPLES = {
+  open: { summary: 'Two open positions', value: { data: [LONG, SHORT] } },
 };

@@ -13,6 +13,8 @@ import {
   CANCEL_ALL_PENDING_EXAMPLES,
   ORDER_REQUEST_EXAMPLES,
   PLACED_ORDER_EXAMPLES,
+  POSITION_EXAMPLES,
+  POSITION_LIST_EXAMPLES,
 } from './openapi-examples.js';
 import {
   header,
@@ -58,6 +60,20 @@ const streamEvent = z
     }),
   })
   .meta({ description: 'One event of the stream, by its fields (`id:`, `event:`, `data:`); `data` is a JSON `OrderStreamEvent`.' });
+
+/** GET /positions/{instrument}'s instrument (path): the rules of an order's (api/positions-routes.ts). */
+const instrumentPathParameter = z
+  .string()
+  .min(INSTRUMENT_LENGTH)
+  .max(INSTRUMENT_LENGTH)
+  .meta({
+    pattern: NO_CONTROL_CHARACTERS_PATTERN,
+    param: {
+      name: 'instrument',
+      in: 'path',
+      description: `The instrument, as orders name it: exactly ${INSTRUMENT_LENGTH} characters (an ISIN's length).`,
+    },
+  });
 
 /** A timestamp parameter: RFC 3339, as far as the server takes it (api/timestamp.ts). */
 const timestamp = z.string().meta({ format: 'date-time', pattern: TIMESTAMP_PATTERN });
@@ -294,6 +310,44 @@ export function buildPaths(): ZodOpenApiPathsObject {
         },
       },
       options: optionsOperation('orderOptions', '/orders/{id}', { refusals: { 422: badId } }),
+    },
+    '/positions': {
+      get: {
+        operationId: 'listPositions',
+        tags: ['positions'],
+        summary: "List the account's open positions",
+        description:
+          "Every instrument in which the account's position is not zero, by instrument (one entry each; no pages). A " +
+          "position is kept by the ingestion of the venue's fills, in the transaction that stores them: it is the fold of " +
+          "the account's standing fills (busts taken out) in the order they were stored, by the average cost rule of " +
+          '`Position` (docs/positions.md).',
+        responses: {
+          200: json('The open positions.', schemas.PositionList, undefined, POSITION_LIST_EXAMPLES),
+          422: json('A query parameter: this path takes none (`loc`: `["query", "<parameter>"]`).', schemas.ValidationError),
+          500: internalErrorResponse,
+        },
+      },
+      options: optionsOperation('positionsOptions', '/positions', { tag: 'positions' }),
+    },
+    '/positions/{instrument}': {
+      parameters: [instrumentPathParameter as unknown as oas31.ParameterObject],
+      get: {
+        operationId: 'getPosition',
+        tags: ['positions'],
+        summary: "Get the account's position in one instrument",
+        description: 'The position, flat (`quantity` 0) or not, of an instrument the account traded; 404 if it never did.',
+        responses: {
+          200: json('The position.', schemas.Position, undefined, POSITION_EXAMPLES),
+          404: json('The account never traded this instrument.', schemas.Message),
+          422: json(
+            `The instrument breaks the rules of an order's \`instrument\` (exactly ${INSTRUMENT_LENGTH} characters, no control or ` +
+              'format character; `loc`: `["path", "instrument"]`).',
+            schemas.ValidationError,
+          ),
+          500: internalErrorResponse,
+        },
+      },
+      options: optionsOperation('positionOptions', '/positions/{instrument}', { tag: 'positions' }),
     },
     '/events': {
       get: {

@@ -54,6 +54,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
       },
       tags: [
         { name: 'orders', description: 'Placing, reading, listing and cancelling orders.' },
+        { name: 'positions', description: "The account's positions, kept from the venue's fills." },
         { name: 'events', description: 'The live stream of order events (Server-Sent Events).' },
         { name: 'health', description: 'Whether the process answers.' },
       ],

@@ -15,6 +15,7 @@ import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrderStreamQuery } from '../prisma/order-stream.js';
 import { OrdersQuery } from '../prisma/orders-query.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
+import { PositionsQuery } from '../prisma/positions-query.js';
 import { createAccessControl } from './access.js';
 import { createApp } from './app.js';
 import { createEventHub, EVENT_STREAM_CONNECTIONS, type EventHub } from './event-stream.js';
@@ -117,6 +118,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     orders,
     ordersQuery: new OrdersQuery(db),
     executions: new ExecutionsQuery(db),
+    positions: new PositionsQuery(db),
     cancellation: createOrderCancellation(client),
     fence,
     budgets: { orderMs: config.ORDER_BUDGET_MS, cancelMs: config.CANCEL_BUDGET_MS },

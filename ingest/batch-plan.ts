@@ -1,6 +1,7 @@
 import { decimalUnits, unitsText } from '../domain/decimal.js';
 import { applyReport, type KnownFill, type OrderAggregate, REJECT_REASONS, type RejectReason } from '../domain/fills.js';
-import type { FinalStatus, OrderStatus } from '../domain/order.js';
+import type { FinalStatus, OrderSide, OrderStatus } from '../domain/order.js';
+import { applyFill, FLAT, type Position, type PositionFill, positionOf } from '../domain/positions.js';
 import type { ExecutionReport } from '../exchange/protocol.js';
 
 /**
@@ -60,6 +61,28 @@ export interface BatchReads {
   stored: ReadonlySet<string>;
   /** The stored fills the batch's busts refer to (and whether busted), by order then exec id. */
   fills: Map<string, Map<string, KnownFill>>;
+  /** The positions of the batch's fills and busts (positionKeysOf), as stored and locked; a key not here was never traded. */
+  positions: Map<string, Position>;
+  /** The standing fills of each position a bust of the batch touches (bustPositionKeysOf), in executions order. */
+  standing: Map<string, LedgerFill[]>;
+}
+
+/** A standing fill of a position: its execution (execKey) and what it adds. */
+export interface LedgerFill {
+  key: string;
+  fill: PositionFill;
+}
+
+/** The key of a position in `BatchReads.positions`: an account and an instrument. */
+export const positionKey = (accountId: string, instrument: string): string => `${accountId}\u0000${instrument}`;
+
+/** A position the batch changed, as it stands after the batch. */
+export interface PositionWrite {
+  accountId: string;
+  instrument: string;
+  position: Position;
+  /** Its row was read (UPDATE); otherwise the batch opens it (INSERT). */
+  stored: boolean;
 }
 
 /**
@@ -76,6 +99,8 @@ export interface FillEvent {
   order: OrderAggregate;
   /** expires_at of the order as read: the workflow's markPlaced may set it after the venue's reports were ingested. */
   expiresAt: string | null;
+  /** The position of the order's account in its instrument after the fill (or bust). */
+  position: Position;
 }
 
 /** One write pass: every order's next segment, its fills inserted before its row is updated. */
@@ -134,6 +159,8 @@ export interface BatchPlan {
   rejects: RejectRow[];
   /** Orders whose cum disagreed with their fills: the highest such seq (where the repair's range ends). */
   mismatched: Map<string, number>;
+  /** The positions the batch's fills and busts changed, in key order. */
+  positions: PositionWrite[];
   result: Omit<BatchResult, 'repairs'>;
 }
 
@@ -150,6 +177,27 @@ export const orderIdsOf = (reports: readonly ExecutionReport[]): string[] => [..
 /** The batch's busts that name the fill they cancel (their fills are read from the table). */
 export const bustsOf = (reports: readonly ExecutionReport[]): ExecutionReport[] =>
   reports.filter((report) => report.exec_type === 'trade_bust' && report.ref_exec_id);
+
+const POSITION_TYPES: readonly string[] = ['partial_fill', 'fill', 'trade_bust'];
+
+/** The position keys of the locked orders that have a report here that may change a position (a fill or a bust), sorted. */
+export function positionKeysOf(reports: readonly ExecutionReport[], orders: readonly OrderRow[]): string[] {
+  return keysOf(
+    reports.filter((report) => POSITION_TYPES.includes(report.exec_type)),
+    orders,
+  );
+}
+
+/** The position keys of the batch's busts' orders: their standing fills are read, a bust folds them again. */
+export function bustPositionKeysOf(reports: readonly ExecutionReport[], orders: readonly OrderRow[]): string[] {
+  return keysOf(bustsOf(reports), orders);
+}
+
+function keysOf(reports: readonly ExecutionReport[], orders: readonly OrderRow[]): string[] {
+  const ids = new Set(reports.map((report) => report.order_id));
+  const keys = orders.filter((row) => ids.has(String(row.id))).map((row) => positionKey(String(row.account_id), String(row.instrument)));
+  return [...new Set(keys)].sort();
+}
 
 const isoOrNull = (value: unknown): string | null =>
   value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : String(value);
@@ -180,11 +228,23 @@ interface Segment {
 
 interface OrderFold {
   row: OrderRow;
+  position: PositionFold;
   /** As read; `aggregate` is as folded so far. */
   read: OrderAggregate;
   aggregate: OrderAggregate;
   fills: Map<string, KnownFill>;
   segments: Segment[];
+}
+
+/** One position as the batch folds it: incrementally, and from its standing fills when a bust of the batch touches it. */
+interface PositionFold {
+  accountId: string;
+  instrument: string;
+  stored: boolean;
+  position: Position;
+  changed: boolean;
+  /** Its standing fills, this batch's included: only for a position a bust of the batch touches. */
+  ledger: LedgerFill[] | null;
 }
 
 /**
@@ -196,11 +256,29 @@ interface OrderFold {
 export function planBatch(items: readonly IngestItem[], reads: BatchReads): BatchPlan {
   const result: BatchPlan['result'] = { applied: 0, duplicates: 0, rejects: [], terminals: 0 };
   const orders = new Map<string, OrderFold>();
+  const positions = new Map<string, PositionFold>();
   for (const row of reads.orders) {
     const aggregate = aggregateOf(row);
     // A copy: the fold marks busted fills, and the reads stay as read.
     const fills = new Map([...(reads.fills.get(aggregate.id) ?? [])].map(([execId, fill]) => [execId, { ...fill }]));
-    orders.set(aggregate.id, { row, read: aggregate, aggregate, fills, segments: [] });
+    const accountId = String(row.account_id);
+    const instrument = String(row.instrument);
+    const key = positionKey(accountId, instrument);
+    let position = positions.get(key);
+    if (!position) {
+      const stored = reads.positions.get(key);
+      const standing = reads.standing.get(key);
+      position = {
+        accountId,
+        instrument,
+        stored: stored !== undefined,
+        position: stored ?? FLAT,
+        changed: false,
+        ledger: standing ? [...standing] : null,
+      };
+      positions.set(key, position);
+    }
+    orders.set(aggregate.id, { row, position, read: aggregate, aggregate, fills, segments: [] });
   }
   const executions: ExecutionReport[] = [];
   const rejects: RejectRow[] = [];
@@ -244,12 +322,14 @@ export function planBatch(items: readonly IngestItem[], reads: BatchReads): Batc
       order.segments.push(segment);
     }
     if (outcome.fillEvent) {
+      applyToPosition(order, report);
       segment.fills.push({
         orderId: report.order_id,
         accountId: String(order.row.account_id),
         report,
         order: outcome.order,
         expiresAt: isoOrNull(order.row.expires_at),
+        position: order.position.position,
       });
     }
     segment.end = outcome.order;
@@ -267,7 +347,43 @@ export function planBatch(items: readonly IngestItem[], reads: BatchReads): Batc
     }
   }
   result.terminals = terminals.length;
-  return { executions, passes: passesOf([...orders.values()]), terminals, rejects, mismatched, result };
+  return { executions, passes: passesOf([...orders.values()]), terminals, rejects, mismatched, positions: writesOf(positions), result };
+}
+
+/**
+ * A fill or bust the fold applied, on its order's position: a fill adds to it; a bust takes its
+ * fill out of the standing ones and folds them again (docs/positions.md: once later fills moved
+ * the average, no step undoes one fill exactly).
+ */
+function applyToPosition(order: OrderFold, report: ExecutionReport): void {
+  const fold = order.position;
+  fold.changed = true;
+  if (report.exec_type === 'trade_bust') {
+    const busted = execKey(report.venue, report.ref_exec_id ?? '');
+    // bustPositionKeysOf read the standing fills of every position a bust of the batch touches.
+    if (!fold.ledger) throw new Error(`bust ${report.exec_id}: the standing fills of its position were not read`);
+    fold.ledger = fold.ledger.filter((entry) => entry.key !== busted);
+    fold.position = positionOf(
+      fold.ledger.map((entry) => entry.fill),
+      report.transact_time,
+    );
+    return;
+  }
+  const fill: PositionFill = {
+    side: order.row.side as OrderSide,
+    quantity: report.last_qty,
+    price: report.last_px ?? '',
+    at: report.transact_time,
+  };
+  fold.ledger?.push({ key: execKey(report.venue, report.exec_id), fill });
+  fold.position = applyFill(fold.position, fill);
+}
+
+function writesOf(positions: ReadonlyMap<string, PositionFold>): PositionWrite[] {
+  return [...positions]
+    .filter(([, fold]) => fold.changed)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, fold]) => ({ accountId: fold.accountId, instrument: fold.instrument, position: fold.position, stored: fold.stored }));
 }
 
 /**

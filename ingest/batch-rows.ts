@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { unitsText } from '../domain/decimal.js';
+import { moneyText } from '../domain/positions.js';
 import type { ExecutionReport } from '../exchange/protocol.js';
 import type { FillEvent } from './batch-plan.js';
 import { type CopyValue, copyField, copyLines, copyRows } from './copy-rows.js';
@@ -78,7 +79,10 @@ export async function reserveExecutionIds(client: pg.PoolClient, count: number):
   return rows[0]!.ids.split(',');
 }
 
-/** The columns of a fill row of order_stream (migration …_order_stream_fill_columns), in the order of `fillRow`. */
+/**
+ * The columns of a fill row of order_stream (migrations …_order_stream_fill_columns and
+ * …_positions: the position after the fill), in the order of `fillRow`.
+ */
 const FILL_COLUMNS = [
   'order_id',
   'account_id',
@@ -94,6 +98,10 @@ const FILL_COLUMNS = [
   'rejected_at',
   'rejected_reason',
   'expires_at',
+  'position_quantity',
+  'position_average_entry_price',
+  'position_realized_pnl',
+  'position_updated_at',
 ] as const;
 
 const fillRow = (fill: FillEvent, executionId: string): CopyValue[] => {
@@ -113,6 +121,10 @@ const fillRow = (fill: FillEvent, executionId: string): CopyValue[] => {
     order.rejectedAt,
     order.rejectedReason,
     fill.expiresAt,
+    fill.position.quantity,
+    moneyText(fill.position.averageEntryPrice),
+    moneyText(fill.position.realizedPnl),
+    fill.position.updatedAt,
   ];
 };
 

@@ -1,17 +1,25 @@
 import type pg from 'pg';
 import { SYSTEM_ACTOR } from '../domain/accounts.js';
 import type { KnownFill } from '../domain/fills.js';
+import type { OrderSide } from '../domain/order.js';
+import { moneyText, moneyUnits, type Position } from '../domain/positions.js';
 import type { ExecutionReport } from '../exchange/protocol.js';
 import {
   type BatchPlan,
   type BatchReads,
   type BatchResult,
+  bustPositionKeysOf,
   bustsOf,
   execKey,
   type IngestItem,
+  type LedgerFill,
+  type OrderRow,
   type OrderUpdate,
   orderIdsOf,
+  type PositionWrite,
   planBatch,
+  positionKey,
+  positionKeysOf,
   type RejectRow,
   repairsOf,
   reportsOf,
@@ -72,6 +80,8 @@ const ORDER_READ_COLUMNS = [
   'filled_notional::text AS filled_notional',
   'rejected_reason',
   'account_id',
+  'instrument',
+  'side',
   ...['placed_at', 'filled_at', 'cancelled_at', 'expired_at', 'rejected_at', 'expires_at'].map(iso),
 ].join(', ');
 
@@ -94,7 +104,67 @@ async function readLocked(client: pg.PoolClient, reports: ExecutionReport[]): Pr
     );
     for (const row of found.rows as { venue: string; exec_id: string }[]) stored.add(execKey(row.venue, row.exec_id));
   }
-  return { orders, stored, fills: await knownFills(client, reports) };
+  const fills = await knownFills(client, reports);
+  return { orders, stored, fills, ...(await readPositions(client, reports, orders)) };
+}
+
+/** A positions key's two parts, as arrays for unnest. */
+function keyArrays(keys: readonly string[]): [string[], string[]] {
+  const parts = keys.map((key) => key.split('\u0000') as [string, string]);
+  return [parts.map((part) => part[0]), parts.map((part) => part[1])];
+}
+
+/**
+ * The positions the batch's fills and busts may change, locked (in key order, after the orders:
+ * every batch locks in the same order), and the standing fills of those its busts touch, in
+ * executions order (a bust folds them again: domain/positions.ts).
+ */
+async function readPositions(
+  client: pg.PoolClient,
+  reports: ExecutionReport[],
+  orders: OrderRow[],
+): Promise<Pick<BatchReads, 'positions' | 'standing'>> {
+  const positions = new Map<string, Position>();
+  const standing = new Map<string, LedgerFill[]>();
+  const keys = positionKeysOf(reports, orders);
+  if (keys.length === 0) return { positions, standing };
+  const found = await client.query(
+    `SELECT p.account_id, p.instrument, p.quantity::text AS quantity, p.average_entry_price::text AS average_entry_price,
+            p.realized_pnl::text AS realized_pnl, to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at
+       FROM unnest($1::uuid[], $2::text[]) AS u(account_id, instrument)
+       JOIN positions p ON p.account_id = u.account_id AND p.instrument = u.instrument
+      ORDER BY p.account_id, p.instrument FOR UPDATE OF p`,
+    keyArrays(keys),
+  );
+  for (const row of found.rows as Record<string, string>[]) {
+    positions.set(positionKey(row.account_id!, row.instrument!), {
+      quantity: Number(row.quantity),
+      averageEntryPrice: moneyUnits(row.average_entry_price!),
+      realizedPnl: moneyUnits(row.realized_pnl!),
+      updatedAt: row.updated_at!,
+    });
+  }
+  const bustKeys = bustPositionKeysOf(reports, orders);
+  for (const key of bustKeys) standing.set(key, []);
+  if (bustKeys.length > 0) {
+    const fills = await client.query(
+      `SELECT o.account_id, o.instrument, o.side, e.venue, e.exec_id, e.last_qty, e.last_px::text AS last_px, to_char(e.venue_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS venue_time
+         FROM unnest($1::uuid[], $2::text[]) AS u(account_id, instrument)
+         JOIN orders o ON o.account_id = u.account_id AND o.instrument = u.instrument
+         JOIN executions e ON e.order_id = o.id
+        WHERE e.exec_type IN ('partial_fill', 'fill') AND e.last_px IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM executions b WHERE b.order_id = e.order_id AND b.exec_type = 'trade_bust' AND b.ref_exec_id = e.exec_id)
+        ORDER BY e.id`,
+      keyArrays(bustKeys),
+    );
+    for (const row of fills.rows as Record<string, string | number>[]) {
+      standing.get(positionKey(String(row.account_id), String(row.instrument)))!.push({
+        key: execKey(String(row.venue), String(row.exec_id)),
+        fill: { side: row.side as OrderSide, quantity: Number(row.last_qty), price: String(row.last_px), at: String(row.venue_time) },
+      });
+    }
+  }
+  return { positions, standing };
 }
 
 /** The executions rows made when the items' lines were read. */
@@ -121,8 +191,40 @@ async function runPlan(
     if (inserted !== plan.executions.length) throw new Error(`executions inserted ${inserted} of ${plan.executions.length}`);
   }
   await writeOrders(client, plan, executionIds);
+  await writePositions(client, plan.positions);
   if (plan.terminals.length > 0) await insertTerminals(client, plan.terminals);
   if (plan.rejects.length > 0) await insertRejects(client, sessionName, plan.rejects);
+}
+
+/** The positions the batch changed: an UPDATE of those read (locked), an INSERT of those it opens (a concurrent opener fails it: unique key). */
+async function writePositions(client: pg.PoolClient, writes: readonly PositionWrite[]): Promise<void> {
+  const columns = (rows: readonly PositionWrite[]) => [
+    rows.map((w) => w.accountId),
+    rows.map((w) => w.instrument),
+    rows.map((w) => String(w.position.quantity)),
+    rows.map((w) => moneyText(w.position.averageEntryPrice)),
+    rows.map((w) => moneyText(w.position.realizedPnl)),
+    rows.map((w) => w.position.updatedAt),
+  ];
+  const values = `unnest($1::uuid[], $2::text[], $3::bigint[], $4::numeric[], $5::numeric[], $6::timestamptz[])
+    AS u(account_id, instrument, quantity, average_entry_price, realized_pnl, updated_at)`;
+  const stored = writes.filter((write) => write.stored);
+  const opened = writes.filter((write) => !write.stored);
+  if (stored.length > 0) {
+    await client.query(
+      `UPDATE positions p SET quantity = u.quantity, average_entry_price = u.average_entry_price, realized_pnl = u.realized_pnl,
+              updated_at = u.updated_at
+         FROM ${values} WHERE p.account_id = u.account_id AND p.instrument = u.instrument`,
+      columns(stored),
+    );
+  }
+  if (opened.length > 0) {
+    await client.query(
+      `INSERT INTO positions (account_id, instrument, quantity, average_entry_price, realized_pnl, updated_at)
+       SELECT u.account_id, u.instrument, u.quantity, u.average_entry_price, u.realized_pnl, u.updated_at FROM ${values}`,
+      columns(opened),
+    );
+  }
 }
 
 async function insertTerminals(client: pg.PoolClient, terminals: TerminalRow[]): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Order } from '../domain/order.js';
+import { moneyUnits, type Position } from '../domain/positions.js';
 import { type OrderRecord, toOrder } from './order-row.js';
 
 // Reads of the order event stream (table order_stream, GET /events). Ids alone are not in commit
@@ -45,6 +46,8 @@ export interface StreamRow {
   order: Order;
   /** The venue's execution report, for a fill (JSON as the ingestion stored it). */
   execution: unknown;
+  /** A fill's position after it (its account's, in the order's instrument); null for other rows and fill rows written before …_positions. */
+  accountPosition: Position | null;
 }
 
 /** Which rows a catch-up reads: one account's, and only one order's with an orderId. */
@@ -108,7 +111,9 @@ const COLUMNS = `s."tx", s."id" AS "stream_id", s."order_id" AS "id", s."account
   (${changed('filled_notional', 's."filled_notional"::text')})::numeric(38,4)::text AS "filled_notional",
   ${changed('filled_at', iso('s."filled_at"'))} AS "filled_at", ${changed('expired_at', iso('s."expired_at"'))} AS "expired_at",
   ${changed('expires_at', iso('s."expires_at"'))} AS "expires_at",
-  ${fixed('client_order_id', 'o."client_order_id"')} AS "client_order_id"`;
+  ${fixed('client_order_id', 'o."client_order_id"')} AS "client_order_id",
+  s."position_quantity"::text AS "position_quantity", s."position_average_entry_price"::text AS "position_average_entry_price",
+  s."position_realized_pnl"::text AS "position_realized_pnl", ${iso('s."position_updated_at"')} AS "position_updated_at"`;
 
 /**
  * The rows `where` picks, at most `limit`, in stream order, each with its order's fields: the
@@ -137,7 +142,28 @@ export const ORDER_ROWS_AFTER_SQL = rowsSql(
 
 const TAIL_SQL = `SELECT s."tx", s."id" FROM "order_stream" s WHERE ${FINISHED} ORDER BY s."tx" DESC, s."id" DESC LIMIT 1`;
 
-type RawStreamRow = OrderRecord & { tx: string; stream_id: string; kind: string; at: Date; execution: unknown };
+type RawStreamRow = OrderRecord & {
+  tx: string;
+  stream_id: string;
+  kind: string;
+  at: Date;
+  execution: unknown;
+  position_quantity: string | null;
+  position_average_entry_price: string | null;
+  position_realized_pnl: string | null;
+  position_updated_at: string | null;
+};
+
+/** A fill row's position columns (migration …_positions), all set or none. */
+function accountPositionOf(row: RawStreamRow): Position | null {
+  if (row.position_quantity === null || row.position_average_entry_price === null || row.position_realized_pnl === null) return null;
+  return {
+    quantity: Number(row.position_quantity),
+    averageEntryPrice: moneyUnits(row.position_average_entry_price),
+    realizedPnl: moneyUnits(row.position_realized_pnl),
+    updatedAt: row.position_updated_at,
+  };
+}
 
 function toStreamRow(row: RawStreamRow): StreamRow {
   return {
@@ -148,6 +174,7 @@ function toStreamRow(row: RawStreamRow): StreamRow {
     at: row.at,
     order: toOrder(row),
     execution: row.execution,
+    accountPosition: accountPositionOf(row),
   };
 }
 

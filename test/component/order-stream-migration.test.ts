@@ -110,6 +110,7 @@ async function servedBefore(orderIds: string[]): Promise<{ id: string; orderId: 
       kind: row.kind,
       at: row.at,
       order: toOrder(row),
+      accountPosition: null,
       execution: row.execution,
     });
     return { id: (position.tx * 10n ** 13n + position.id).toString(), orderId: row.id, data };

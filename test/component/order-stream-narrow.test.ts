@@ -143,9 +143,14 @@ async function insertWholeTwin(fill: StoredFill, reports: ReadonlyMap<string, Ex
   const whole = JSON.stringify({ ...rows[0], ...fill.fields });
   const { poss_dup: _, ...report } = reports.get(fill.exec_id ?? '')!;
   const execution = { ...report, last_px: report.last_px === null ? null : Number(report.last_px).toFixed(4) };
+  // The position after the fill (migration …_positions) is no field of the order: the twin carries the narrow row's.
   await pool.query(
-    `INSERT INTO order_stream (order_id, account_id, kind, state, execution, at) VALUES ($1, $2, 'fill', $3::jsonb, $4::jsonb, $5)`,
-    [fill.order_id, fill.account_id, whole, JSON.stringify(execution), fill.at],
+    `INSERT INTO order_stream (order_id, account_id, kind, state, execution, at,
+                               position_quantity, position_average_entry_price, position_realized_pnl, position_updated_at)
+     SELECT $1, $2, 'fill', $3::jsonb, $4::jsonb, $5,
+            n.position_quantity, n.position_average_entry_price, n.position_realized_pnl, n.position_updated_at
+       FROM order_stream n WHERE n.id = $6::bigint`,
+    [fill.order_id, fill.account_id, whole, JSON.stringify(execution), fill.at, fill.id],
   );
 }
 

@@ -124,3 +124,66 @@ async function explain(s: IngestStack, orderId: string): Promise<void> {
     console.log(lines.slice(0, 60).join('\n'));
   }
 }
+
+/**
+ * Once ingest has committed everything: every account's position in every instrument is its
+ * standing executions' (fills not busted), computed here in SQL from the executions table alone,
+ * exactly: the quantity as their signed sum, and the average entry price and realised pnl by
+ * folding them in executions order with docs/positions.md's rule, in integer units of 10^-6
+ * (an indexed temporary table, so that the recursion probes its next fill instead of scanning).
+ * Returns how many positions were checked.
+ */
+export async function expectPositionsFromExecutions(s: IngestStack): Promise<number> {
+  const client = await s.db.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`CREATE TEMPORARY TABLE standing_fills ON COMMIT DROP AS
+      SELECT o.account_id, o.instrument, row_number() OVER (PARTITION BY o.account_id, o.instrument ORDER BY e.id) AS n,
+             (CASE WHEN o.side = 'buy' THEN e.last_qty ELSE -e.last_qty END)::numeric AS qty, e.last_px * 1000000 AS px, e.venue_time
+        FROM executions e JOIN orders o ON o.id = e.order_id
+       WHERE e.exec_type IN ('partial_fill', 'fill')
+         AND NOT EXISTS (SELECT 1 FROM executions b WHERE b.order_id = e.order_id AND b.exec_type = 'trade_bust' AND b.ref_exec_id = e.exec_id)`);
+    await client.query('CREATE INDEX ON standing_fills (account_id, instrument, n)');
+    await client.query('ANALYZE standing_fills');
+    const { rows: sums } = await client.query(`
+      SELECT f.account_id, f.instrument, sum(f.qty)::bigint::text AS summed, p.quantity::text AS quantity
+        FROM standing_fills f LEFT JOIN positions p ON p.account_id = f.account_id AND p.instrument = f.instrument
+       GROUP BY f.account_id, f.instrument, p.quantity`);
+    for (const row of sums) expect(row.quantity, `${row.account_id} ${row.instrument}`).toBe(row.summed);
+    const { rows: folded } = await client.query(`
+      WITH RECURSIVE fold AS (
+        SELECT account_id, instrument, n, qty AS quantity, px AS average, 0::numeric AS pnl, venue_time FROM standing_fills WHERE n = 1
+        UNION ALL
+        SELECT f.account_id, f.instrument, f.n, p.quantity + f.qty,
+               CASE WHEN p.quantity = 0 OR sign(p.quantity) = sign(f.qty)
+                      THEN div(2 * (abs(p.quantity) * p.average + abs(f.qty) * f.px) + abs(p.quantity) + abs(f.qty),
+                               2 * (abs(p.quantity) + abs(f.qty)))
+                    WHEN p.quantity + f.qty = 0 THEN 0
+                    WHEN sign(p.quantity + f.qty) = sign(p.quantity) THEN p.average
+                    ELSE f.px END,
+               p.pnl + CASE WHEN p.quantity = 0 OR sign(p.quantity) = sign(f.qty) THEN 0
+                            ELSE least(abs(p.quantity), abs(f.qty)) * (f.px - p.average) * sign(p.quantity) END,
+               f.venue_time
+          FROM fold p JOIN standing_fills f ON f.account_id = p.account_id AND f.instrument = p.instrument AND f.n = p.n + 1
+      ), last AS (
+        SELECT DISTINCT ON (account_id, instrument) * FROM fold ORDER BY account_id, instrument, n DESC
+      )
+      SELECT l.account_id, l.instrument,
+             l.quantity::bigint::text AS want_quantity, (l.average / 1000000)::numeric(30,6)::text AS want_average,
+             (l.pnl / 1000000)::numeric(38,6)::text AS want_pnl,
+             p.quantity::text AS quantity, p.average_entry_price::text AS average, p.realized_pnl::text AS pnl
+        FROM last l LEFT JOIN positions p ON p.account_id = l.account_id AND p.instrument = l.instrument`);
+    for (const row of folded) {
+      expect({ quantity: row.quantity, average: row.average, pnl: row.pnl }, `position of ${row.account_id} in ${row.instrument}`).toEqual({
+        quantity: row.want_quantity,
+        average: row.want_average,
+        pnl: row.want_pnl,
+      });
+    }
+    expect(folded.length).toBe(sums.length);
+    await client.query('COMMIT');
+    return folded.length;
+  } finally {
+    client.release();
+  }
+}

@@ -5,6 +5,7 @@ import path from 'node:path';
 import getPort from 'get-port';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { DEMO_ACCOUNT_ID } from '../../domain/accounts.js';
 import { applyMigrations } from '../../prisma/migrate.js';
 import { type IngestProcess, startIngestProcess } from '../../scripts/infra/ingest-process.js';
 import { startVenueProcess, type VenueProcess } from '../../scripts/infra/venue-process.js';
@@ -113,15 +114,17 @@ export async function insertOrders(
     quantity: number;
     status?: string;
     timeInForce?: 'day' | 'gtc';
+    /** The demo account's when not given. */
+    accountId?: string;
   }[],
 ): Promise<string[]> {
   const ids = orders.map((order) => order.id ?? randomUUID());
   await db.query(
-    `INSERT INTO orders (id, type, side, instrument, limit_price, quantity, status, time_in_force)
+    `INSERT INTO orders (id, type, side, instrument, limit_price, quantity, status, time_in_force, account_id)
      SELECT u.id, u.type::"OrderType", u.side::"OrderSide", u.instrument, u.limit_price::numeric, u.quantity, u.status::"OrderStatus",
-            u.tif::"TimeInForce"
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[])
-         AS u(id, type, side, instrument, limit_price, quantity, status, tif)`,
+            u.tif::"TimeInForce", COALESCE(u.account_id, '${DEMO_ACCOUNT_ID}'::uuid)
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::uuid[])
+         AS u(id, type, side, instrument, limit_price, quantity, status, tif, account_id)`,
     [
       ids,
       orders.map((o) => o.type ?? 'market'),
@@ -131,6 +134,7 @@ export async function insertOrders(
       orders.map((o) => o.quantity),
       orders.map((o) => o.status ?? 'placing'),
       orders.map((o) => o.timeInForce ?? 'day'),
+      orders.map((o) => o.accountId ?? null),
     ],
   );
   return ids;

@@ -1,6 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { committedSeq, expectSameAsVenue, holders, sessionEpoch, untilAllCommitted, untilOneHolder } from '../support/ingest-checks.js';
+import {
+  committedSeq,
+  expectPositionsFromExecutions,
+  expectSameAsVenue,
+  holders,
+  sessionEpoch,
+  untilAllCommitted,
+  untilOneHolder,
+} from '../support/ingest-checks.js';
 import { type IngestStack, insertOrders, startIngestStack } from '../support/ingest-stack.js';
 import { type SignalProbes, startSignalProbes } from '../support/signal-probes.js';
 import { meterVenueRate } from '../support/venue-rate.js';
@@ -11,7 +19,9 @@ import { waitFor } from '../support/wait.js';
 // kills of ingest, dropped sockets, a venue restart, duplicates and reordered resends, after
 // which the service's view of every order is exactly the venue's. Only correctness is asserted,
 // once the backlog has drained: how fast ingest keeps up depends on what else the machine runs.
-const LOAD_INSTRUMENT = 'LOADTEST0001';
+// The orders are buys and sells of a few instruments by two accounts, so that positions go
+// long, short and through zero; busts of earlier fills make the ingestion fold positions again.
+const LOAD_INSTRUMENTS = ['LOADTEST0001', 'LOADTEST0002', 'LOADTEST0003'];
 const RATE = 10_000;
 let stack: IngestStack | undefined;
 let probes: SignalProbes | undefined;
@@ -23,10 +33,12 @@ afterEach(async () => {
   probes = undefined;
 });
 
-const workingOrders = (count: number, quantity: number) =>
-  Array.from({ length: count }, () => ({
+const workingOrders = (count: number, quantity: number, accounts: readonly (string | undefined)[] = [undefined]) =>
+  Array.from({ length: count }, (_, i) => ({
     type: 'limit' as const,
-    instrument: LOAD_INSTRUMENT,
+    side: Math.floor(i / LOAD_INSTRUMENTS.length) % 2 === 0 ? ('buy' as const) : ('sell' as const),
+    instrument: LOAD_INSTRUMENTS[i % LOAD_INSTRUMENTS.length]!,
+    accountId: accounts[Math.floor(i / (2 * LOAD_INSTRUMENTS.length)) % accounts.length],
     limitPrice: '10.00',
     quantity,
     status: 'placed',
@@ -79,6 +91,7 @@ describe('two ingest processes', () => {
     expect(await sessionEpoch(s)).toBe(2);
     const { executions } = await expectSameAsVenue(s, orderIds);
     expect(executions).toBe(100 + RATE * 6);
+    expect(await expectPositionsFromExecutions(s)).toBe(LOAD_INSTRUMENTS.length);
   }, 300_000);
 });
 
@@ -89,7 +102,8 @@ describe('chaos', () => {
     const ORDERS = 1000;
     // Far more than the fills it gets: the load never completes an order.
     const QUANTITY = 100_000;
-    const orderIds = await insertOrders(s.db, workingOrders(ORDERS, QUANTITY));
+    const { rows: created } = await s.db.query("INSERT INTO accounts (name) VALUES ('chaos-positions') RETURNING id");
+    const orderIds = await insertOrders(s.db, workingOrders(ORDERS, QUANTITY, [undefined, created[0].id as string]));
     const cancelled = orderIds.slice(0, 50);
     probes = await startSignalProbes(cancelled);
     // One holder and a standby for each kill, started before the stream (a start takes seconds on a busy machine).
@@ -104,8 +118,13 @@ describe('chaos', () => {
     // Fills at prices of their own for a tenth of the orders, so that averages are not all the load's one price.
     const PRICES = ['10.0137', '9.9981', '10.3333', '9.7071'];
     let round = 0;
+    const oddFillIds: string[] = [];
     const oddFills = async () => {
       round += 1;
+      // A few of the previous rounds' fills are busted: their positions are folded again, with the fills after them.
+      for (const execId of oddFillIds.splice(0, oddFillIds.length).filter((_, i) => i % 10 === round % 10)) {
+        expect((await s.control('/control/bust', { exec_id: execId })).status).toBe(200);
+      }
       for (const [i, id] of orderIds.slice(50, 150).entries()) {
         const fill = await s.control('/control/fill', {
           order_id: id,
@@ -113,6 +132,7 @@ describe('chaos', () => {
           px: PRICES[(i + round) % PRICES.length],
         });
         expect(fill.status).toBe(200);
+        oddFillIds.push((fill.body as { exec_id: string }).exec_id);
       }
     };
 
@@ -168,6 +188,10 @@ describe('chaos', () => {
     );
     expect(kills).toHaveLength(3);
     expect(executions).toBeGreaterThanOrEqual(100_000);
+    // Every account's position in every instrument is its standing executions', exactly.
+    expect(await expectPositionsFromExecutions(s)).toBe(2 * LOAD_INSTRUMENTS.length);
+    const { rows: busts } = await s.db.query("SELECT count(*)::int AS n FROM executions WHERE exec_type = 'trade_bust'");
+    expect(busts[0].n).toBeGreaterThan(0);
 
     const { rows: outbox } = await s.db.query('SELECT order_id, status::text AS status, filled_quantity FROM order_terminal_outbox');
     expect(outbox).toHaveLength(cancelled.length);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { unitsText } from '../../domain/decimal.js';
 import type { KnownFill } from '../../domain/fills.js';
+import type { Position } from '../../domain/positions.js';
 import type { ExecutionReport } from '../../exchange/protocol.js';
 import {
   type BatchReads,
@@ -11,6 +12,7 @@ import {
   type OrderRow,
   orderIdsOf,
   planBatch,
+  positionKey,
   repairsOf,
   reportsOf,
   type WritePass,
@@ -87,6 +89,9 @@ const reads = (orders: OrderRow[], fields: Partial<BatchReads> = {}): BatchReads
   orders,
   stored: new Set(),
   fills: new Map(),
+  positions: new Map(),
+  // No standing fills stored: a bust folds again the batch's own.
+  standing: new Map(orders.map((order) => [positionKey(String(order.account_id), String(order.instrument)), []])),
   ...fields,
 });
 /** A pass's UPDATEs, readably: whether it sets status, and each row's changed columns by name. */
@@ -292,5 +297,72 @@ describe('what the store reads for a plan', () => {
       { orderId: A, from: 2, to: 9 },
       { orderId: B, from: 4, to: 4 },
     ]);
+  });
+});
+
+describe("a batch's positions", () => {
+  const ACCOUNT = '00000000-0000-4000-8000-00000000de00';
+  const KEY = positionKey(ACCOUNT, 'US0378331005');
+  const money = (position: Position) => ({
+    quantity: position.quantity,
+    average: unitsText(position.averageEntryPrice, 6),
+    pnl: unitsText(position.realizedPnl, 6),
+  });
+
+  it("folds every applied fill of the account's orders in the instrument, in seq order; a duplicate or a reject changes nothing", () => {
+    const buy = fill(A, 4, '10.00', 4);
+    const sell = fill(B, 6, '11.00', 6);
+    const duplicate = { ...buy };
+    const beyond = fill(A, 50, '1.00', 54);
+    const plan = planBatch(
+      [item(buy), item(sell), item(duplicate), item(beyond)],
+      reads([row(A), row(B, { side: 'sell' })], { positions: new Map() }),
+    );
+    const events = plan.passes.flatMap((pass) => pass.fills);
+    // The events of a pass are by order: A's then B's, each with the position right after its own fill.
+    expect(events.map((event) => [event.report.exec_id, money(event.position)])).toEqual([
+      [buy.exec_id, { quantity: 4, average: '10.000000', pnl: '0.000000' }],
+      [sell.exec_id, { quantity: -2, average: '11.000000', pnl: '4.000000' }],
+    ]);
+    expect(plan.positions).toHaveLength(1);
+    expect(plan.positions[0]).toMatchObject({ accountId: ACCOUNT, instrument: 'US0378331005', stored: false });
+    expect(money(plan.positions[0]!.position)).toEqual({ quantity: -2, average: '11.000000', pnl: '4.000000' });
+    expect(plan.positions[0]!.position.updatedAt).toBe(sell.transact_time);
+  });
+
+  it('starts from the stored position, and writes none when no fill applied', () => {
+    const stored: Position = { quantity: 10, averageEntryPrice: 9_500_000n, realizedPnl: 1n, updatedAt: at(0) };
+    const plan = planBatch([item(fill(A, 2, '10.50', 2))], reads([row(A)], { positions: new Map([[KEY, stored]]) }));
+    expect(plan.positions[0]).toMatchObject({ stored: true });
+    expect(money(plan.positions[0]!.position)).toEqual({ quantity: 12, average: '9.666667', pnl: '0.000001' });
+    const quiet = planBatch([item(report(A, { exec_type: 'new', order_status: 'new' }))], reads([row(A)]));
+    expect(quiet.positions).toEqual([]);
+  });
+
+  it('a bust folds the standing fills again, stored and of the batch, without the busted one', () => {
+    const storedFill = (side: 'buy' | 'sell', quantity: number, price: string, execId: string) => ({
+      key: execKey('SIMX', execId),
+      fill: { side, quantity, price, at: at(1) },
+    });
+    // Stored: A bought 10 @ 10 (S1), B sold 4 @ 12 (S2); the position is 6 @ 10, 8 realised.
+    const standing = new Map([[KEY, [storedFill('buy', 10, '10', 'S1'), storedFill('sell', 4, '12', 'S2')]]]);
+    const stored: Position = { quantity: 6, averageEntryPrice: 10_000_000n, realizedPnl: 8_000_000n, updatedAt: at(1) };
+    const fills = new Map([[A, new Map<string, KnownFill>([['S1', { qty: 10, px: '10', busted: false }]])]]);
+    const later = fill(A, 2, '13.00', 12);
+    const bust = report(A, { exec_type: 'trade_bust', ref_exec_id: 'S1', last_qty: 10, last_px: '10', cum_qty: 2 });
+    const plan = planBatch(
+      [item(later), item(bust)],
+      reads([row(A, { filled_quantity: 10, filled_notional: '100.0000', quantity: 20 }), row(B, { side: 'sell' })], {
+        fills,
+        standing,
+        positions: new Map([[KEY, stored]]),
+      }),
+    );
+    const events = plan.passes.flatMap((pass) => pass.fills);
+    expect(money(events[0]!.position)).toEqual({ quantity: 8, average: '10.750000', pnl: '8.000000' });
+    // Without S1: sold 4 @ 12 (short 4 @ 12), then bought 2 @ 13: short 2, (12 − 13) × 2 realised.
+    expect(money(events[1]!.position)).toEqual({ quantity: -2, average: '12.000000', pnl: '-2.000000' });
+    expect(events[1]!.position.updatedAt).toBe(bust.transact_time);
+    expect(money(plan.positions[0]!.position)).toEqual({ quantity: -2, average: '12.000000', pnl: '-2.000000' });
   });
 });

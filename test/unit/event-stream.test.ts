@@ -35,6 +35,7 @@ function row(n: number, accountId: string, orderId: string): StreamRow {
     at: new Date(Date.UTC(2026, 11, 2, 10, 0, 0, n)),
     order: storedOrder({ limitPrice: '101.50', type: 'limit' }, { id: orderId, accountId, status: 'placed' }),
     execution: n % 2 === 0 ? null : { exec_id: `E${n}`, exec_type: 'partial_fill', last_qty: 1, last_px: '10.2500', cum_qty: 1 },
+    accountPosition: null,
   };
 }
 
@@ -99,7 +100,9 @@ describe('event frames', () => {
     ];
     for (const report of reports) {
       const source = { ...row(1, 'a', 'o'), execution: report };
-      expect(eventData(source).slice(eventData(source).indexOf(',"execution":') + 13, -1)).toBe(reference(report));
+      // A fill's data ends with its position, after its execution.
+      const data = eventData(source);
+      expect(data.slice(data.indexOf(',"execution":') + 13, data.indexOf(',"position":'))).toBe(reference(report));
     }
     expect(() => eventData({ ...row(1, 'a', 'o'), execution: { last_px: '1 0' } })).toThrow(/Invalid number/);
   });
