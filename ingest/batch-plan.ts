@@ -65,9 +65,12 @@ export interface BatchReads {
 /**
  * A `fill` row of order_stream (migration …_order_stream_fill_columns): the order's changeable
  * fields as they stand after the fill (`order`, and `expiresAt`), and the fill's report, whose
- * executions row the row names by id. Plain columns, no JSON.
+ * executions row the row names by id. Plain columns, no JSON. A stop's `triggered` report makes
+ * a row of the same shape, of kind `triggered`.
  */
 export interface FillEvent {
+  /** The row's kind: `fill` (a fill or a bust), or `triggered`. */
+  kind: 'fill' | 'triggered';
   orderId: string;
   /** The order's account: GET /events routes and catches up by it (the row's own column). */
   accountId: string;
@@ -243,8 +246,9 @@ export function planBatch(items: readonly IngestItem[], reads: BatchReads): Batc
       segment = { fills: [], end: outcome.order, statusChanged: false };
       order.segments.push(segment);
     }
-    if (outcome.fillEvent) {
+    if (outcome.fillEvent || outcome.triggered) {
       segment.fills.push({
+        kind: outcome.triggered ? 'triggered' : 'fill',
         orderId: report.order_id,
         accountId: String(order.row.account_id),
         report,

@@ -101,7 +101,7 @@ const fillRow = (fill: FillEvent, executionId: string): CopyValue[] => {
   return [
     fill.orderId,
     fill.accountId,
-    'fill',
+    fill.kind,
     executionId,
     order.status,
     order.filledQuantity,

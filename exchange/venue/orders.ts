@@ -27,6 +27,14 @@ export interface WorkingOrder extends OrderState {
    * port busts one, dropped when the order ends (a finished order's fills cannot be busted).
    */
   busted?: Set<string>;
+  /** A stop order whose price was reached (its `triggered` report is in the log): worked as a market or limit order. */
+  triggered?: true;
+}
+
+/** A stop order the venue still holds: not worked until its instrument's price reaches its stop price. */
+export function isUntriggeredStop(order: WorkingOrder): boolean {
+  const type = order.record.order.type;
+  return (type === 'stop' || type === 'stop_limit') && order.triggered !== true;
 }
 
 export function isWorking(order: OrderState): order is WorkingOrder {

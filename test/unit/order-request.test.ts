@@ -35,13 +35,13 @@ describe('POST /orders accepts valid bodies', () => {
     {
       name: 'market buy without limit_price',
       body: market,
-      expected: { type: 'market', side: 'buy', instrument: ISIN, limitPrice: null, quantity: 10, timeInForce: 'day', clientOrderId: null },
+      expected: { type: 'market', side: 'buy', instrument: ISIN, limitPrice: null, stopPrice: null, quantity: 10, timeInForce: 'day', clientOrderId: null },
       priceToken: 'null',
     },
     {
       name: 'market sell with limit_price null',
       body: { ...market, side: 'sell', limit_price: null },
-      expected: { type: 'market', side: 'sell', instrument: ISIN, limitPrice: null, quantity: 10, timeInForce: 'day', clientOrderId: null },
+      expected: { type: 'market', side: 'sell', instrument: ISIN, limitPrice: null, stopPrice: null, quantity: 10, timeInForce: 'day', clientOrderId: null },
       priceToken: 'null',
     },
     {
@@ -52,6 +52,7 @@ describe('POST /orders accepts valid bodies', () => {
         side: 'sell',
         instrument: ISIN,
         limitPrice: '10.25',
+        stopPrice: null,
         quantity: 10,
         timeInForce: 'day',
         clientOrderId: null,
@@ -61,37 +62,37 @@ describe('POST /orders accepts valid bodies', () => {
     {
       name: 'limit with a JSON number 10.25',
       body: raw('"limit_price":10.25'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '10.25', quantity: 1, timeInForce: 'day', clientOrderId: null },
+      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '10.25', stopPrice: null, quantity: 1, timeInForce: 'day', clientOrderId: null },
       priceToken: '10.25',
     },
     {
       name: 'limit with the string "0.10" (kept with its trailing zero)',
       body: raw('"limit_price":"0.10"'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '0.10', quantity: 1, timeInForce: 'day', clientOrderId: null },
+      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '0.10', stopPrice: null, quantity: 1, timeInForce: 'day', clientOrderId: null },
       priceToken: '0.10',
     },
     {
       name: 'limit with the JSON number 0.1 (written back with two places)',
       body: raw('"limit_price":0.1'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '0.10', quantity: 1, timeInForce: 'day', clientOrderId: null },
+      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '0.10', stopPrice: null, quantity: 1, timeInForce: 'day', clientOrderId: null },
       priceToken: '0.10',
     },
     {
       name: 'limit with an integer price 7',
       body: raw('"limit_price":7'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '7.00', quantity: 1, timeInForce: 'day', clientOrderId: null },
+      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '7.00', stopPrice: null, quantity: 1, timeInForce: 'day', clientOrderId: null },
       priceToken: '7.00',
     },
     {
       name: 'limit with the smallest positive price 0.01',
       body: raw('"limit_price":0.01'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '0.01', quantity: 1, timeInForce: 'day', clientOrderId: null },
+      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '0.01', stopPrice: null, quantity: 1, timeInForce: 'day', clientOrderId: null },
       priceToken: '0.01',
     },
     {
       name: 'limit with 10.250 (trailing zero, still two significant places)',
       body: raw('"limit_price":10.250'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '10.25', quantity: 1, timeInForce: 'day', clientOrderId: null },
+      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '10.25', stopPrice: null, quantity: 1, timeInForce: 'day', clientOrderId: null },
       priceToken: '10.25',
     },
     {
@@ -102,6 +103,7 @@ describe('POST /orders accepts valid bodies', () => {
         side: 'buy',
         instrument: ISIN,
         limitPrice: '9999999999999999.99',
+        stopPrice: null,
         quantity: 1,
         timeInForce: 'day',
         clientOrderId: null,
@@ -111,7 +113,7 @@ describe('POST /orders accepts valid bodies', () => {
     {
       name: 'quantity 1 (the smallest)',
       body: { ...market, quantity: 1 },
-      expected: { type: 'market', side: 'buy', instrument: ISIN, limitPrice: null, quantity: 1, timeInForce: 'day', clientOrderId: null },
+      expected: { type: 'market', side: 'buy', instrument: ISIN, limitPrice: null, stopPrice: null, quantity: 1, timeInForce: 'day', clientOrderId: null },
       priceToken: 'null',
     },
     {
@@ -122,6 +124,7 @@ describe('POST /orders accepts valid bodies', () => {
         side: 'buy',
         instrument: ISIN,
         limitPrice: null,
+        stopPrice: null,
         quantity: 2147483647,
         timeInForce: 'day',
         clientOrderId: null,
@@ -136,6 +139,7 @@ describe('POST /orders accepts valid bodies', () => {
         side: 'buy',
         instrument: 'ÄÖÜäöüßéèêëï',
         limitPrice: null,
+        stopPrice: null,
         quantity: 10,
         timeInForce: 'day',
         clientOrderId: null,
@@ -150,6 +154,7 @@ describe('POST /orders accepts valid bodies', () => {
         side: 'buy',
         instrument: '😀'.repeat(12),
         limitPrice: null,
+        stopPrice: null,
         quantity: 10,
         timeInForce: 'day',
         clientOrderId: null,
@@ -214,7 +219,7 @@ describe('POST /orders rejects invalid bodies with 422', () => {
 
   const missing = (field: string): Expected => ({ field, msg: 'Field required', type: 'missing' });
   const extra = (field: string): Expected => ({ field, msg: 'Extra inputs are not permitted', type: 'extra_forbidden' });
-  const typeError: Expected = { field: 'type', msg: "Input should be 'market' or 'limit'" };
+  const typeError: Expected = { field: 'type', msg: "Input should be 'market', 'limit', 'stop' or 'stop_limit'" };
   const sideError: Expected = { field: 'side', msg: "Input should be 'buy' or 'sell'" };
   const lengthError: Expected = { field: 'instrument', msg: 'String should have exactly 12 characters' };
   const notString: Expected = { field: 'instrument', msg: 'Input should be a valid string' };
@@ -232,7 +237,7 @@ describe('POST /orders rejects invalid bodies with 422', () => {
 
   const cases: InvalidCase[] = [
     // type
-    { name: 'type "stop"', body: { ...market, type: 'stop' }, errors: [typeError] },
+    { name: 'type "stop_market"', body: { ...market, type: 'stop_market' }, errors: [typeError] },
     { name: 'type "MARKET" (case matters)', body: { ...market, type: 'MARKET' }, errors: [typeError] },
     { name: 'type as a number', body: { ...market, type: 1 }, errors: [typeError] },
     { name: 'type null', body: { ...market, type: null }, errors: [typeError] },
