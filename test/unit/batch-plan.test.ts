@@ -114,6 +114,26 @@ const states = (fills: FillEvent[]) =>
   }));
 
 describe('planBatch', () => {
+  it("a stop's triggered report: stored, one `triggered` stream row between its fills, no status change of its own", () => {
+    const reports = [
+      report(A, { exec_type: 'triggered', order_status: 'new', last_px: '110.0000' }),
+      fill(A, 4, '110.0000', 4),
+      fill(A, 6, '110.0000', 10, { exec_type: 'fill', order_status: 'filled' }),
+    ];
+    const plan = planBatch(
+      reports.map((r) => item(r)),
+      reads([row(A)]),
+    );
+    expect(plan.executions).toEqual(reports);
+    expect(plan.result).toMatchObject({ applied: 3, rejects: [] });
+    const rows = plan.passes.flatMap((pass) => pass.fills);
+    expect(rows.map((event) => [event.kind, event.report.exec_type, event.order.status])).toEqual([
+      ['triggered', 'triggered', 'placed'],
+      ['fill', 'partial_fill', 'partially_filled'],
+      ['fill', 'fill', 'filled'],
+    ]);
+  });
+
   it('a market order in one batch: a pass per status it goes through, each pass its fills before its update', () => {
     const reports = [
       report(A, { exec_type: 'new', order_status: 'new' }),
