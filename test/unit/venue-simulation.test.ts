@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ExecutionReport, VenueOrder } from '../../exchange/protocol.js';
 import { Book } from '../../exchange/venue/book.js';
 import type { OrderRecord } from '../../exchange/venue/log-lines.js';
-import { isWorking } from '../../exchange/venue/orders.js';
 import { createSimulation, type Simulation } from '../../exchange/venue/simulation.js';
 
 // The simulation's stops and immediate orders without a process (scripted mode, as the test
