@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { INSTRUMENT_LENGTH, MAX_LIMIT_PRICE_TEXT, MAX_QUANTITY } from '../domain/limits.js';
 import { hasLimitPrice, isStopType, type NewOrder, ORDER_SIDES, ORDER_TYPES, type OrderType, TIME_IN_FORCE } from '../domain/order.js';
 import { controlCharacterDetails, mergeDetails, NO_CONTROL_CHARACTERS_PATTERN } from './control-characters.js';
-import { RequestValidationError, type ValidationDetail } from './errors.js';
+import { expectedOneOf, RequestValidationError, type ValidationDetail } from './errors.js';
 
 /** The price fields of an order, each required for some types and prohibited for the others (PRICE_FIELD_TYPES). */
 export const PRICE_FIELDS = ['limit_price', 'stop_price'] as const;
@@ -20,12 +20,6 @@ export const priceProhibited = (field: PriceField, type: OrderType) => `Providin
 export const priceRequired = (field: PriceField, type: OrderType) => `Attribute \`${field}\` is required for type \`${type}\``;
 export const LIMIT_PRICE_PROHIBITED = priceProhibited('limit_price', 'market');
 export const LIMIT_PRICE_REQUIRED = priceRequired('limit_price', 'limit');
-
-/** The message of a value outside an enum, as pydantic writes it: "Input should be 'a', 'b' or 'c'". */
-export function expectedOneOf(values: readonly string[]): string {
-  const quoted = values.map((value) => `'${value}'`);
-  return `Input should be ${quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}` : quoted[0]}`;
-}
 
 const MAX_LIMIT_PRICE = new Decimal(MAX_LIMIT_PRICE_TEXT);
 
