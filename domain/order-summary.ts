@@ -1,4 +1,4 @@
-import type { NewOrder, OrderStatus } from './order.js';
+import { hasLimitPrice, isStopType, type NewOrder, type OrderStatus } from './order.js';
 
 /**
  * The order in one line a person reads at a glance, as the Temporal Web UI shows it in the list of
@@ -6,8 +6,8 @@ import type { NewOrder, OrderStatus } from './order.js';
  * "sell 3 DE000BASF111 market", "sell 3 DE000BASF111 stop 95.00 limit 94.50".
  */
 export function orderSummary(order: NewOrder): string {
-  const stop = order.type === 'stop' || order.type === 'stop_limit' ? `stop ${order.stopPrice} ` : '';
-  const price = order.type === 'limit' || order.type === 'stop_limit' ? `limit ${order.limitPrice}` : 'market';
+  const stop = isStopType(order.type) ? `stop ${order.stopPrice} ` : '';
+  const price = hasLimitPrice(order.type) ? `limit ${order.limitPrice}` : 'market';
   return `${order.side} ${order.quantity} ${order.instrument} ${stop}${price}`;
 }
 

@@ -52,6 +52,9 @@ export type TimeInForce = (typeof TIME_IN_FORCE)[number];
  */
 export const IMMEDIATE_TIME_IN_FORCE = ['ioc', 'fok'] as const satisfies readonly TimeInForce[];
 
+export function isImmediate(timeInForce: TimeInForce): boolean {
+  return (IMMEDIATE_TIME_IN_FORCE as readonly TimeInForce[]).includes(timeInForce);
+}
 export function isStopType(type: OrderType): boolean {
   return (STOP_ORDER_TYPES as readonly OrderType[]).includes(type);
 }

@@ -1,3 +1,4 @@
+import { isStopType } from '../../domain/order.js';
 import { VENUE_TERMINAL_STATUSES, type VenueOrderStatus } from '../protocol.js';
 import type { OrderRecord } from './log-lines.js';
 
@@ -33,8 +34,7 @@ export interface WorkingOrder extends OrderState {
 
 /** A stop order the venue still holds: not worked until its instrument's price reaches its stop price. */
 export function isUntriggeredStop(order: WorkingOrder): boolean {
-  const type = order.record.order.type;
-  return (type === 'stop' || type === 'stop_limit') && order.triggered !== true;
+  return isStopType(order.record.order.type) && order.triggered !== true;
 }
 
 export function isWorking(order: OrderState): order is WorkingOrder {

@@ -1,4 +1,5 @@
 import { priceText, priceUnits } from '../../domain/decimal.js';
+import { isImmediate } from '../../domain/order.js';
 import type { Book } from './book.js';
 import { isUntriggeredStop, isWorking, leavesOf, type WorkingOrder } from './orders.js';
 import { referencePrices, seededRandom } from './prices.js';
@@ -128,8 +129,7 @@ export function createSimulation(book: Book, options: SimulationOptions): Simula
 
   /** A market or limit order (a stop once triggered): decided at once, filled at once, or resting. */
   const start = (order: WorkingOrder) => {
-    const tif = order.record.order.time_in_force;
-    if (tif === 'ioc' || tif === 'fok') return decideAtOnce(order);
+    if (isImmediate(order.record.order.time_in_force)) return decideAtOnce(order);
     if (order.status === 'new' && order.cumQty === 0 && marketable(order, marketPrice(order.record.order.instrument))) {
       fillAtOnce(order);
     }
