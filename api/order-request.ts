@@ -18,8 +18,6 @@ export const PRICE_FIELD_TYPES: Record<PriceField, readonly OrderType[]> = {
 
 export const priceProhibited = (field: PriceField, type: OrderType) => `Providing a \`${field}\` is prohibited for type \`${type}\``;
 export const priceRequired = (field: PriceField, type: OrderType) => `Attribute \`${field}\` is required for type \`${type}\``;
-export const LIMIT_PRICE_PROHIBITED = priceProhibited('limit_price', 'market');
-export const LIMIT_PRICE_REQUIRED = priceRequired('limit_price', 'limit');
 
 const MAX_LIMIT_PRICE = new Decimal(MAX_LIMIT_PRICE_TEXT);
 
