@@ -239,3 +239,9 @@ function httpErrorStatus(error: unknown): number | undefined {
   }
   return undefined;
 }
+
+/** The message of a value outside an enum, as pydantic writes it: "Input should be 'a', 'b' or 'c'". */
+export function expectedOneOf(values: readonly string[]): string {
+  const quoted = values.map((value) => `'${value}'`);
+  return `Input should be ${quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}` : quoted[0]}`;
+}

@@ -5,6 +5,16 @@ import { positionBody } from './position-response.js';
 // GET /events' events as clients get them: the SSE id of a stream position, and the frame of a
 // stream row, rendered once whatever the number of clients it goes to.
 
+/** The kinds of event of GET /events (its `kind`, and the SSE `event` field), and what each means. */
+export const STREAM_EVENT_KINDS = {
+  status: 'the order took a new status',
+  fill: 'the venue filled part of it (or busted a fill)',
+  triggered: "a stop order's price was reached: the venue works it from now on as a market or limit order",
+} as const;
+export type StreamEventKind = keyof typeof STREAM_EVENT_KINDS;
+/** The kinds whose event carries the venue's execution (`execution`). */
+const KINDS_WITH_EXECUTION: readonly string[] = ['fill', 'triggered'] satisfies StreamEventKind[];
+
 /**
  * An event's SSE id: the stream position (tx, id) as the one decimal integer tx·10^13 + id.
  * It increases with the position while a row id stays below 10^13 (ten trillion events). It
@@ -32,9 +42,12 @@ export interface StreamEvent {
   frame: string;
 }
 
-/** A fill's execution report (the venue's names) as a client gets it: Execution's names, exact price (field by field, as orderJson). */
+/**
+ * A fill's (or a stop's `triggered`) execution report (the venue's names) as a client gets it:
+ * Execution's names, exact price (field by field, as orderJson).
+ */
 function executionJson(kind: string, report: unknown): string {
-  if (kind !== 'fill' || typeof report !== 'object' || report === null) return 'null';
+  if (!KINDS_WITH_EXECUTION.includes(kind) || typeof report !== 'object' || report === null) return 'null';
   // A JSON value as its text: what the ingestion stored comes back as JSON.parse made it.
   const field = (name: string) => JSON.stringify((report as Record<string, unknown>)[name] ?? null);
   const price = (report as Record<string, unknown>).last_px;
@@ -64,7 +77,7 @@ export function eventData(row: StreamRow): string {
 /**
  * The event's SSE frame: `id`, `event` (its kind) and `data` lines, then a blank line, as
  * better-sse's EventBuffer writes them (test/unit/event-stream.test.ts compares the two). Written
- * here: no field can hold a line break (digits, `status`/`fill`, JSON, which escapes them).
+ * here: no field can hold a line break (digits, a STREAM_EVENT_KINDS name, JSON, which escapes them).
  */
 export function toStreamEvent(row: StreamRow): StreamEvent {
   const frame = `id:${eventIdOf(row.position)}\nevent:${row.kind}\ndata:${eventData(row)}\n\n`;

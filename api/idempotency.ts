@@ -34,9 +34,10 @@ export function validateKey(key: string): string {
 
 /** The same order, however its JSON was written (key order, 10.5 vs "10.50"). */
 export function fingerprint(request: NewOrder): string {
-  const { type, side, instrument, limitPrice, quantity } = request;
+  const { type, side, instrument, limitPrice, quantity, stopPrice } = request;
+  // A stop's price is appended only when there is one: the other orders' fingerprints, stored with keys before stops existed, stay as they were.
   return createHash('sha256')
-    .update(JSON.stringify([type, side, instrument, limitPrice, quantity]))
+    .update(JSON.stringify([type, side, instrument, limitPrice, quantity, ...(stopPrice ? [stopPrice] : [])]))
     .digest('hex');
 }
 

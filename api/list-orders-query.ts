@@ -3,7 +3,7 @@ import { INSTRUMENT_LENGTH, LIST_LIMIT } from '../domain/limits.js';
 import { ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, type OrderSide, type OrderStatus, type OrderType } from '../domain/order.js';
 import type { OrderListFilters, OrderListPosition } from '../prisma/orders-query.js';
 import { controlCharacterDetails, mergeDetails } from './control-characters.js';
-import { RequestValidationError, type ValidationDetail } from './errors.js';
+import { expectedOneOf, RequestValidationError, type ValidationDetail } from './errors.js';
 import { type CursorCodec, createCursorCodec, decodeCursor } from './list-cursor.js';
 import { parseTimestamp } from './timestamp.js';
 
@@ -72,7 +72,7 @@ const listOrdersQuerySchema = z.strictObject(
     status: status.optional(),
     instrument: instrumentParameter.optional(),
     side: oneOf(ORDER_SIDES, "Input should be 'buy' or 'sell'").optional(),
-    type: oneOf(ORDER_TYPES, "Input should be 'market' or 'limit'").optional(),
+    type: oneOf(ORDER_TYPES, expectedOneOf(ORDER_TYPES)).optional(),
     created_from: timestamp.optional(),
     created_to: timestamp.optional(),
     client_order_id: once((text, ctx) =>

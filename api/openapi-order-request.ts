@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ORDER_TYPES, type OrderType } from '../domain/order.js';
-import { LIMIT_PRICE_PROHIBITED, orderRequestSchema } from './order-request.js';
+import { orderRequestSchema, PRICE_FIELD_TYPES, PRICE_FIELDS, type PriceField, priceProhibited } from './order-request.js';
 
 // The documented request body: the validator's own fields (api/order-request.ts), one closed
 // schema per order type, as a `oneOf` with a discriminator on `type`. The validator itself stays
@@ -8,33 +8,52 @@ import { LIMIT_PRICE_PROHIBITED, orderRequestSchema } from './order-request.js';
 // every failing field at once.
 
 type JsonSchema = Record<string, unknown>;
-const { limit_price: validatedPrice } = orderRequestSchema.shape;
 
-/** `limit_price` in a market order: absent, or null (which counts as absent). */
-const absentPrice = z
-  .null()
-  .optional()
-  .meta({ description: `Absent or \`null\`: ${LIMIT_PRICE_PROHIBITED}.` });
+/** A price field an order type prohibits: absent, or null (which counts as absent). */
+const absentPrice = (field: PriceField, type: OrderType) =>
+  z
+    .null()
+    .optional()
+    .meta({ description: `Absent or \`null\`: ${priceProhibited(field, type)}.` });
 
-/** A limit order's `limit_price`: the validator's own field, required, and its schema without `null`. */
-const requiredPrice = validatedPrice.unwrap();
-function withoutNullPrice({ jsonSchema }: { jsonSchema: JsonSchema }): void {
-  const properties = jsonSchema.properties as Record<string, JsonSchema>;
-  const price = properties.limit_price as JsonSchema;
-  properties.limit_price = { ...price, anyOf: (price.anyOf as JsonSchema[]).filter((branch) => branch.type !== 'null') };
-}
+/** A price field an order type requires: the validator's own field, required, and its schema without `null`. */
+const requiredPrice = (field: PriceField) => orderRequestSchema.shape[field].unwrap();
 
-const LIMIT_PRICE: Record<OrderType, z.ZodType> = { market: absentPrice, limit: requiredPrice };
-const OVERRIDES: Partial<Record<OrderType, typeof withoutNullPrice>> = { limit: withoutNullPrice };
-const TITLES: Record<OrderType, string> = { market: 'A market order', limit: 'A limit order' };
+const requires = (type: OrderType, field: PriceField) => PRICE_FIELD_TYPES[field].includes(type);
 
-const componentId = (type: OrderType) => `${type[0]!.toUpperCase()}${type.slice(1)}OrderRequest`;
+/** Drops the `null` branch of each price field the type requires from the generated JSON Schema. */
+const withoutNullPrices =
+  (type: OrderType) =>
+  ({ jsonSchema }: { jsonSchema: JsonSchema }): void => {
+    const properties = jsonSchema.properties as Record<string, JsonSchema>;
+    for (const field of PRICE_FIELDS.filter((field) => requires(type, field))) {
+      const price = properties[field] as JsonSchema;
+      properties[field] = { ...price, anyOf: (price.anyOf as JsonSchema[]).filter((branch) => branch.type !== 'null') };
+    }
+  };
+
+const TITLES: Record<OrderType, string> = {
+  market: 'A market order',
+  limit: 'A limit order',
+  stop: 'A stop order',
+  stop_limit: 'A stop-limit order',
+};
+
+const componentId = (type: OrderType) =>
+  `${type
+    .split('_')
+    .map((word) => `${word[0]!.toUpperCase()}${word.slice(1)}`)
+    .join('')}OrderRequest`;
 
 /** The request of one order type: every field of the validator, in its order, `type` fixed. */
 function orderRequestOf<T extends OrderType>(type: T) {
+  const prices = Object.fromEntries(
+    PRICE_FIELDS.map((field) => [field, requires(type, field) ? requiredPrice(field) : absentPrice(field, type)]),
+  ) as Record<string, z.ZodType>;
+  const override = PRICE_FIELDS.some((field) => requires(type, field)) ? { override: withoutNullPrices(type) } : {};
   return z
-    .strictObject({ ...orderRequestSchema.shape, type: z.literal(type), limit_price: LIMIT_PRICE[type] })
-    .meta({ id: componentId(type), title: TITLES[type], ...(OVERRIDES[type] && { override: OVERRIDES[type] }) });
+    .strictObject({ ...orderRequestSchema.shape, type: z.literal(type), ...prices })
+    .meta({ id: componentId(type), title: TITLES[type], ...override });
 }
 
 const [first, ...rest] = ORDER_TYPES.map(orderRequestOf);

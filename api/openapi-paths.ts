@@ -4,6 +4,7 @@ import { CANCEL_ALL_LIMIT, INSTRUMENT_LENGTH, LIST_LIMIT } from '../domain/limit
 import { ORDER_SIDES, ORDER_TYPES } from '../domain/order.js';
 import { NO_CONTROL_CHARACTERS_PATTERN } from './control-characters.js';
 import { CANCEL_INTERNAL_ERROR_BODY } from './errors.js';
+import { STREAM_EVENT_KINDS, type StreamEventKind } from './event-frames.js';
 import { LAST_EVENT_ID_HEADER } from './events-routes.js';
 import { IDEMPOTENCY_HEADER } from './idempotency.js';
 import { MAX_BODY_BYTES } from './json-body.js';
@@ -52,7 +53,9 @@ const streamEvent = z
       .string()
       .regex(/^\d{1,32}$/)
       .meta({ description: 'Its position in the stream (`Last-Event-ID` resumes after it): a decimal integer; keep it as a string.' }),
-    event: z.enum(['status', 'fill']).meta({ description: 'A status change, or a fill.' }),
+    event: z
+      .enum(Object.keys(STREAM_EVENT_KINDS) as [StreamEventKind, ...StreamEventKind[]])
+      .meta({ description: "The event's `kind`: a status change, a fill, or a stop triggered." }),
     data: z.string().meta({
       description: 'JSON: an `OrderStreamEvent`.',
       contentMediaType: 'application/json',

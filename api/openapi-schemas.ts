@@ -12,6 +12,7 @@ import {
 } from '../domain/order.js';
 import { EXEC_TYPES, VENUE_ORDER_STATUSES } from '../exchange/protocol.js';
 import { CANCEL_INTERNAL_ERROR_BODY, INTERNAL_ERROR_BODY } from './errors.js';
+import { STREAM_EVENT_KINDS, type StreamEventKind } from './event-frames.js';
 
 // The response bodies' zod schemas, each a component of the document (api/openapi.ts). Closed
 // objects (strictObject) so that zod-openapi renders each the same wherever it meets it (a query
@@ -70,10 +71,23 @@ const order = z.strictObject({
         'Written as a JSON number with exactly two decimals (`187.25`, `0.10`) ' +
         'whose text is the exact stored decimal (NUMERIC(18,2)): read it as a decimal, not a binary float, to get it without rounding.',
     }),
+  stop_price: z
+    .number()
+    .positive()
+    .max(Number(MAX_LIMIT_PRICE_TEXT))
+    .multipleOf(0.01)
+    .nullable()
+    .meta({
+      description:
+        'The stop price of a `stop` or `stop_limit` order (the exchange holds the order until the price reaches it), `null` for ' +
+        'other types. Written as `limit_price` is: a JSON number whose text is the exact stored decimal.',
+    }),
   quantity: z.int().min(1).max(MAX_QUANTITY),
-  time_in_force: z
-    .enum(TIME_IN_FORCE)
-    .meta({ description: "`day`: expires at the exchange's close unless filled (`expires_at`); `gtc`: works until filled or cancelled." }),
+  time_in_force: z.enum(TIME_IN_FORCE).meta({
+    description:
+      "`day`: expires at the exchange's close unless filled (`expires_at`); `gtc`: works until filled or cancelled; " +
+      '`ioc`: what can fill at once fills, the exchange cancels the rest; `fok`: fills whole at once or the exchange cancels it.',
+  }),
   status: orderStatus,
   placed_at: dateTime().nullable().meta({ description: 'When the exchange accepted it.' }),
   rejected_reason: z.string().nullable().meta({ description: 'Why it was rejected, for a rejected order.' }),
@@ -125,12 +139,15 @@ const execution = z
     seq: z.int().min(1).meta({ description: "Its sequence number in the venue's execution stream." }),
     exec_type: z.enum(EXEC_TYPES).meta({
       description:
-        '`new` (accepted at the venue), `partial_fill`, `fill` (the last one), `cancelled`, `expired`, `rejected`, `trade_bust` ' +
+        "`new` (accepted at the venue), `triggered` (a stop order's price was reached, `price` the price that reached it: " +
+        'the venue works it from now on), `partial_fill`, `fill` (the last one), `cancelled`, `expired`, `rejected`, `trade_bust` ' +
         '(the venue cancelled the earlier fill `ref_exec_id`).',
     }),
     order_status: z.enum(VENUE_ORDER_STATUSES).meta({ description: "The order's status at the venue after it." }),
     quantity: z.int().min(0).meta({ description: 'The quantity filled by this execution (for a bust: the busted quantity).' }),
-    price: decimalNumber('The price of this fill (at most 4 decimals), null for an execution without a fill.'),
+    price: decimalNumber(
+      'The price of this fill (at most 4 decimals); for `triggered`, the price that reached the stop; null for other executions without a fill.',
+    ),
     cum_quantity: z.int().min(0).meta({ description: 'The quantity filled in total after it.' }),
     leaves_quantity: z.int().min(0).meta({ description: 'The quantity still open after it.' }),
     average_price: decimalNumber('The average price of all fills after it (6 decimals), null while nothing is filled.'),
@@ -248,13 +265,18 @@ const positionList = z
 const orderStreamEvent = z
   .strictObject({
     order_id: z.uuid(),
-    kind: z.enum(['status', 'fill']).meta({
-      description: '`status`: the order took a new status; `fill`: the venue filled part of it. Also the SSE `event` field.',
+    kind: z.enum(Object.keys(STREAM_EVENT_KINDS) as [StreamEventKind, ...StreamEventKind[]]).meta({
+      description: `${Object.entries(STREAM_EVENT_KINDS)
+        .map(([kind, meaning]) => `\`${kind}\`: ${meaning}`)
+        .join('; ')}. Also the SSE \`event\` field.`,
     }),
     at: dateTime().meta({ description: 'When the event was recorded.' }),
     // The order as it stood right after the event, as `GET /orders/{id}` shows it (without `events`).
     order,
-    execution: streamExecution.nullable().meta({ description: 'The fill, for `kind: fill`; null for `status`.' }),
+    execution: streamExecution.nullable().meta({
+      description:
+        "The venue's execution: the fill, for `kind: fill`; the trigger (`price`: the price that reached the stop), for `kind: triggered`; null for `status`.",
+    }),
     position: position
       .nullable()
       .optional()

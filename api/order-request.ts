@@ -2,12 +2,22 @@ import { Decimal } from 'decimal.js';
 import { isLosslessNumber } from 'lossless-json';
 import { z } from 'zod';
 import { INSTRUMENT_LENGTH, MAX_LIMIT_PRICE_TEXT, MAX_QUANTITY } from '../domain/limits.js';
-import { type NewOrder, ORDER_SIDES, ORDER_TYPES, TIME_IN_FORCE } from '../domain/order.js';
+import { hasLimitPrice, isStopType, type NewOrder, ORDER_SIDES, ORDER_TYPES, type OrderType, TIME_IN_FORCE } from '../domain/order.js';
 import { controlCharacterDetails, mergeDetails, NO_CONTROL_CHARACTERS_PATTERN } from './control-characters.js';
-import { RequestValidationError, type ValidationDetail } from './errors.js';
+import { expectedOneOf, RequestValidationError, type ValidationDetail } from './errors.js';
 
-export const LIMIT_PRICE_PROHIBITED = 'Providing a `limit_price` is prohibited for type `market`';
-export const LIMIT_PRICE_REQUIRED = 'Attribute `limit_price` is required for type `limit`';
+/** The price fields of an order, each required for some types and prohibited for the others (PRICE_FIELD_TYPES). */
+export const PRICE_FIELDS = ['limit_price', 'stop_price'] as const;
+export type PriceField = (typeof PRICE_FIELDS)[number];
+
+/** The types that require each price field; every other type prohibits it. */
+export const PRICE_FIELD_TYPES: Record<PriceField, readonly OrderType[]> = {
+  limit_price: ORDER_TYPES.filter(hasLimitPrice),
+  stop_price: ORDER_TYPES.filter(isStopType),
+};
+
+export const priceProhibited = (field: PriceField, type: OrderType) => `Providing a \`${field}\` is prohibited for type \`${type}\``;
+export const priceRequired = (field: PriceField, type: OrderType) => `Attribute \`${field}\` is required for type \`${type}\``;
 
 const MAX_LIMIT_PRICE = new Decimal(MAX_LIMIT_PRICE_TEXT);
 
@@ -55,69 +65,85 @@ const quantity = z
     maximum: MAX_QUANTITY,
   });
 
-/** A price: a JSON number or a decimal string, > 0, with at most 2 decimal places. */
-const limitPrice = z
-  .custom<unknown>()
-  .transform((value, ctx) => {
-    if (value === undefined || value === null) return null;
-    const text = numberText(value) ?? (typeof value === 'string' ? value.trim() : undefined);
-    let price: Decimal | undefined;
-    try {
-      // Plain decimal notation only: Decimal would also take "Infinity", "NaN", hex and exponents.
-      if (text !== undefined && /^[+-]?(\d+\.?\d*|\.\d+)$/.test(text)) price = new Decimal(text);
-    } catch {
-      price = undefined;
-    }
-    if (price === undefined) {
-      return invalid(ctx, 'decimal_parsing', 'Input should be a valid decimal');
-    }
-    if (price.decimalPlaces() > 2) {
-      return invalid(ctx, 'decimal_max_places', 'Decimal input should have no more than 2 decimal places');
-    }
-    if (price.lte(0)) {
-      return invalid(ctx, 'greater_than', 'Input should be greater than 0');
-    }
-    if (price.gt(MAX_LIMIT_PRICE)) {
-      return invalid(ctx, 'less_than_equal', `Input should be less than or equal to ${MAX_LIMIT_PRICE.toFixed()}`);
-    }
-    return price.toFixed(2);
-  })
-  .meta({
-    // Its JSON Schema (the validator above is a transform, which JSON Schema cannot express).
-    description:
-      'Required for `limit`, prohibited for `market` (`null` counts as absent). A price > 0 with at most 2 decimal places ' +
-      `(at most ${MAX_LIMIT_PRICE.toFixed()}), as a JSON number (\`187.25\`) or a decimal string (\`"187.25"\`), checked on ` +
-      'its exact text: `0.1` is accepted, `0.105` refused; exponents, `NaN`, `Infinity` and hex are refused.',
-    anyOf: [
-      // As a binary float the largest price, 9999999999999999.99, is 1e16, as is 10000000000000000, which the
-      // server refuses: below 1e16 leaves out only the largest price written as a number (as a string it is in).
-      { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: MAX_LIMIT_PRICE.toNumber(), multipleOf: 0.01 },
-      { type: 'string', pattern: LIMIT_PRICE_PATTERN },
-      { type: 'null' },
-    ],
-  });
+/** A price: a JSON number or a decimal string, > 0, with at most 2 decimal places; `null` counts as absent. */
+const decimalPrice = (description: string) =>
+  z
+    .custom<unknown>()
+    .transform((value, ctx) => {
+      if (value === undefined || value === null) return null;
+      const text = numberText(value) ?? (typeof value === 'string' ? value.trim() : undefined);
+      let price: Decimal | undefined;
+      try {
+        // Plain decimal notation only: Decimal would also take "Infinity", "NaN", hex and exponents.
+        if (text !== undefined && /^[+-]?(\d+\.?\d*|\.\d+)$/.test(text)) price = new Decimal(text);
+      } catch {
+        price = undefined;
+      }
+      if (price === undefined) {
+        return invalid(ctx, 'decimal_parsing', 'Input should be a valid decimal');
+      }
+      if (price.decimalPlaces() > 2) {
+        return invalid(ctx, 'decimal_max_places', 'Decimal input should have no more than 2 decimal places');
+      }
+      if (price.lte(0)) {
+        return invalid(ctx, 'greater_than', 'Input should be greater than 0');
+      }
+      if (price.gt(MAX_LIMIT_PRICE)) {
+        return invalid(ctx, 'less_than_equal', `Input should be less than or equal to ${MAX_LIMIT_PRICE.toFixed()}`);
+      }
+      return price.toFixed(2);
+    })
+    .meta({
+      // Its JSON Schema (the validator above is a transform, which JSON Schema cannot express).
+      description:
+        `${description} (\`null\` counts as absent). A price > 0 with at most 2 decimal places ` +
+        `(at most ${MAX_LIMIT_PRICE.toFixed()}), as a JSON number (\`187.25\`) or a decimal string (\`"187.25"\`), checked on ` +
+        'its exact text: `0.1` is accepted, `0.105` refused; exponents, `NaN`, `Infinity` and hex are refused.',
+      anyOf: [
+        // As a binary float the largest price, 9999999999999999.99, is 1e16, as is 10000000000000000, which the
+        // server refuses: below 1e16 leaves out only the largest price written as a number (as a string it is in).
+        { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: MAX_LIMIT_PRICE.toNumber(), multipleOf: 0.01 },
+        { type: 'string', pattern: LIMIT_PRICE_PATTERN },
+        { type: 'null' },
+      ],
+    });
 
-/** JSON Schema of the whole order: its description and the two cross-field rules of limitPriceRule. */
+const typesText = (types: readonly OrderType[]) => types.map((type) => `\`${type}\``).join(' and ');
+const requiredFor = (field: PriceField) =>
+  `Required for ${typesText(PRICE_FIELD_TYPES[field])}, prohibited for ${typesText(ORDER_TYPES.filter((type) => !PRICE_FIELD_TYPES[field].includes(type)))}`;
+const limitPrice = decimalPrice(`${requiredFor('limit_price')}; a \`stop_limit\` order works at it once triggered`);
+const stopPrice = decimalPrice(
+  `${requiredFor('stop_price')}: the exchange holds the order until the instrument's price reaches it ` +
+    '(a buy: at or above it; a sell: at or below it), then works it as a market (`stop`) or limit (`stop_limit`) order',
+);
+
+/** JSON Schema of the whole order: its description and the cross-field rules of priceRules, one if/then per type and field. */
 const ORDER_REQUEST_JSON_SCHEMA = {
   description:
-    'A stock order. Unknown fields are rejected (422, `extra_forbidden`). `limit_price` is required for `limit` ' +
-    `("${LIMIT_PRICE_REQUIRED}") and prohibited for \`market\` ("${LIMIT_PRICE_PROHIBITED}").`,
-  allOf: [
-    {
-      if: { type: 'object', properties: { type: { const: 'limit' } }, required: ['type'] },
-      then: { type: 'object', properties: { limit_price: { not: { type: 'null' } } }, required: ['limit_price'] },
-    },
-    {
-      if: { type: 'object', properties: { type: { const: 'market' } }, required: ['type'] },
-      then: { type: 'object', properties: { limit_price: { type: 'null' } } },
-    },
-  ],
+    'A stock order. Unknown fields are rejected (422, `extra_forbidden`). ' +
+    PRICE_FIELDS.map(
+      (field) =>
+        `\`${field}\` is required for ${typesText(PRICE_FIELD_TYPES[field])} ("${priceRequired(field, PRICE_FIELD_TYPES[field][0]!)}") ` +
+        `and prohibited otherwise ("${priceProhibited(field, ORDER_TYPES.find((type) => !PRICE_FIELD_TYPES[field].includes(type))!)}").`,
+    ).join(' '),
+  allOf: PRICE_FIELDS.flatMap((field) =>
+    ORDER_TYPES.map((type) => ({
+      if: { type: 'object', properties: { type: { const: type } }, required: ['type'] },
+      then: PRICE_FIELD_TYPES[field].includes(type)
+        ? { type: 'object', properties: { [field]: { not: { type: 'null' } } }, required: [field] }
+        : { type: 'object', properties: { [field]: { type: 'null' } } },
+    })),
+  ),
 };
 
 export const orderRequestSchema = z
   .strictObject(
     {
-      type: z.enum(ORDER_TYPES, { error: "Input should be 'market' or 'limit'" }).meta({ description: 'A market or a limit order.' }),
+      type: z.enum(ORDER_TYPES, { error: expectedOneOf(ORDER_TYPES) }).meta({
+        description:
+          'A market or a limit order; or a stop (`stop`, `stop_limit`): held by the exchange until the price reaches `stop_price`, ' +
+          'then worked as a market or a limit order.',
+      }),
       side: z.enum(ORDER_SIDES, { error: "Input should be 'buy' or 'sell'" }).meta({ description: 'Buy or sell.' }),
       instrument: z
         .string({ error: 'Input should be a valid string' })
@@ -134,6 +160,7 @@ export const orderRequestSchema = z
           pattern: NO_CONTROL_CHARACTERS_PATTERN,
         }),
       limit_price: limitPrice.optional(),
+      stop_price: stopPrice.optional(),
       quantity,
       client_order_id: z
         .string({ error: 'Input should be a valid string' })
@@ -145,9 +172,15 @@ export const orderRequestSchema = z
             '409 naming the first. Find an order whose answer you lost with `GET /orders?client_order_id=…`.',
         }),
       time_in_force: z
-        .enum(TIME_IN_FORCE, { error: "Input should be 'day' or 'gtc'" })
+        .enum(TIME_IN_FORCE, { error: expectedOneOf(TIME_IN_FORCE) })
         .optional()
-        .meta({ description: "`day` (the default): expires at the exchange's close if not filled; `gtc`: good till cancelled." }),
+        .meta({
+          description:
+            "`day` (the default): expires at the exchange's close if not filled; `gtc`: good till cancelled; " +
+            '`ioc` (immediate or cancel): what can fill at once fills, the exchange cancels the rest (the filled part stays filled); ' +
+            '`fok` (fill or kill): fills whole at once or the exchange cancels it with nothing filled. A stop with `ioc` or `fok` ' +
+            'is decided when it triggers (until then it waits as a `day` order does). Both end in a final status without a cancel.',
+        }),
     },
     { error: (issue) => (issue.code === 'unrecognized_keys' ? 'Extra inputs are not permitted' : 'Input should be a valid object') },
   )
@@ -163,28 +196,34 @@ export function parseOrderRequest(body: unknown): NewOrder {
   // A control character is the one problem named for its field (unknown fields are refused anyway).
   const controls = controlCharacterDetails(body, Object.keys(orderRequestSchema.shape), 'body');
   const details = mergeDetails(controls, result.success ? [] : result.error.issues.flatMap(toDetails));
-  // The market/limit rules are checked whatever else fails, so one answer names every problem.
-  const priceRule = limitPriceRule(body);
-  if (priceRule && !details.some((detail) => detail.loc[1] === 'limit_price')) details.push(priceRule);
+  // The price rules of the type are checked whatever else fails, so one answer names every problem.
+  for (const rule of priceRules(body)) if (!details.some((detail) => detail.loc[1] === rule.loc[1])) details.push(rule);
   if (!result.success || details.length > 0) throw new RequestValidationError(details);
 
-  const { type, side, instrument, limit_price, quantity, time_in_force, client_order_id } = result.data;
+  const { type, side, instrument, limit_price, stop_price, quantity, time_in_force, client_order_id } = result.data;
   return {
     type,
     side,
     instrument,
     limitPrice: limit_price ?? null,
+    stopPrice: stop_price ?? null,
     quantity: quantity as number,
     timeInForce: time_in_force ?? 'day',
     clientOrderId: client_order_id ?? null,
   };
 }
 
-function limitPriceRule(body: Record<string, unknown>): ValidationDetail | undefined {
-  const hasPrice = body.limit_price !== undefined && body.limit_price !== null;
-  if (body.type === 'market' && hasPrice) return { loc: ['body', 'limit_price'], msg: LIMIT_PRICE_PROHIBITED, type: 'value_error' };
-  if (body.type === 'limit' && !hasPrice) return { loc: ['body', 'limit_price'], msg: LIMIT_PRICE_REQUIRED, type: 'value_error' };
-  return undefined;
+/** Each price field the body's type requires and lacks, or prohibits and has (none for a type that is not one). */
+function priceRules(body: Record<string, unknown>): ValidationDetail[] {
+  const type = ORDER_TYPES.find((known) => known === body.type);
+  if (type === undefined) return [];
+  return PRICE_FIELDS.flatMap((field): ValidationDetail[] => {
+    const has = body[field] !== undefined && body[field] !== null;
+    const required = PRICE_FIELD_TYPES[field].includes(type);
+    if (required && !has) return [{ loc: ['body', field], msg: priceRequired(field, type), type: 'value_error' }];
+    if (!required && has) return [{ loc: ['body', field], msg: priceProhibited(field, type), type: 'value_error' }];
+    return [];
+  });
 }
 
 /** A JSON object: not an array, not null, and not a number (which the parser keeps as an object). */

@@ -32,14 +32,14 @@ function eventsJson(events: OrderEvent[]): string {
 
 /**
  * The order as clients see it. `limit_price` is written as a JSON number whose text is the
- * exact stored decimal (e.g. 101.25), so decimal-aware clients read it without rounding; so is
- * `average_fill_price`. With `events`, the order's history (GET /orders/:id, DELETE).
+ * exact stored decimal (e.g. 101.25), so decimal-aware clients read it without rounding; so are
+ * `stop_price` and `average_fill_price`. With `events`, the order's history (GET /orders/:id, DELETE).
  */
 export function orderJson(order: Order, events?: OrderEvent[]): string {
   return (
     `{"id":${text(order.id)},"client_order_id":${text(order.clientOrderId)},"created_at":${time(order.createdAt)},` +
     `"type":${text(order.type)},"side":${text(order.side)},"instrument":${text(order.instrument)},` +
-    `"limit_price":${decimalToken(order.limitPrice)},"quantity":${integer(order.quantity)},"time_in_force":${text(order.timeInForce)},` +
+    `"limit_price":${decimalToken(order.limitPrice)},"stop_price":${decimalToken(order.stopPrice ?? null)},"quantity":${integer(order.quantity)},"time_in_force":${text(order.timeInForce)},` +
     `"status":${text(order.status)},"placed_at":${time(order.placedAt)},"rejected_reason":${text(order.rejectedReason)},` +
     `"cancelled_at":${time(order.cancelledAt)},"filled_quantity":${integer(order.filledQuantity)},` +
     `"average_fill_price":${decimalToken(order.averageFillPrice)},"filled_at":${time(order.filledAt)},` +

@@ -26,7 +26,7 @@ export interface OrderAggregate {
 /** The fields of a report the fold reads (the wire's execution_report). */
 export interface ReportFields {
   exec_id: string;
-  exec_type: 'new' | 'partial_fill' | 'fill' | 'cancelled' | 'expired' | 'rejected' | 'trade_bust';
+  exec_type: 'new' | 'triggered' | 'partial_fill' | 'fill' | 'cancelled' | 'expired' | 'rejected' | 'trade_bust';
   last_qty: number;
   last_px: string | null;
   cum_qty: number;
@@ -58,6 +58,8 @@ export type FoldResult =
       order: OrderAggregate;
       /** The filled quantity changed (a fill or a bust): one `fill` event on the order's stream. */
       fillEvent: boolean;
+      /** A stop order's price was reached (a `triggered` report): one `triggered` event on the order's stream, no change. */
+      triggered: boolean;
       /** The order's status after the report, when it changed. */
       statusChange: OrderStatus | null;
       /** The terminal status this report gave the order, if it did. */
@@ -106,6 +108,8 @@ export function applyReport(order: OrderAggregate, report: ReportFields, fills: 
     fillEvent = true;
     // No status goes back to `placed`: an order with its every fill busted stays partially_filled.
     if (next.filledQuantity > 0) wanted = 'partially_filled';
+  } else if (report.exec_type === 'triggered') {
+    return { kind: 'applied', order: next, fillEvent, triggered: true, statusChange: null, terminal: null, cumMismatch: false };
   } else if (report.exec_type === 'new') {
     wanted = order.status === 'placing' ? 'placed' : order.status;
     next.placedAt ??= report.transact_time;
@@ -128,5 +132,6 @@ export function applyReport(order: OrderAggregate, report: ReportFields, fills: 
     }
     if (wanted !== 'placed') next.placedAt ??= report.transact_time;
   }
-  return { kind: 'applied', order: next, fillEvent, statusChange, terminal, cumMismatch: next.filledQuantity !== report.cum_qty };
+  const cumMismatch = next.filledQuantity !== report.cum_qty;
+  return { kind: 'applied', order: next, fillEvent, triggered: false, statusChange, terminal, cumMismatch };
 }

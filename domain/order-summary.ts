@@ -1,13 +1,14 @@
-import type { NewOrder, OrderStatus } from './order.js';
+import { hasLimitPrice, isStopType, type NewOrder, type OrderStatus } from './order.js';
 
 /**
  * The order in one line a person reads at a glance, as the Temporal Web UI shows it in the list of
  * workflows and on the workflow's page (its static summary): "buy 10 US0378331005 limit 187.25",
- * "sell 3 DE000BASF111 market".
+ * "sell 3 DE000BASF111 market", "sell 3 DE000BASF111 stop 95.00 limit 94.50".
  */
 export function orderSummary(order: NewOrder): string {
-  const price = order.type === 'limit' ? `limit ${order.limitPrice}` : 'market';
-  return `${order.side} ${order.quantity} ${order.instrument} ${price}`;
+  const stop = isStopType(order.type) ? `stop ${order.stopPrice} ` : '';
+  const price = hasLimitPrice(order.type) ? `limit ${order.limitPrice}` : 'market';
+  return `${order.side} ${order.quantity} ${order.instrument} ${stop}${price}`;
 }
 
 /** The workflow's current details (Temporal markdown): its order's live status. */

@@ -27,7 +27,11 @@
  *                         order at the close) or rejection
  * Every status an order takes is recorded with its time (table order_events, by a trigger).
  */
-export const ORDER_TYPES = ['market', 'limit'] as const;
+export const ORDER_TYPES = ['market', 'limit', 'stop', 'stop_limit'] as const;
+/** Types whose order the venue holds until its instrument's price reaches `stopPrice`, then works as a market or limit order. */
+export const STOP_ORDER_TYPES = ['stop', 'stop_limit'] as const satisfies readonly OrderType[];
+/** Types that carry a limit price (a stop_limit's, once it triggers). */
+export const LIMIT_ORDER_TYPES = ['limit', 'stop_limit'] as const satisfies readonly OrderType[];
 export const ORDER_SIDES = ['buy', 'sell'] as const;
 export const ORDER_STATUSES = [
   'pending',
@@ -40,8 +44,23 @@ export const ORDER_STATUSES = [
   'cancelled',
   'expired',
 ] as const;
-export const TIME_IN_FORCE = ['day', 'gtc'] as const;
+export const TIME_IN_FORCE = ['day', 'gtc', 'ioc', 'fok'] as const;
 export type TimeInForce = (typeof TIME_IN_FORCE)[number];
+/**
+ * Time in force that the venue decides at once when it works the order (a stop: when it
+ * triggers): `ioc` fills what can fill and cancels the rest, `fok` fills all of it or cancels it.
+ */
+export const IMMEDIATE_TIME_IN_FORCE = ['ioc', 'fok'] as const satisfies readonly TimeInForce[];
+
+export function isImmediate(timeInForce: TimeInForce): boolean {
+  return (IMMEDIATE_TIME_IN_FORCE as readonly TimeInForce[]).includes(timeInForce);
+}
+export function isStopType(type: OrderType): boolean {
+  return (STOP_ORDER_TYPES as readonly OrderType[]).includes(type);
+}
+export function hasLimitPrice(type: OrderType): boolean {
+  return (LIMIT_ORDER_TYPES as readonly OrderType[]).includes(type);
+}
 
 export type OrderType = (typeof ORDER_TYPES)[number];
 
@@ -112,7 +131,9 @@ export const STATUS_MEANINGS: Record<OrderStatus, string> = {
   pending: 'stored, while its request runs; never placed unless the API accepts it',
   accepted: 'its workflow runs (Temporal acknowledged it): it will be placed unless a cancel wins first. A 201 carries this status',
   placing: 'claimed by its workflow, which is calling the exchange',
-  placed: 'the exchange accepted it (`placed_at`) and works it; nothing filled yet',
+  placed:
+    'the exchange accepted it (`placed_at`) and works it; nothing filled yet. A `stop` or `stop_limit` order stays `placed` ' +
+    'while the exchange holds it until its price reaches `stop_price` (the `triggered` event of `GET /events` says when it did)',
   partially_filled: 'the exchange filled part of it (`filled_quantity`, `average_fill_price`) and works the rest',
   filled: 'the exchange filled all of it (`filled_at`)',
   expired: 'a `day` order the exchange did not fill by its close (`expired_at`); what was filled stays filled',
@@ -121,7 +142,8 @@ export const STATUS_MEANINGS: Record<OrderStatus, string> = {
     'died and the stale-order sweep rejected it',
   cancelled:
     'a client cancelled it (`DELETE /orders/{id}`, `cancelled_at`): before the exchange accepted it (never placed), or at the ' +
-    'exchange for the quantity still open (what was filled stays filled)',
+    'exchange for the quantity still open (what was filled stays filled); or the exchange cancelled what an `ioc` order could ' +
+    'not fill at once (the filled part stays filled), or a `fok` order it could not fill whole at once (nothing filled)',
 };
 
 /** Why an order was rejected (its `rejected_reason`), by who rejected it and when. */
@@ -134,12 +156,17 @@ export const REJECTION_REASONS = {
   staleOrder: 'Its request ended without starting its placement; rejected by the stale-order sweep',
 } as const;
 
-/** A validated order request. `limitPrice` is a decimal string, never a float. */
+/** A validated order request. `limitPrice` and `stopPrice` are decimal strings, never floats. */
 export interface NewOrder {
   type: OrderType;
   side: OrderSide;
   instrument: string;
   limitPrice: string | null;
+  /**
+   * A stop's trigger price (`stop`, `stop_limit`), null for other types. Optional: tickets of
+   * workflows started before stops existed lack it.
+   */
+  stopPrice?: string | null;
   quantity: number;
   timeInForce: TimeInForce;
   /** The client's own id for the order (1–64 visible ASCII characters), unique per account. */
@@ -201,6 +228,7 @@ export function toTicket(order: Order): OrderTicket {
     side: order.side,
     instrument: order.instrument,
     limitPrice: order.limitPrice,
+    stopPrice: order.stopPrice ?? null,
     quantity: order.quantity,
     timeInForce: order.timeInForce,
     accountId: order.accountId,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isPrice } from '../domain/decimal.js';
+import { ORDER_SIDES, ORDER_TYPES, TIME_IN_FORCE } from '../domain/order.js';
 
 // The venue's wire protocol, defined once (docs/executions.md): TCP, one JSON object per line.
 // The venue, the worker's order-entry client and the ingestion process all parse with these.
@@ -16,15 +17,14 @@ const uuid = z.uuid();
 const reqId = z.string().min(1).max(64);
 const seq = z.number().int().min(1);
 
-export const TIME_IN_FORCE = ['day', 'gtc'] as const;
-export type TimeInForce = (typeof TIME_IN_FORCE)[number];
-
 export const venueOrder = z.object({
   id: uuid,
-  type: z.enum(['market', 'limit']),
-  side: z.enum(['buy', 'sell']),
+  type: z.enum(ORDER_TYPES),
+  side: z.enum(ORDER_SIDES),
   instrument: z.string().min(1).max(12),
   limit_price: price.nullable(),
+  /** A stop's trigger price; absent in tickets of orders placed before stops existed. */
+  stop_price: price.nullable().optional(),
   quantity: quantity.min(1),
   time_in_force: z.enum(TIME_IN_FORCE),
 });
@@ -77,7 +77,11 @@ export const logonAck = z.object({ type: z.literal('logon_ack'), session: z.stri
 export const resendRequest = z.object({ type: z.literal('resend_request'), from_seq: seq, to_seq: seq });
 export const heartbeat = z.object({ type: z.literal('heartbeat'), next_seq: seq });
 
-export const EXEC_TYPES = ['new', 'partial_fill', 'fill', 'cancelled', 'expired', 'rejected', 'trade_bust'] as const;
+/**
+ * `triggered`: a stop order's price was reached and the venue works it from now on as a market or
+ * limit order (no quantity; `last_px` is the price that triggered it; the order's status stays).
+ */
+export const EXEC_TYPES = ['new', 'triggered', 'partial_fill', 'fill', 'cancelled', 'expired', 'rejected', 'trade_bust'] as const;
 export type ExecType = (typeof EXEC_TYPES)[number];
 export const VENUE_ORDER_STATUSES = ['new', 'partially_filled', 'filled', 'cancelled', 'expired', 'rejected'] as const;
 export type VenueOrderStatus = (typeof VENUE_ORDER_STATUSES)[number];

@@ -56,6 +56,7 @@ export function toVenueOrder(ticket: OrderTicket): VenueOrder {
     side: ticket.side,
     instrument: ticket.instrument,
     limit_price: ticket.limitPrice,
+    stop_price: ticket.stopPrice ?? null,
     quantity: ticket.quantity,
     time_in_force: ticket.timeInForce ?? 'day',
   };

@@ -88,9 +88,12 @@ export interface PositionWrite {
 /**
  * A `fill` row of order_stream (migration …_order_stream_fill_columns): the order's changeable
  * fields as they stand after the fill (`order`, and `expiresAt`), and the fill's report, whose
- * executions row the row names by id. Plain columns, no JSON.
+ * executions row the row names by id. Plain columns, no JSON. A stop's `triggered` report makes
+ * a row of the same shape, of kind `triggered`.
  */
 export interface FillEvent {
+  /** The row's kind: `fill` (a fill or a bust), or `triggered`. */
+  kind: 'fill' | 'triggered';
   orderId: string;
   /** The order's account: GET /events routes and catches up by it (the row's own column). */
   accountId: string;
@@ -99,8 +102,8 @@ export interface FillEvent {
   order: OrderAggregate;
   /** expires_at of the order as read: the workflow's markPlaced may set it after the venue's reports were ingested. */
   expiresAt: string | null;
-  /** The position of the order's account in its instrument after the fill (or bust). */
-  position: Position;
+  /** The position of the order's account in its instrument after the fill (or bust); null for a stop's trigger (no position change). */
+  position: Position | null;
 }
 
 /** One write pass: every order's next segment, its fills inserted before its row is updated. */
@@ -321,15 +324,16 @@ export function planBatch(items: readonly IngestItem[], reads: BatchReads): Batc
       segment = { fills: [], end: outcome.order, statusChanged: false };
       order.segments.push(segment);
     }
-    if (outcome.fillEvent) {
-      applyToPosition(order, report);
+    if (outcome.fillEvent || outcome.triggered) {
+      if (outcome.fillEvent) applyToPosition(order, report);
       segment.fills.push({
+        kind: outcome.triggered ? 'triggered' : 'fill',
         orderId: report.order_id,
         accountId: String(order.row.account_id),
         report,
         order: outcome.order,
         expiresAt: isoOrNull(order.row.expires_at),
-        position: order.position.position,
+        position: outcome.fillEvent ? order.position.position : null,
       });
     }
     segment.end = outcome.order;

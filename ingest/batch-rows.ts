@@ -109,7 +109,7 @@ const fillRow = (fill: FillEvent, executionId: string): CopyValue[] => {
   return [
     fill.orderId,
     fill.accountId,
-    'fill',
+    fill.kind,
     executionId,
     order.status,
     order.filledQuantity,
@@ -121,10 +121,10 @@ const fillRow = (fill: FillEvent, executionId: string): CopyValue[] => {
     order.rejectedAt,
     order.rejectedReason,
     fill.expiresAt,
-    fill.position.quantity,
-    moneyText(fill.position.averageEntryPrice),
-    moneyText(fill.position.realizedPnl),
-    fill.position.updatedAt,
+    fill.position?.quantity ?? null,
+    fill.position ? moneyText(fill.position.averageEntryPrice) : null,
+    fill.position ? moneyText(fill.position.realizedPnl) : null,
+    fill.position?.updatedAt ?? null,
   ];
 };
 

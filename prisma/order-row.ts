@@ -8,7 +8,7 @@ import { Prisma } from './generated/client.js';
 // fields as the text its rows' JSON state holds: integers and timestamps as text too.
 
 export const ORDER_COLUMNS = Prisma.sql`o."id", o."type"::text AS "type", o."side"::text AS "side", o."instrument",
-  o."limit_price"::text AS "limit_price", o."quantity", o."status"::text AS "status", o."created_at", o."placed_at",
+  o."limit_price"::text AS "limit_price", o."stop_price"::text AS "stop_price", o."quantity", o."status"::text AS "status", o."created_at", o."placed_at",
   o."rejected_at", o."rejected_reason", o."cancelled_at", o."time_in_force"::text AS "time_in_force", o."filled_quantity",
   o."filled_notional"::text AS "filled_notional", o."filled_at", o."expired_at", o."expires_at", o."account_id", o."client_order_id"`;
 
@@ -18,6 +18,8 @@ export interface OrderRecord {
   side: string;
   instrument: string;
   limit_price: string | null;
+  /** Absent from the JSON state of stream rows written before the column existed (null then). */
+  stop_price?: string | null;
   quantity: number | string;
   status: string;
   created_at: Date | string;
@@ -46,6 +48,7 @@ export function toOrder(row: OrderRecord): Order {
     instrument: row.instrument,
     // NUMERIC(18,2) as text: always two decimals.
     limitPrice: row.limit_price,
+    stopPrice: row.stop_price ?? null,
     quantity: Number(row.quantity),
     timeInForce: row.time_in_force as TimeInForce,
     status: row.status as OrderStatus,

@@ -101,6 +101,7 @@ const COLUMNS = `s."tx", s."id" AS "stream_id", s."order_id" AS "id", s."account
   ${fixed('type', 'o."type"::text')} AS "type", ${fixed('side', 'o."side"::text')} AS "side",
   ${fixed('instrument', 'o."instrument"')} AS "instrument",
   (${fixed('limit_price', 'o."limit_price"::text')})::numeric(18,2)::text AS "limit_price",
+  (${fixed('stop_price', 'o."stop_price"::text')})::numeric(18,2)::text AS "stop_price",
   ${fixed('quantity', 'o."quantity"::text')} AS "quantity",
   ${changed('status', 's."status"::text')} AS "status",
   ${fixed('created_at', iso('o."created_at"'))} AS "created_at",

@@ -37,9 +37,9 @@ export class OrdersRepository {
     const accountId = this.accountId ?? DEMO_ACCOUNT_ID;
     try {
       const rows = await this.db.$queryRaw<OrderRecord[]>`
-        INSERT INTO "orders" AS o ("type", "side", "instrument", "limit_price", "quantity", "time_in_force", "idempotency_key",
+        INSERT INTO "orders" AS o ("type", "side", "instrument", "limit_price", "stop_price", "quantity", "time_in_force", "idempotency_key",
           "account_id", "client_order_id")
-        VALUES (${order.type}::"OrderType", ${order.side}::"OrderSide", ${order.instrument}, ${order.limitPrice}::numeric,
+        VALUES (${order.type}::"OrderType", ${order.side}::"OrderSide", ${order.instrument}, ${order.limitPrice}::numeric, ${order.stopPrice ?? null}::numeric,
           ${order.quantity}::int, ${order.timeInForce}::"TimeInForce", ${idempotencyKey ?? null}, ${accountId}::uuid,
           ${order.clientOrderId ?? null})
         RETURNING ${ORDER_COLUMNS}`;

@@ -90,6 +90,14 @@ export class Book {
     return this.emit(order, 'trade_bust', fill.last_qty, fill.last_px, execId, text);
   }
 
+  /** Says that a held stop order's price was reached (`px`, the price that reached it): from now on it is worked. */
+  trigger(orderId: string, px: string): ExecutionReport | BookError {
+    const order = this.orders.get(orderId);
+    if (!order) return 'unknown_order';
+    if (!isWorking(order)) return 'not_working';
+    return this.emit(order, 'triggered', 0, priceText(priceUnits(px)), null, null);
+  }
+
   /** Ends a working order for its open quantity (what was filled stays filled). */
   end(orderId: string, how: 'cancelled' | 'expired' | 'rejected', text: string | null = null): ExecutionReport | BookError {
     const order = this.orders.get(orderId);
@@ -135,7 +143,7 @@ export class Book {
       cumQty -= lastQty;
       notional -= notionalUnits(lastQty, lastPx!);
       status = cumQty === 0 ? 'new' : 'partially_filled';
-    } else if (execType !== 'new') {
+    } else if (execType !== 'new' && execType !== 'triggered') {
       status = execType;
     }
     const quantity = order.record.order.quantity;
@@ -173,6 +181,7 @@ export class Book {
     order.status = report.order_status;
     if (order.firstSeq === 0) order.firstSeq = report.seq;
     order.lastSeq = report.seq;
+    if (report.exec_type === 'triggered') order.triggered = true;
     if (report.exec_type === 'trade_bust' && report.ref_exec_id !== null) {
       order.busted ??= new Set();
       order.busted.add(report.ref_exec_id);

@@ -25,6 +25,17 @@ const fillRequest = z
     px: z.string().refine(isPrice, 'must be a decimal with at most 4 decimals').optional(),
   })
   .strict();
+const priceRequest = z
+  .object({
+    instrument: z.string().min(1).max(12),
+    price: z
+      .string()
+      .refine(isPrice, 'must be a decimal with at most 4 decimals')
+      .refine((px) => /[1-9]/.test(px), 'must be greater than 0'),
+    /** How much of an `ioc` or `fok` order can fill at once at this price; null: all of it; absent: as it was. */
+    available_quantity: z.number().int().min(0).nullable().optional(),
+  })
+  .strict();
 const bustRequest = z.object({ exec_id: z.string().min(1).max(64) }).strict();
 const endRequest = z.object({ order_id: z.uuid() }).strict();
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -39,7 +50,7 @@ const BOOK_ERRORS: Record<BookError, [number, string]> = {
 
 /**
  * The venue's control port (HTTP JSON, for tests and demos; docs/executions.md): fault
- * switches, scripted fills, busts, cancels and expiries, the load mode, and the venue's view of
+ * switches, scripted fills, instruments' prices, busts, cancels and expiries, the load mode, and the venue's view of
  * an order and of itself. Every body is checked by a zod schema; a bad one is a 400 naming it.
  */
 export function createControlServer(deps: ControlDeps): http.Server {
@@ -61,6 +72,10 @@ export function createControlServer(deps: ControlDeps): http.Server {
       const order = book.get(request.order_id);
       const px = request.px ?? (order && isWorking(order) ? simulation.priceOf(order.record.order.instrument) : '1');
       return answer(book.fill(request.order_id, request.qty, px));
+    },
+    'POST /control/price': (body) => {
+      const request = priceRequest.parse(body);
+      return [200, simulation.setPrice(request.instrument, request.price, request.available_quantity)];
     },
     'POST /control/bust': async (body) => answer(await book.bust(bustRequest.parse(body).exec_id, 'trade bust by the control port')),
     'POST /control/cancel': (body) => answer(book.end(endRequest.parse(body).order_id, 'cancelled', 'cancelled by the venue')),

@@ -1,3 +1,4 @@
+import { isStopType } from '../../domain/order.js';
 import { VENUE_TERMINAL_STATUSES, type VenueOrderStatus } from '../protocol.js';
 import type { OrderRecord } from './log-lines.js';
 
@@ -27,6 +28,13 @@ export interface WorkingOrder extends OrderState {
    * port busts one, dropped when the order ends (a finished order's fills cannot be busted).
    */
   busted?: Set<string>;
+  /** A stop order whose price was reached (its `triggered` report is in the log): worked as a market or limit order. */
+  triggered?: true;
+}
+
+/** A stop order the venue still holds: not worked until its instrument's price reaches its stop price. */
+export function isUntriggeredStop(order: WorkingOrder): boolean {
+  return isStopType(order.record.order.type) && order.triggered !== true;
 }
 
 export function isWorking(order: OrderState): order is WorkingOrder {

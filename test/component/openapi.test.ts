@@ -7,7 +7,7 @@ import { buildOpenApiDocument, HTTP_METHODS, type OpenApiDocument, ORDER_STATUS_
 import { orderRequestSchema, parseOrderRequest } from '../../api/order-request.js';
 import { type ApiServer, startApiServer } from '../../api/server.js';
 import { createLogger } from '../../config/logger.js';
-import { ORDER_STATUSES } from '../../domain/order.js';
+import { IMMEDIATE_TIME_IN_FORCE, ORDER_STATUSES, ORDER_TYPES } from '../../domain/order.js';
 import { testConfig } from '../support/config.js';
 import { startAppWithFakes } from '../support/fakes.js';
 import { postJson, request } from '../support/http.js';
@@ -151,15 +151,37 @@ describe('GET /openapi.json', () => {
   });
 
   it("documents the request body as one closed schema per order type, told apart by `type`, with the validator's fields", () => {
-    const { OrderRequest, MarketOrderRequest, LimitOrderRequest, Order, OrderStatus } = served.components.schemas;
+    const { OrderRequest, MarketOrderRequest, LimitOrderRequest, StopOrderRequest, StopLimitOrderRequest, Order, OrderStatus } =
+      served.components.schemas;
     const ref = (name: string) => `#/components/schemas/${name}`;
     expect(OrderRequest).toMatchObject({
-      oneOf: [{ $ref: ref('MarketOrderRequest') }, { $ref: ref('LimitOrderRequest') }],
-      discriminator: { propertyName: 'type', mapping: { market: ref('MarketOrderRequest'), limit: ref('LimitOrderRequest') } },
+      oneOf: [
+        { $ref: ref('MarketOrderRequest') },
+        { $ref: ref('LimitOrderRequest') },
+        { $ref: ref('StopOrderRequest') },
+        { $ref: ref('StopLimitOrderRequest') },
+      ],
+      discriminator: {
+        propertyName: 'type',
+        mapping: {
+          market: ref('MarketOrderRequest'),
+          limit: ref('LimitOrderRequest'),
+          stop: ref('StopOrderRequest'),
+          stop_limit: ref('StopLimitOrderRequest'),
+        },
+      },
     });
+    // Each type requires its prices and takes the others only as absent or null.
+    expect(StopOrderRequest?.required).toEqual(expect.arrayContaining(['stop_price']));
+    expect(StopOrderRequest?.properties).toMatchObject({ limit_price: { type: 'null' } });
+    expect(StopLimitOrderRequest?.required).toEqual(expect.arrayContaining(['stop_price', 'limit_price']));
+    expect(MarketOrderRequest?.properties).toMatchObject({ stop_price: { type: 'null' } });
+    expect(LimitOrderRequest?.properties).toMatchObject({ stop_price: { type: 'null' } });
     for (const [schema, type] of [
       [MarketOrderRequest, 'market'],
       [LimitOrderRequest, 'limit'],
+      [StopOrderRequest, 'stop'],
+      [StopLimitOrderRequest, 'stop_limit'],
     ] as const) {
       expect(schema).toMatchObject({ type: 'object', additionalProperties: false, properties: { type: { const: type } } });
       expect(Object.keys(schema?.properties as object)).toEqual(Object.keys(orderRequestSchema.shape));
@@ -180,6 +202,7 @@ describe('GET /openapi.json', () => {
       'side',
       'instrument',
       'limit_price',
+      'stop_price',
       'quantity',
       'time_in_force',
       'status',
@@ -346,6 +369,7 @@ describe('the contract check of test/support/http.ts', () => {
     side: 'buy',
     instrument: 'US0378331005',
     limit_price: 187.25,
+    stop_price: null,
     quantity: 10,
     status: 'accepted',
     placed_at: null,
@@ -425,13 +449,21 @@ describe('the documented examples', () => {
   const requests = post?.requestBody?.content['application/json']?.examples ?? {};
   const answers = post?.responses['201']?.content?.['application/json']?.examples ?? {};
 
-  it('has a request example for each order type, each with its 201 answer', () => {
-    expect(Object.keys(requests).sort()).toEqual(['limit', 'market']);
+  it('has a request example for each order type and each immediate time in force, each with its 201 answer', () => {
+    expect(Object.keys(requests).sort()).toEqual([...ORDER_TYPES, ...IMMEDIATE_TIME_IN_FORCE].sort());
     expect(Object.keys(answers).sort()).toEqual(Object.keys(requests).sort());
-    for (const [name, { value }] of Object.entries(requests)) expect(value, name).toMatchObject({ type: name });
+    for (const [name, { value }] of Object.entries(requests)) {
+      expect(value, name).toMatchObject((ORDER_TYPES as readonly string[]).includes(name) ? { type: name } : { time_in_force: name });
+    }
     // As the API answers: status accepted, a limit order with its price, a market order with null.
     expect(answers.limit?.value).toMatchObject({ type: 'limit', status: 'accepted', limit_price: requests.limit?.value.limit_price });
-    expect(answers.market?.value).toMatchObject({ type: 'market', status: 'accepted', limit_price: null });
+    expect(answers.market?.value).toMatchObject({ type: 'market', status: 'accepted', limit_price: null, stop_price: null });
+    expect(answers.stop?.value).toMatchObject({ type: 'stop', limit_price: null, stop_price: requests.stop?.value.stop_price });
+    expect(answers.stop_limit?.value).toMatchObject({
+      type: 'stop_limit',
+      limit_price: requests.stop_limit?.value.limit_price,
+      stop_price: requests.stop_limit?.value.stop_price,
+    });
   });
 
   it.each(examples.map((example) => [example.name, example] as const))('%s validates against its own schema', (_name, example) => {

@@ -107,7 +107,7 @@ describe('migration …_order_stream_fill_columns', () => {
     const { rows: old } = await pool.query<{ tx: string; id: string }>('SELECT tx::text, id::text FROM order_stream ORDER BY tx, id');
     expect(old).toHaveLength(3);
 
-    // This one first; later ones (the writer below needs them) after it.
+    // This migration first; later ones (the writer below needs them) after it.
     expect((await applyMigrations(url))[0]).toBe(MIGRATION);
     const items = [report(orderId, 2, 6, '10.5', 10)].map((r) => ({
       seq: r.seq,

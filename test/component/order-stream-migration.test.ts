@@ -6,6 +6,7 @@ import { generateApiKey } from '../../api/api-key-secrets.js';
 import { eventData } from '../../api/event-frames.js';
 import { DEMO_ACCOUNT_ID } from '../../domain/accounts.js';
 import { createPrismaClient, type PrismaClient } from '../../prisma/client.js';
+import { Prisma } from '../../prisma/generated/client.js';
 import { applyMigrations } from '../../prisma/migrate.js';
 import { ORDER_COLUMNS, type OrderRecord, toOrder } from '../../prisma/order-row.js';
 import { ACCOUNT_ROWS_AFTER_SQL, ORDER_ROWS_AFTER_SQL } from '../../prisma/order-stream.js';
@@ -95,10 +96,13 @@ const setStatus = (orderId: string, status: string) =>
   db.query(`UPDATE orders SET status = $2::"OrderStatus" WHERE id = $1`, [orderId, status]);
 
 /** The rows of these orders, in stream order: SSE id, order, and each one's data as the reader before this migration made it. */
+/** ORDER_COLUMNS without the columns added after this migration (orders of its version lack them). */
+const COLUMNS_BEFORE = Prisma.raw(ORDER_COLUMNS.sql.replace(', o."stop_price"::text AS "stop_price"', ''));
+
 async function servedBefore(orderIds: string[]): Promise<{ id: string; orderId: string; data: string }[]> {
   // The reader of the version before: the state through jsonb_populate_record as an orders row.
   const rows = await prisma.$queryRaw<(OrderRecord & { tx: string; stream_id: string; kind: string; at: Date; execution: unknown })[]>`
-    SELECT s."tx"::text AS "tx", s."id"::text AS "stream_id", s."kind", s."at", s."execution", ${ORDER_COLUMNS}
+    SELECT s."tx"::text AS "tx", s."id"::text AS "stream_id", s."kind", s."at", s."execution", ${COLUMNS_BEFORE}
     FROM "order_stream" s CROSS JOIN LATERAL jsonb_populate_record(NULL::"orders", s."state") o
     WHERE s."order_id" = ANY(${orderIds}::uuid[]) ORDER BY s."tx", s."id"`;
   return rows.map((row) => {

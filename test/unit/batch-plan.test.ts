@@ -119,6 +119,26 @@ const states = (fills: FillEvent[]) =>
   }));
 
 describe('planBatch', () => {
+  it("a stop's triggered report: stored, one `triggered` stream row between its fills, no status change of its own", () => {
+    const reports = [
+      report(A, { exec_type: 'triggered', order_status: 'new', last_px: '110.0000' }),
+      fill(A, 4, '110.0000', 4),
+      fill(A, 6, '110.0000', 10, { exec_type: 'fill', order_status: 'filled' }),
+    ];
+    const plan = planBatch(
+      reports.map((r) => item(r)),
+      reads([row(A)]),
+    );
+    expect(plan.executions).toEqual(reports);
+    expect(plan.result).toMatchObject({ applied: 3, rejects: [] });
+    const rows = plan.passes.flatMap((pass) => pass.fills);
+    expect(rows.map((event) => [event.kind, event.report.exec_type, event.order.status])).toEqual([
+      ['triggered', 'triggered', 'placed'],
+      ['fill', 'partial_fill', 'partially_filled'],
+      ['fill', 'fill', 'filled'],
+    ]);
+  });
+
   it('a market order in one batch: a pass per status it goes through, each pass its fills before its update', () => {
     const reports = [
       report(A, { exec_type: 'new', order_status: 'new' }),
@@ -320,7 +340,7 @@ describe("a batch's positions", () => {
     );
     const events = plan.passes.flatMap((pass) => pass.fills);
     // The events of a pass are by order: A's then B's, each with the position right after its own fill.
-    expect(events.map((event) => [event.report.exec_id, money(event.position)])).toEqual([
+    expect(events.map((event) => [event.report.exec_id, money(event.position!)])).toEqual([
       [buy.exec_id, { quantity: 4, average: '10.000000', pnl: '0.000000' }],
       [sell.exec_id, { quantity: -2, average: '11.000000', pnl: '4.000000' }],
     ]);
@@ -359,10 +379,10 @@ describe("a batch's positions", () => {
       }),
     );
     const events = plan.passes.flatMap((pass) => pass.fills);
-    expect(money(events[0]!.position)).toEqual({ quantity: 8, average: '10.750000', pnl: '8.000000' });
+    expect(money(events[0]!.position!)).toEqual({ quantity: 8, average: '10.750000', pnl: '8.000000' });
     // Without S1: sold 4 @ 12 (short 4 @ 12), then bought 2 @ 13: short 2, (12 − 13) × 2 realised.
-    expect(money(events[1]!.position)).toEqual({ quantity: -2, average: '12.000000', pnl: '-2.000000' });
-    expect(events[1]!.position.updatedAt).toBe(bust.transact_time);
+    expect(money(events[1]!.position!)).toEqual({ quantity: -2, average: '12.000000', pnl: '-2.000000' });
+    expect(events[1]!.position!.updatedAt).toBe(bust.transact_time);
     expect(money(plan.positions[0]!.position)).toEqual({ quantity: -2, average: '12.000000', pnl: '-2.000000' });
   });
 });

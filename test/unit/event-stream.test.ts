@@ -107,6 +107,25 @@ describe('event frames', () => {
     expect(() => eventData({ ...row(1, 'a', 'o'), execution: { last_px: '1 0' } })).toThrow(/Invalid number/);
   });
 
+  it("carry a stop's trigger as its execution (kind and SSE event `triggered`), and no execution for a status", () => {
+    const trigger = {
+      exec_id: 'T1',
+      exec_type: 'triggered',
+      last_qty: 0,
+      last_px: '110.0000',
+      cum_qty: 0,
+      leaves_qty: 10,
+      transact_time: 'T',
+    };
+    const source: StreamRow = { ...row(1, 'a', 'o'), kind: 'triggered', execution: trigger };
+    expect(JSON.parse(eventData(source))).toMatchObject({
+      kind: 'triggered',
+      execution: { exec_id: 'T1', exec_type: 'triggered', quantity: 0, price: 110, cum_quantity: 0, leaves_quantity: 10 },
+    });
+    expect(toStreamEvent(source).frame).toContain('\nevent:triggered\n');
+    expect(JSON.parse(eventData({ ...source, kind: 'status' })).execution).toBeNull();
+  });
+
   it('carry ids that name their position', () => {
     const position = { tx: 764n, id: 102n };
     expect(eventIdOf(position)).toBe('7640000000000102');

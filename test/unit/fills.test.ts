@@ -31,6 +31,14 @@ const fill = (execId: string, qty: number, px: string, cum: number): ReportField
 });
 
 describe('applyReport', () => {
+  it("takes a stop's triggered report as an event that changes nothing of the order (it stays placed)", () => {
+    const placed = order();
+    const triggered = applyReport(placed, { ...fill('t', 0, '110.0000', 0), exec_type: 'triggered' }, new Map());
+    expect(triggered).toMatchObject({ kind: 'applied', triggered: true, fillEvent: false, statusChange: null, terminal: null });
+    if (triggered.kind !== 'applied') throw new Error();
+    expect(triggered.order).toEqual(placed);
+  });
+
   it('adds fills exactly and moves placed -> partially_filled -> filled, the last one terminal', () => {
     const fills = new Map<string, KnownFill>();
     const first = applyReport(order(), fill('a', 4, '10.0001', 4), fills);

@@ -35,13 +35,31 @@ describe('POST /orders accepts valid bodies', () => {
     {
       name: 'market buy without limit_price',
       body: market,
-      expected: { type: 'market', side: 'buy', instrument: ISIN, limitPrice: null, quantity: 10, timeInForce: 'day', clientOrderId: null },
+      expected: {
+        type: 'market',
+        side: 'buy',
+        instrument: ISIN,
+        limitPrice: null,
+        stopPrice: null,
+        quantity: 10,
+        timeInForce: 'day',
+        clientOrderId: null,
+      },
       priceToken: 'null',
     },
     {
       name: 'market sell with limit_price null',
       body: { ...market, side: 'sell', limit_price: null },
-      expected: { type: 'market', side: 'sell', instrument: ISIN, limitPrice: null, quantity: 10, timeInForce: 'day', clientOrderId: null },
+      expected: {
+        type: 'market',
+        side: 'sell',
+        instrument: ISIN,
+        limitPrice: null,
+        stopPrice: null,
+        quantity: 10,
+        timeInForce: 'day',
+        clientOrderId: null,
+      },
       priceToken: 'null',
     },
     {
@@ -52,6 +70,7 @@ describe('POST /orders accepts valid bodies', () => {
         side: 'sell',
         instrument: ISIN,
         limitPrice: '10.25',
+        stopPrice: null,
         quantity: 10,
         timeInForce: 'day',
         clientOrderId: null,
@@ -61,37 +80,91 @@ describe('POST /orders accepts valid bodies', () => {
     {
       name: 'limit with a JSON number 10.25',
       body: raw('"limit_price":10.25'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '10.25', quantity: 1, timeInForce: 'day', clientOrderId: null },
+      expected: {
+        type: 'limit',
+        side: 'buy',
+        instrument: ISIN,
+        limitPrice: '10.25',
+        stopPrice: null,
+        quantity: 1,
+        timeInForce: 'day',
+        clientOrderId: null,
+      },
       priceToken: '10.25',
     },
     {
       name: 'limit with the string "0.10" (kept with its trailing zero)',
       body: raw('"limit_price":"0.10"'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '0.10', quantity: 1, timeInForce: 'day', clientOrderId: null },
+      expected: {
+        type: 'limit',
+        side: 'buy',
+        instrument: ISIN,
+        limitPrice: '0.10',
+        stopPrice: null,
+        quantity: 1,
+        timeInForce: 'day',
+        clientOrderId: null,
+      },
       priceToken: '0.10',
     },
     {
       name: 'limit with the JSON number 0.1 (written back with two places)',
       body: raw('"limit_price":0.1'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '0.10', quantity: 1, timeInForce: 'day', clientOrderId: null },
+      expected: {
+        type: 'limit',
+        side: 'buy',
+        instrument: ISIN,
+        limitPrice: '0.10',
+        stopPrice: null,
+        quantity: 1,
+        timeInForce: 'day',
+        clientOrderId: null,
+      },
       priceToken: '0.10',
     },
     {
       name: 'limit with an integer price 7',
       body: raw('"limit_price":7'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '7.00', quantity: 1, timeInForce: 'day', clientOrderId: null },
+      expected: {
+        type: 'limit',
+        side: 'buy',
+        instrument: ISIN,
+        limitPrice: '7.00',
+        stopPrice: null,
+        quantity: 1,
+        timeInForce: 'day',
+        clientOrderId: null,
+      },
       priceToken: '7.00',
     },
     {
       name: 'limit with the smallest positive price 0.01',
       body: raw('"limit_price":0.01'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '0.01', quantity: 1, timeInForce: 'day', clientOrderId: null },
+      expected: {
+        type: 'limit',
+        side: 'buy',
+        instrument: ISIN,
+        limitPrice: '0.01',
+        stopPrice: null,
+        quantity: 1,
+        timeInForce: 'day',
+        clientOrderId: null,
+      },
       priceToken: '0.01',
     },
     {
       name: 'limit with 10.250 (trailing zero, still two significant places)',
       body: raw('"limit_price":10.250'),
-      expected: { type: 'limit', side: 'buy', instrument: ISIN, limitPrice: '10.25', quantity: 1, timeInForce: 'day', clientOrderId: null },
+      expected: {
+        type: 'limit',
+        side: 'buy',
+        instrument: ISIN,
+        limitPrice: '10.25',
+        stopPrice: null,
+        quantity: 1,
+        timeInForce: 'day',
+        clientOrderId: null,
+      },
       priceToken: '10.25',
     },
     {
@@ -102,6 +175,7 @@ describe('POST /orders accepts valid bodies', () => {
         side: 'buy',
         instrument: ISIN,
         limitPrice: '9999999999999999.99',
+        stopPrice: null,
         quantity: 1,
         timeInForce: 'day',
         clientOrderId: null,
@@ -111,7 +185,16 @@ describe('POST /orders accepts valid bodies', () => {
     {
       name: 'quantity 1 (the smallest)',
       body: { ...market, quantity: 1 },
-      expected: { type: 'market', side: 'buy', instrument: ISIN, limitPrice: null, quantity: 1, timeInForce: 'day', clientOrderId: null },
+      expected: {
+        type: 'market',
+        side: 'buy',
+        instrument: ISIN,
+        limitPrice: null,
+        stopPrice: null,
+        quantity: 1,
+        timeInForce: 'day',
+        clientOrderId: null,
+      },
       priceToken: 'null',
     },
     {
@@ -122,6 +205,7 @@ describe('POST /orders accepts valid bodies', () => {
         side: 'buy',
         instrument: ISIN,
         limitPrice: null,
+        stopPrice: null,
         quantity: 2147483647,
         timeInForce: 'day',
         clientOrderId: null,
@@ -136,6 +220,7 @@ describe('POST /orders accepts valid bodies', () => {
         side: 'buy',
         instrument: 'ÄÖÜäöüßéèêëï',
         limitPrice: null,
+        stopPrice: null,
         quantity: 10,
         timeInForce: 'day',
         clientOrderId: null,
@@ -150,6 +235,7 @@ describe('POST /orders accepts valid bodies', () => {
         side: 'buy',
         instrument: '😀'.repeat(12),
         limitPrice: null,
+        stopPrice: null,
         quantity: 10,
         timeInForce: 'day',
         clientOrderId: null,
@@ -157,6 +243,55 @@ describe('POST /orders accepts valid bodies', () => {
       priceToken: 'null',
     },
   ];
+
+  const stopCases: ValidCase[] = [
+    {
+      name: 'stop buy with stop_price "110.50", ioc',
+      body: { ...market, type: 'stop', stop_price: '110.50', time_in_force: 'ioc' },
+      expected: {
+        type: 'stop',
+        side: 'buy',
+        instrument: ISIN,
+        limitPrice: null,
+        stopPrice: '110.50',
+        quantity: 10,
+        timeInForce: 'ioc',
+        clientOrderId: null,
+      },
+      priceToken: 'null',
+    },
+    {
+      name: 'stop_limit sell with the JSON numbers 95 and 94.5, fok',
+      body: rawMarket('"type":"stop_limit","stop_price":95,"limit_price":94.5,"time_in_force":"fok"').replace('"type":"market",', ''),
+      expected: {
+        type: 'stop_limit',
+        side: 'buy',
+        instrument: ISIN,
+        limitPrice: '94.50',
+        stopPrice: '95.00',
+        quantity: 1,
+        timeInForce: 'fok',
+        clientOrderId: null,
+      },
+      priceToken: '94.50',
+    },
+    {
+      name: 'limit with stop_price null (counts as absent), gtc',
+      body: { ...limit, stop_price: null, time_in_force: 'gtc' },
+      expected: {
+        type: 'limit',
+        side: 'sell',
+        instrument: ISIN,
+        limitPrice: '10.25',
+        stopPrice: null,
+        quantity: 10,
+        timeInForce: 'gtc',
+        clientOrderId: null,
+      },
+      priceToken: '10.25',
+    },
+  ];
+  cases.push(...stopCases);
 
   it.each(cases)('$name → 201', async ({ body, expected, priceToken }) => {
     const response = await post(body);
@@ -190,6 +325,8 @@ describe('POST /orders accepts valid bodies', () => {
       workflow_id: `order-${id}`,
     });
     expect(response.text).toContain(`"limit_price":${priceToken}`);
+    expect(response.text).toContain(`"stop_price":${expected.stopPrice ?? 'null'}`);
+    expect(response.body).toMatchObject({ time_in_force: expected.timeInForce });
     expect(response.text).toContain(`"quantity":${expected.quantity}`);
 
     // The workflow was started once, with the order as stored.
@@ -214,7 +351,7 @@ describe('POST /orders rejects invalid bodies with 422', () => {
 
   const missing = (field: string): Expected => ({ field, msg: 'Field required', type: 'missing' });
   const extra = (field: string): Expected => ({ field, msg: 'Extra inputs are not permitted', type: 'extra_forbidden' });
-  const typeError: Expected = { field: 'type', msg: "Input should be 'market' or 'limit'" };
+  const typeError: Expected = { field: 'type', msg: "Input should be 'market', 'limit', 'stop' or 'stop_limit'" };
   const sideError: Expected = { field: 'side', msg: "Input should be 'buy' or 'sell'" };
   const lengthError: Expected = { field: 'instrument', msg: 'String should have exactly 12 characters' };
   const notString: Expected = { field: 'instrument', msg: 'Input should be a valid string' };
@@ -232,7 +369,7 @@ describe('POST /orders rejects invalid bodies with 422', () => {
 
   const cases: InvalidCase[] = [
     // type
-    { name: 'type "stop"', body: { ...market, type: 'stop' }, errors: [typeError] },
+    { name: 'type "stop_market"', body: { ...market, type: 'stop_market' }, errors: [typeError] },
     { name: 'type "MARKET" (case matters)', body: { ...market, type: 'MARKET' }, errors: [typeError] },
     { name: 'type as a number', body: { ...market, type: 1 }, errors: [typeError] },
     { name: 'type null', body: { ...market, type: null }, errors: [typeError] },
@@ -272,6 +409,55 @@ describe('POST /orders rejects invalid bodies with 422', () => {
       body: { ...limit, limit_price: null },
       errors: [{ field: 'limit_price', msg: REQUIRED, type: 'value_error' }],
     },
+    // stop_price and limit_price against the stop types
+    ...(['market', 'limit'] as const).map((type) => ({
+      name: `${type} with stop_price`,
+      body: { ...(type === 'market' ? market : limit), stop_price: '9.00' },
+      errors: [{ field: 'stop_price', msg: `Providing a \`stop_price\` is prohibited for type \`${type}\``, type: 'value_error' }],
+    })),
+    ...(['stop', 'stop_limit'] as const).map((type) => ({
+      name: `${type} without stop_price`,
+      body: { ...limit, type, limit_price: type === 'stop' ? undefined : '10.25' },
+      errors: [{ field: 'stop_price', msg: `Attribute \`stop_price\` is required for type \`${type}\``, type: 'value_error' }],
+    })),
+    {
+      name: 'stop with limit_price',
+      body: { ...market, type: 'stop', stop_price: '11.00', limit_price: '10.00' },
+      errors: [{ field: 'limit_price', msg: 'Providing a `limit_price` is prohibited for type `stop`', type: 'value_error' }],
+    },
+    {
+      name: 'stop_limit without limit_price (stop_price null too: both named)',
+      body: { ...market, type: 'stop_limit', stop_price: null },
+      errors: [
+        { field: 'limit_price', msg: 'Attribute `limit_price` is required for type `stop_limit`', type: 'value_error' },
+        { field: 'stop_price', msg: 'Attribute `stop_price` is required for type `stop_limit`', type: 'value_error' },
+      ],
+    },
+    // stop_price values: the limit_price rules
+    ...(
+      [
+        ['10.255', 'Decimal input should have no more than 2 decimal places', 'decimal_max_places'],
+        ['0', 'Input should be greater than 0', 'greater_than'],
+        ['-1', 'Input should be greater than 0', 'greater_than'],
+        ['1e2', 'Input should be a valid decimal', 'decimal_parsing'],
+        ['10000000000000000', 'Input should be less than or equal to 9999999999999999.99', 'less_than_equal'],
+      ] as const
+    ).map(([price, msg, type]) => ({
+      name: `stop_price "${price}"`,
+      body: { ...market, type: 'stop', stop_price: price },
+      errors: [{ field: 'stop_price', msg, type }],
+    })),
+    {
+      name: 'stop_price true',
+      body: { ...market, type: 'stop', stop_price: true },
+      errors: [{ field: 'stop_price', msg: 'Input should be a valid decimal' }],
+    },
+    // time_in_force
+    ...['IOC', 'fak', 'gtd', 1].map((tif) => ({
+      name: `time_in_force ${JSON.stringify(tif)}`,
+      body: { ...market, time_in_force: tif },
+      errors: [{ field: 'time_in_force', msg: "Input should be 'day', 'gtc', 'ioc' or 'fok'" }],
+    })),
     // limit_price values
     { name: 'limit_price with 3 decimal places (number)', body: raw('"limit_price":10.255'), errors: [tooManyPlaces] },
     { name: 'limit_price with 3 decimal places (string)', body: { ...limit, limit_price: '10.255' }, errors: [tooManyPlaces] },

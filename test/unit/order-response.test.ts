@@ -17,6 +17,7 @@ function reference(order: Order, events?: OrderEvent[]): string {
     side: order.side,
     instrument: order.instrument,
     limit_price: order.limitPrice === null ? null : new LosslessNumber(order.limitPrice),
+    stop_price: order.stopPrice ? new LosslessNumber(order.stopPrice) : null,
     quantity: order.quantity,
     time_in_force: order.timeInForce,
     status: order.status,
@@ -57,6 +58,7 @@ describe('orderJson', () => {
         },
       ),
       storedOrder({ type: 'limit', limitPrice: '0.01', side: 'sell', timeInForce: 'gtc' }, { status: 'filled', filledQuantity: 5 }),
+      storedOrder({ type: 'stop_limit', limitPrice: '94.50', stopPrice: '95.00', side: 'sell', timeInForce: 'fok' }),
     ];
     const events: OrderEvent[] = [
       { status: 'pending', at: time, reason: null, actor: 'system' },

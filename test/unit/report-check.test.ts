@@ -101,6 +101,17 @@ const variants = (): unknown[] => {
   }
   // Fields that are only valid together with a value that is not the default above.
   out.push({ ...base, exec_type: 'trade_bust', ref_exec_id: 'E-40', text: 'busted by the venue' });
+  // A stop's trigger: no quantity, the price that reached the stop, nothing filled yet.
+  out.push({
+    ...base,
+    exec_type: 'triggered',
+    order_status: 'new',
+    last_qty: 0,
+    last_px: '110.0000',
+    cum_qty: 0,
+    leaves_qty: 10,
+    avg_px: null,
+  });
   return out;
 };
 
