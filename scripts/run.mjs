@@ -178,7 +178,11 @@ function summariseFailures(status) {
 }
 
 function firstLine(text) {
-  return String(text ?? '').split('\n').find((line) => line.trim() !== '') ?? '(no message)';
+  return (
+    String(text ?? '')
+      .split('\n')
+      .find((line) => line.trim() !== '') ?? '(no message)'
+  );
 }
 
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
