@@ -202,3 +202,56 @@ function toDetails(issue: z.core.$ZodIssue): ValidationDetail[] {
   if (missing) return [{ loc, msg: 'Field required', type: 'missing' }];
   return [{ loc, msg: issue.message, type: custom ?? issue.code }];
 }
+
+/** A validated amend (PATCH /orders/{id}): the fields to change, at least one. */
+export interface AmendOrder {
+  quantity?: number;
+  limitPrice?: string;
+  timeInForce?: 'day' | 'gtc';
+}
+
+export const AMEND_EMPTY = 'At least one of `quantity`, `limit_price`, `time_in_force` is required';
+
+/**
+ * The amend's body: each field checked by POST's own rules (the same validators and messages),
+ * unknown fields refused. `stop_price` joins these three with stop orders (another change).
+ */
+export const amendRequestSchema = z
+  .strictObject(
+    {
+      quantity: quantity.optional(),
+      limit_price: limitPrice.optional(),
+      time_in_force: orderRequestSchema.shape.time_in_force,
+      // stop_price: (stop orders) — the same rules as on POST, added with them.
+    },
+    { error: (issue) => (issue.code === 'unrecognized_keys' ? 'Extra inputs are not permitted' : 'Input should be a valid object') },
+  )
+  .meta({
+    description:
+      `Amends a working order: any of \`quantity\`, \`limit_price\`, \`time_in_force\`, each checked as on \`POST /orders\`; ` +
+      `an empty body is refused (422, "${AMEND_EMPTY}"), as are unknown fields (\`extra_forbidden\`) and \`limit_price\` ` +
+      `for a market order ("${LIMIT_PRICE_PROHIBITED}"). \`null\` counts as absent.`,
+    minProperties: 1,
+  });
+
+/** Validates an amend's parsed JSON body; throws RequestValidationError naming every failing field. */
+export function parseAmendRequest(body: unknown): AmendOrder {
+  if (!isJsonObject(body)) {
+    throw new RequestValidationError([{ loc: ['body'], msg: 'Input should be a valid object', type: 'model_attributes_type' }]);
+  }
+  const result = amendRequestSchema.safeParse(body, { reportInput: true });
+  const controls = controlCharacterDetails(body, Object.keys(amendRequestSchema.shape), 'body');
+  const details = mergeDetails(controls, result.success ? [] : result.error.issues.flatMap(toDetails));
+  // `quantity` absent is fine here: POST's "Field required" is not an amend's rule.
+  const checked = details.filter((detail) => !(detail.type === 'missing' && detail.loc[1] === 'quantity' && body.quantity === undefined));
+  if (checked.length > 0) throw new RequestValidationError(checked);
+  if (!result.success) throw new RequestValidationError(details);
+  const { quantity: newQuantity, limit_price, time_in_force } = result.data;
+  const amend: AmendOrder = {
+    ...(newQuantity !== undefined && { quantity: newQuantity as number }),
+    ...(limit_price !== undefined && limit_price !== null && { limitPrice: limit_price }),
+    ...(time_in_force !== undefined && { timeInForce: time_in_force }),
+  };
+  if (Object.keys(amend).length === 0) throw new RequestValidationError([{ loc: ['body'], msg: AMEND_EMPTY, type: 'missing' }]);
+  return amend;
+}

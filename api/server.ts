@@ -22,7 +22,7 @@ import { createReadinessProbe, type ReadinessProbe } from './health.js';
 import { createManagementApp } from './management.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { createOpenOutcomeTracker } from './open-outcomes.js';
-import { createOrderCancellation, createPlacementStarter } from './placement-client.js';
+import { createOrderAmendment, createOrderCancellation, createPlacementStarter } from './placement-client.js';
 import { createRefusalLog } from './refusal-log.js';
 import type { FaultInjector } from './submit-order.js';
 import { createTurnQueue } from './turn-queue.js';
@@ -118,6 +118,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     ordersQuery: new OrdersQuery(db),
     executions: new ExecutionsQuery(db),
     cancellation: createOrderCancellation(client),
+    amendment: createOrderAmendment(client),
     fence,
     budgets: { orderMs: config.ORDER_BUDGET_MS, cancelMs: config.CANCEL_BUDGET_MS },
     openOutcome: openOutcomes.report,
