@@ -121,6 +121,10 @@ export class OrderNotAmendableError extends ClientError {
   ) {
     super(409, `Order ${id} cannot be amended (${reason}): ${why}`);
   }
+
+  override body(): unknown {
+    return { message: this.message, reason: this.reason };
+  }
 }
 
 export class InvalidLastEventIdError extends ClientError {

@@ -180,6 +180,26 @@ const cancelConflict = z
   .strictObject({ message: z.string(), status: orderStatus })
   .meta({ description: 'The order can no longer be cancelled; `status` is its status now.' });
 
+const amendConflict = z
+  .strictObject({
+    message: z.string(),
+    reason: z.enum([
+      'final',
+      'not_working_yet',
+      'cancel_requested',
+      'quantity_not_above_filled',
+      'limit_price_not_for_market',
+      'unknown_order',
+    ]),
+  })
+  .meta({
+    description:
+      'The amend was refused, `reason` says why: `final` (the order is filled, cancelled, expired or rejected, or ended as the ' +
+      'amend was decided), `not_working_yet` (not placed at the venue yet: retry once it is), `cancel_requested` (a cancel came ' +
+      'first), `quantity_not_above_filled` (the new quantity is not above what the venue had filled: the amend lost a race with a ' +
+      'fill), `limit_price_not_for_market`, `unknown_order` (the venue does not know it).',
+  });
+
 // A fill in GET /events: the fields of an Execution (GET /orders/{id}/executions) a client follows an order by.
 const streamExecution = execution
   .pick({ exec_id: true, exec_type: true, quantity: true, price: true, cum_quantity: true, leaves_quantity: true, venue_time: true })
@@ -188,8 +208,10 @@ const streamExecution = execution
 const orderStreamEvent = z
   .strictObject({
     order_id: z.uuid(),
-    kind: z.enum(['status', 'fill']).meta({
-      description: '`status`: the order took a new status; `fill`: the venue filled part of it. Also the SSE `event` field.',
+    kind: z.enum(['status', 'fill', 'amended']).meta({
+      description:
+        '`status`: the order took a new status; `fill`: the venue filled part of it; `amended`: the venue replaced it as ' +
+        '`PATCH /orders/{id}` asked (`order` shows its new `quantity`, `limit_price`, `time_in_force`). Also the SSE `event` field.',
     }),
     at: dateTime().meta({ description: 'When the event was recorded.' }),
     // The order as it stood right after the event, as `GET /orders/{id}` shows it (without `events`).
@@ -234,6 +256,7 @@ export const responseSchemas = {
   InternalError: internalError,
   CancelInternalError: cancelInternalError,
   CancelConflict: cancelConflict,
+  AmendConflict: amendConflict,
   ClientOrderIdTaken: clientOrderIdTaken,
   OrderStreamEvent: orderStreamEvent,
   StreamExecution: streamExecution,

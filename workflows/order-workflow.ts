@@ -263,7 +263,8 @@ async function followToTerminal(
       cancelSent = true;
       // The venue answers with the order's state; its end comes back through the stream.
       await cancelAtExchange(orderId, 'cancel');
-    } else if (!woken && !expirySent) {
+    } else if (untilExpiry !== undefined && !woken && !expirySent) {
+      // Timed out (condition without a timeout resolves with nothing: not a time-out).
       expirySent = true;
       await cancelAtExchange(orderId, 'expire');
     }
