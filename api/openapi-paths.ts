@@ -298,6 +298,10 @@ export function buildPaths(): ZodOpenApiPathsObject {
           202: json('The amend is asked and will be decided: the order as it stands now, with `events`.', orderWithEvents()),
           400: json(`A bad or empty \`${IDEMPOTENCY_HEADER}\` header, or a body that is not valid JSON.`, schemas.Message),
           404: notFound,
+          408: json(
+            'The body stalled: no byte of it arrived for `HTTP_BODY_IDLE_TIMEOUT_MS` (5 s by default). The connection is closed.',
+            schemas.Message,
+          ),
           409: json(
             `The amend was refused (\`AmendConflict\`, naming why); or a request with the same \`${IDEMPOTENCY_HEADER}\` is still running (\`Message\`).`,
             z.xor([schemas.AmendConflict, schemas.Message]),
