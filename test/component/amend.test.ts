@@ -1,5 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { AccountsRepository } from '../../prisma/accounts-repository.js';
+import { createPrismaClient } from '../../prisma/client.js';
+import { testConfig } from '../support/config.js';
 import { type JsonResponse, postJson, request } from '../support/http.js';
 import { reachedExchange, uniqueInstrument } from '../support/orders.js';
 import { useStack } from '../support/stack.js';
@@ -127,6 +130,34 @@ describe('PATCH /orders/{id}', () => {
     expect((await patch(id, { quantity: 70 }, { 'Idempotency-Key': key })).status).toBe(422);
     const venue = await venueView(id);
     expect(venue.executions.filter((e) => e.exec_type === 'replaced')).toHaveLength(1);
+  });
+});
+
+describe('the amend in the order’s history', () => {
+  it('names the key that asked as its actor (another key of the account than the one that placed it)', { timeout: 120_000 }, async () => {
+    const config = testConfig();
+    const db = createPrismaClient({ url: config.DATABASE_URL, poolSize: 1, connectTimeoutMs: 5000, queryTimeoutMs: 10_000 });
+    const accounts = new AccountsRepository(db);
+    const account = `amend-${Math.random().toString(36).slice(2, 10)}`;
+    const placer = await accounts.createKey(account);
+    const amender = await accounts.createKey(account);
+    await db.$disconnect();
+    const auth = (key: { apiKey: string }) => ({ Authorization: `Bearer ${key.apiKey}` });
+    const created = await postJson(
+      `${stack.api.url}/orders`,
+      { type: 'limit', side: 'buy', instrument: uniqueInstrument('AA'), limit_price: '0.01', quantity: 10, time_in_force: 'gtc' },
+      auth(placer),
+    );
+    const id = created.body.id as string;
+    await waitFor(async () =>
+      reachedExchange((await request(`${stack.api.url}/orders/${id}`, { headers: auth(placer) })).body.status) ? true : undefined,
+    );
+    const amended = await patch(id, { quantity: 12 }, auth(amender));
+    expect(amended.status).toBe(200);
+    const event = await waitFor(
+      async () => amendEvents((await request(`${stack.api.url}/orders/${id}`, { headers: auth(placer) })).body)[0],
+    );
+    expect(event).toMatchObject({ reason: 'amended: quantity 10 -> 12', actor: amender.keyId });
   });
 });
 
