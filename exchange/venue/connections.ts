@@ -110,7 +110,7 @@ export function createVenueListener(deps: ConnectionDeps): VenueListener {
           return;
         case 'replace_order':
           entryConnections.add(socket);
-          void deps.entry.replaceOrder(message).then(answer, (error: unknown) => {
+          void deps.entry.replaceOrder(message, options).then(answer, (error: unknown) => {
             deps.logger.error({ err: error, orderId: message.order_id }, 'replace_order failed');
             socket.destroy();
           });

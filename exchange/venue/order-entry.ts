@@ -102,7 +102,9 @@ export function createOrderEntry(deps: OrderEntryDeps) {
      * the venue after the request, replaced or not; a change of limit or time in force is worked
      * from now on (a limit that became marketable fills, a `day` order expires at its close).
      */
-    async replaceOrder(request: ReplaceOrderMessage): Promise<ReplaceOrderResult> {
+    async replaceOrder(request: ReplaceOrderMessage, options?: EntryOptions): Promise<ReplaceOrderResult> {
+      // The connection's latency, as a placement's (a test's slow venue).
+      if (options) await sleep(options.latencyMs);
       return serial(request.order_id, async () => {
         const outcome = deps.book.replace(request.order_id, {
           quantity: request.quantity,
