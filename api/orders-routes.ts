@@ -227,7 +227,15 @@ async function amendOrder(
   if (!deps.amendment) throw new Error('amendments are not configured');
   // The amend's event, written when the venue's report of it is applied, names the key that asked.
   if (keyId && orders.recordAmendRequest) await orders.recordAmendRequest(order.id, keyId).catch(() => {});
-  const result = await deps.amendment.amend(order.id, request, Date.now() + deps.budgets.cancelMs, updateId);
+  let result: Awaited<ReturnType<OrderAmendment['amend']>>;
+  try {
+    result = await deps.amendment.amend(order.id, request, Date.now() + deps.budgets.cancelMs, updateId);
+  } catch (error) {
+    // The workflow ended between the read above and the Update (its order became final): 409, not 500.
+    const current = await orders.find(order.id).catch(() => null);
+    if (current && isFinal(current.status)) throw new OrderNotAmendableError(order.id, 'final', `it is ${current.status}`);
+    throw error;
+  }
   const now = (await orders.find(order.id).catch(() => null)) ?? order;
   if (result === null) throw new OrderNotAmendableError(order.id, 'final', `it is ${now.status} and its workflow has ended`);
   if (!result.decided) {
