@@ -280,7 +280,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
           description: `JSON (\`Content-Type: application/json\`), at most ${MAX_BODY_BYTES} bytes.`,
           content: {
             [JSON_TYPE]: {
-              schema: amendRequestSchema.meta({ id: 'AmendRequest' }),
+              schema: amendRequestSchema.meta({ ...amendRequestSchema.meta(), id: 'AmendRequest' }),
               examples: {
                 quantity: { summary: 'A new quantity', value: { quantity: 150 } },
                 limitAndTif: { summary: 'A new limit, good till cancelled', value: { limit_price: '187.30', time_in_force: 'gtc' } },
