@@ -1,7 +1,7 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { OrderTicket } from '../domain/order.js';
 import { DuplicateOrderError, NON_RETRYABLE_EXCHANGE_ERRORS } from '../exchange/errors.js';
-import type { Exchange } from '../exchange/exchange.js';
+import type { Exchange, ReplaceAnswer, ReplaceRequest } from '../exchange/exchange.js';
 import type { CancelOutcome } from '../exchange/protocol.js';
 
 export interface ExchangeActivityDeps {
@@ -49,6 +49,27 @@ export function createExchangeActivities({ exchange }: ExchangeActivityDeps) {
      */
     async cancelAtExchange(orderId: string, reason: 'cancel' | 'expire' = 'cancel'): Promise<VenueCancel> {
       return exchange.cancelOrder(orderId, reason);
+    },
+
+    /**
+     * Asks the venue to amend the working order (cancel/replace): the venue decides against its
+     * book, all the changes or none, and answers with the order there after it. A repeat (a
+     * retry after a lost answer) changes nothing more.
+     */
+    async amendAtExchange(orderId: string, changes: ReplaceRequest): Promise<ReplaceAnswer> {
+      if (!exchange.replaceOrder) {
+        return {
+          outcome: 'refused',
+          reason: 'unknown_order',
+          status: null,
+          cumQty: 0,
+          quantity: null,
+          limitPrice: null,
+          timeInForce: null,
+          expiresAt: null,
+        };
+      }
+      return exchange.replaceOrder(orderId, changes);
     },
   };
 }

@@ -44,7 +44,7 @@ export type AppDeps = OrdersRouteDeps & {
 };
 
 /** The methods a preflight may allow, and the request and answer headers a page may use. */
-const CORS_METHODS = ['GET', 'HEAD', 'POST', 'DELETE'];
+const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'];
 const CORS_REQUEST_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'Last-Event-ID'];
 const CORS_EXPOSED_HEADERS = ['X-Request-Id', 'Idempotent-Replayed', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'WWW-Authenticate'];
 const CORS_MAX_AGE_SECONDS = 600;

@@ -119,6 +119,21 @@ export class OrderNotCancellableError extends ClientError {
 }
 
 /** GET /events: a Last-Event-ID (the header, or `last_event_id`) that no event of the stream has. */
+/** An amend the order's workflow (or the API, for an order not working at the venue) refused. */
+export class OrderNotAmendableError extends ClientError {
+  constructor(
+    id: string,
+    readonly reason: string,
+    why: string,
+  ) {
+    super(409, `Order ${id} cannot be amended (${reason}): ${why}`);
+  }
+
+  override body(): unknown {
+    return { message: this.message, reason: this.reason };
+  }
+}
+
 export class InvalidLastEventIdError extends ClientError {
   constructor(source: string) {
     super(400, `Invalid ${source}: it must be the id of an event of this stream (a decimal integer), as received`);

@@ -113,3 +113,56 @@ async function resumeOrSubmit(
   }
   return submit(request, key);
 }
+
+/** An amend's fingerprint: the order and the fields asked, however the JSON was written; never a POST's. */
+export function amendFingerprint(orderId: string, request: { quantity?: number; limitPrice?: string; timeInForce?: string }): string {
+  return createHash('sha256')
+    .update(JSON.stringify(['PATCH', orderId, request.quantity ?? null, request.limitPrice ?? null, request.timeInForce ?? null]))
+    .digest('hex');
+}
+
+/**
+ * The Idempotency-Key of PATCH /orders/{id}, with POST's rules (withIdempotencyKey): a repeat
+ * with the same body gets the first answer again, with another body (or the key used on another
+ * request) 422, while the first still runs 409. Only a decided answer (`store`: the amend's 200)
+ * is kept; anything else (a 202, an error) leaves the key free, and a retry asks again, with the
+ * same Update id (`run` derives it from the key), which Temporal answers as the same amend.
+ */
+export async function withIdempotentAnswer(
+  deps: Pick<IdempotencyDeps, 'keys' | 'ttlMs' | 'staleLockMs'>,
+  key: string,
+  hash: string,
+  run: () => Promise<{ status: number; body: string; orderId: string; store: boolean }>,
+): Promise<Answer> {
+  const execute = async (): Promise<Answer> => {
+    let answer: Awaited<ReturnType<typeof run>>;
+    try {
+      answer = await run();
+    } catch (error) {
+      await deps.keys.release(key).catch(() => {});
+      throw error;
+    }
+    if (answer.store) await deps.keys.complete(key, answer.orderId, answer.status, answer.body).catch(() => {});
+    else await deps.keys.release(key).catch(() => {});
+    return { status: answer.status, body: answer.body, replayed: false };
+  };
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    if (await deps.keys.claim(key, hash, deps.ttlMs)) return execute();
+    const stored = await deps.keys.find(key);
+    if (!stored) continue;
+    if (stored.expiresAt.getTime() <= Date.now()) {
+      await deps.keys.deleteExpired(key);
+      continue;
+    }
+    if (stored.requestHash !== hash) {
+      throw new ClientError(422, `${IDEMPOTENCY_HEADER} was already used with a different request body`);
+    }
+    if (stored.responseStatus !== null && stored.responseBody !== null) {
+      return { status: stored.responseStatus, body: stored.responseBody, replayed: true };
+    }
+    const stale = stored.lockedAt.getTime() < Date.now() - deps.staleLockMs;
+    if (stale && (await deps.keys.takeOver(key, stored.lockedAt))) return execute();
+    throw new ClientError(409, `A request with this ${IDEMPOTENCY_HEADER} is still being processed`);
+  }
+  throw new ClientError(409, `A request with this ${IDEMPOTENCY_HEADER} is still being processed`);
+}

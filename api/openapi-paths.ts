@@ -28,6 +28,7 @@ import {
 } from './openapi-helpers.js';
 import { documentedOrderRequest } from './openapi-order-request.js';
 import { responseSchemas as schemas } from './openapi-schemas.js';
+import { amendRequestSchema } from './order-request.js';
 import { TIMESTAMP_PATTERN } from './timestamp.js';
 
 /** An order answered with its `events` (GET and DELETE of /orders/{id}), `status` narrowed if given. */
@@ -55,7 +56,7 @@ const streamEvent = z
       .meta({ description: 'Its position in the stream (`Last-Event-ID` resumes after it): a decimal integer; keep it as a string.' }),
     event: z
       .enum(Object.keys(STREAM_EVENT_KINDS) as [StreamEventKind, ...StreamEventKind[]])
-      .meta({ description: "The event's `kind`: a status change, a fill, or a stop triggered." }),
+      .meta({ description: "The event's `kind`: a status change, a fill, a stop triggered, or an amend." }),
     data: z.string().meta({
       description: 'JSON: an `OrderStreamEvent`.',
       contentMediaType: 'application/json',
@@ -310,6 +311,70 @@ export function buildPaths(): ZodOpenApiPathsObject {
           ),
           422: badId,
           500: cancelInternalError('The cancel'),
+        },
+      },
+      patch: {
+        operationId: 'amendOrder',
+        tags: ['orders'],
+        summary: 'Amend a working order',
+        description:
+          'Amends an order the venue works (`placed`, `partially_filled`), FIX cancel/replace style: any of `quantity`, ' +
+          '`limit_price` (limit orders only), `time_in_force`, each checked as on `POST /orders`. The order keeps its id and its ' +
+          "fills (filled before and after the amend all count). The order's workflow decides and the venue applies the replace " +
+          'atomically against its book; the answer waits for the decision at most `CANCEL_BUDGET_MS` (5 s by default): 200 the ' +
+          'order as amended; 409 naming why not (final, not working at the venue yet, or a new quantity not above what is already ' +
+          'filled: the amend lost a race with a fill); 202 if not decided in time (it follows: `GET /orders/{id}` shows it, an ' +
+          '`events` entry whose `reason` starts with `amended:`, with the key that asked as its `actor`). An amend is also an ' +
+          "`amended` event of `GET /events`, and an Update (`amendOrder`) in the order's workflow (Temporal Web UI).",
+        requestParams: {
+          header: z.object({
+            [IDEMPOTENCY_HEADER]: optionalParameter(
+              z.string().regex(/^[!-~]{1,255}$/),
+              'As on `POST /orders`: the same key with the same amend of the same order answers the first 200 again (with ' +
+                '`Idempotent-Replayed: true`); with another body, 422; while the first runs, 409. A 202 is not stored: retrying ' +
+                'with the key asks again as the same amend (one decision).',
+            ),
+          }),
+        },
+        requestBody: {
+          required: true,
+          description: `JSON (\`Content-Type: application/json\`), at most ${MAX_BODY_BYTES} bytes.`,
+          content: {
+            [JSON_TYPE]: {
+              schema: amendRequestSchema.meta({ ...amendRequestSchema.meta(), id: 'AmendRequest' }),
+              examples: {
+                quantity: { summary: 'A new quantity', value: { quantity: 150 } },
+                limitAndTif: { summary: 'A new limit, good till cancelled', value: { limit_price: '187.30', time_in_force: 'gtc' } },
+              },
+            },
+          },
+        },
+        responses: {
+          200: json('Amended: the order as the venue now works it, with `events`.', orderWithEvents(), {
+            'Idempotent-Replayed': header(
+              z.literal('true').optional(),
+              '`true` when this is the stored answer of an earlier request with the same `Idempotency-Key`.',
+            ),
+          }),
+          202: json('The amend is asked and will be decided: the order as it stands now, with `events`.', orderWithEvents()),
+          400: json(`A bad or empty \`${IDEMPOTENCY_HEADER}\` header, or a body that is not valid JSON.`, schemas.Message),
+          404: notFound,
+          408: json(
+            'The body stalled: no byte of it arrived for `HTTP_BODY_IDLE_TIMEOUT_MS` (5 s by default). The connection is closed.',
+            schemas.Message,
+          ),
+          409: json(
+            `The amend was refused (\`AmendConflict\`, naming why); or a request with the same \`${IDEMPOTENCY_HEADER}\` is still running (\`Message\`).`,
+            z.xor([schemas.AmendConflict, schemas.Message]),
+          ),
+          413: json(`The body is larger than ${MAX_BODY_BYTES} bytes.`, schemas.Message),
+          415: json('`Content-Type` is not `application/json`, or its `charset` is not `utf-8`.', schemas.Message),
+          422: json(
+            'A bad id, an empty body, an unknown field, a field that breaks its `POST /orders` rule, or `limit_price` for a market ' +
+              `order (\`ValidationError\`); or the \`${IDEMPOTENCY_HEADER}\` was already used with another request (\`Message\`).`,
+            z.xor([schemas.ValidationError, schemas.Message]),
+          ),
+          500: internalErrorResponse,
         },
       },
       options: optionsOperation('orderOptions', '/orders/{id}', { refusals: { 422: badId } }),

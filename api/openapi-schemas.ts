@@ -221,6 +221,26 @@ const cancelAllResult = z
   })
   .meta({ description: 'What `DELETE /orders` did: each order it asked to cancel, once, in one of the three lists.' });
 
+const amendConflict = z
+  .strictObject({
+    message: z.string(),
+    reason: z.enum([
+      'final',
+      'not_working_yet',
+      'cancel_requested',
+      'quantity_not_above_filled',
+      'limit_price_not_for_market',
+      'unknown_order',
+    ]),
+  })
+  .meta({
+    description:
+      'The amend was refused, `reason` says why: `final` (the order is filled, cancelled, expired or rejected, or ended as the ' +
+      'amend was decided), `not_working_yet` (not placed at the venue yet: retry once it is), `cancel_requested` (a cancel came ' +
+      'first), `quantity_not_above_filled` (the new quantity is not above what the venue had filled: the amend lost a race with a ' +
+      'fill), `limit_price_not_for_market`, `unknown_order` (the venue does not know it).',
+  });
+
 // A fill in GET /events: the fields of an Execution (GET /orders/{id}/executions) a client follows an order by.
 const streamExecution = execution
   .pick({ exec_id: true, exec_type: true, quantity: true, price: true, cum_quantity: true, leaves_quantity: true, venue_time: true })
@@ -327,6 +347,7 @@ export const responseSchemas = {
   CancelInternalError: cancelInternalError,
   CancelConflict: cancelConflict,
   CancelAllResult: cancelAllResult,
+  AmendConflict: amendConflict,
   ClientOrderIdTaken: clientOrderIdTaken,
   OrderStreamEvent: orderStreamEvent,
   StreamExecution: streamExecution,

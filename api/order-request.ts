@@ -2,7 +2,17 @@ import { Decimal } from 'decimal.js';
 import { isLosslessNumber } from 'lossless-json';
 import { z } from 'zod';
 import { INSTRUMENT_LENGTH, MAX_LIMIT_PRICE_TEXT, MAX_QUANTITY } from '../domain/limits.js';
-import { hasLimitPrice, isStopType, type NewOrder, ORDER_SIDES, ORDER_TYPES, type OrderType, TIME_IN_FORCE } from '../domain/order.js';
+import {
+  AMENDABLE_TIME_IN_FORCE,
+  type AmendableTimeInForce,
+  hasLimitPrice,
+  isStopType,
+  type NewOrder,
+  ORDER_SIDES,
+  ORDER_TYPES,
+  type OrderType,
+  TIME_IN_FORCE,
+} from '../domain/order.js';
 import { controlCharacterDetails, mergeDetails, NO_CONTROL_CHARACTERS_PATTERN } from './control-characters.js';
 import { expectedOneOf, RequestValidationError, type ValidationDetail } from './errors.js';
 
@@ -240,4 +250,63 @@ function toDetails(issue: z.core.$ZodIssue): ValidationDetail[] {
   const loc = ['body', ...issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part))];
   if (missing) return [{ loc, msg: 'Field required', type: 'missing' }];
   return [{ loc, msg: issue.message, type: custom ?? issue.code }];
+}
+
+/** A validated amend (PATCH /orders/{id}): the fields to change, at least one. */
+export interface AmendOrder {
+  quantity?: number;
+  limitPrice?: string;
+  timeInForce?: AmendableTimeInForce;
+}
+
+export const AMEND_IMMEDIATE = `An amend sets \`time_in_force\` to ${AMENDABLE_TIME_IN_FORCE.map((tif) => `\`${tif}\``).join(' or ')}: \`ioc\` and \`fok\` are decided when the venue starts to work an order`;
+
+export const AMEND_EMPTY = 'At least one of `quantity`, `limit_price`, `time_in_force` is required';
+
+/**
+ * The amend's body: each field checked by POST's own rules (the same validators and messages),
+ * unknown fields refused. `stop_price` joins these three with stop orders (another change).
+ */
+export const amendRequestSchema = z
+  .strictObject(
+    {
+      quantity: quantity.optional(),
+      limit_price: limitPrice.optional(),
+      time_in_force: orderRequestSchema.shape.time_in_force,
+      // stop_price: (stop orders) — the same rules as on POST, added with them.
+    },
+    { error: (issue) => (issue.code === 'unrecognized_keys' ? 'Extra inputs are not permitted' : 'Input should be a valid object') },
+  )
+  .meta({
+    description:
+      `Amends a working order: any of \`quantity\`, \`limit_price\`, \`time_in_force\`, each checked as on \`POST /orders\`; ` +
+      `an empty body is refused (422, "${AMEND_EMPTY}"), as are unknown fields (\`extra_forbidden\`) and \`limit_price\` ` +
+      `for a type without one ("${priceProhibited('limit_price', 'market')}"), and \`time_in_force\` \`ioc\` or \`fok\` ` +
+      `("${AMEND_IMMEDIATE}"). \`null\` counts as absent.`,
+    minProperties: 1,
+  });
+
+/** Validates an amend's parsed JSON body; throws RequestValidationError naming every failing field. */
+export function parseAmendRequest(body: unknown): AmendOrder {
+  if (!isJsonObject(body)) {
+    throw new RequestValidationError([{ loc: ['body'], msg: 'Input should be a valid object', type: 'model_attributes_type' }]);
+  }
+  const result = amendRequestSchema.safeParse(body, { reportInput: true });
+  const controls = controlCharacterDetails(body, Object.keys(amendRequestSchema.shape), 'body');
+  const details = mergeDetails(controls, result.success ? [] : result.error.issues.flatMap(toDetails));
+  // `quantity` absent is fine here: POST's "Field required" is not an amend's rule.
+  const checked = details.filter((detail) => !(detail.type === 'missing' && detail.loc[1] === 'quantity' && body.quantity === undefined));
+  if (checked.length > 0) throw new RequestValidationError(checked);
+  if (!result.success) throw new RequestValidationError(details);
+  const { quantity: newQuantity, limit_price, time_in_force } = result.data;
+  if (time_in_force != null && !(AMENDABLE_TIME_IN_FORCE as readonly string[]).includes(time_in_force)) {
+    throw new RequestValidationError([{ loc: ['body', 'time_in_force'], msg: AMEND_IMMEDIATE, type: 'value_error' }]);
+  }
+  const amend: AmendOrder = {
+    ...(newQuantity !== undefined && { quantity: newQuantity as number }),
+    ...(limit_price !== undefined && limit_price !== null && { limitPrice: limit_price }),
+    ...(time_in_force !== undefined && time_in_force !== null && { timeInForce: time_in_force as AmendableTimeInForce }),
+  };
+  if (Object.keys(amend).length === 0) throw new RequestValidationError([{ loc: ['body'], msg: AMEND_EMPTY, type: 'missing' }]);
+  return amend;
 }

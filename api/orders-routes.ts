@@ -1,9 +1,10 @@
+import { createHash, randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import type { Logger } from '../config/logger.js';
 import { CANCEL_ALL_LIMIT } from '../domain/limits.js';
-import type { NewOrder, Order } from '../domain/order.js';
+import { CANCELLABLE_STATUSES, hasLimitPrice, isFinal, type NewOrder, type Order, type OrderStatus } from '../domain/order.js';
 import type { ExecutionsQuery } from '../prisma/executions-query.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
@@ -12,22 +13,36 @@ import { cancelAllOrders } from './cancel-all.js';
 import { parseCancelAllQuery } from './cancel-all-query.js';
 import { cancelAllAnswer } from './cancel-all-response.js';
 import { cancelOrder, verdictOf } from './cancel-order.js';
-import { OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
+import {
+  CancelNotRecordedError,
+  OrderNotAmendableError,
+  OrderNotCancellableError,
+  OrderNotFoundError,
+  RequestValidationError,
+} from './errors.js';
 import { createExecutionCursorCodec, type ExecutionCursorCodec } from './execution-cursor.js';
 import { executionsRoute } from './executions-route.js';
-import { IDEMPOTENCY_HEADER, type IdempotencyDeps, validateKey, withIdempotencyKey } from './idempotency.js';
+import {
+  amendFingerprint,
+  IDEMPOTENCY_HEADER,
+  type IdempotencyDeps,
+  validateKey,
+  withIdempotencyKey,
+  withIdempotentAnswer,
+} from './idempotency.js';
 import { readJsonBody } from './json-body.js';
 import type { CursorCodec } from './list-cursor.js';
 import { listOrdersRoute } from './list-orders.js';
-import { parseOrderRequest } from './order-request.js';
+import { type AmendOrder, parseAmendRequest, parseOrderRequest, priceProhibited } from './order-request.js';
 import { orderJson } from './order-response.js';
-import type { OrderCancellation, PlacementStarter } from './placement-client.js';
+import type { OrderAmendment, OrderCancellation, PlacementStarter } from './placement-client.js';
 import { type FaultInjector, type OpenOutcomeReporter, type SubmitOrderDeps, submitOrder } from './submit-order.js';
 
 /** The order store as one request sees it: its account's orders only. */
 export type AccountOrders = SubmitOrderDeps['orders'] &
   IdempotencyDeps['orders'] &
-  Pick<OrdersRepository, 'find' | 'findMany' | 'events' | 'recordCancelRequest'>;
+  Pick<OrdersRepository, 'find' | 'findMany' | 'events' | 'recordCancelRequest'> &
+  Partial<Pick<OrdersRepository, 'recordAmendRequest'>>;
 
 export interface OrdersRouteDeps {
   orders: AccountOrders & { forAccount(accountId: string): AccountOrders };
@@ -35,6 +50,8 @@ export interface OrdersRouteDeps {
   executions: Pick<ExecutionsQuery, 'page'>;
   placement: PlacementStarter;
   cancellation: OrderCancellation;
+  /** PATCH /orders/{id}: the order's workflow decides (within budgets.cancelMs, as a cancel). */
+  amendment?: OrderAmendment;
   logger: Logger;
   idempotency: Omit<IdempotencyDeps, 'orders' | 'keys'> & {
     keys: IdempotencyDeps['keys'] & { forAccount(accountId: string): IdempotencyDeps['keys'] };
@@ -173,7 +190,98 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
     respond(ctx, 200, orderJson(order, await orders.events(order.id)));
   });
 
+  // Amend: the order's workflow decides, and the venue replaces the working order (FIX
+  // cancel/replace). 200 the order as amended; 409 final, not working at the venue yet, or the
+  // venue refused it (a new quantity not above what is filled: the amend lost a race with a
+  // fill), naming why; 202 asked but not decided within the cancel's budget (GET /orders/{id}
+  // shows the outcome: the amend's event in its history, or none).
+  router.patch('/orders/:id', async (ctx) => {
+    const request = parseAmendRequest(await readJsonBody(ctx));
+    const { accountId, keyId } = callerOf(ctx);
+    const orders = deps.orders.forAccount(accountId);
+    const rawId = ctx.params.id;
+    if (ctx.headers[IDEMPOTENCY_HEADER.toLowerCase()] === undefined) {
+      const answer = await amendOrder(deps, orders, rawId, request, keyId, randomUUID());
+      respond(ctx, answer.status, answer.body);
+      return;
+    }
+    const key = validateKey(ctx.get(IDEMPOTENCY_HEADER));
+    const id = parseOrderId(rawId);
+    // The same key is the same amend: its Update id too, so a retry after a 202 is answered by Temporal as the first.
+    const updateId = `amend-${createHash('sha256').update(`${accountId}\u0000${key}`).digest('hex').slice(0, 40)}`;
+    const answer = await withIdempotentAnswer(
+      { ...deps.idempotency, keys: deps.idempotency.keys.forAccount(accountId) },
+      key,
+      amendFingerprint(id, request),
+      () => amendOrder(deps, orders, id, request, keyId, updateId),
+    );
+    if (answer.replayed) ctx.set('Idempotent-Replayed', 'true');
+    respond(ctx, answer.status, answer.body);
+  });
+
   return router;
+}
+
+/** Statuses in which the venue works the order: the ones an amend is sent to its workflow in. */
+const AMENDABLE_STATUSES: readonly OrderStatus[] = ['placed', 'partially_filled'];
+
+async function amendOrder(
+  deps: OrdersRouteDeps,
+  orders: AccountOrders,
+  rawId: string | undefined,
+  request: AmendOrder,
+  keyId: string | null | undefined,
+  updateId: string,
+): Promise<{ status: number; body: string; orderId: string; store: boolean }> {
+  const order = await findOrder(orders, rawId);
+  // The order's type never changes: a limit price of a type without one is refused as on POST.
+  if (request.limitPrice !== undefined && !hasLimitPrice(order.type)) {
+    throw new RequestValidationError([
+      { loc: ['body', 'limit_price'], msg: priceProhibited('limit_price', order.type), type: 'value_error' },
+    ]);
+  }
+  if (isFinal(order.status)) throw new OrderNotAmendableError(order.id, 'final', `it is ${order.status}`);
+  if (!AMENDABLE_STATUSES.includes(order.status)) {
+    throw new OrderNotAmendableError(
+      order.id,
+      'not_working_yet',
+      `it is not working at the venue yet (${order.status}); try again once placed`,
+    );
+  }
+  if (!deps.amendment) throw new Error('amendments are not configured');
+  // The amend's event, written when the venue's report of it is applied, names the key that asked.
+  if (keyId && orders.recordAmendRequest) await orders.recordAmendRequest(order.id, keyId).catch(() => {});
+  let result: Awaited<ReturnType<OrderAmendment['amend']>>;
+  try {
+    result = await deps.amendment.amend(order.id, request, Date.now() + deps.budgets.cancelMs, updateId);
+  } catch (error) {
+    // The workflow ended between the read above and the Update (its order became final): 409, not 500.
+    const current = await orders.find(order.id).catch(() => null);
+    if (current && isFinal(current.status)) throw new OrderNotAmendableError(order.id, 'final', `it is ${current.status}`);
+    throw error;
+  }
+  const now = (await orders.find(order.id).catch(() => null)) ?? order;
+  if (result === null) throw new OrderNotAmendableError(order.id, 'final', `it is ${now.status} and its workflow has ended`);
+  if (!result.decided) {
+    return { status: 202, body: orderJson(now, await orders.events(order.id).catch(() => [])), orderId: order.id, store: false };
+  }
+  const outcome = result.outcome;
+  if (outcome.outcome === 'refused') throw new OrderNotAmendableError(order.id, outcome.reason, outcome.message);
+  // The venue's word: the order as amended, whether or not the ingestion has applied its report yet.
+  const amended: Order = {
+    ...now,
+    quantity: outcome.quantity,
+    limitPrice: outcome.limitPrice === null ? null : normalPrice(outcome.limitPrice),
+    timeInForce: outcome.timeInForce,
+    expiresAt: outcome.expiresAt === null ? null : new Date(outcome.expiresAt),
+  };
+  return { status: 200, body: orderJson(amended, await orders.events(order.id)), orderId: order.id, store: true };
+}
+
+/** A venue price ("187.2500") as the orders table keeps it ("187.25"). */
+function normalPrice(price: string): string {
+  const [whole, fraction = ''] = price.split('.');
+  return `${whole}.${fraction.padEnd(2, '0').slice(0, 2)}`;
 }
 
 function respond(ctx: Context, status: number, json: string): void {

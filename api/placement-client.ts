@@ -1,10 +1,26 @@
-import { type Client, ServiceError, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
+import {
+  type Client,
+  ServiceError,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowUpdateHandle,
+  WorkflowUpdateStage,
+} from '@temporalio/client';
+import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { DEMO_ACCOUNT_ID } from '../domain/accounts.js';
 import { isFinal, type OrderTicket, workflowIdFor } from '../domain/order.js';
 import { orderSummary } from '../domain/order-summary.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
-import { cancelRequestedSignal, type FinalStatus } from '../workflows/messages.js';
+import {
+  AMEND_REFUSALS,
+  type AmendOutcome,
+  type AmendRefusal,
+  type AmendRequest,
+  amendOrderUpdate,
+  cancelRequestedSignal,
+  type FinalStatus,
+} from '../workflows/messages.js';
 import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
 import { ACCOUNT_ID, ORDER_SEARCH_ATTRIBUTES, orderStartAttributes } from '../workflows/search-attributes.js';
 import { createTurnQueue, TurnMissedError } from './turn-queue.js';
@@ -169,4 +185,64 @@ export function createOrderCancellation(client: Client): OrderCancellation {
       }
     },
   };
+}
+
+/** How an amend went: decided by the workflow (amended, or refused naming why), or asked and still to be decided. */
+export type AmendResult = { decided: true; outcome: AmendOutcome } | { decided: false };
+
+export interface OrderAmendment {
+  /**
+   * Asks the order's workflow to amend it (the amendOrder Update, with `updateId`: the same id
+   * again is the same amend, Temporal answers it once), and waits until `deadline` for the
+   * decision. Resolves with the outcome (a refusal of its validator too: the order not working
+   * at the venue yet, final, or being cancelled), `decided: false` when the deadline came first,
+   * or null when the order has no workflow; rejects when the request could not be sent.
+   */
+  amend(orderId: string, request: AmendRequest, deadline: number, updateId: string): Promise<AmendResult | null>;
+}
+
+export function createOrderAmendment(client: Client): OrderAmendment {
+  return {
+    async amend(orderId, request, deadline, updateId) {
+      const handle = client.workflow.getHandle<typeof placeOrderWorkflow>(workflowIdFor(orderId));
+      let update: WorkflowUpdateHandle<AmendOutcome>;
+      try {
+        update = await client.withDeadline(deadline, () =>
+          handle.startUpdate(amendOrderUpdate, { args: [request], updateId, waitForStage: WorkflowUpdateStage.ACCEPTED }),
+        );
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return null;
+        const refusal = validatorRefusal(error);
+        if (refusal) return { decided: true, outcome: refusal };
+        // Not accepted within the budget (no worker took it in yet): asked, not decided.
+        if (Date.now() >= deadline - 50 || isDeadlineExceeded(error)) return { decided: false };
+        throw error;
+      }
+      try {
+        const outcome: AmendOutcome = await client.withDeadline(deadline, () => update.result());
+        return { decided: true, outcome };
+      } catch (error) {
+        const refusal = validatorRefusal(error);
+        if (refusal) return { decided: true, outcome: refusal };
+        // Accepted: it is in the workflow's history and will be decided.
+        return { decided: false };
+      }
+    },
+  };
+}
+
+/** The workflow's validator refused the amend (an ApplicationFailure whose type names why). */
+function validatorRefusal(error: unknown): AmendOutcome | undefined {
+  if (!(error instanceof WorkflowUpdateFailedError)) return undefined;
+  const cause = error.cause;
+  const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+  const reason: AmendRefusal = (AMEND_REFUSALS as readonly string[]).includes(type ?? '') ? (type as AmendRefusal) : 'final';
+  return { outcome: 'refused', reason, message: cause?.message ?? error.message, filledQuantity: null };
+}
+
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+function isDeadlineExceeded(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: number } } | undefined)?.cause;
+  return error instanceof ServiceError && cause?.code === GRPC_DEADLINE_EXCEEDED;
 }

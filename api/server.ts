@@ -23,7 +23,7 @@ import { createReadinessProbe, type ReadinessProbe } from './health.js';
 import { createManagementApp } from './management.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { createOpenOutcomeTracker } from './open-outcomes.js';
-import { createOrderCancellation, createPlacementStarter } from './placement-client.js';
+import { createOrderAmendment, createOrderCancellation, createPlacementStarter } from './placement-client.js';
 import { createRefusalLog } from './refusal-log.js';
 import type { FaultInjector } from './submit-order.js';
 import { createTurnQueue } from './turn-queue.js';
@@ -120,6 +120,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     executions: new ExecutionsQuery(db),
     positions: new PositionsQuery(db),
     cancellation: createOrderCancellation(client),
+    amendment: createOrderAmendment(client),
     fence,
     budgets: { orderMs: config.ORDER_BUDGET_MS, cancelMs: config.CANCEL_BUDGET_MS },
     openOutcome: openOutcomes.report,

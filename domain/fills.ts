@@ -1,5 +1,5 @@
 import { notionalUnits, priceUnits } from './decimal.js';
-import { type FinalStatus, isAllowedTransition, isFinal, type OrderStatus } from './order.js';
+import { type FinalStatus, isAllowedTransition, isFinal, type OrderStatus, type TimeInForce } from './order.js';
 
 /**
  * How one execution report of the venue changes an order (docs/executions.md, "Ingestion"):
@@ -11,7 +11,10 @@ import { type FinalStatus, isAllowedTransition, isFinal, type OrderStatus } from
 export interface OrderAggregate {
   id: string;
   status: OrderStatus;
+  /** As the venue's `replaced` reports amend them: quantity, limit price (exact text, 2 decimals), time in force. */
   quantity: number;
+  limitPrice: string | null;
+  timeInForce: TimeInForce;
   filledQuantity: number;
   /** Σ qty × px of the fills that stand, in price units. */
   filledNotional: bigint;
@@ -26,13 +29,17 @@ export interface OrderAggregate {
 /** The fields of a report the fold reads (the wire's execution_report). */
 export interface ReportFields {
   exec_id: string;
-  exec_type: 'new' | 'triggered' | 'partial_fill' | 'fill' | 'cancelled' | 'expired' | 'rejected' | 'trade_bust';
+  exec_type: 'new' | 'triggered' | 'partial_fill' | 'fill' | 'cancelled' | 'expired' | 'rejected' | 'trade_bust' | 'replaced';
   last_qty: number;
   last_px: string | null;
   cum_qty: number;
   transact_time: string;
   ref_exec_id: string | null;
   text: string | null;
+  /** A `replaced` report's order as amended. */
+  order_qty?: number | undefined;
+  limit_price?: string | null | undefined;
+  time_in_force?: TimeInForce | undefined;
 }
 
 /** A fill of the order already applied (stored, or earlier in the batch), for busts. */
@@ -64,6 +71,8 @@ export type FoldResult =
       statusChange: OrderStatus | null;
       /** The terminal status this report gave the order, if it did. */
       terminal: FinalStatus | null;
+      /** What a `replaced` report amended (the order's fields before → after), null for any other report. */
+      amended: string | null;
       /** The venue's cum_qty disagrees with the fills applied (the report is applied all the same). */
       cumMismatch: boolean;
     }
@@ -80,6 +89,7 @@ export function applyReport(order: OrderAggregate, report: ReportFields, fills: 
   const next: OrderAggregate = { ...order };
   let fillEvent = false;
   let wanted: OrderStatus = order.status;
+  let amended: string | null = null;
 
   if (FILL_TYPES.includes(report.exec_type)) {
     if (report.last_qty < 1 || report.last_px === null) {
@@ -109,7 +119,27 @@ export function applyReport(order: OrderAggregate, report: ReportFields, fills: 
     // No status goes back to `placed`: an order with its every fill busted stays partially_filled.
     if (next.filledQuantity > 0) wanted = 'partially_filled';
   } else if (report.exec_type === 'triggered') {
-    return { kind: 'applied', order: next, fillEvent, triggered: true, statusChange: null, terminal: null, cumMismatch: false };
+    return {
+      kind: 'applied',
+      order: next,
+      fillEvent,
+      triggered: true,
+      statusChange: null,
+      terminal: null,
+      amended: null,
+      cumMismatch: false,
+    };
+  } else if (report.exec_type === 'replaced') {
+    // The venue amended the order (cancel/replace): its quantity, limit and time in force as the
+    // report carries them, the venue's word (it refused a quantity not above its cum); fills and
+    // status stay. Reports in seq order: a fill after it is checked against the new quantity.
+    if (report.order_qty === undefined) {
+      return { kind: 'rejected', reason: REJECT_REASONS.malformed, detail: 'a replaced report without order_qty' };
+    }
+    next.quantity = report.order_qty;
+    if (report.limit_price !== undefined) next.limitPrice = report.limit_price === null ? null : priceText2(report.limit_price);
+    if (report.time_in_force !== undefined) next.timeInForce = report.time_in_force;
+    amended = describeAmend(order, next);
   } else if (report.exec_type === 'new') {
     wanted = order.status === 'placing' ? 'placed' : order.status;
     next.placedAt ??= report.transact_time;
@@ -132,6 +162,29 @@ export function applyReport(order: OrderAggregate, report: ReportFields, fills: 
     }
     if (wanted !== 'placed') next.placedAt ??= report.transact_time;
   }
-  const cumMismatch = next.filledQuantity !== report.cum_qty;
-  return { kind: 'applied', order: next, fillEvent, triggered: false, statusChange, terminal, cumMismatch };
+  return {
+    kind: 'applied',
+    order: next,
+    fillEvent,
+    triggered: false,
+    statusChange,
+    terminal,
+    amended,
+    cumMismatch: next.filledQuantity !== report.cum_qty,
+  };
+}
+
+/** A price as the orders table keeps it (numeric(18,2)): "187.5" -> "187.50". */
+function priceText2(price: string): string {
+  const [whole, fraction = ''] = price.split('.');
+  return `${whole}.${fraction.padEnd(2, '0').slice(0, 2)}`;
+}
+
+/** What an amend changed, as the order's history says it: "amended: quantity 10 -> 15, limit_price 1.00 -> 1.50". */
+export function describeAmend(before: OrderAggregate, after: OrderAggregate): string {
+  const changes: string[] = [];
+  if (after.quantity !== before.quantity) changes.push(`quantity ${before.quantity} -> ${after.quantity}`);
+  if (after.limitPrice !== before.limitPrice) changes.push(`limit_price ${before.limitPrice} -> ${after.limitPrice}`);
+  if (after.timeInForce !== before.timeInForce) changes.push(`time_in_force ${before.timeInForce} -> ${after.timeInForce}`);
+  return `amended: ${changes.length > 0 ? changes.join(', ') : 'nothing changed'}`;
 }

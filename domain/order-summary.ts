@@ -11,7 +11,15 @@ export function orderSummary(order: NewOrder): string {
   return `${order.side} ${order.quantity} ${order.instrument} ${stop}${price}`;
 }
 
-/** The workflow's current details (Temporal markdown): its order's live status. */
-export function orderDetails(status: OrderStatus): string {
-  return `**status:** ${status}`;
+/** The workflow's current details (Temporal markdown): its order's live status, and the order as its latest amend made it. */
+export function orderDetails(
+  status: OrderStatus,
+  amended?: { quantity: number; limitPrice: string | null; timeInForce: string; filledQuantity: number },
+): string {
+  if (!amended) return `**status:** ${status}`;
+  const price = amended.limitPrice === null ? 'market' : `limit ${amended.limitPrice}`;
+  return (
+    `**status:** ${status}\n\n**amended:** quantity ${amended.quantity}, ${price}, ${amended.timeInForce} ` +
+    `(${amended.filledQuantity} filled when amended)`
+  );
 }

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { OrderTicket } from '../domain/order.js';
+import type { OrderTicket, TimeInForce } from '../domain/order.js';
 import { DuplicateOrderError, MissingOrderError, OrderCancelledAtExchangeError, OrderPlacementError } from './errors.js';
 import type { ExchangeLedger } from './exchange-ledger.js';
-import type { CancelOutcome } from './protocol.js';
+import type { CancelOutcome, ReplaceRefusal, VenueOrderStatus } from './protocol.js';
 
 export { DuplicateOrderError, MissingOrderError, OrderCancelledAtExchangeError, OrderPlacementError };
 
@@ -20,6 +20,31 @@ export interface Exchange {
    * cancelled for good (a later placement of it is refused). Idempotent.
    */
   cancelOrder(orderId: string, reason: 'cancel' | 'expire'): Promise<{ outcome: CancelOutcome; cumQty: number }>;
+  /**
+   * Amends the working order at the venue (cancel/replace): all the changes or none. Resolves with
+   * the venue's decision and the order there after it. Idempotent: a repeat changes nothing more.
+   * An exchange without it (the in-process one of unit tests) never has a working order to amend.
+   */
+  replaceOrder?(orderId: string, changes: ReplaceRequest): Promise<ReplaceAnswer>;
+}
+
+/** What an amend changes at the venue (at least one field). */
+export interface ReplaceRequest {
+  quantity?: number;
+  limitPrice?: string;
+  timeInForce?: TimeInForce;
+}
+
+/** The venue's answer to a replace: the order there after it (nulls for an order it does not know). */
+export interface ReplaceAnswer {
+  outcome: 'replaced' | 'refused';
+  reason: ReplaceRefusal | null;
+  status: VenueOrderStatus | null;
+  cumQty: number;
+  quantity: number | null;
+  limitPrice: string | null;
+  timeInForce: TimeInForce | null;
+  expiresAt: string | null;
 }
 
 export interface SimulatedExchangeOptions {
@@ -66,6 +91,19 @@ export function createSimulatedExchange(options: SimulatedExchangeOptions): Exch
       // An accepted order is never worked here: it stays open, so a cancel of it wins with nothing filled.
       if (options.ledger) await options.ledger.cancel(orderId);
       return { outcome: 'cancelled', cumQty: 0 };
+    },
+    async replaceOrder() {
+      // It works no order: none is ever working here to amend.
+      return {
+        outcome: 'refused',
+        reason: 'unknown_order',
+        status: null,
+        cumQty: 0,
+        quantity: null,
+        limitPrice: null,
+        timeInForce: null,
+        expiresAt: null,
+      };
     },
   };
 }

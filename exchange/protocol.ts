@@ -61,6 +61,45 @@ export const cancelOrderResult = z.object({
 });
 export type CancelOrderResult = z.infer<typeof cancelOrderResult>;
 
+/**
+ * Amends a working order, FIX cancel/replace style (OrderCancelReplaceRequest): the venue applies
+ * the given fields atomically against its book, or refuses them all. The order keeps its id, its
+ * fills and its cum; its leaves become the new quantity less the cum. (`stop_price` goes here too
+ * once stop orders exist.)
+ */
+export const replaceOrderMessage = z.object({
+  type: z.literal('replace_order'),
+  req_id: reqId,
+  order_id: uuid,
+  quantity: quantity.min(1).optional(),
+  limit_price: price.optional(),
+  time_in_force: z.enum(TIME_IN_FORCE).optional(),
+});
+export type ReplaceOrderMessage = z.infer<typeof replaceOrderMessage>;
+
+/**
+ * Why the venue refused a replace: the order is not working there (final, or never got), the
+ * new quantity is not above what is already filled (the replace lost a race with a fill), or a
+ * limit price was asked of a market order.
+ */
+export const REPLACE_REFUSALS = ['unknown_order', 'not_working', 'quantity_not_above_filled', 'limit_price_not_for_market'] as const;
+export type ReplaceRefusal = (typeof REPLACE_REFUSALS)[number];
+export const replaceOrderResult = z.object({
+  type: z.literal('replace_order_result'),
+  req_id: reqId,
+  order_id: uuid,
+  outcome: z.enum(['replaced', 'refused']),
+  reason: z.enum(REPLACE_REFUSALS).nullable(),
+  /** The order at the venue after the request (replaced or not); null fields for an order the venue does not know. */
+  order_status: z.enum(['new', 'partially_filled', 'filled', 'cancelled', 'expired', 'rejected']).nullable(),
+  cum_qty: quantity,
+  quantity: quantity.nullable(),
+  limit_price: price.nullable(),
+  time_in_force: z.enum(TIME_IN_FORCE).nullable(),
+  expires_at: z.iso.datetime().nullable(),
+});
+export type ReplaceOrderResult = z.infer<typeof replaceOrderResult>;
+
 export const VENUE_ERRORS = ['OrderPlacementError', 'MissingOrderError', 'BadRequest'] as const;
 export const errorMessage = z.object({
   type: z.literal('error'),
@@ -81,7 +120,17 @@ export const heartbeat = z.object({ type: z.literal('heartbeat'), next_seq: seq 
  * `triggered`: a stop order's price was reached and the venue works it from now on as a market or
  * limit order (no quantity; `last_px` is the price that triggered it; the order's status stays).
  */
-export const EXEC_TYPES = ['new', 'triggered', 'partial_fill', 'fill', 'cancelled', 'expired', 'rejected', 'trade_bust'] as const;
+export const EXEC_TYPES = [
+  'new',
+  'triggered',
+  'partial_fill',
+  'fill',
+  'cancelled',
+  'expired',
+  'rejected',
+  'trade_bust',
+  'replaced',
+] as const;
 export type ExecType = (typeof EXEC_TYPES)[number];
 export const VENUE_ORDER_STATUSES = ['new', 'partially_filled', 'filled', 'cancelled', 'expired', 'rejected'] as const;
 export type VenueOrderStatus = (typeof VENUE_ORDER_STATUSES)[number];
@@ -106,6 +155,11 @@ export const executionReport = z.object({
   transact_time: z.iso.datetime(),
   ref_exec_id: z.string().min(1).max(64).nullable(),
   text: z.string().max(500).nullable(),
+  // A `replaced` report's order as amended (the other reports leave them out): its quantity
+  // (cum_qty + leaves_qty while it works), limit price and time in force.
+  order_qty: quantity.min(1).optional(),
+  limit_price: price.nullable().optional(),
+  time_in_force: z.enum(TIME_IN_FORCE).optional(),
 });
 export type ExecutionReport = z.infer<typeof executionReport>;
 
@@ -124,6 +178,7 @@ export const entryOptionsMessage = z.object({
 export const clientMessage = z.discriminatedUnion('type', [
   newOrderMessage,
   cancelOrderMessage,
+  replaceOrderMessage,
   entryOptionsMessage,
   logonMessage,
   resendRequest,
@@ -134,6 +189,7 @@ export type ClientMessage = z.infer<typeof clientMessage>;
 export const venueMessage = z.discriminatedUnion('type', [
   newOrderResult,
   cancelOrderResult,
+  replaceOrderResult,
   errorMessage,
   logonAck,
   heartbeat,

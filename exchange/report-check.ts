@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isPrice } from '../domain/decimal.js';
+import { TIME_IN_FORCE } from '../domain/order.js';
 import { EXEC_TYPES, type ExecutionReport, executionReport, VENUE_ORDER_STATUSES } from './protocol.js';
 
 /**
@@ -18,6 +19,7 @@ const AVERAGE_PRICE = /^\d{1,16}\.\d{6}$/;
 const MAX_QUANTITY = 2_147_483_647;
 const EXEC_TYPE_SET: ReadonlySet<unknown> = new Set(EXEC_TYPES);
 const ORDER_STATUS_SET: ReadonlySet<unknown> = new Set(VENUE_ORDER_STATUSES);
+const TIME_IN_FORCE_SET: ReadonlySet<unknown> = new Set(TIME_IN_FORCE);
 
 const isInt = (value: unknown, min: number, max: number): value is number =>
   typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max;
@@ -40,7 +42,11 @@ export function checkExecutionReport(raw: unknown): ExecutionReport | null {
   if (typeof r.transact_time !== 'string' || !DATETIME.test(r.transact_time)) return null;
   if (r.ref_exec_id !== null && !isText(r.ref_exec_id, 1, 64)) return null;
   if (r.text !== null && !isText(r.text, 0, 500)) return null;
-  return {
+  // The optional fields of a `replaced` report: absent (or undefined) is fine, as the schema's .optional().
+  if (r.order_qty !== undefined && !isInt(r.order_qty, 1, MAX_QUANTITY)) return null;
+  if (r.limit_price !== undefined && r.limit_price !== null && !(typeof r.limit_price === 'string' && isPrice(r.limit_price))) return null;
+  if (r.time_in_force !== undefined && !TIME_IN_FORCE_SET.has(r.time_in_force)) return null;
+  const report: ExecutionReport = {
     type: 'execution_report',
     seq: r.seq,
     poss_dup: r.poss_dup,
@@ -59,6 +65,11 @@ export function checkExecutionReport(raw: unknown): ExecutionReport | null {
     ref_exec_id: r.ref_exec_id as string | null,
     text: r.text as string | null,
   };
+  // In the schema's key order, and only where the input has the key (as zod writes an optional one).
+  if ('order_qty' in r) report.order_qty = r.order_qty as number | undefined;
+  if ('limit_price' in r) report.limit_price = r.limit_price as string | null | undefined;
+  if ('time_in_force' in r) report.time_in_force = r.time_in_force as ExecutionReport['time_in_force'];
+  return report;
 }
 
 /** As `executionReport.safeParse`, the fast check first. */

@@ -10,6 +10,7 @@ import {
   type ErrorMessage,
   encodeLine,
   type NewOrderResult,
+  type ReplaceOrderResult,
   type VenueMessage,
   type VenueOrder,
   venueMessage,
@@ -41,7 +42,7 @@ export class VenueBadRequestError extends Error {
   override readonly name = 'VenueBadRequestError';
 }
 
-type Answer = NewOrderResult | CancelOrderResult | ErrorMessage;
+type Answer = NewOrderResult | CancelOrderResult | ReplaceOrderResult | ErrorMessage;
 
 interface Pending {
   resolve(answer: Answer): void;
@@ -121,7 +122,13 @@ export function createVenueClient(options: VenueClientOptions): VenueClient {
         const parsed = parseLine(event.text, venueMessage);
         if (!parsed.ok) return; // nothing to correlate it with: its request times out
         const message: VenueMessage = parsed.value;
-        if (message.type !== 'new_order_result' && message.type !== 'cancel_order_result' && message.type !== 'error') return;
+        if (
+          message.type !== 'new_order_result' &&
+          message.type !== 'cancel_order_result' &&
+          message.type !== 'replace_order_result' &&
+          message.type !== 'error'
+        )
+          return;
         if (message.req_id === undefined) return;
         const request = pending.get(message.req_id);
         if (!request) return; // answered after its timeout: the caller has moved on
@@ -170,6 +177,28 @@ export function createVenueClient(options: VenueClientOptions): VenueClient {
       if (answer.type === 'error') throw venueError(answer);
       if (answer.type !== 'cancel_order_result') throw new OrderPlacementError();
       return { outcome: answer.outcome, cumQty: answer.cum_qty };
+    },
+    async replaceOrder(orderId, changes) {
+      const answer = await request((reqId) => ({
+        type: 'replace_order',
+        req_id: reqId,
+        order_id: orderId,
+        ...(changes.quantity !== undefined && { quantity: changes.quantity }),
+        ...(changes.limitPrice !== undefined && { limit_price: changes.limitPrice }),
+        ...(changes.timeInForce !== undefined && { time_in_force: changes.timeInForce }),
+      }));
+      if (answer.type === 'error') throw venueError(answer);
+      if (answer.type !== 'replace_order_result') throw new OrderPlacementError();
+      return {
+        outcome: answer.outcome,
+        reason: answer.reason,
+        status: answer.order_status,
+        cumQty: answer.cum_qty,
+        quantity: answer.quantity,
+        limitPrice: answer.limit_price,
+        timeInForce: answer.time_in_force,
+        expiresAt: answer.expires_at,
+      };
     },
     close() {
       closed = true;

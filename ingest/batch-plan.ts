@@ -106,11 +106,23 @@ export interface FillEvent {
   position: Position | null;
 }
 
+/**
+ * A venue's `replaced` report applied: after its order's row is updated, one row of order_events
+ * (the order's status, `reason` saying what changed, the actor who asked) and one `amended` row
+ * of order_stream (the order as amended).
+ */
+export interface AmendEvent {
+  orderId: string;
+  reason: string;
+}
+
 /** One write pass: every order's next segment, its fills inserted before its row is updated. */
 export interface WritePass {
   fills: FillEvent[];
   /** The status update (if any order's status changes in this pass) first, then the quiet one. */
   updates: OrderUpdate[];
+  /** Amends that end a segment of this pass: recorded after the updates. */
+  amends: AmendEvent[];
 }
 
 /** The orders columns the fold changes besides status: the table's names and types, and each one's value. */
@@ -123,6 +135,10 @@ export const ORDER_COLUMNS = [
   { name: 'expired_at', type: 'timestamptz', of: (o: OrderAggregate) => o.expiredAt },
   { name: 'rejected_at', type: 'timestamptz', of: (o: OrderAggregate) => o.rejectedAt },
   { name: 'rejected_reason', type: 'text', of: (o: OrderAggregate) => o.rejectedReason },
+  // What a venue's `replaced` report amends.
+  { name: 'quantity', type: 'int', of: (o: OrderAggregate) => o.quantity },
+  { name: 'limit_price', type: 'numeric', of: (o: OrderAggregate) => o.limitPrice },
+  { name: 'time_in_force', type: '"TimeInForce"', of: (o: OrderAggregate) => o.timeInForce },
 ] as const;
 export type OrderColumn = (typeof ORDER_COLUMNS)[number];
 
@@ -211,6 +227,8 @@ export function aggregateOf(row: OrderRow): OrderAggregate {
     id: String(row.id),
     status: row.status as OrderStatus,
     quantity: Number(row.quantity),
+    limitPrice: (row.limit_price as string | null) ?? null,
+    timeInForce: row.time_in_force === 'gtc' ? 'gtc' : 'day',
     filledQuantity: Number(row.filled_quantity),
     filledNotional: decimalUnits(String(row.filled_notional)),
     placedAt: isoOrNull(row.placed_at),
@@ -227,6 +245,8 @@ interface Segment {
   fills: FillEvent[];
   end: OrderAggregate;
   statusChanged: boolean;
+  /** The segment ends with an amend (its event is written once the row stands as amended). */
+  amend: AmendEvent | null;
 }
 
 interface OrderFold {
@@ -320,8 +340,8 @@ export function planBatch(items: readonly IngestItem[], reads: BatchReads): Batc
     executions.push(report);
     order.aggregate = outcome.order;
     let segment = order.segments.at(-1);
-    if (!segment || segment.statusChanged) {
-      segment = { fills: [], end: outcome.order, statusChanged: false };
+    if (!segment || segment.statusChanged || segment.amend) {
+      segment = { fills: [], end: outcome.order, statusChanged: false, amend: null };
       order.segments.push(segment);
     }
     if (outcome.fillEvent || outcome.triggered) {
@@ -338,6 +358,7 @@ export function planBatch(items: readonly IngestItem[], reads: BatchReads): Batc
     }
     segment.end = outcome.order;
     if (outcome.statusChange) segment.statusChanged = true;
+    if (outcome.amended) segment.amend = { orderId: report.order_id, reason: outcome.amended };
     if (outcome.terminal)
       terminals.push({ orderId: report.order_id, status: outcome.terminal, filledQuantity: outcome.order.filledQuantity });
     if (outcome.cumMismatch && !item.repair) {
@@ -397,22 +418,24 @@ function writesOf(positions: ReadonlyMap<string, PositionFold>): PositionWrite[]
  * updated. Orders are taken in lock (id) order.
  */
 function passesOf(orders: OrderFold[]): WritePass[] {
-  const passes: { fills: FillEvent[]; changed: Change[]; quiet: Change[] }[] = [];
+  const passes: { fills: FillEvent[]; changed: Change[]; quiet: Change[]; amends: AmendEvent[] }[] = [];
   for (const order of orders) {
     let before = order.read;
     order.segments.forEach((segment, index) => {
-      if (passes.length === index) passes.push({ fills: [], changed: [], quiet: [] });
+      if (passes.length === index) passes.push({ fills: [], changed: [], quiet: [], amends: [] });
       const pass = passes[index]!;
       for (const fill of segment.fills) pass.fills.push(fill);
       const columns = ORDER_COLUMNS.filter((column) => column.of(segment.end) !== column.of(before));
       if (segment.statusChanged) pass.changed.push({ order: segment.end, columns });
       else if (columns.length > 0) pass.quiet.push({ order: segment.end, columns });
+      if (segment.amend) pass.amends.push(segment.amend);
       before = segment.end;
     });
   }
   return passes.map((pass) => ({
     fills: pass.fills,
     updates: [updateOf(pass.changed, true), updateOf(pass.quiet, false)].filter((update) => update !== null),
+    amends: pass.amends,
   }));
 }
 

@@ -5,6 +5,7 @@ import type { OrderSide } from '../domain/order.js';
 import { moneyText, moneyUnits, type Position } from '../domain/positions.js';
 import type { ExecutionReport } from '../exchange/protocol.js';
 import {
+  type AmendEvent,
   type BatchPlan,
   type BatchReads,
   type BatchResult,
@@ -76,6 +77,8 @@ const ORDER_READ_COLUMNS = [
   'id',
   'status',
   'quantity',
+  'limit_price::text AS limit_price',
+  'time_in_force',
   'filled_quantity',
   'filled_notional::text AS filled_notional',
   'rejected_reason',
@@ -292,7 +295,27 @@ async function writeOrders(client: pg.PoolClient, plan: BatchPlan, executionIds:
   for (const pass of plan.passes) {
     if (pass.fills.length > 0) await copyFillEvents(client, pass.fills, executionIds);
     for (const update of pass.updates) await updateOrders(client, update);
+    if (pass.amends.length > 0) await recordAmends(client, pass.amends);
   }
+}
+
+/**
+ * The venue's amends of this pass, once their rows stand as amended: each one row of
+ * order_events (the order's status, what changed, and who asked: the key id the API recorded
+ * with the amend's request, or the system) and one `amended` row of the event stream (the order
+ * as amended, as a status row holds it). One statement.
+ */
+async function recordAmends(client: pg.PoolClient, amends: readonly AmendEvent[]): Promise<void> {
+  await client.query(
+    `WITH u AS (SELECT * FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS u(id, reason, n)),
+     events AS (
+       INSERT INTO order_events (order_id, status, at, reason, actor)
+       SELECT o.id, o.status, clock_timestamp(), u.reason, COALESCE(o.amend_requested_by, $3)
+         FROM u JOIN orders o ON o.id = u.id ORDER BY u.n)
+     INSERT INTO order_stream (order_id, account_id, kind, state, at)
+     SELECT o.id, o.account_id, 'amended', to_jsonb(o), clock_timestamp() FROM u JOIN orders o ON o.id = u.id ORDER BY u.n`,
+    [amends.map((amend) => amend.orderId), amends.map((amend) => amend.reason), SYSTEM_ACTOR],
+  );
 }
 
 /** One UPDATE of the plan: only the columns it names (a fill's: filled_quantity, filled_notional). */

@@ -65,10 +65,12 @@ export interface StreamDatabase {
 const FINISHED = `s."tx" < (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint)`;
 
 /**
- * A field of the order that never changes once the order is inserted (no UPDATE of orders sets
- * it): from the row's state when the state has it (a status row, a fill row written before fill
- * rows were narrow), else from the order's row (a narrow fill row). A key present with JSON null
- * stays null.
+ * A field of the order that no status or fill changes: from the row's state when the state has it
+ * (a status or `amended` row, a fill row written before fill rows were narrow), else from the
+ * order's row (a narrow fill row). A key present with JSON null stays null. Since amends (issue
+ * #26) `quantity`, `limit_price` and `time_in_force` can change: a narrow fill row shows them as
+ * the order's row has them when it is read (after a later amend, the amended values); the
+ * `amended` row that changed them holds them as they became.
  */
 const fixed = (field: string, joined: string) => `CASE WHEN s."state" ? '${field}' THEN s."state"->>'${field}' ELSE ${joined} END`;
 

@@ -88,6 +88,11 @@ export class OrdersRepository {
       .$executeRaw`UPDATE "orders" SET "cancel_requested_by" = COALESCE("cancel_requested_by", ${actor}) WHERE "id" = ${id}::uuid`;
   }
 
+  /** Records who asked to amend the order (a key id): the amend's event, when the venue's report of it is applied, names it. */
+  async recordAmendRequest(id: string, actor: string): Promise<void> {
+    await this.db.$executeRaw`UPDATE "orders" SET "amend_requested_by" = ${actor} WHERE "id" = ${id}::uuid`;
+  }
+
   /** pending -> accepted: the API records that the order's workflow runs. Returns the status after. */
   async accept(id: string): Promise<OrderStatus | null> {
     return this.transition(id, 'api', { status: 'accepted' });

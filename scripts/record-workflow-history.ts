@@ -1,7 +1,7 @@
 /**
  * Records the history that test/unit/order-workflow.replay.test.ts replays:
  *
- *   npx tsx scripts/record-workflow-history.ts [--failed-attempts N] [output.json]
+ *   npx tsx scripts/record-workflow-history.ts [--failed-attempts N] [--amend] [output.json]
  *
  * Runs one placeOrderWorkflow on the time-skipping test server (the Java one installed by
  * `npm run setup:test`), started as the API starts it (its search attributes with the start), with
@@ -10,6 +10,8 @@
  * accepts it, the order is marked placed, and the venue's
  * terminal event (filled) is relayed to it as the ingestion process does. Re-record after
  * a deliberate, versioned change of the workflow; a failing replay test is the point otherwise.
+ * With --amend, the placed order is amended twice before its end (the amendOrder Update): the
+ * venue replaces it (quantity 20, gtc), then refuses a quantity not above its 12 filled.
  */
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -26,7 +28,7 @@ import { createPlacementStarter } from '../api/placement-client.js';
 import { type OrderTicket, workflowIdFor } from '../domain/order.js';
 import { OrderPlacementError } from '../exchange/exchange.js';
 import { registerSearchAttributes } from '../worker/search-attributes.js';
-import { orderTerminalSignal } from '../workflows/messages.js';
+import { amendOrderUpdate, orderStatusQuery, orderTerminalSignal } from '../workflows/messages.js';
 import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
 import { WORKFLOWS_PATH } from '../workflows/path.js';
 
@@ -34,7 +36,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const TEST_SERVER = path.join(root, 'scripts/temporal-test-server/run.sh');
 const { values: options, positionals } = parseArgs({
   allowPositionals: true,
-  options: { 'failed-attempts': { type: 'string', default: '2' } },
+  options: { 'failed-attempts': { type: 'string', default: '2' }, amend: { type: 'boolean', default: false } },
 });
 const output = path.resolve(positionals[0] ?? path.join(root, 'test/fixtures/place-order-workflow.placement-in-one-attempt.history.json'));
 
@@ -80,9 +82,10 @@ const steps: PlacementSteps = {
   },
   async markOrderPlaced() {
     // The venue fills it; the ingestion process relays the terminal event once committed.
-    setImmediate(() => void relayTerminal());
+    if (!options.amend) setImmediate(() => void relayTerminal());
   },
 };
+let amendCalls = 0;
 const activities: OrderActivities = {
   ...steps,
   // The three steps as one local attempt, as the worker's is: the same functions in turn.
@@ -92,6 +95,31 @@ const activities: OrderActivities = {
   },
   async markOrderCancelled() {
     throw new Error('the recorded run is never cancelled');
+  },
+  async amendAtExchange(_orderId, changes) {
+    amendCalls += 1;
+    if (amendCalls === 1) {
+      return {
+        outcome: 'replaced',
+        reason: null,
+        status: 'partially_filled',
+        cumQty: 4,
+        quantity: changes.quantity ?? 10,
+        limitPrice: '187.2500',
+        timeInForce: changes.timeInForce ?? 'day',
+        expiresAt: null,
+      };
+    }
+    return {
+      outcome: 'refused',
+      reason: 'quantity_not_above_filled',
+      status: 'partially_filled',
+      cumQty: 12,
+      quantity: 20,
+      limitPrice: '187.2500',
+      timeInForce: 'gtc',
+      expiresAt: null,
+    };
   },
 };
 
@@ -119,7 +147,16 @@ try {
   const workflowId = workflowIdFor(ticket.id);
   const result = await worker.runUntil(async () => {
     await createPlacementStarter(env.client, taskQueue, 1).start(ticket, Date.now() + START_BUDGET_MS);
-    return env.client.workflow.getHandle<typeof placeOrderWorkflow>(workflowId).result();
+    const handle = env.client.workflow.getHandle<typeof placeOrderWorkflow>(workflowId);
+    if (options.amend) {
+      while ((await handle.query(orderStatusQuery)) !== 'placed') await new Promise((resolve) => setTimeout(resolve, 50));
+      const first = await handle.executeUpdate(amendOrderUpdate, { args: [{ quantity: 20, timeInForce: 'gtc' }], updateId: 'amend-1' });
+      const second = await handle.executeUpdate(amendOrderUpdate, { args: [{ quantity: 12 }], updateId: 'amend-2' });
+      if (first.outcome !== 'amended' || second.outcome !== 'refused')
+        throw new Error(`Unexpected amends: ${JSON.stringify([first, second])}`);
+      await relayTerminal();
+    }
+    return handle.result();
   });
   if (result.status !== 'filled' || exchangeAttempts !== FAILED_EXCHANGE_ATTEMPTS + 1) {
     throw new Error(`Unexpected run: ${JSON.stringify(result)} after ${exchangeAttempts} exchange attempts`);

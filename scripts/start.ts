@@ -290,7 +290,7 @@ async function main(): Promise<void> {
   }
 
   say('ready');
-  say(`  API:             ${apiUrl}  (POST|GET|DELETE /orders, GET|DELETE /orders/:id)`);
+  say(`  API:             ${apiUrl}  (POST|GET|DELETE /orders, GET|PATCH|DELETE /orders/:id)`);
   say(`  API docs:        ${apiUrl}/docs  (OpenAPI: ${apiUrl}/openapi.json)`);
   say(
     authRequired === 'false'

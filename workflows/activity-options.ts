@@ -62,3 +62,11 @@ export const PLACEMENT_LOCAL_ATTEMPT: LocalActivityOptions = {
   // As the exchange call's: a cancel waits for the attempt to end.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };
+
+/**
+ * An amend's call of the venue (amendAtExchange): as the other exchange calls, retried until it
+ * succeeds (the venue's replace is idempotent: a retry after a lost answer changes nothing more),
+ * so an amend the API answered 202 is decided once the venue is back. Its own set so that its
+ * policy can change apart from the placement's.
+ */
+export const AMEND_ACTIVITY: ActivityOptions = { ...EXCHANGE_ACTIVITY };

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { FinalStatus, OrderStatus } from '../domain/order.js';
+import type { AmendableTimeInForce, FinalStatus, OrderStatus, TimeInForce } from '../domain/order.js';
 
 // The order workflow's messages, defined once: the workflow sets their handlers, the API sends
 // them. This module loads no activity proxies, so the API can import it outside the sandbox.
@@ -49,6 +49,54 @@ export const orderTerminalSignal = defineSignal<[TerminalEvent]>('orderTerminalR
  * the version before during a rolling deploy.
  */
 export const orderTerminalUpdate = defineUpdate<void, [TerminalEvent]>('orderTerminal');
+
+/**
+ * A client's amend (PATCH /orders/{id}): the fields to change, at least one (`stopPrice` joins
+ * them with stop orders), and who asked (the key id; the order's history names it).
+ */
+export interface AmendRequest {
+  quantity?: number;
+  limitPrice?: string;
+  timeInForce?: AmendableTimeInForce;
+}
+
+/**
+ * The workflow's decision on an amend: `amended` with the order at the venue as amended (its
+ * quantity, limit and time in force, and the cum filled when it was), or `refused` naming why:
+ * the order is final (or being cancelled), not yet working at the venue, or the venue refused the
+ * replace (a new quantity not above what is already filled: the amend lost a race with a fill;
+ * a limit price for a market order).
+ */
+export type AmendOutcome =
+  | {
+      outcome: 'amended';
+      quantity: number;
+      limitPrice: string | null;
+      timeInForce: TimeInForce;
+      filledQuantity: number;
+      expiresAt: string | null;
+    }
+  | { outcome: 'refused'; reason: AmendRefusal; message: string; filledQuantity: number | null };
+
+export const AMEND_REFUSALS = [
+  'final',
+  'not_working_yet',
+  'cancel_requested',
+  'quantity_not_above_filled',
+  'limit_price_not_for_market',
+  'unknown_order',
+] as const;
+export type AmendRefusal = (typeof AMEND_REFUSALS)[number];
+
+/**
+ * A client's amend, decided by the order's workflow: an Update, so the request and its outcome
+ * are events of the workflow's history (the Web UI shows them), and the API waits for the
+ * outcome. Its validator refuses, before anything is recorded, an amend of an order the
+ * workflow has not placed yet or has seen end (the API then answers 409): the handler only runs
+ * while the workflow waits for its placed order's end, never during the placement's local
+ * activities (the case messages.ts's terminal signal avoids an Update for).
+ */
+export const amendOrderUpdate = defineUpdate<AmendOutcome, [AmendRequest]>('amendOrder');
 
 export function terminalUpdateId(orderId: string): string {
   return `terminal-${orderId}`;

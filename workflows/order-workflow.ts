@@ -14,6 +14,9 @@ import type { PlacementAttempt } from '../activities/placement-attempt.js';
 import { isFinal, type OrderStatus, type OrderTicket } from '../domain/order.js';
 import { orderDetails } from '../domain/order-summary.js';
 import {
+  type AmendOutcome,
+  type AmendRequest,
+  amendOrderUpdate,
   cancelOrderUpdate,
   cancelRequestedSignal,
   type FinalStatus,
@@ -22,7 +25,7 @@ import {
   orderTerminalUpdate,
   type TerminalEvent,
 } from './messages.js';
-import { cancelAtExchange, cancelWon, placeInOneAttempt, placementSteps } from './placement-steps.js';
+import { amendAtExchange, amendOutcome, cancelAtExchange, cancelWon, placeInOneAttempt, placementSteps } from './placement-steps.js';
 import { ORDER_STATUS, orderStartAttributes } from './search-attributes.js';
 
 // The workflow's versions, each a patch (placement-steps.ts has the steps each one takes).
@@ -50,6 +53,11 @@ const PLACEMENT_IN_ONE_TASK = 'placement-in-one-workflow-task';
 // reports failed is retried by its scheduled activity, as after its own local attempt. It stands
 // for the earlier patches as placement-in-one-workflow-task does.
 const PLACEMENT_IN_ONE_ATTEMPT = 'placement-in-one-local-attempt';
+// From this change on, the workflow takes a client's amend (the amendOrder Update, issue #26)
+// and asks the venue to replace its working order. Checked in the Update's handler, where the
+// amend's commands begin, not at the start: a history without an amend has no marker and replays
+// as before, whichever version started it; an order placed before this version is amendable too.
+const AMEND_ORDER = 'amend-order';
 
 export type { FinalStatus } from './messages.js';
 
@@ -76,6 +84,8 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   let status: OrderStatus = 'accepted';
   let cancelRequested = false;
   const exchangeCall = new CancellationScope();
+  // The order as its latest amend made it, for the workflow's details.
+  let lastAmend: Extract<AmendOutcome, { outcome: 'amended' }> | undefined;
 
   // The status shows in the Web UI twice: as the OrderStatus search attribute (a column of the
   // list, a filter) and as the workflow's current details (on its page). Neither is a command:
@@ -83,7 +93,7 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   const setStatus = (next: OrderStatus) => {
     status = next;
     if (!attributesAtStart || next !== 'placing') upsertSearchAttributes([{ key: ORDER_STATUS, value: next }]);
-    setCurrentDetails(orderDetails(next));
+    setCurrentDetails(orderDetails(next, lastAmend));
   };
   // One line per decided order, written once (the workflow's logger is silent while replaying).
   // The lag is the workflow's time when the step completed, from the order's creation.
@@ -111,6 +121,36 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   };
   setHandler(orderTerminalSignal, onTerminal);
   setHandler(orderTerminalUpdate, onTerminal);
+
+  // Amend (PATCH /orders/{id}): only while the order works at the venue and this workflow waits
+  // for its end (no local activity then: see messages.ts). The validator refuses before anything
+  // is recorded; an accepted amend is an event of the history, its outcome too.
+  let atVenue = false;
+  let expiresAt: string | null = null;
+  let amends = 0;
+  setHandler(
+    amendOrderUpdate,
+    async (request: AmendRequest): Promise<AmendOutcome> => {
+      if (!patched(AMEND_ORDER)) throw ApplicationFailure.nonRetryable('this workflow does not take amends', 'not_working_yet');
+      const answer = await amendAtExchange(ticket.id, request);
+      const outcome = amendOutcome(answer);
+      if (outcome.outcome === 'amended') {
+        amends += 1;
+        expiresAt = outcome.expiresAt;
+        lastAmend = outcome;
+        setCurrentDetails(orderDetails(status, outcome));
+      }
+      return outcome;
+    },
+    {
+      validator: (_request: AmendRequest) => {
+        if (terminal !== undefined || isFinal(status))
+          throw ApplicationFailure.nonRetryable(`the order is ${terminal?.status ?? status}`, 'final');
+        if (cancelRequested) throw ApplicationFailure.nonRetryable('a cancel of the order was asked first', 'cancel_requested');
+        if (!atVenue) throw ApplicationFailure.nonRetryable(`the order is not working at the venue yet (${status})`, 'not_working_yet');
+      },
+    },
+  );
   if (attributesAtStart) {
     // A start the API had to send without them (the namespace did not know them then): the
     // workflow sets them itself, as before. The start's attributes are in the history: deterministic.
@@ -132,12 +172,15 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
     // An earlier run of this order's workflow placed it already: never again at the exchange.
     setStatus(claimed);
     if (isFinal(claimed) || !followsToTerminal) return { orderId: ticket.id, status: claimed as FinalStatus | 'placed' };
+    atVenue = true;
     const final = await followToTerminal(
       ticket.id,
-      null,
+      () => expiresAt,
+      () => amends,
       () => terminal,
       () => cancelRequested,
     );
+    atVenue = false;
     setStatus(final.status);
     return { orderId: ticket.id, status: final.status };
   }
@@ -145,7 +188,7 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   setStatus('placing');
 
   let reachedExchange = attempt?.placement != null;
-  let expiresAt: string | null = attempt?.placement?.expiresAt ?? null;
+  expiresAt = attempt?.placement?.expiresAt ?? null;
   if (!reachedExchange && !cancelRequested) {
     try {
       // Histories from before the venue process returned nothing here. After a failed call in
@@ -177,12 +220,15 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
     return { orderId: ticket.id, status: 'placed' };
   }
   logDecided('placed');
+  atVenue = true;
   const final = await followToTerminal(
     ticket.id,
-    expiresAt,
+    () => expiresAt,
+    () => amends,
     () => terminal,
     () => cancelRequested,
   );
+  atVenue = false;
   setStatus(final.status);
   logDecided(final.status);
   return { orderId: ticket.id, status: final.status };
@@ -192,25 +238,33 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
  * The order works at the venue; its reports (fills, the end) go to the ingestion process. Here
  * only the decisions: a client's cancel is sent to the venue, a `day` order still open at its
  * expiry is expired there, and the venue's terminal event, once committed, ends the workflow.
+ * An amend that changed the order's expiry (its time in force) wakes it to wait for the new one.
  */
 async function followToTerminal(
   orderId: string,
-  expiresAt: string | null,
+  expiry: () => string | null,
+  amends: () => number,
   terminal: () => TerminalEvent | undefined,
   cancelRequested: () => boolean,
 ): Promise<TerminalEvent> {
   let cancelSent = false;
-  let expirySent = expiresAt === null;
+  let expirySent = false;
   for (;;) {
+    const expiresAt = expiry();
+    const amendsBefore = amends();
     const untilExpiry = expirySent || expiresAt === null ? undefined : Math.max(1, Date.parse(expiresAt) - Date.now());
-    const woken = await condition(() => terminal() !== undefined || (cancelRequested() && !cancelSent), untilExpiry);
+    const woken = await condition(
+      () => terminal() !== undefined || (cancelRequested() && !cancelSent) || (amends() !== amendsBefore && expiry() !== expiresAt),
+      untilExpiry,
+    );
     const event = terminal();
     if (event) return event;
     if (cancelRequested() && !cancelSent) {
       cancelSent = true;
       // The venue answers with the order's state; its end comes back through the stream.
       await cancelAtExchange(orderId, 'cancel');
-    } else if (!woken && !expirySent) {
+    } else if (untilExpiry !== undefined && !woken && !expirySent) {
+      // Timed out (condition without a timeout resolves with nothing: not a time-out).
       expirySent = true;
       await cancelAtExchange(orderId, 'expire');
     }

@@ -11,13 +11,16 @@ import type { ExchangeActivities, Placement, VenueCancel } from '../activities/e
 import type { OrderStoreActivities } from '../activities/order-store-activities.js';
 import type { PlacementAttempt, PlacementAttemptActivities } from '../activities/placement-attempt.js';
 import type { OrderStatus, OrderTicket } from '../domain/order.js';
+import type { ReplaceAnswer } from '../exchange/exchange.js';
 import {
+  AMEND_ACTIVITY,
   DATABASE_ACTIVITY,
   DATABASE_LOCAL_ATTEMPT,
   EXCHANGE_ACTIVITY,
   EXCHANGE_LOCAL_ATTEMPT,
   PLACEMENT_LOCAL_ATTEMPT,
 } from './activity-options.js';
+import type { AmendOutcome } from './messages.js';
 
 // The order workflow's steps, as each version of the workflow takes them (order-workflow.ts
 // decides which from the history's patches).
@@ -42,6 +45,46 @@ const { placeAtExchange } = proxyActivities<ExchangeActivities>({
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 export const { cancelAtExchange } = proxyActivities<ExchangeActivities>(EXCHANGE_ACTIVITY);
+export const { amendAtExchange } = proxyActivities<ExchangeActivities>(AMEND_ACTIVITY);
+
+/** The workflow's decision on an amend, from the venue's answer to its replace (pure). */
+export function amendOutcome(answer: ReplaceAnswer): AmendOutcome {
+  if (answer.outcome === 'replaced' && answer.quantity !== null && answer.timeInForce !== null) {
+    return {
+      outcome: 'amended',
+      quantity: answer.quantity,
+      limitPrice: answer.limitPrice,
+      timeInForce: answer.timeInForce,
+      filledQuantity: answer.cumQty,
+      expiresAt: answer.expiresAt,
+    };
+  }
+  switch (answer.reason) {
+    case 'quantity_not_above_filled':
+      return {
+        outcome: 'refused',
+        reason: 'quantity_not_above_filled',
+        message: `the new quantity is not above the ${answer.cumQty} already filled at the venue (the amend lost a race with a fill)`,
+        filledQuantity: answer.cumQty,
+      };
+    case 'limit_price_not_for_market':
+      return {
+        outcome: 'refused',
+        reason: 'limit_price_not_for_market',
+        message: 'a limit price is only for a limit order',
+        filledQuantity: answer.cumQty,
+      };
+    case 'unknown_order':
+      return { outcome: 'refused', reason: 'unknown_order', message: 'the venue does not know the order', filledQuantity: null };
+    default:
+      return {
+        outcome: 'refused',
+        reason: 'final',
+        message: `the order is no longer working at the venue (${answer.status ?? 'ended'}; the amend lost a race with its end)`,
+        filledQuantity: answer.cumQty,
+      };
+  }
+}
 
 /** Which version's steps: from the workflow's patches. */
 export interface StepsVersion {

@@ -1,10 +1,25 @@
 import { averagePrice, notionalUnits, priceText, priceUnits } from '../../domain/decimal.js';
-import { type ExecType, type ExecutionReport, VENUE_NAME, VENUE_TERMINAL_STATUSES, type VenueOrderStatus } from '../protocol.js';
+import { hasLimitPrice, type TimeInForce } from '../../domain/order.js';
+import {
+  type ExecType,
+  type ExecutionReport,
+  type ReplaceRefusal,
+  VENUE_NAME,
+  VENUE_TERMINAL_STATUSES,
+  type VenueOrderStatus,
+} from '../protocol.js';
 import { execIdSeq, type OrderRecord, orderLine, reportLine } from './log-lines.js';
 import { finished, isWorking, leavesOf, type OrderState, type WorkingOrder } from './orders.js';
 import type { LogEntry, ReportLog } from './report-log.js';
 
 export type BookError = 'unknown_order' | 'not_working' | 'too_much' | 'unknown_exec' | 'not_a_fill';
+
+/** What a replace asks to change (each field optional; at least one differs, or nothing is reported). */
+export interface ReplaceChanges {
+  quantity?: number | undefined;
+  limitPrice?: string | undefined;
+  timeInForce?: TimeInForce | undefined;
+}
 
 export interface BookMemory {
   orders_working: number;
@@ -31,6 +46,8 @@ export class Book {
   constructor(
     private readonly log: Pick<ReportLog, 'takeSeq' | 'append' | 'lineAt'>,
     private readonly now: () => Date = () => new Date(),
+    /** When a day order accepted (or made `day` by a replace) at a time expires: none without it. */
+    private readonly dayExpiry?: (at: Date) => Date,
   ) {}
 
   /** Rebuilds state from one logged entry (at start, before anything else happens). */
@@ -40,6 +57,7 @@ export class Book {
     const order = this.orders.get(report.order_id);
     // A report of an order the log does not know (or of a finished one) cannot come from this venue.
     if (!order || !isWorking(order)) return;
+    if (report.exec_type === 'replaced') this.applyReplaced(order, report);
     let notional = order.notional;
     if (report.exec_type === 'partial_fill' || report.exec_type === 'fill') notional += notionalUnits(report.last_qty, report.last_px!);
     else if (report.exec_type === 'trade_bust') notional -= notionalUnits(report.last_qty, report.last_px!);
@@ -98,6 +116,38 @@ export class Book {
     return this.emit(order, 'triggered', 0, priceText(priceUnits(px)), null, null);
   }
 
+  /**
+   * Replaces (amends) a working order, FIX cancel/replace style, atomically against the book: all
+   * the changes or none. A new quantity must be above what is already filled (the cum stays, the
+   * leaves become the rest); a limit price only for a limit order. Changes that change nothing
+   * report nothing (a repeated request: the same answer, no second report); otherwise one
+   * `replaced` report carries the order as amended (its quantity, limit price and time in force).
+   */
+  replace(orderId: string, changes: ReplaceChanges): ExecutionReport | 'unchanged' | ReplaceRefusal {
+    const order = this.orders.get(orderId);
+    if (!order) return 'unknown_order';
+    if (!isWorking(order)) return 'not_working';
+    const current = order.record.order;
+    if (changes.limitPrice !== undefined && !hasLimitPrice(current.type)) return 'limit_price_not_for_market';
+    if (changes.quantity !== undefined && changes.quantity <= order.cumQty) return 'quantity_not_above_filled';
+    const limitPrice = changes.limitPrice === undefined ? current.limit_price : priceText(priceUnits(changes.limitPrice));
+    const next = {
+      ...current,
+      quantity: changes.quantity ?? current.quantity,
+      limit_price: limitPrice,
+      time_in_force: changes.timeInForce ?? current.time_in_force,
+    };
+    const samePrice = (a: string | null, b: string | null) => (a === null ? b === null : b !== null && priceUnits(a) === priceUnits(b));
+    if (
+      next.quantity === current.quantity &&
+      samePrice(next.limit_price, current.limit_price) &&
+      next.time_in_force === current.time_in_force
+    )
+      return 'unchanged';
+    const report = this.emit(order, 'replaced', 0, null, null, null, undefined, next);
+    return report;
+  }
+
   /** Ends a working order for its open quantity (what was filled stays filled). */
   end(orderId: string, how: 'cancelled' | 'expired' | 'rejected', text: string | null = null): ExecutionReport | BookError {
     const order = this.orders.get(orderId);
@@ -131,6 +181,7 @@ export class Book {
     refExecId: string | null,
     text: string | null,
     record?: OrderRecord,
+    replaced?: OrderRecord['order'],
   ): ExecutionReport {
     let cumQty = order.cumQty;
     let notional = order.notional;
@@ -143,10 +194,10 @@ export class Book {
       cumQty -= lastQty;
       notional -= notionalUnits(lastQty, lastPx!);
       status = cumQty === 0 ? 'new' : 'partially_filled';
-    } else if (execType !== 'new' && execType !== 'triggered') {
+    } else if (execType !== 'new' && execType !== 'triggered' && execType !== 'replaced') {
       status = execType;
     }
-    const quantity = order.record.order.quantity;
+    const quantity = (replaced ?? order.record.order).quantity;
     const seq = this.log.takeSeq();
     const report: ExecutionReport = {
       type: 'execution_report',
@@ -167,7 +218,9 @@ export class Book {
       transact_time: this.now().toISOString(),
       ref_exec_id: refExecId,
       text,
+      ...(replaced && { order_qty: replaced.quantity, limit_price: replaced.limit_price, time_in_force: replaced.time_in_force }),
     };
+    if (replaced) this.applyReplaced(order, report);
     this.settle(order, report, notional);
     this.log.append(seq, reportLine(report), record ? orderLine(record) : undefined);
     this.made.set(execType, (this.made.get(execType) ?? 0) + 1);
@@ -192,5 +245,26 @@ export class Book {
       this.working -= 1;
       this.orders.set(order.id, finished(order));
     }
+  }
+
+  /**
+   * A `replaced` report's order as amended, onto the working order (made, or read back from the
+   * log at start): the order record the venue works it by, and its expiry when the time in force
+   * changed (a `day` order's expiry: at the close after the report's time).
+   */
+  private applyReplaced(order: WorkingOrder, report: ExecutionReport): void {
+    const before = order.record.order;
+    const timeInForce: TimeInForce = report.time_in_force ?? before.time_in_force;
+    const next = {
+      ...before,
+      quantity: report.order_qty ?? before.quantity,
+      limit_price: report.limit_price === undefined ? before.limit_price : report.limit_price,
+      time_in_force: timeInForce,
+    };
+    let expiresAt = order.record.expires_at;
+    if (timeInForce !== before.time_in_force)
+      expiresAt = timeInForce === 'gtc' ? null : (this.dayExpiry?.(new Date(report.transact_time)).toISOString() ?? null);
+    order.record = { ...order.record, order: next, expires_at: expiresAt };
+    order.expiresAt = expiresAt;
   }
 }

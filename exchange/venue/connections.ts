@@ -24,7 +24,7 @@ export interface VenueListener {
   stats: SessionStats & { badRequests: number; connections: number };
 }
 
-const ENTRY_TYPES: readonly ClientMessage['type'][] = ['new_order', 'cancel_order', 'entry_options'];
+const ENTRY_TYPES: readonly ClientMessage['type'][] = ['new_order', 'cancel_order', 'replace_order', 'entry_options'];
 
 /**
  * The venue's TCP port. The first message decides what a connection is: order entry
@@ -105,6 +105,13 @@ export function createVenueListener(deps: ConnectionDeps): VenueListener {
           void deps.entry.cancelOrder(message.req_id, message.order_id, message.reason).then(answer, (error: unknown) => {
             // The ledger could not be reached: no answer is a lost answer to the client, which retries.
             deps.logger.error({ err: error, orderId: message.order_id }, 'cancel_order failed');
+            socket.destroy();
+          });
+          return;
+        case 'replace_order':
+          entryConnections.add(socket);
+          void deps.entry.replaceOrder(message, options).then(answer, (error: unknown) => {
+            deps.logger.error({ err: error, orderId: message.order_id }, 'replace_order failed');
             socket.destroy();
           });
           return;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MissingOrderError, OrderPlacementError } from '../errors.js';
 import type { ExchangeLedger } from '../exchange-ledger.js';
-import type { CancelOrderResult, ErrorMessage, NewOrderResult, VenueOrder } from '../protocol.js';
+import type { CancelOrderResult, ErrorMessage, NewOrderResult, ReplaceOrderMessage, ReplaceOrderResult, VenueOrder } from '../protocol.js';
 import type { Book } from './book.js';
 import { isWorking } from './orders.js';
 import type { Simulation } from './simulation.js';
@@ -92,6 +92,41 @@ export function createOrderEntry(deps: OrderEntryDeps) {
           order_id: orderId,
           outcome: status === 'filled' || status === 'cancelled' || status === 'expired' ? status : 'rejected',
           cum_qty: order.cumQty,
+        };
+      });
+    },
+
+    /**
+     * replace_order: amends a working order against the book (Book.replace decides, atomically:
+     * this runs between the order's other events, never during one). Its answer is the order at
+     * the venue after the request, replaced or not; a change of limit or time in force is worked
+     * from now on (a limit that became marketable fills, a `day` order expires at its close).
+     */
+    async replaceOrder(request: ReplaceOrderMessage, options?: EntryOptions): Promise<ReplaceOrderResult> {
+      // The connection's latency, as a placement's (a test's slow venue).
+      if (options) await sleep(options.latencyMs);
+      return serial(request.order_id, async () => {
+        const outcome = deps.book.replace(request.order_id, {
+          quantity: request.quantity,
+          limitPrice: request.limit_price,
+          timeInForce: request.time_in_force,
+        });
+        const order = deps.book.get(request.order_id);
+        if (order && isWorking(order) && typeof outcome === 'object') deps.simulation.work(order);
+        const now = deps.book.get(request.order_id);
+        const record = now && isWorking(now) ? now.record.order : undefined;
+        return {
+          type: 'replace_order_result',
+          req_id: request.req_id,
+          order_id: request.order_id,
+          outcome: typeof outcome === 'string' && outcome !== 'unchanged' ? 'refused' : 'replaced',
+          reason: typeof outcome === 'string' && outcome !== 'unchanged' ? outcome : null,
+          order_status: now?.status ?? null,
+          cum_qty: now?.cumQty ?? 0,
+          quantity: record?.quantity ?? null,
+          limit_price: record?.limit_price ?? null,
+          time_in_force: record?.time_in_force ?? null,
+          expires_at: now?.expiresAt ?? null,
         };
       });
     },

@@ -7,6 +7,7 @@ import type { ReportLog } from './report-log.js';
 
 export interface OrderView {
   order_id: string;
+  /** The order as placed, with every replace applied (its quantity, limit price and time in force as they are now). */
   order: VenueOrder | null;
   status: string;
   cum_qty: number;
@@ -46,6 +47,16 @@ export async function orderView(book: Book, log: Pick<ReportLog, 'waitDurable' |
     } else if (parsed.order_id === orderId && seq >= firstSeq && seq <= lastSeq) {
       executions.push(parsed);
     }
+  }
+  // The order as amended: each `replaced` report's fields, in order, onto the order as placed.
+  for (const report of executions) {
+    if (report.exec_type !== 'replaced' || order === null) continue;
+    order = {
+      ...order,
+      quantity: report.order_qty ?? order.quantity,
+      limit_price: report.limit_price === undefined ? order.limit_price : report.limit_price,
+      time_in_force: report.time_in_force ?? order.time_in_force,
+    };
   }
   return {
     order_id: orderId,

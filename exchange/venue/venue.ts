@@ -27,16 +27,20 @@ export interface Venue {
  */
 export async function startVenue(config: VenueConfig, logger: Logger): Promise<Venue> {
   let log: ReportLog | undefined;
-  const book = new Book({
-    takeSeq: () => log!.takeSeq(),
-    append: (seq, line, orderLine) => log!.append(seq, line, orderLine),
-    lineAt: (seq) => log!.lineAt(seq),
-  });
+  const expiry = dayExpiry(config.VENUE_DAY_TTL_MS, config.VENUE_CLOSE_UTC);
+  const book = new Book(
+    {
+      takeSeq: () => log!.takeSeq(),
+      append: (seq, line, orderLine) => log!.append(seq, line, orderLine),
+      lineAt: (seq) => log!.lineAt(seq),
+    },
+    undefined,
+    expiry,
+  );
   log = await openReportLog(config.VENUE_DATA_DIR, { flushMs: config.VENUE_LOG_FLUSH_MS, replay: (entry) => book.replay(entry) });
   logger.info({ orders: book.size, nextSeq: log.nextSeq }, 'report log read');
 
   const ledger = createPostgresLedger(config.DATABASE_URL, { timeoutMs: 10_000 });
-  const expiry = dayExpiry(config.VENUE_DAY_TTL_MS, config.VENUE_CLOSE_UTC);
   let recovered = 0;
   for (const row of await ledger.accepted()) {
     if (book.get(row.orderId)) continue;

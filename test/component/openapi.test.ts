@@ -91,6 +91,7 @@ describe('GET /openapi.json', () => {
       'OPTIONS /positions': ['200', '204'],
       'GET /positions/{instrument}': ['200', '401', '404', '422', '429', '500'],
       'OPTIONS /positions/{instrument}': ['200', '204'],
+      'PATCH /orders/{id}': ['200', '202', '400', '401', '404', '408', '409', '413', '415', '422', '429', '500'],
       'GET /events': ['200', '400', '401', '422', '429', '500', '503'],
       'GET /health/live': ['200'],
       'OPTIONS /health/live': ['200', '204'],

@@ -116,6 +116,9 @@ const activities: OrderActivities = {
   ...steps,
   // The three steps as one local attempt, as the worker's is: these same functions in turn.
   ...createPlacementAttempt(steps),
+  async amendAtExchange() {
+    throw new Error('no amend in these scenarios');
+  },
   async cancelAtExchange(orderId, reason = 'cancel') {
     const scenario = scenarioFor(orderId);
     scenario.cancelAtExchangeCalls += 1;

@@ -127,7 +127,7 @@ describe('CORS', () => {
     const response = await preflight(corsApi.url, ALLOWED);
     expect(response.status, response.text).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe(ALLOWED);
-    expect(response.headers.get('access-control-allow-methods')?.split(',')).toEqual(['GET', 'HEAD', 'POST', 'DELETE']);
+    expect(response.headers.get('access-control-allow-methods')?.split(',')).toEqual(['GET', 'HEAD', 'POST', 'PATCH', 'DELETE']);
     expect(response.headers.get('access-control-allow-headers')?.split(',')).toEqual([
       'Authorization',
       'Content-Type',

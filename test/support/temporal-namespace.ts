@@ -32,6 +32,9 @@ export const placedAtOnce: OrderActivities = {
   cancelAtExchange: async () => {
     throw new Error('never cancelled here');
   },
+  amendAtExchange: async () => {
+    throw new Error('never amended here');
+  },
   markOrderCancelled: async () => {
     throw new Error('never cancelled here');
   },

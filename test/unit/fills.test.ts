@@ -8,6 +8,8 @@ const order = (fields: Partial<OrderAggregate> = {}): OrderAggregate => ({
   id: 'o',
   status: 'placed',
   quantity: 10,
+  limitPrice: '100.00',
+  timeInForce: 'day',
   filledQuantity: 0,
   filledNotional: 0n,
   placedAt: '2026-12-01T10:00:00.000Z',

@@ -178,11 +178,26 @@ const FIXTURES = [
     events: 21,
     signals: ['orderTerminalReported'],
   },
+  {
+    // 'amend-order' (issue #26): the placed order amended twice (the amendOrder Update, accepted
+    // into the history), each a scheduled amendAtExchange; the patch's marker is recorded by the
+    // first amend's handler, not at the start. The venue replaces it once and refuses the second
+    // (a quantity not above its cum). `--failed-attempts 0 --amend`.
+    name: 'place-order-workflow.amend-order.history.json',
+    scheduled: ['amendAtExchange', 'amendAtExchange'],
+    startedAttempts: [1, 1],
+    markers: ['core_patch', 'core_local_activity', 'core_patch'],
+    atStart: { ...ORDER_AT_START, AccountId: DEMO_ACCOUNT_ID },
+    statusUpserts: ['placed', 'filled'],
+    events: 41,
+    signals: ['orderTerminalReported'],
+    updates: ['amendOrder', 'amendOrder'],
+  },
 ];
 
 describe.each(FIXTURES)(
   'placeOrderWorkflow replay of $name',
-  ({ name, scheduled, startedAttempts, markers, atStart, statusUpserts, events, signals = [] }) => {
+  ({ name, scheduled, startedAttempts, markers, atStart, statusUpserts, events, signals = [], updates = [] }) => {
     const historyJson = readHistory(name);
 
     it('the recorded history covers claim, exchange retries and placement', () => {
@@ -200,6 +215,11 @@ describe.each(FIXTURES)(
       expect(
         historyJson.events.filter((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED').map((e) => attributesOf(e).signalName),
       ).toEqual(signals);
+      // An amend is an Update accepted into the history (the Web UI shows it), its outcome an event too.
+      const accepted = historyJson.events
+        .filter((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED')
+        .map((e) => (attributesOf(e) as { acceptedRequest?: { input?: { name?: string } } }).acceptedRequest?.input?.name);
+      expect(accepted.filter((update) => update === 'amendOrder')).toEqual(updates);
       expect(historyJson.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
     });
 

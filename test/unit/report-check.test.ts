@@ -27,7 +27,22 @@ const base = {
   text: null,
 } as const;
 
+// A `replaced` report carries the order as amended: three fields the others leave out.
+const replaced = {
+  ...base,
+  exec_type: 'replaced',
+  last_qty: 0,
+  last_px: null,
+  leaves_qty: 12,
+  order_qty: 15,
+  limit_price: '187.5',
+  time_in_force: 'gtc',
+} as const;
+
 const POOL: unknown[] = [
+  'day',
+  'gtc',
+  undefined,
   null,
   true,
   false,
@@ -93,11 +108,13 @@ const POOL: unknown[] = [
 ];
 
 const variants = (): unknown[] => {
-  const out: unknown[] = [base, { ...base, extra: 'dropped' }, null, [], 'text', 1];
-  for (const key of Object.keys(base)) {
-    const { [key]: _, ...without } = base as Record<string, unknown>;
-    out.push(without);
-    for (const value of POOL) out.push({ ...base, [key]: value });
+  const out: unknown[] = [base, { ...base, extra: 'dropped' }, null, [], 'text', 1, replaced];
+  for (const start of [base, replaced]) {
+    for (const key of Object.keys(start)) {
+      const { [key]: _, ...without } = start as Record<string, unknown>;
+      out.push(without);
+      for (const value of POOL) out.push({ ...start, [key]: value });
+    }
   }
   // Fields that are only valid together with a value that is not the default above.
   out.push({ ...base, exec_type: 'trade_bust', ref_exec_id: 'E-40', text: 'busted by the venue' });

@@ -76,7 +76,7 @@ describe('OPTIONS on a path with an order id', () => {
   it('OPTIONS with a well-formed id: 200 with the path’s Allow, whether the order exists or not', async () => {
     const order = await methodRequest('OPTIONS', `${url()}/orders/4f9c1a52-3a5e-4f0e-9a51-8d0f0e7c9b11`);
     expect(order.status).toBe(200);
-    expect(allowOf(order)).toEqual(['DELETE', 'GET', 'HEAD']);
+    expect(allowOf(order)).toEqual(['DELETE', 'GET', 'HEAD', 'PATCH']);
     const executions = await methodRequest('OPTIONS', `${url()}/orders/4f9c1a52-3a5e-4f0e-9a51-8d0f0e7c9b11/executions`);
     expect(allowOf(executions)).toEqual(['GET', 'HEAD']);
   });
