@@ -4,7 +4,7 @@ import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import type { Logger } from '../config/logger.js';
 import { CANCEL_ALL_LIMIT } from '../domain/limits.js';
-import { CANCELLABLE_STATUSES, hasLimitPrice, isFinal, type NewOrder, type Order, type OrderStatus } from '../domain/order.js';
+import { hasLimitPrice, isFinal, type NewOrder, type Order, type OrderStatus } from '../domain/order.js';
 import type { ExecutionsQuery } from '../prisma/executions-query.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
@@ -13,13 +13,7 @@ import { cancelAllOrders } from './cancel-all.js';
 import { parseCancelAllQuery } from './cancel-all-query.js';
 import { cancelAllAnswer } from './cancel-all-response.js';
 import { cancelOrder, verdictOf } from './cancel-order.js';
-import {
-  CancelNotRecordedError,
-  OrderNotAmendableError,
-  OrderNotCancellableError,
-  OrderNotFoundError,
-  RequestValidationError,
-} from './errors.js';
+import { OrderNotAmendableError, OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
 import { createExecutionCursorCodec, type ExecutionCursorCodec } from './execution-cursor.js';
 import { executionsRoute } from './executions-route.js';
 import {
