@@ -230,10 +230,10 @@ describe('methods the API does not take: 405 with Allow, never 501', () => {
     expect(allow).toEqual(['DELETE', 'GET', 'HEAD', 'POST']);
   });
 
-  it('TRACE /orders/:id: 405, Allow names GET and DELETE', async () => {
+  it('TRACE /orders/:id: 405, Allow names GET, PATCH and DELETE', async () => {
     const response = await rawRequest('TRACE', `/orders/${randomUUID()}`);
     expect(response.status).toBe(405);
-    expect(response.headers.get('allow')?.split(/,\s*/).sort()).toEqual(['DELETE', 'GET', 'HEAD']);
+    expect(response.headers.get('allow')?.split(/,\s*/).sort()).toEqual(['DELETE', 'GET', 'HEAD', 'PATCH']);
   });
 
   it('TRACE on a path the API does not have: 404', async () => {
@@ -275,7 +275,7 @@ describe('OPTIONS checks the order id as GET does', () => {
   it('OPTIONS with a well-formed id, of an order or not: 200 with Allow, nothing read', async () => {
     const order = await rawRequest('OPTIONS', `/orders/${randomUUID()}`);
     expect(order.status).toBe(200);
-    expect(order.headers.get('allow')?.split(/,\s*/).sort()).toEqual(['DELETE', 'GET', 'HEAD']);
+    expect(order.headers.get('allow')?.split(/,\s*/).sort()).toEqual(['DELETE', 'GET', 'HEAD', 'PATCH']);
     const executions = await rawRequest('OPTIONS', `/orders/${randomUUID()}/executions`);
     expect(executions.status).toBe(200);
     expect(executions.headers.get('allow')?.split(/,\s*/).sort()).toEqual(['GET', 'HEAD']);
