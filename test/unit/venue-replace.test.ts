@@ -133,7 +133,9 @@ describe('applyReport of a replaced report', () => {
     status: 'partially_filled',
     quantity: 10,
     limitPrice: '10.00',
+    stopPrice: null,
     timeInForce: 'gtc',
+    expiresAt: null,
     filledQuantity: 4,
     filledNotional: 400000n * 10n,
     placedAt: '2026-12-01T10:00:00.000Z',
@@ -176,6 +178,37 @@ describe('applyReport of a replaced report', () => {
       fills,
     );
     expect(fill.kind === 'applied' && fill.order).toMatchObject({ filledQuantity: 20, status: 'filled' });
+  });
+
+  it('a stop price and the venue’s expiry: the order takes both, the history names the stop price', () => {
+    const stop: OrderAggregate = { ...aggregate, status: 'placed', filledQuantity: 0, filledNotional: 0n, stopPrice: '12.00' };
+    const outcome = applyReport(
+      stop,
+      {
+        ...report,
+        cum_qty: 0,
+        order_qty: 10,
+        limit_price: '10.0000',
+        stop_price: '12.5',
+        time_in_force: 'day',
+        expires_at: '2030-01-01T21:00:00Z',
+      },
+      new Map(),
+    );
+    expect(outcome.kind === 'applied' && outcome.order).toMatchObject({
+      stopPrice: '12.50',
+      timeInForce: 'day',
+      expiresAt: '2030-01-01T21:00:00.000Z',
+      quantity: 10,
+    });
+    expect(outcome.kind === 'applied' && outcome.amended).toBe('amended: stop_price 12.00 -> 12.50, time_in_force gtc -> day');
+    // day -> gtc: the venue's expiry null, the order's too.
+    const dayOrder: OrderAggregate = { ...stop, timeInForce: 'day', expiresAt: '2030-01-01T21:00:00.000Z' };
+    const gtc = applyReport(dayOrder, { ...report, cum_qty: 0, order_qty: 10, time_in_force: 'gtc', expires_at: null }, new Map());
+    expect(gtc.kind === 'applied' && gtc.order).toMatchObject({ timeInForce: 'gtc', expiresAt: null, stopPrice: '12.00' });
+    // A report of the version before (no stop_price, no expires_at) leaves both as they were.
+    const old = applyReport(dayOrder, { ...report, cum_qty: 0, order_qty: 11 }, new Map());
+    expect(old.kind === 'applied' && old.order).toMatchObject({ quantity: 11, stopPrice: '12.00', expiresAt: '2030-01-01T21:00:00.000Z' });
   });
 
   it('a replaced report without its order_qty is malformed', () => {
