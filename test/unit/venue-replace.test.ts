@@ -106,6 +106,44 @@ describe('Book.replace', () => {
     expect(again.book.get(rec.order.id)?.status).toBe('filled');
   });
 
+  it('a held stop’s stop price and a time in force’s expiry: in the replaced report, and the log’s replay works the order by them', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'venue-replace-'));
+    dirs.push(dir);
+    const { book, log } = await open(dir);
+    const stop = order({ type: 'stop_limit', stop_price: '12.00', limit_price: '12.50' });
+    book.accept(stop);
+    const report = book.replace(stop.order.id, { stopPrice: '13', timeInForce: 'day' });
+    if (typeof report === 'string') throw new Error(report);
+    expect(executionReport.parse(JSON.parse(JSON.stringify(report)))).toEqual(report);
+    expect(report).toMatchObject({
+      stop_price: '13.0000',
+      limit_price: '12.50',
+      time_in_force: 'day',
+      expires_at: DAY_CLOSE.toISOString(),
+    });
+    expect(book.replace(stop.order.id, { stopPrice: '13.00' })).toBe('unchanged');
+    // Triggered: its stop price is no longer amendable, all or nothing.
+    book.trigger(stop.order.id, '13.00');
+    expect(book.replace(stop.order.id, { stopPrice: '14', quantity: 20 })).toBe('already_triggered');
+    // An order that is no stop has no stop price to amend.
+    const limit = order();
+    book.accept(limit);
+    expect(book.replace(limit.order.id, { stopPrice: '14' })).toBe('stop_price_not_for_type');
+
+    const held = order({ type: 'stop', stop_price: '20.00', limit_price: null, time_in_force: 'day' });
+    book.accept({ ...held, expires_at: DAY_CLOSE.toISOString() });
+    book.replace(held.order.id, { stopPrice: '21.5', timeInForce: 'gtc' });
+    await log.waitDurable(log.nextSeq - 1);
+    await log.close();
+    logs.splice(0);
+    const again = await open(dir);
+    const replayed = again.book.get(held.order.id)!;
+    expect(isWorking(replayed) && replayed.record.order).toMatchObject({ stop_price: '21.5000', time_in_force: 'gtc' });
+    expect(replayed.expiresAt).toBeNull();
+    const view = await orderView(again.book, again.log, held.order.id);
+    expect(view?.order).toMatchObject({ stop_price: '21.5000', time_in_force: 'gtc' });
+  });
+
   it('refuses a quantity not above the cum, a limit of a market order, and an order not working: nothing changes', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'venue-replace-'));
     dirs.push(dir);
