@@ -10,7 +10,8 @@ export const STREAM_EVENT_KINDS = {
   status: 'the order took a new status',
   fill: 'the venue filled part of it (or busted a fill)',
   triggered: "a stop order's price was reached: the venue works it from now on as a market or limit order",
-  amended: 'the venue replaced it as `PATCH /orders/{id}` asked (`order` shows its new `quantity`, `limit_price`, `time_in_force`)',
+  amended:
+    'the venue replaced it as `PATCH /orders/{id}` asked (`order` shows its new `quantity`, `limit_price`, `stop_price`, `time_in_force`, `expires_at`)',
 } as const;
 export type StreamEventKind = keyof typeof STREAM_EVENT_KINDS;
 /** The kinds whose event carries the venue's execution (`execution`). */

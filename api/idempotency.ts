@@ -115,10 +115,14 @@ async function resumeOrSubmit(
 }
 
 /** An amend's fingerprint: the order and the fields asked, however the JSON was written; never a POST's. */
-export function amendFingerprint(orderId: string, request: { quantity?: number; limitPrice?: string; timeInForce?: string }): string {
-  return createHash('sha256')
-    .update(JSON.stringify(['PATCH', orderId, request.quantity ?? null, request.limitPrice ?? null, request.timeInForce ?? null]))
-    .digest('hex');
+export function amendFingerprint(
+  orderId: string,
+  request: { quantity?: number; limitPrice?: string; stopPrice?: string; timeInForce?: string },
+): string {
+  const fields: unknown[] = ['PATCH', orderId, request.quantity ?? null, request.limitPrice ?? null, request.timeInForce ?? null];
+  // Only when given: an amend without one hashes as before stop prices were amendable (keys stored then still match).
+  if (request.stopPrice !== undefined) fields.push(request.stopPrice);
+  return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
 }
 
 /**

@@ -319,11 +319,13 @@ export function buildPaths(): ZodOpenApiPathsObject {
         summary: 'Amend a working order',
         description:
           'Amends an order the venue works (`placed`, `partially_filled`), FIX cancel/replace style: any of `quantity`, ' +
-          '`limit_price` (limit orders only), `time_in_force`, each checked as on `POST /orders`. The order keeps its id and its ' +
+          '`limit_price` (`limit`, `stop_limit`), `stop_price` (`stop`, `stop_limit`, while the venue still holds the stop), ' +
+          '`time_in_force` (`day`, `gtc`), each checked as on `POST /orders`. The order keeps its id and its ' +
           "fills (filled before and after the amend all count). The order's workflow decides and the venue applies the replace " +
           'atomically against its book; the answer waits for the decision at most `CANCEL_BUDGET_MS` (5 s by default): 200 the ' +
-          'order as amended; 409 naming why not (final, not working at the venue yet, or a new quantity not above what is already ' +
-          'filled: the amend lost a race with a fill); 202 if not decided in time (it follows: `GET /orders/{id}` shows it, an ' +
+          "order as amended (a `day` order's new `expires_at` the venue's); 409 naming why not (final, not working at the venue " +
+          'yet, a new quantity not above what is already filled: the amend lost a race with a fill, a stop price of a stop already ' +
+          'triggered: `already_triggered`); 202 if not decided in time (it follows: `GET /orders/{id}` shows it, an ' +
           '`events` entry whose `reason` starts with `amended:`, with the key that asked as its `actor`). An amend is also an ' +
           "`amended` event of `GET /events`, and an Update (`amendOrder`) in the order's workflow (Temporal Web UI).",
         requestParams: {
@@ -345,6 +347,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
               examples: {
                 quantity: { summary: 'A new quantity', value: { quantity: 150 } },
                 limitAndTif: { summary: 'A new limit, good till cancelled', value: { limit_price: '187.30', time_in_force: 'gtc' } },
+                stopPrice: { summary: "A held stop's new stop price", value: { stop_price: '190.00' } },
               },
             },
           },

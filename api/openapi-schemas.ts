@@ -230,6 +230,8 @@ const amendConflict = z
       'cancel_requested',
       'quantity_not_above_filled',
       'limit_price_not_for_market',
+      'stop_price_not_for_type',
+      'already_triggered',
       'unknown_order',
     ]),
   })
@@ -238,7 +240,9 @@ const amendConflict = z
       'The amend was refused, `reason` says why: `final` (the order is filled, cancelled, expired or rejected, or ended as the ' +
       'amend was decided), `not_working_yet` (not placed at the venue yet: retry once it is), `cancel_requested` (a cancel came ' +
       'first), `quantity_not_above_filled` (the new quantity is not above what the venue had filled: the amend lost a race with a ' +
-      'fill), `limit_price_not_for_market`, `unknown_order` (the venue does not know it).',
+      'fill), `already_triggered` (a `stop_price` asked of a stop the exchange has already triggered: it works as a market or ' +
+      'limit order now; the amend lost a race with the trigger if it was held when asked), `limit_price_not_for_market`, ' +
+      '`stop_price_not_for_type` (both refused with 422 before the venue is asked), `unknown_order` (the venue does not know it).',
   });
 
 // A fill in GET /events: the fields of an Execution (GET /orders/{id}/executions) a client follows an order by.

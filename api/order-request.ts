@@ -256,33 +256,36 @@ function toDetails(issue: z.core.$ZodIssue): ValidationDetail[] {
 export interface AmendOrder {
   quantity?: number;
   limitPrice?: string;
+  stopPrice?: string;
   timeInForce?: AmendableTimeInForce;
 }
 
 export const AMEND_IMMEDIATE = `An amend sets \`time_in_force\` to ${AMENDABLE_TIME_IN_FORCE.map((tif) => `\`${tif}\``).join(' or ')}: \`ioc\` and \`fok\` are decided when the venue starts to work an order`;
 
-export const AMEND_EMPTY = 'At least one of `quantity`, `limit_price`, `time_in_force` is required';
+export const AMEND_EMPTY = 'At least one of `quantity`, `limit_price`, `stop_price`, `time_in_force` is required';
 
 /**
  * The amend's body: each field checked by POST's own rules (the same validators and messages),
- * unknown fields refused. `stop_price` joins these three with stop orders (another change).
+ * unknown fields refused. Whether the order's type has a limit or a stop price is checked against
+ * the order (api/orders-routes.ts), whether its stop has triggered by the venue.
  */
 export const amendRequestSchema = z
   .strictObject(
     {
       quantity: quantity.optional(),
       limit_price: limitPrice.optional(),
+      stop_price: stopPrice.optional(),
       time_in_force: orderRequestSchema.shape.time_in_force,
-      // stop_price: (stop orders) — the same rules as on POST, added with them.
     },
     { error: (issue) => (issue.code === 'unrecognized_keys' ? 'Extra inputs are not permitted' : 'Input should be a valid object') },
   )
   .meta({
     description:
-      `Amends a working order: any of \`quantity\`, \`limit_price\`, \`time_in_force\`, each checked as on \`POST /orders\`; ` +
-      `an empty body is refused (422, "${AMEND_EMPTY}"), as are unknown fields (\`extra_forbidden\`) and \`limit_price\` ` +
-      `for a type without one ("${priceProhibited('limit_price', 'market')}"), and \`time_in_force\` \`ioc\` or \`fok\` ` +
-      `("${AMEND_IMMEDIATE}"). \`null\` counts as absent.`,
+      `Amends a working order: any of \`quantity\`, \`limit_price\`, \`stop_price\`, \`time_in_force\`, each checked as on ` +
+      `\`POST /orders\`; an empty body is refused (422, "${AMEND_EMPTY}"), as are unknown fields (\`extra_forbidden\`), ` +
+      `\`limit_price\` for a type without one ("${priceProhibited('limit_price', 'market')}"), \`stop_price\` for a type ` +
+      `without one ("${priceProhibited('stop_price', 'limit')}"), and \`time_in_force\` \`ioc\` or \`fok\` ("${AMEND_IMMEDIATE}"). ` +
+      '`stop_price` only while the exchange still holds the stop: once triggered, 409 `already_triggered`. `null` counts as absent.',
     minProperties: 1,
   });
 
@@ -298,13 +301,14 @@ export function parseAmendRequest(body: unknown): AmendOrder {
   const checked = details.filter((detail) => !(detail.type === 'missing' && detail.loc[1] === 'quantity' && body.quantity === undefined));
   if (checked.length > 0) throw new RequestValidationError(checked);
   if (!result.success) throw new RequestValidationError(details);
-  const { quantity: newQuantity, limit_price, time_in_force } = result.data;
+  const { quantity: newQuantity, limit_price, stop_price, time_in_force } = result.data;
   if (time_in_force != null && !(AMENDABLE_TIME_IN_FORCE as readonly string[]).includes(time_in_force)) {
     throw new RequestValidationError([{ loc: ['body', 'time_in_force'], msg: AMEND_IMMEDIATE, type: 'value_error' }]);
   }
   const amend: AmendOrder = {
     ...(newQuantity !== undefined && { quantity: newQuantity as number }),
     ...(limit_price !== undefined && limit_price !== null && { limitPrice: limit_price }),
+    ...(stop_price !== undefined && stop_price !== null && { stopPrice: stop_price }),
     ...(time_in_force !== undefined && time_in_force !== null && { timeInForce: time_in_force as AmendableTimeInForce }),
   };
   if (Object.keys(amend).length === 0) throw new RequestValidationError([{ loc: ['body'], msg: AMEND_EMPTY, type: 'missing' }]);

@@ -4,7 +4,7 @@ import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import type { Logger } from '../config/logger.js';
 import { CANCEL_ALL_LIMIT } from '../domain/limits.js';
-import { hasLimitPrice, isFinal, type NewOrder, type Order, type OrderStatus } from '../domain/order.js';
+import { hasLimitPrice, isFinal, isStopType, type NewOrder, type Order, type OrderStatus } from '../domain/order.js';
 import type { ExecutionsQuery } from '../prisma/executions-query.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
@@ -13,7 +13,13 @@ import { cancelAllOrders } from './cancel-all.js';
 import { parseCancelAllQuery } from './cancel-all-query.js';
 import { cancelAllAnswer } from './cancel-all-response.js';
 import { cancelOrder, verdictOf } from './cancel-order.js';
-import { OrderNotAmendableError, OrderNotCancellableError, OrderNotFoundError, RequestValidationError } from './errors.js';
+import {
+  OrderNotAmendableError,
+  OrderNotCancellableError,
+  OrderNotFoundError,
+  RequestValidationError,
+  type ValidationDetail,
+} from './errors.js';
 import { createExecutionCursorCodec, type ExecutionCursorCodec } from './execution-cursor.js';
 import { executionsRoute } from './executions-route.js';
 import {
@@ -228,12 +234,13 @@ async function amendOrder(
   updateId: string,
 ): Promise<{ status: number; body: string; orderId: string; store: boolean }> {
   const order = await findOrder(orders, rawId);
-  // The order's type never changes: a limit price of a type without one is refused as on POST.
-  if (request.limitPrice !== undefined && !hasLimitPrice(order.type)) {
-    throw new RequestValidationError([
-      { loc: ['body', 'limit_price'], msg: priceProhibited('limit_price', order.type), type: 'value_error' },
-    ]);
-  }
+  // The order's type never changes: a limit or stop price of a type without one is refused as on POST.
+  const prohibited: ValidationDetail[] = [];
+  if (request.limitPrice !== undefined && !hasLimitPrice(order.type))
+    prohibited.push({ loc: ['body', 'limit_price'], msg: priceProhibited('limit_price', order.type), type: 'value_error' });
+  if (request.stopPrice !== undefined && !isStopType(order.type))
+    prohibited.push({ loc: ['body', 'stop_price'], msg: priceProhibited('stop_price', order.type), type: 'value_error' });
+  if (prohibited.length > 0) throw new RequestValidationError(prohibited);
   if (isFinal(order.status)) throw new OrderNotAmendableError(order.id, 'final', `it is ${order.status}`);
   if (!AMENDABLE_STATUSES.includes(order.status)) {
     throw new OrderNotAmendableError(
@@ -266,6 +273,8 @@ async function amendOrder(
     ...now,
     quantity: outcome.quantity,
     limitPrice: outcome.limitPrice === null ? null : normalPrice(outcome.limitPrice),
+    // An outcome of a worker of the version before lacks the stop price: the order's as read.
+    ...(outcome.stopPrice !== undefined && { stopPrice: outcome.stopPrice === null ? null : normalPrice(outcome.stopPrice) }),
     timeInForce: outcome.timeInForce,
     expiresAt: outcome.expiresAt === null ? null : new Date(outcome.expiresAt),
   };

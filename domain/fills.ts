@@ -11,10 +11,15 @@ import { type FinalStatus, isAllowedTransition, isFinal, type OrderStatus, type 
 export interface OrderAggregate {
   id: string;
   status: OrderStatus;
-  /** As the venue's `replaced` reports amend them: quantity, limit price (exact text, 2 decimals), time in force. */
+  /**
+   * As the venue's `replaced` reports amend them: quantity, limit and stop price (exact text, 2
+   * decimals), time in force, and when the venue expires it (ISO text, null: not before it ends).
+   */
   quantity: number;
   limitPrice: string | null;
+  stopPrice: string | null;
   timeInForce: TimeInForce;
+  expiresAt: string | null;
   filledQuantity: number;
   /** Σ qty × px of the fills that stand, in price units. */
   filledNotional: bigint;
@@ -36,10 +41,12 @@ export interface ReportFields {
   transact_time: string;
   ref_exec_id: string | null;
   text: string | null;
-  /** A `replaced` report's order as amended. */
+  /** A `replaced` report's order as amended (stop_price and expires_at: absent from reports of the version before). */
   order_qty?: number | undefined;
   limit_price?: string | null | undefined;
+  stop_price?: string | null | undefined;
   time_in_force?: TimeInForce | undefined;
+  expires_at?: string | null | undefined;
 }
 
 /** A fill of the order already applied (stored, or earlier in the batch), for busts. */
@@ -130,15 +137,18 @@ export function applyReport(order: OrderAggregate, report: ReportFields, fills: 
       cumMismatch: false,
     };
   } else if (report.exec_type === 'replaced') {
-    // The venue amended the order (cancel/replace): its quantity, limit and time in force as the
-    // report carries them, the venue's word (it refused a quantity not above its cum); fills and
-    // status stay. Reports in seq order: a fill after it is checked against the new quantity.
+    // The venue amended the order (cancel/replace): its quantity, limit and stop price, time in
+    // force and expiry as the report carries them, the venue's word (it refused a quantity not
+    // above its cum); fills and status stay. Reports in seq order: a fill after it is checked
+    // against the new quantity.
     if (report.order_qty === undefined) {
       return { kind: 'rejected', reason: REJECT_REASONS.malformed, detail: 'a replaced report without order_qty' };
     }
     next.quantity = report.order_qty;
     if (report.limit_price !== undefined) next.limitPrice = report.limit_price === null ? null : priceText2(report.limit_price);
+    if (report.stop_price !== undefined) next.stopPrice = report.stop_price === null ? null : priceText2(report.stop_price);
     if (report.time_in_force !== undefined) next.timeInForce = report.time_in_force;
+    if (report.expires_at !== undefined) next.expiresAt = report.expires_at === null ? null : new Date(report.expires_at).toISOString();
     amended = describeAmend(order, next);
   } else if (report.exec_type === 'new') {
     wanted = order.status === 'placing' ? 'placed' : order.status;
@@ -180,11 +190,15 @@ function priceText2(price: string): string {
   return `${whole}.${fraction.padEnd(2, '0').slice(0, 2)}`;
 }
 
-/** What an amend changed, as the order's history says it: "amended: quantity 10 -> 15, limit_price 1.00 -> 1.50". */
+/**
+ * What an amend changed, as the order's history says it: "amended: quantity 10 -> 15, limit_price
+ * 1.00 -> 1.50, stop_price 2.00 -> 2.50, time_in_force gtc -> day" (the expiry follows the time in force: not named).
+ */
 export function describeAmend(before: OrderAggregate, after: OrderAggregate): string {
   const changes: string[] = [];
   if (after.quantity !== before.quantity) changes.push(`quantity ${before.quantity} -> ${after.quantity}`);
   if (after.limitPrice !== before.limitPrice) changes.push(`limit_price ${before.limitPrice} -> ${after.limitPrice}`);
+  if (after.stopPrice !== before.stopPrice) changes.push(`stop_price ${before.stopPrice} -> ${after.stopPrice}`);
   if (after.timeInForce !== before.timeInForce) changes.push(`time_in_force ${before.timeInForce} -> ${after.timeInForce}`);
   return `amended: ${changes.length > 0 ? changes.join(', ') : 'nothing changed'}`;
 }

@@ -14,12 +14,13 @@ export function orderSummary(order: NewOrder): string {
 /** The workflow's current details (Temporal markdown): its order's live status, and the order as its latest amend made it. */
 export function orderDetails(
   status: OrderStatus,
-  amended?: { quantity: number; limitPrice: string | null; timeInForce: string; filledQuantity: number },
+  amended?: { quantity: number; limitPrice: string | null; stopPrice?: string | null; timeInForce: string; filledQuantity: number },
 ): string {
   if (!amended) return `**status:** ${status}`;
+  const stop = amended.stopPrice ? `stop ${amended.stopPrice}, ` : '';
   const price = amended.limitPrice === null ? 'market' : `limit ${amended.limitPrice}`;
   return (
-    `**status:** ${status}\n\n**amended:** quantity ${amended.quantity}, ${price}, ${amended.timeInForce} ` +
+    `**status:** ${status}\n\n**amended:** quantity ${amended.quantity}, ${stop}${price}, ${amended.timeInForce} ` +
     `(${amended.filledQuantity} filled when amended)`
   );
 }

@@ -32,6 +32,7 @@ export interface Exchange {
 export interface ReplaceRequest {
   quantity?: number;
   limitPrice?: string;
+  stopPrice?: string;
   timeInForce?: TimeInForce;
 }
 
@@ -43,6 +44,8 @@ export interface ReplaceAnswer {
   cumQty: number;
   quantity: number | null;
   limitPrice: string | null;
+  /** Null for an order that is no stop; absent from answers recorded before stop prices were amendable. */
+  stopPrice?: string | null;
   timeInForce: TimeInForce | null;
   expiresAt: string | null;
 }

@@ -64,8 +64,9 @@ export type CancelOrderResult = z.infer<typeof cancelOrderResult>;
 /**
  * Amends a working order, FIX cancel/replace style (OrderCancelReplaceRequest): the venue applies
  * the given fields atomically against its book, or refuses them all. The order keeps its id, its
- * fills and its cum; its leaves become the new quantity less the cum. (`stop_price` goes here too
- * once stop orders exist.)
+ * fills and its cum; its leaves become the new quantity less the cum. `stop_price` only for a stop
+ * order the venue still holds (not triggered): the new stop price is checked against the
+ * instrument's price at once, as at acceptance.
  */
 export const replaceOrderMessage = z.object({
   type: z.literal('replace_order'),
@@ -73,6 +74,7 @@ export const replaceOrderMessage = z.object({
   order_id: uuid,
   quantity: quantity.min(1).optional(),
   limit_price: price.optional(),
+  stop_price: price.optional(),
   time_in_force: z.enum(TIME_IN_FORCE).optional(),
 });
 export type ReplaceOrderMessage = z.infer<typeof replaceOrderMessage>;
@@ -80,9 +82,17 @@ export type ReplaceOrderMessage = z.infer<typeof replaceOrderMessage>;
 /**
  * Why the venue refused a replace: the order is not working there (final, or never got), the
  * new quantity is not above what is already filled (the replace lost a race with a fill), or a
- * limit price was asked of a market order.
+ * limit price was asked of a market order, a stop price of an order that is no stop, or a stop price
+ * of a stop already triggered (the replace lost a race with the trigger).
  */
-export const REPLACE_REFUSALS = ['unknown_order', 'not_working', 'quantity_not_above_filled', 'limit_price_not_for_market'] as const;
+export const REPLACE_REFUSALS = [
+  'unknown_order',
+  'not_working',
+  'quantity_not_above_filled',
+  'limit_price_not_for_market',
+  'stop_price_not_for_type',
+  'already_triggered',
+] as const;
 export type ReplaceRefusal = (typeof REPLACE_REFUSALS)[number];
 export const replaceOrderResult = z.object({
   type: z.literal('replace_order_result'),
@@ -95,6 +105,8 @@ export const replaceOrderResult = z.object({
   cum_qty: quantity,
   quantity: quantity.nullable(),
   limit_price: price.nullable(),
+  /** The stop price (null for an order that is no stop); absent from a venue of the version before. */
+  stop_price: price.nullable().optional(),
   time_in_force: z.enum(TIME_IN_FORCE).nullable(),
   expires_at: z.iso.datetime().nullable(),
 });
@@ -156,10 +168,14 @@ export const executionReport = z.object({
   ref_exec_id: z.string().min(1).max(64).nullable(),
   text: z.string().max(500).nullable(),
   // A `replaced` report's order as amended (the other reports leave them out): its quantity
-  // (cum_qty + leaves_qty while it works), limit price and time in force.
+  // (cum_qty + leaves_qty while it works), limit price, stop price and time in force, and when
+  // the venue expires it now (null: not before it ends; a `day` order's close). Reports of the
+  // version before lack stop_price and expires_at.
   order_qty: quantity.min(1).optional(),
   limit_price: price.nullable().optional(),
+  stop_price: price.nullable().optional(),
   time_in_force: z.enum(TIME_IN_FORCE).optional(),
+  expires_at: z.iso.datetime().nullable().optional(),
 });
 export type ExecutionReport = z.infer<typeof executionReport>;
 

@@ -45,7 +45,10 @@ export function checkExecutionReport(raw: unknown): ExecutionReport | null {
   // The optional fields of a `replaced` report: absent (or undefined) is fine, as the schema's .optional().
   if (r.order_qty !== undefined && !isInt(r.order_qty, 1, MAX_QUANTITY)) return null;
   if (r.limit_price !== undefined && r.limit_price !== null && !(typeof r.limit_price === 'string' && isPrice(r.limit_price))) return null;
+  if (r.stop_price !== undefined && r.stop_price !== null && !(typeof r.stop_price === 'string' && isPrice(r.stop_price))) return null;
   if (r.time_in_force !== undefined && !TIME_IN_FORCE_SET.has(r.time_in_force)) return null;
+  if (r.expires_at !== undefined && r.expires_at !== null && !(typeof r.expires_at === 'string' && DATETIME.test(r.expires_at)))
+    return null;
   const report: ExecutionReport = {
     type: 'execution_report',
     seq: r.seq,
@@ -68,7 +71,9 @@ export function checkExecutionReport(raw: unknown): ExecutionReport | null {
   // In the schema's key order, and only where the input has the key (as zod writes an optional one).
   if ('order_qty' in r) report.order_qty = r.order_qty as number | undefined;
   if ('limit_price' in r) report.limit_price = r.limit_price as string | null | undefined;
+  if ('stop_price' in r) report.stop_price = r.stop_price as string | null | undefined;
   if ('time_in_force' in r) report.time_in_force = r.time_in_force as ExecutionReport['time_in_force'];
+  if ('expires_at' in r) report.expires_at = r.expires_at as string | null | undefined;
   return report;
 }
 

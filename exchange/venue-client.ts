@@ -185,6 +185,7 @@ export function createVenueClient(options: VenueClientOptions): VenueClient {
         order_id: orderId,
         ...(changes.quantity !== undefined && { quantity: changes.quantity }),
         ...(changes.limitPrice !== undefined && { limit_price: changes.limitPrice }),
+        ...(changes.stopPrice !== undefined && { stop_price: changes.stopPrice }),
         ...(changes.timeInForce !== undefined && { time_in_force: changes.timeInForce }),
       }));
       if (answer.type === 'error') throw venueError(answer);
@@ -196,6 +197,7 @@ export function createVenueClient(options: VenueClientOptions): VenueClient {
         cumQty: answer.cum_qty,
         quantity: answer.quantity,
         limitPrice: answer.limit_price,
+        stopPrice: answer.stop_price ?? null,
         timeInForce: answer.time_in_force,
         expiresAt: answer.expires_at,
       };

@@ -1,6 +1,6 @@
 import { decimalUnits, unitsText } from '../domain/decimal.js';
 import { applyReport, type KnownFill, type OrderAggregate, REJECT_REASONS, type RejectReason } from '../domain/fills.js';
-import type { FinalStatus, OrderSide, OrderStatus } from '../domain/order.js';
+import { type FinalStatus, type OrderSide, type OrderStatus, TIME_IN_FORCE, type TimeInForce } from '../domain/order.js';
 import { applyFill, FLAT, type Position, type PositionFill, positionOf } from '../domain/positions.js';
 import type { ExecutionReport } from '../exchange/protocol.js';
 
@@ -138,7 +138,9 @@ export const ORDER_COLUMNS = [
   // What a venue's `replaced` report amends.
   { name: 'quantity', type: 'int', of: (o: OrderAggregate) => o.quantity },
   { name: 'limit_price', type: 'numeric', of: (o: OrderAggregate) => o.limitPrice },
+  { name: 'stop_price', type: 'numeric', of: (o: OrderAggregate) => o.stopPrice },
   { name: 'time_in_force', type: '"TimeInForce"', of: (o: OrderAggregate) => o.timeInForce },
+  { name: 'expires_at', type: 'timestamptz', of: (o: OrderAggregate) => o.expiresAt },
 ] as const;
 export type OrderColumn = (typeof ORDER_COLUMNS)[number];
 
@@ -228,7 +230,9 @@ export function aggregateOf(row: OrderRow): OrderAggregate {
     status: row.status as OrderStatus,
     quantity: Number(row.quantity),
     limitPrice: (row.limit_price as string | null) ?? null,
-    timeInForce: row.time_in_force === 'gtc' ? 'gtc' : 'day',
+    stopPrice: (row.stop_price as string | null | undefined) ?? null,
+    timeInForce: TIME_IN_FORCE.includes(row.time_in_force as TimeInForce) ? (row.time_in_force as TimeInForce) : 'day',
+    expiresAt: isoOrNull(row.expires_at),
     filledQuantity: Number(row.filled_quantity),
     filledNotional: decimalUnits(String(row.filled_notional)),
     placedAt: isoOrNull(row.placed_at),
@@ -352,7 +356,7 @@ export function planBatch(items: readonly IngestItem[], reads: BatchReads): Batc
         accountId: String(order.row.account_id),
         report,
         order: outcome.order,
-        expiresAt: isoOrNull(order.row.expires_at),
+        expiresAt: outcome.order.expiresAt,
         position: outcome.fillEvent ? order.position.position : null,
       });
     }

@@ -78,6 +78,7 @@ const ORDER_READ_COLUMNS = [
   'status',
   'quantity',
   'limit_price::text AS limit_price',
+  'stop_price::text AS stop_price',
   'time_in_force',
   'filled_quantity',
   'filled_notional::text AS filled_notional',

@@ -51,27 +51,32 @@ export const orderTerminalSignal = defineSignal<[TerminalEvent]>('orderTerminalR
 export const orderTerminalUpdate = defineUpdate<void, [TerminalEvent]>('orderTerminal');
 
 /**
- * A client's amend (PATCH /orders/{id}): the fields to change, at least one (`stopPrice` joins
- * them with stop orders), and who asked (the key id; the order's history names it).
+ * A client's amend (PATCH /orders/{id}): the fields to change, at least one (`stopPrice` only
+ * for a stop order the venue still holds). Fields added later are optional: an Update of an
+ * older API (or in an older history) simply lacks them.
  */
 export interface AmendRequest {
   quantity?: number;
   limitPrice?: string;
+  stopPrice?: string;
   timeInForce?: AmendableTimeInForce;
 }
 
 /**
  * The workflow's decision on an amend: `amended` with the order at the venue as amended (its
- * quantity, limit and time in force, and the cum filled when it was), or `refused` naming why:
- * the order is final (or being cancelled), not yet working at the venue, or the venue refused the
- * replace (a new quantity not above what is already filled: the amend lost a race with a fill;
- * a limit price for a market order).
+ * quantity, limit and stop price, time in force and expiry, and the cum filled when it was), or
+ * `refused` naming why: the order is final (or being cancelled), not yet working at the venue,
+ * or the venue refused the replace (a new quantity not above what is already filled: the amend
+ * lost a race with a fill; a stop price of a stop already triggered: it lost a race with the
+ * trigger; a limit price for a market order, a stop price for an order that is no stop).
  */
 export type AmendOutcome =
   | {
       outcome: 'amended';
       quantity: number;
       limitPrice: string | null;
+      /** Absent from outcomes recorded before stop prices were amendable. */
+      stopPrice?: string | null;
       timeInForce: TimeInForce;
       filledQuantity: number;
       expiresAt: string | null;
@@ -84,6 +89,8 @@ export const AMEND_REFUSALS = [
   'cancel_requested',
   'quantity_not_above_filled',
   'limit_price_not_for_market',
+  'stop_price_not_for_type',
+  'already_triggered',
   'unknown_order',
 ] as const;
 export type AmendRefusal = (typeof AMEND_REFUSALS)[number];

@@ -54,6 +54,7 @@ export function amendOutcome(answer: ReplaceAnswer): AmendOutcome {
       outcome: 'amended',
       quantity: answer.quantity,
       limitPrice: answer.limitPrice,
+      stopPrice: answer.stopPrice ?? null,
       timeInForce: answer.timeInForce,
       filledQuantity: answer.cumQty,
       expiresAt: answer.expiresAt,
@@ -72,6 +73,21 @@ export function amendOutcome(answer: ReplaceAnswer): AmendOutcome {
         outcome: 'refused',
         reason: 'limit_price_not_for_market',
         message: 'a limit price is only for a limit order',
+        filledQuantity: answer.cumQty,
+      };
+    case 'already_triggered':
+      return {
+        outcome: 'refused',
+        reason: 'already_triggered',
+        message:
+          'the stop has already triggered at the venue: its stop price cannot change any more (the amend lost a race with the trigger)',
+        filledQuantity: answer.cumQty,
+      };
+    case 'stop_price_not_for_type':
+      return {
+        outcome: 'refused',
+        reason: 'stop_price_not_for_type',
+        message: 'a stop price is only for a stop or stop_limit order',
         filledQuantity: answer.cumQty,
       };
     case 'unknown_order':

@@ -1,5 +1,5 @@
 import { averagePrice, notionalUnits, priceText, priceUnits } from '../../domain/decimal.js';
-import { hasLimitPrice, type TimeInForce } from '../../domain/order.js';
+import { hasLimitPrice, isStopType, type TimeInForce } from '../../domain/order.js';
 import {
   type ExecType,
   type ExecutionReport,
@@ -18,6 +18,7 @@ export type BookError = 'unknown_order' | 'not_working' | 'too_much' | 'unknown_
 export interface ReplaceChanges {
   quantity?: number | undefined;
   limitPrice?: string | undefined;
+  stopPrice?: string | undefined;
   timeInForce?: TimeInForce | undefined;
 }
 
@@ -119,9 +120,13 @@ export class Book {
   /**
    * Replaces (amends) a working order, FIX cancel/replace style, atomically against the book: all
    * the changes or none. A new quantity must be above what is already filled (the cum stays, the
-   * leaves become the rest); a limit price only for a limit order. Changes that change nothing
-   * report nothing (a repeated request: the same answer, no second report); otherwise one
-   * `replaced` report carries the order as amended (its quantity, limit price and time in force).
+   * leaves become the rest); a limit price only for a type that has one; a stop price only for a
+   * stop order the venue still holds (after its trigger: `already_triggered`). Changes that change
+   * nothing report nothing (a repeated request: the same answer, no second report); otherwise one
+   * `replaced` report carries the order as amended (its quantity, limit price, stop price and time
+   * in force) and when the venue expires it now (a new time in force: gtc never, day at the close
+   * after the replace; otherwise as before). Whether a new stop price is already reached is the
+   * simulation's to check (Simulation.work), as for a stop newly accepted.
    */
   replace(orderId: string, changes: ReplaceChanges): ExecutionReport | 'unchanged' | ReplaceRefusal {
     const order = this.orders.get(orderId);
@@ -129,23 +134,30 @@ export class Book {
     if (!isWorking(order)) return 'not_working';
     const current = order.record.order;
     if (changes.limitPrice !== undefined && !hasLimitPrice(current.type)) return 'limit_price_not_for_market';
+    if (changes.stopPrice !== undefined && !isStopType(current.type)) return 'stop_price_not_for_type';
+    if (changes.stopPrice !== undefined && order.triggered === true) return 'already_triggered';
     if (changes.quantity !== undefined && changes.quantity <= order.cumQty) return 'quantity_not_above_filled';
     const limitPrice = changes.limitPrice === undefined ? current.limit_price : priceText(priceUnits(changes.limitPrice));
+    const stopPrice = changes.stopPrice === undefined ? (current.stop_price ?? null) : priceText(priceUnits(changes.stopPrice));
     const next = {
       ...current,
       quantity: changes.quantity ?? current.quantity,
       limit_price: limitPrice,
       time_in_force: changes.timeInForce ?? current.time_in_force,
+      ...(stopPrice !== null && { stop_price: stopPrice }),
     };
     const samePrice = (a: string | null, b: string | null) => (a === null ? b === null : b !== null && priceUnits(a) === priceUnits(b));
     if (
       next.quantity === current.quantity &&
       samePrice(next.limit_price, current.limit_price) &&
+      samePrice(next.stop_price ?? null, current.stop_price ?? null) &&
       next.time_in_force === current.time_in_force
     )
       return 'unchanged';
-    const report = this.emit(order, 'replaced', 0, null, null, null, undefined, next);
-    return report;
+    let expiresAt = order.expiresAt;
+    if (next.time_in_force !== current.time_in_force)
+      expiresAt = next.time_in_force === 'gtc' ? null : (this.dayExpiry?.(this.now()).toISOString() ?? null);
+    return this.emit(order, 'replaced', 0, null, null, null, undefined, { order: next, expiresAt });
   }
 
   /** Ends a working order for its open quantity (what was filled stays filled). */
@@ -181,7 +193,7 @@ export class Book {
     refExecId: string | null,
     text: string | null,
     record?: OrderRecord,
-    replaced?: OrderRecord['order'],
+    replaced?: { order: OrderRecord['order']; expiresAt: string | null },
   ): ExecutionReport {
     let cumQty = order.cumQty;
     let notional = order.notional;
@@ -197,7 +209,7 @@ export class Book {
     } else if (execType !== 'new' && execType !== 'triggered' && execType !== 'replaced') {
       status = execType;
     }
-    const quantity = (replaced ?? order.record.order).quantity;
+    const quantity = (replaced?.order ?? order.record.order).quantity;
     const seq = this.log.takeSeq();
     const report: ExecutionReport = {
       type: 'execution_report',
@@ -218,7 +230,13 @@ export class Book {
       transact_time: this.now().toISOString(),
       ref_exec_id: refExecId,
       text,
-      ...(replaced && { order_qty: replaced.quantity, limit_price: replaced.limit_price, time_in_force: replaced.time_in_force }),
+      ...(replaced && {
+        order_qty: replaced.order.quantity,
+        limit_price: replaced.order.limit_price,
+        stop_price: replaced.order.stop_price ?? null,
+        time_in_force: replaced.order.time_in_force,
+        expires_at: replaced.expiresAt,
+      }),
     };
     if (replaced) this.applyReplaced(order, report);
     this.settle(order, report, notional);
@@ -249,20 +267,24 @@ export class Book {
 
   /**
    * A `replaced` report's order as amended, onto the working order (made, or read back from the
-   * log at start): the order record the venue works it by, and its expiry when the time in force
-   * changed (a `day` order's expiry: at the close after the report's time).
+   * log at start): the order record the venue works it by, and its expiry as the report says it
+   * (a report of the version before carries none: a changed time in force's, at the close after
+   * the report's time).
    */
   private applyReplaced(order: WorkingOrder, report: ExecutionReport): void {
     const before = order.record.order;
     const timeInForce: TimeInForce = report.time_in_force ?? before.time_in_force;
+    const stopPrice = report.stop_price === undefined ? before.stop_price : report.stop_price;
     const next = {
       ...before,
       quantity: report.order_qty ?? before.quantity,
       limit_price: report.limit_price === undefined ? before.limit_price : report.limit_price,
       time_in_force: timeInForce,
+      ...(stopPrice !== undefined && stopPrice !== null && { stop_price: stopPrice }),
     };
     let expiresAt = order.record.expires_at;
-    if (timeInForce !== before.time_in_force)
+    if (report.expires_at !== undefined) expiresAt = report.expires_at;
+    else if (timeInForce !== before.time_in_force)
       expiresAt = timeInForce === 'gtc' ? null : (this.dayExpiry?.(new Date(report.transact_time)).toISOString() ?? null);
     order.record = { ...order.record, order: next, expires_at: expiresAt };
     order.expiresAt = expiresAt;

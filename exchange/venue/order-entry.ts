@@ -100,7 +100,8 @@ export function createOrderEntry(deps: OrderEntryDeps) {
      * replace_order: amends a working order against the book (Book.replace decides, atomically:
      * this runs between the order's other events, never during one). Its answer is the order at
      * the venue after the request, replaced or not; a change of limit or time in force is worked
-     * from now on (a limit that became marketable fills, a `day` order expires at its close).
+     * from now on (a limit that became marketable fills, a `day` order expires at its close, a
+     * held stop whose new stop price the instrument's price already reaches triggers at once).
      */
     async replaceOrder(request: ReplaceOrderMessage, options?: EntryOptions): Promise<ReplaceOrderResult> {
       // The connection's latency, as a placement's (a test's slow venue).
@@ -109,12 +110,17 @@ export function createOrderEntry(deps: OrderEntryDeps) {
         const outcome = deps.book.replace(request.order_id, {
           quantity: request.quantity,
           limitPrice: request.limit_price,
+          stopPrice: request.stop_price,
           timeInForce: request.time_in_force,
         });
         const order = deps.book.get(request.order_id);
+        // The order as amended, before the simulation works it: a replace that made it marketable
+        // (or reached a held stop's new stop price) may fill it at once, and the answer still says
+        // it was replaced, with what.
+        const amended = order && isWorking(order) && typeof outcome === 'object' ? order.record.order : undefined;
         if (order && isWorking(order) && typeof outcome === 'object') deps.simulation.work(order);
         const now = deps.book.get(request.order_id);
-        const record = now && isWorking(now) ? now.record.order : undefined;
+        const record = now && isWorking(now) ? now.record.order : amended;
         return {
           type: 'replace_order_result',
           req_id: request.req_id,
@@ -125,6 +131,7 @@ export function createOrderEntry(deps: OrderEntryDeps) {
           cum_qty: now?.cumQty ?? 0,
           quantity: record?.quantity ?? null,
           limit_price: record?.limit_price ?? null,
+          stop_price: record?.stop_price ?? null,
           time_in_force: record?.time_in_force ?? null,
           expires_at: now?.expiresAt ?? null,
         };

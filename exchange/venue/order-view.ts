@@ -7,7 +7,7 @@ import type { ReportLog } from './report-log.js';
 
 export interface OrderView {
   order_id: string;
-  /** The order as placed, with every replace applied (its quantity, limit price and time in force as they are now). */
+  /** The order as placed, with every replace applied (its quantity, limit price, stop price and time in force as they are now). */
   order: VenueOrder | null;
   status: string;
   cum_qty: number;
@@ -56,6 +56,7 @@ export async function orderView(book: Book, log: Pick<ReportLog, 'waitDurable' |
       quantity: report.order_qty ?? order.quantity,
       limit_price: report.limit_price === undefined ? order.limit_price : report.limit_price,
       time_in_force: report.time_in_force ?? order.time_in_force,
+      ...(report.stop_price !== undefined && report.stop_price !== null && { stop_price: report.stop_price }),
     };
   }
   return {

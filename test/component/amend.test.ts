@@ -14,7 +14,9 @@ import { waitFor } from '../support/wait.js';
 // ingestion applies the venue's `replaced` report (quantity, limit, time in force, an event of
 // the order's history) in the same transaction as fills. Then amends racing fills at random
 // moments: every order ends with the venue's view = the service's, no fill lost, each amend
-// answered 200, 409 or 202 and the history saying which won.
+// answered 200, 409 or 202 and the history saying which won. A held stop's stop price amended
+// (the stop then triggers at the new price, not the old; after its trigger 409 already_triggered),
+// and a time in force amend's expiry in the service's row (the venue's, from its replaced report).
 const stack = useStack({ EXCHANGE_LATENCY_MS: '20', EXCHANGE_FAILURE_RATE: '0' });
 
 interface VenueOrderView {
@@ -252,5 +254,119 @@ describe('amends racing fills', () => {
     }
     console.log('amends racing fills:', outcomes);
     expect(outcomes.amended + outcomes.refused + outcomes.undecided).toBe(ORDERS);
+  });
+});
+
+describe('amending a stop (stop_price) and the expiry of a time in force amend', () => {
+  const setPrice = (instrument: string, price: string) =>
+    venueControl('/control/price', { instrument, price }) as Promise<{ triggered: string[] }>;
+  const orderOf = async (id: string) => (await request(`${stack.api.url}/orders/${id}`)).body;
+
+  async function placedStop(body: Record<string, unknown>): Promise<string> {
+    const created = await postJson(`${stack.api.url}/orders`, body);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    await waitFor(async () => (reachedExchange((await orderOf(id)).status) ? true : undefined), 60_000);
+    return id;
+  }
+
+  it('a held stop’s new stop price: the price past the old one leaves it held, past the new one triggers it there', {
+    timeout: 120_000,
+  }, async () => {
+    const instrument = uniqueInstrument('AS');
+    await setPrice(instrument, '100.00');
+    const id = await placedStop({ type: 'stop', side: 'buy', instrument, stop_price: '110.00', quantity: 10, time_in_force: 'gtc' });
+
+    const amended = await patch(id, { stop_price: '120.00' });
+    expect(amended.status, JSON.stringify(amended.body)).toBe(200);
+    expect(amended.body).toMatchObject({ id, stop_price: 120, status: 'placed', quantity: 10 });
+    // The service's row follows once the ingestion applied the venue's replaced report; the history names the change.
+    const stored = await waitFor(async () => {
+      const current = await orderOf(id);
+      return current.stop_price === 120 && amendEvents(current).length === 1 ? current : undefined;
+    }, 30_000);
+    expect(amendEvents(stored)[0]?.reason).toBe('amended: stop_price 110.00 -> 120.00');
+
+    // Past the old stop price: still held.
+    expect((await setPrice(instrument, '115.00')).triggered).toEqual([]);
+    await sleep(300);
+    expect(await orderOf(id)).toMatchObject({ status: 'placed', filled_quantity: 0 });
+    // At the new one: triggered there, filled as a market order.
+    expect((await setPrice(instrument, '120.00')).triggered).toEqual([id]);
+    const filled = await waitFor(async () => {
+      const current = await orderOf(id);
+      return current.status === 'filled' ? current : undefined;
+    }, 30_000);
+    expect(filled).toMatchObject({ filled_quantity: 10, average_fill_price: 120 });
+    const venue = await venueViewOf(id);
+    expect(venue.executions.map((e) => e.exec_type)).toEqual(['new', 'replaced', 'triggered', 'partial_fill', 'fill']);
+    expect(venue.executions[2]?.last_px).toBe('120.0000');
+  });
+
+  it('a triggered stop_limit resting at its limit: a stop price 409 already_triggered (nothing changes), a quantity still 200', {
+    timeout: 120_000,
+  }, async () => {
+    const instrument = uniqueInstrument('AT');
+    await setPrice(instrument, '100.00');
+    const id = await placedStop({
+      type: 'stop_limit',
+      side: 'sell',
+      instrument,
+      stop_price: '95.00',
+      limit_price: '150.00',
+      quantity: 10,
+      time_in_force: 'gtc',
+    });
+    expect((await setPrice(instrument, '95.00')).triggered).toEqual([id]);
+    await waitFor(async () => ((await venueViewOf(id)).executions.some((e) => e.exec_type === 'triggered') ? true : undefined));
+
+    const late = await patch(id, { stop_price: '90.00', quantity: 12 });
+    expect(late.status, JSON.stringify(late.body)).toBe(409);
+    expect(late.body.reason).toBe('already_triggered');
+    const venue = (await venueViewOf(id)) as unknown as VenueOrderView & { order: { stop_price: string } };
+    expect(venue.executions.map((e) => e.exec_type)).toEqual(['new', 'triggered']);
+    expect(venue.order).toMatchObject({ quantity: 10, stop_price: '95.00' });
+
+    const more = await patch(id, { quantity: 12 });
+    expect(more.status).toBe(200);
+    expect(more.body).toMatchObject({ quantity: 12, stop_price: 95 });
+    // A stop price of an order that is no stop: 422 naming it, before anything is asked.
+    const limit = await restingOrder(instrument, 5);
+    const prohibited = await patch(limit, { stop_price: '1.00' });
+    expect(prohibited.status).toBe(422);
+    expect(prohibited.body.detail[0]).toMatchObject({
+      loc: ['body', 'stop_price'],
+      msg: 'Providing a `stop_price` is prohibited for type `limit`',
+    });
+  });
+
+  it('gtc -> day: orders.expires_at becomes the venue’s expiry (as the 200 said); day -> gtc: null again', {
+    timeout: 120_000,
+  }, async () => {
+    const id = await restingOrder(uniqueInstrument('AE'), 10);
+    expect((await orderOf(id)).expires_at).toBeNull();
+
+    const day = await patch(id, { time_in_force: 'day' });
+    expect(day.status).toBe(200);
+    const venueExpiry = ((await venueViewOf(id)) as unknown as { expires_at: string | null }).expires_at;
+    expect(venueExpiry).not.toBeNull();
+    expect(day.body.expires_at).toBe(venueExpiry);
+    const stored = await waitFor(async () => {
+      const current = await orderOf(id);
+      return current.time_in_force === 'day' ? current : undefined;
+    }, 30_000);
+    expect(stored.expires_at).toBe(venueExpiry);
+    const { rows } = await stack.db.query<{ expires_at: Date | null }>('SELECT expires_at FROM orders WHERE id = $1', [id]);
+    expect(rows[0]?.expires_at?.toISOString()).toBe(venueExpiry);
+
+    const gtc = await patch(id, { time_in_force: 'gtc' });
+    expect(gtc.status).toBe(200);
+    expect(gtc.body.expires_at).toBeNull();
+    const back = await waitFor(async () => {
+      const current = await orderOf(id);
+      return current.time_in_force === 'gtc' ? current : undefined;
+    }, 30_000);
+    expect(back.expires_at).toBeNull();
+    expect(((await venueViewOf(id)) as unknown as { expires_at: string | null }).expires_at).toBeNull();
   });
 });

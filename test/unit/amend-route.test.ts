@@ -80,6 +80,57 @@ describe('PATCH /orders/{id} (fakes)', () => {
     for (const body of [{}, { quantity: null }, { quantity: -1 }, { extra: 1 }]) expect((await patch(order.id, body)).status).toBe(422);
     expect(asked).toEqual([]);
   });
+
+  it('stop_price: checked as on POST (422 naming it), prohibited for a type without one; a stop’s goes to the workflow', async () => {
+    const limit = placed();
+    const prohibited = await patch(limit.id, { stop_price: '12', quantity: 5 });
+    expect(prohibited.status).toBe(422);
+    expect(prohibited.body.detail).toEqual([
+      { loc: ['body', 'stop_price'], msg: 'Providing a `stop_price` is prohibited for type `limit`', type: 'value_error' },
+    ]);
+    const market = orders.put(storedOrder({ type: 'market' }, { status: 'placed' }));
+    const both = await patch(market.id, { stop_price: '12', limit_price: '11' });
+    expect(both.body.detail.map((d: { loc: string[] }) => d.loc[1])).toEqual(['limit_price', 'stop_price']);
+    const stop = orders.put(
+      storedOrder({ type: 'stop_limit', stopPrice: '12.00', limitPrice: '12.50', quantity: 10, timeInForce: 'gtc' }, { status: 'placed' }),
+    );
+    for (const [value, type] of [
+      ['12.345', 'decimal_max_places'],
+      ['0', 'greater_than'],
+      ['abc', 'decimal_parsing'],
+      [true, 'decimal_parsing'],
+    ] as const) {
+      const bad = await patch(stop.id, { stop_price: value });
+      expect([bad.status, bad.body.detail[0].loc, bad.body.detail[0].type], String(value)).toEqual([422, ['body', 'stop_price'], type]);
+    }
+    expect(asked).toEqual([]);
+
+    next = {
+      decided: true,
+      outcome: {
+        outcome: 'amended',
+        quantity: 10,
+        limitPrice: '12.5000',
+        stopPrice: '13.0000',
+        timeInForce: 'gtc',
+        filledQuantity: 0,
+        expiresAt: null,
+      },
+    };
+    const amended = await patch(stop.id, { stop_price: 13 });
+    expect(amended.status).toBe(200);
+    expect(amended.body).toMatchObject({ type: 'stop_limit', stop_price: 13, limit_price: 12.5, quantity: 10 });
+    expect(asked.at(-1)?.request).toEqual({ stopPrice: '13.00' });
+
+    // Triggered meanwhile: the venue refuses, 409 naming why.
+    next = {
+      decided: true,
+      outcome: { outcome: 'refused', reason: 'already_triggered', message: 'the stop has already triggered', filledQuantity: 0 },
+    };
+    const late = await patch(stop.id, { stop_price: 14 });
+    expect(late.status).toBe(409);
+    expect(late.body).toEqual({ message: expect.stringContaining('already triggered'), reason: 'already_triggered' });
+  });
 });
 
 describe('amendOutcome (the venue’s answer as the workflow decides it)', () => {
@@ -96,9 +147,20 @@ describe('amendOutcome (the venue’s answer as the workflow decides it)', () =>
       outcome: 'amended',
       quantity: 100,
       limitPrice: '10.0000',
+      stopPrice: null,
       timeInForce: 'gtc',
       filledQuantity: 60,
       expiresAt: null,
+    });
+    // A stop's: its stop price too; an answer recorded before stop prices were amendable has none (null).
+    expect(amendOutcome({ ...answer, outcome: 'replaced', reason: null, stopPrice: '12.5000' })).toMatchObject({ stopPrice: '12.5000' });
+    expect(amendOutcome({ ...answer, outcome: 'refused', reason: 'already_triggered' })).toMatchObject({
+      outcome: 'refused',
+      reason: 'already_triggered',
+      message: expect.stringContaining('already triggered'),
+    });
+    expect(amendOutcome({ ...answer, outcome: 'refused', reason: 'stop_price_not_for_type' })).toMatchObject({
+      reason: 'stop_price_not_for_type',
     });
     expect(amendOutcome({ ...answer, outcome: 'refused', reason: 'quantity_not_above_filled' })).toMatchObject({
       reason: 'quantity_not_above_filled',

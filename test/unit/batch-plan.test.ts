@@ -234,6 +234,44 @@ describe('planBatch', () => {
     expect(late.passes.map(updates)).toEqual([[]]);
   });
 
+  it('a replaced report sets the amended columns, stop_price and expires_at too; another row of its statement keeps its own (an ioc one its time in force)', () => {
+    const dayClose = '2030-01-01T21:00:00.000Z';
+    const plan = planBatch(
+      [
+        report(A, {
+          exec_type: 'replaced',
+          order_status: 'new',
+          order_qty: 10,
+          limit_price: '10.0000',
+          stop_price: '12.5000',
+          time_in_force: 'day',
+          expires_at: dayClose,
+        }),
+        fill(B, 1, '10.00', 3),
+        fill(A, 3, '12.50', 3),
+      ].map((r) => item(r)),
+      reads([
+        row(A, { type: 'stop_limit', stop_price: '12.00', time_in_force: 'gtc', expires_at: null }),
+        row(B, { status: 'partially_filled', filled_quantity: 2, filled_notional: '20.0000', time_in_force: 'ioc', expires_at: null }),
+      ]),
+    );
+    const [first] = plan.passes;
+    // One quiet UPDATE (no status changes): A amended, B filled; each row's amended columns its own.
+    expect(updates(first!)).toMatchObject([
+      {
+        status: false,
+        rows: [
+          { id: A, stop_price: '12.50', time_in_force: 'day', expires_at: dayClose, filled_quantity: 0 },
+          { id: B, stop_price: null, time_in_force: 'ioc', expires_at: null, filled_quantity: 3 },
+        ],
+      },
+    ]);
+    expect(first!.amends).toEqual([{ orderId: A, reason: 'amended: stop_price 12.00 -> 12.50, time_in_force gtc -> day' }]);
+    // A's fill after the amend: its stream row carries the new expiry.
+    const fills = plan.passes.flatMap((pass) => pass.fills).filter((f) => f.orderId === A);
+    expect(fills.map((f) => f.expiresAt)).toEqual([dayClose]);
+  });
+
   it('drops exec ids stored or repeated; keeps bad lines, unknown orders, refused reports and cum mismatches as rejects', () => {
     const stored = fill(A, 1, '10', 1);
     const good = fill(A, 2, '10', 2);

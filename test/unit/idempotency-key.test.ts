@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { WorkflowState } from '../../activities/pending-orders.js';
 import { ClientError } from '../../api/errors.js';
-import { fingerprint, type IdempotencyDeps, withIdempotencyKey } from '../../api/idempotency.js';
+import { amendFingerprint, fingerprint, type IdempotencyDeps, withIdempotencyKey } from '../../api/idempotency.js';
 import type { NewOrder, Order } from '../../domain/order.js';
 import { rejectionOf } from '../support/errors.js';
 import { FakeKeys, FakeOrders, fakeProbe } from '../support/fakes.js';
@@ -92,5 +92,18 @@ describe('withIdempotencyKey', () => {
     expect(body.id).not.toBe(earlier.id);
     expect(body.status).toBe('accepted');
     expect(orders.byId.get(body.id)?.status).toBe('accepted');
+  });
+});
+
+describe('amendFingerprint', () => {
+  it('tells amends apart by their stop price; one without a stop price hashes as before stop prices were amendable', async () => {
+    const { createHash } = await import('node:crypto');
+    const id = '00000000-0000-4000-8000-000000000001';
+    expect(amendFingerprint(id, { stopPrice: '12.00' })).not.toBe(amendFingerprint(id, { stopPrice: '12.50' }));
+    expect(amendFingerprint(id, { stopPrice: '12.00' })).not.toBe(amendFingerprint(id, { limitPrice: '12.00' }));
+    const before = createHash('sha256')
+      .update(JSON.stringify(['PATCH', id, 5, '1.00', 'gtc']))
+      .digest('hex');
+    expect(amendFingerprint(id, { quantity: 5, limitPrice: '1.00', timeInForce: 'gtc' })).toBe(before);
   });
 });

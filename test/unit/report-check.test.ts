@@ -27,7 +27,8 @@ const base = {
   text: null,
 } as const;
 
-// A `replaced` report carries the order as amended: three fields the others leave out.
+// A `replaced` report carries the order as amended: five fields the others leave out (a
+// replaced stop's stop price, and the venue's expiry after the replace).
 const replaced = {
   ...base,
   exec_type: 'replaced',
@@ -36,7 +37,9 @@ const replaced = {
   leaves_qty: 12,
   order_qty: 15,
   limit_price: '187.5',
+  stop_price: '190.25',
   time_in_force: 'gtc',
+  expires_at: '2026-12-07T21:00:00.000Z',
 } as const;
 
 const POOL: unknown[] = [

@@ -106,6 +106,44 @@ describe('Book.replace', () => {
     expect(again.book.get(rec.order.id)?.status).toBe('filled');
   });
 
+  it('a held stop’s stop price and a time in force’s expiry: in the replaced report, and the log’s replay works the order by them', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'venue-replace-'));
+    dirs.push(dir);
+    const { book, log } = await open(dir);
+    const stop = order({ type: 'stop_limit', stop_price: '12.00', limit_price: '12.50' });
+    book.accept(stop);
+    const report = book.replace(stop.order.id, { stopPrice: '13', timeInForce: 'day' });
+    if (typeof report === 'string') throw new Error(report);
+    expect(executionReport.parse(JSON.parse(JSON.stringify(report)))).toEqual(report);
+    expect(report).toMatchObject({
+      stop_price: '13.0000',
+      limit_price: '12.50',
+      time_in_force: 'day',
+      expires_at: DAY_CLOSE.toISOString(),
+    });
+    expect(book.replace(stop.order.id, { stopPrice: '13.00' })).toBe('unchanged');
+    // Triggered: its stop price is no longer amendable, all or nothing.
+    book.trigger(stop.order.id, '13.00');
+    expect(book.replace(stop.order.id, { stopPrice: '14', quantity: 20 })).toBe('already_triggered');
+    // An order that is no stop has no stop price to amend.
+    const limit = order();
+    book.accept(limit);
+    expect(book.replace(limit.order.id, { stopPrice: '14' })).toBe('stop_price_not_for_type');
+
+    const held = order({ type: 'stop', stop_price: '20.00', limit_price: null, time_in_force: 'day' });
+    book.accept({ ...held, expires_at: DAY_CLOSE.toISOString() });
+    book.replace(held.order.id, { stopPrice: '21.5', timeInForce: 'gtc' });
+    await log.waitDurable(log.nextSeq - 1);
+    await log.close();
+    logs.splice(0);
+    const again = await open(dir);
+    const replayed = again.book.get(held.order.id)!;
+    expect(isWorking(replayed) && replayed.record.order).toMatchObject({ stop_price: '21.5000', time_in_force: 'gtc' });
+    expect(replayed.expiresAt).toBeNull();
+    const view = await orderView(again.book, again.log, held.order.id);
+    expect(view?.order).toMatchObject({ stop_price: '21.5000', time_in_force: 'gtc' });
+  });
+
   it('refuses a quantity not above the cum, a limit of a market order, and an order not working: nothing changes', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'venue-replace-'));
     dirs.push(dir);
@@ -133,7 +171,9 @@ describe('applyReport of a replaced report', () => {
     status: 'partially_filled',
     quantity: 10,
     limitPrice: '10.00',
+    stopPrice: null,
     timeInForce: 'gtc',
+    expiresAt: null,
     filledQuantity: 4,
     filledNotional: 400000n * 10n,
     placedAt: '2026-12-01T10:00:00.000Z',
@@ -176,6 +216,37 @@ describe('applyReport of a replaced report', () => {
       fills,
     );
     expect(fill.kind === 'applied' && fill.order).toMatchObject({ filledQuantity: 20, status: 'filled' });
+  });
+
+  it('a stop price and the venue’s expiry: the order takes both, the history names the stop price', () => {
+    const stop: OrderAggregate = { ...aggregate, status: 'placed', filledQuantity: 0, filledNotional: 0n, stopPrice: '12.00' };
+    const outcome = applyReport(
+      stop,
+      {
+        ...report,
+        cum_qty: 0,
+        order_qty: 10,
+        limit_price: '10.0000',
+        stop_price: '12.5',
+        time_in_force: 'day',
+        expires_at: '2030-01-01T21:00:00Z',
+      },
+      new Map(),
+    );
+    expect(outcome.kind === 'applied' && outcome.order).toMatchObject({
+      stopPrice: '12.50',
+      timeInForce: 'day',
+      expiresAt: '2030-01-01T21:00:00.000Z',
+      quantity: 10,
+    });
+    expect(outcome.kind === 'applied' && outcome.amended).toBe('amended: stop_price 12.00 -> 12.50, time_in_force gtc -> day');
+    // day -> gtc: the venue's expiry null, the order's too.
+    const dayOrder: OrderAggregate = { ...stop, timeInForce: 'day', expiresAt: '2030-01-01T21:00:00.000Z' };
+    const gtc = applyReport(dayOrder, { ...report, cum_qty: 0, order_qty: 10, time_in_force: 'gtc', expires_at: null }, new Map());
+    expect(gtc.kind === 'applied' && gtc.order).toMatchObject({ timeInForce: 'gtc', expiresAt: null, stopPrice: '12.00' });
+    // A report of the version before (no stop_price, no expires_at) leaves both as they were.
+    const old = applyReport(dayOrder, { ...report, cum_qty: 0, order_qty: 11 }, new Map());
+    expect(old.kind === 'applied' && old.order).toMatchObject({ quantity: 11, stopPrice: '12.00', expiresAt: '2030-01-01T21:00:00.000Z' });
   });
 
   it('a replaced report without its order_qty is malformed', () => {

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ExecutionReport, VenueOrder } from '../../exchange/protocol.js';
+import type { ExchangeLedger } from '../../exchange/exchange-ledger.js';
+import type { ExecutionReport, ReplaceOrderMessage, VenueOrder } from '../../exchange/protocol.js';
 import { Book } from '../../exchange/venue/book.js';
 import type { OrderRecord } from '../../exchange/venue/log-lines.js';
+import { createOrderEntry } from '../../exchange/venue/order-entry.js';
 import { createSimulation, type Simulation } from '../../exchange/venue/simulation.js';
 
 // The simulation's stops and immediate orders without a process (scripted mode, as the test
@@ -18,11 +20,15 @@ afterEach(() => {
 function venue(mode: 'scripted' | 'random' = 'scripted') {
   const reports: ExecutionReport[] = [];
   let seq = 0;
-  const book = new Book({
-    takeSeq: () => ++seq,
-    append: (_seq, line) => reports.push(JSON.parse(line) as ExecutionReport),
-    lineAt: async () => undefined,
-  });
+  const book = new Book(
+    {
+      takeSeq: () => ++seq,
+      append: (_seq, line) => reports.push(JSON.parse(line) as ExecutionReport),
+      lineAt: async () => undefined,
+    },
+    undefined,
+    () => new Date('2030-01-01T21:00:00.000Z'),
+  );
   const simulation = createSimulation(book, { mode, seed: 7, tickMs: 60_000, referencePrices: { [INSTRUMENT]: PRICE } });
   simulations.push(simulation);
   /** Accepts an order and has the simulation work it; its reports so far. */
@@ -182,5 +188,75 @@ describe('a triggered stop after a restart', () => {
     replayed.replay({ report: accepted!, record });
     for (const report of rest) replayed.replay({ report });
     expect(replayed.get(id)).toMatchObject({ status: 'new', triggered: true });
+  });
+});
+
+describe('replacing a held stop (PATCH /orders/{id} with stop_price)', () => {
+  const entry = (book: Book, simulation: Simulation) =>
+    createOrderEntry({
+      book,
+      simulation,
+      ledger: {} as ExchangeLedger, // replace_order never asks the ledger
+      random: () => 0.5,
+      dayExpiry: () => new Date('2030-01-01T21:00:00.000Z'),
+    });
+  const replace = (orders: ReturnType<typeof entry>, orderId: string, fields: Partial<ReplaceOrderMessage>) =>
+    orders.replaceOrder({ type: 'replace_order', req_id: 'r', order_id: orderId, ...fields });
+
+  it('moves the stop price atomically: the stop then triggers at the new price, not the old', async () => {
+    const { book, simulation, place, of, types } = venue();
+    const orders = entry(book, simulation);
+    const id = place({ type: 'stop', stop_price: '110.00' });
+    const answer = await replace(orders, id, { stop_price: '120' });
+    expect(answer).toMatchObject({ outcome: 'replaced', reason: null, stop_price: '120.0000', order_status: 'new' });
+    expect(of(id).at(-1)).toMatchObject({ exec_type: 'replaced', stop_price: '120.0000', order_qty: 10, expires_at: null });
+    // The old stop price no longer triggers it; the new one does.
+    expect(simulation.setPrice(INSTRUMENT, '115.00').triggered).toEqual([]);
+    expect(types(id)).toEqual(['new', 'replaced']);
+    expect(simulation.setPrice(INSTRUMENT, '120.00').triggered).toEqual([id]);
+    expect(types(id)).toEqual(['new', 'replaced', 'triggered', 'partial_fill', 'fill']);
+    expect(of(id)[2]?.last_px).toBe('120.0000');
+  });
+
+  it('a new stop price the price already reaches triggers at once, and the answer still says replaced (with what)', async () => {
+    const { book, simulation, place, of, types } = venue();
+    const orders = entry(book, simulation);
+    const id = place({ type: 'stop_limit', side: 'sell', stop_price: '90.00', limit_price: '200.00' });
+    const answer = await replace(orders, id, { stop_price: '100.00' });
+    expect(types(id)).toEqual(['new', 'replaced', 'triggered']);
+    expect(of(id)[2]?.last_px).toBe('100.0000');
+    expect(answer).toMatchObject({ outcome: 'replaced', stop_price: '100.0000', quantity: 10, order_status: 'new' });
+    // Marketable (sell at or above 200 while the price is 100: not), so it rests at its limit.
+    expect(book.get(id)?.status).toBe('new');
+  });
+
+  it('after the trigger a stop price is refused (already_triggered), all the changes with it; a quantity alone is still amendable', async () => {
+    const { book, simulation, place, types } = venue();
+    const orders = entry(book, simulation);
+    const id = place({ type: 'stop_limit', stop_price: '105.00', limit_price: '50.00' });
+    simulation.setPrice(INSTRUMENT, '106.00');
+    expect(types(id)).toEqual(['new', 'triggered']);
+    const refused = await replace(orders, id, { stop_price: '107', quantity: 20 });
+    expect(refused).toMatchObject({ outcome: 'refused', reason: 'already_triggered', quantity: 10, stop_price: '105.00' });
+    expect(types(id)).toEqual(['new', 'triggered']);
+    expect(await replace(orders, id, { quantity: 20 })).toMatchObject({ outcome: 'replaced', quantity: 20 });
+  });
+
+  it('a stop price of an order that is no stop is refused; time in force day carries the venue’s expiry in the report', async () => {
+    const { book, simulation, place, of } = venue();
+    const orders = entry(book, simulation);
+    const id = place({ type: 'limit', limit_price: '50.00' });
+    expect(await replace(orders, id, { stop_price: '60' })).toMatchObject({ outcome: 'refused', reason: 'stop_price_not_for_type' });
+    const day = await replace(orders, id, { time_in_force: 'day' });
+    expect(day).toMatchObject({ outcome: 'replaced', expires_at: '2030-01-01T21:00:00.000Z' });
+    expect(of(id).at(-1)).toMatchObject({
+      exec_type: 'replaced',
+      stop_price: null,
+      time_in_force: 'day',
+      expires_at: '2030-01-01T21:00:00.000Z',
+    });
+    const gtc = await replace(orders, id, { time_in_force: 'gtc' });
+    expect(gtc).toMatchObject({ expires_at: null });
+    expect(of(id).at(-1)).toMatchObject({ time_in_force: 'gtc', expires_at: null });
   });
 });
