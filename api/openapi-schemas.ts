@@ -11,6 +11,7 @@ import {
   TRANSITIONS,
 } from '../domain/order.js';
 import { EXEC_TYPES, VENUE_ORDER_STATUSES } from '../exchange/protocol.js';
+import { AMEND_REFUSALS } from '../workflows/messages.js';
 import { CANCEL_INTERNAL_ERROR_BODY, INTERNAL_ERROR_BODY } from './errors.js';
 import { STREAM_EVENT_KINDS, type StreamEventKind } from './event-frames.js';
 
@@ -224,16 +225,7 @@ const cancelAllResult = z
 const amendConflict = z
   .strictObject({
     message: z.string(),
-    reason: z.enum([
-      'final',
-      'not_working_yet',
-      'cancel_requested',
-      'quantity_not_above_filled',
-      'limit_price_not_for_market',
-      'stop_price_not_for_type',
-      'already_triggered',
-      'unknown_order',
-    ]),
+    reason: z.enum(AMEND_REFUSALS),
   })
   .meta({
     description:
