@@ -3,8 +3,6 @@ import { isLosslessNumber } from 'lossless-json';
 import { z } from 'zod';
 import { INSTRUMENT_LENGTH, MAX_LIMIT_PRICE_TEXT, MAX_QUANTITY } from '../domain/limits.js';
 import {
-  AMENDABLE_TIME_IN_FORCE,
-  type AmendableTimeInForce,
   hasLimitPrice,
   isStopType,
   type NewOrder,
@@ -12,6 +10,7 @@ import {
   ORDER_TYPES,
   type OrderType,
   TIME_IN_FORCE,
+  type TimeInForce,
 } from '../domain/order.js';
 import { controlCharacterDetails, mergeDetails, NO_CONTROL_CHARACTERS_PATTERN } from './control-characters.js';
 import { expectedOneOf, RequestValidationError, type ValidationDetail } from './errors.js';
@@ -257,10 +256,8 @@ export interface AmendOrder {
   quantity?: number;
   limitPrice?: string;
   stopPrice?: string;
-  timeInForce?: AmendableTimeInForce;
+  timeInForce?: TimeInForce;
 }
-
-export const AMEND_IMMEDIATE = `An amend sets \`time_in_force\` to ${AMENDABLE_TIME_IN_FORCE.map((tif) => `\`${tif}\``).join(' or ')}: \`ioc\` and \`fok\` are decided when the venue starts to work an order`;
 
 export const AMEND_EMPTY = 'At least one of `quantity`, `limit_price`, `stop_price`, `time_in_force` is required';
 
@@ -284,8 +281,10 @@ export const amendRequestSchema = z
       `Amends a working order: any of \`quantity\`, \`limit_price\`, \`stop_price\`, \`time_in_force\`, each checked as on ` +
       `\`POST /orders\`; an empty body is refused (422, "${AMEND_EMPTY}"), as are unknown fields (\`extra_forbidden\`), ` +
       `\`limit_price\` for a type without one ("${priceProhibited('limit_price', 'market')}"), \`stop_price\` for a type ` +
-      `without one ("${priceProhibited('stop_price', 'limit')}"), and \`time_in_force\` \`ioc\` or \`fok\` ("${AMEND_IMMEDIATE}"). ` +
-      '`stop_price` only while the exchange still holds the stop: once triggered, 409 `already_triggered`. `null` counts as absent.',
+      `without one ("${priceProhibited('stop_price', 'limit')}"). ` +
+      '`stop_price` only while the exchange still holds the stop: once triggered, 409 `already_triggered`. `time_in_force` ' +
+      '`ioc` or `fok` has the exchange decide the working order at once, as a new one (what can fill fills, the rest is ' +
+      'cancelled; `fok`: all of it or nothing); a held stop keeps it for its trigger. `null` counts as absent.',
     minProperties: 1,
   });
 
@@ -302,14 +301,11 @@ export function parseAmendRequest(body: unknown): AmendOrder {
   if (checked.length > 0) throw new RequestValidationError(checked);
   if (!result.success) throw new RequestValidationError(details);
   const { quantity: newQuantity, limit_price, stop_price, time_in_force } = result.data;
-  if (time_in_force != null && !(AMENDABLE_TIME_IN_FORCE as readonly string[]).includes(time_in_force)) {
-    throw new RequestValidationError([{ loc: ['body', 'time_in_force'], msg: AMEND_IMMEDIATE, type: 'value_error' }]);
-  }
   const amend: AmendOrder = {
     ...(newQuantity !== undefined && { quantity: newQuantity as number }),
     ...(limit_price !== undefined && limit_price !== null && { limitPrice: limit_price }),
     ...(stop_price !== undefined && stop_price !== null && { stopPrice: stop_price }),
-    ...(time_in_force !== undefined && time_in_force !== null && { timeInForce: time_in_force as AmendableTimeInForce }),
+    ...(time_in_force !== undefined && time_in_force !== null && { timeInForce: time_in_force }),
   };
   if (Object.keys(amend).length === 0) throw new RequestValidationError([{ loc: ['body'], msg: AMEND_EMPTY, type: 'missing' }]);
   return amend;

@@ -47,12 +47,6 @@ export const ORDER_STATUSES = [
 export const TIME_IN_FORCE = ['day', 'gtc', 'ioc', 'fok'] as const;
 export type TimeInForce = (typeof TIME_IN_FORCE)[number];
 /**
- * What an amend (PATCH /orders/{id}) may set: `ioc` and `fok` are decided when the venue starts to
- * work an order (accepted, or a stop triggered), so a resting order cannot become one.
- */
-export const AMENDABLE_TIME_IN_FORCE = ['day', 'gtc'] as const satisfies readonly TimeInForce[];
-export type AmendableTimeInForce = (typeof AMENDABLE_TIME_IN_FORCE)[number];
-/**
  * Time in force that the venue decides at once when it works the order (a stop: when it
  * triggers): `ioc` fills what can fill and cancels the rest, `fok` fills all of it or cancels it.
  */

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AmendableTimeInForce, FinalStatus, OrderStatus, TimeInForce } from '../domain/order.js';
+import type { FinalStatus, OrderStatus, TimeInForce } from '../domain/order.js';
 
 // The order workflow's messages, defined once: the workflow sets their handlers, the API sends
 // them. This module loads no activity proxies, so the API can import it outside the sandbox.
@@ -59,7 +59,7 @@ export interface AmendRequest {
   quantity?: number;
   limitPrice?: string;
   stopPrice?: string;
-  timeInForce?: AmendableTimeInForce;
+  timeInForce?: TimeInForce;
 }
 
 /**

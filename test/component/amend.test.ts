@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../../domain/accounts.js';
 import { AccountsRepository } from '../../prisma/accounts-repository.js';
 import { createPrismaClient } from '../../prisma/client.js';
 import { testConfig } from '../support/config.js';
@@ -108,7 +109,7 @@ describe('PATCH /orders/{id}', () => {
       [{ quantity: 0 }, 'quantity'],
       [{ quantity: 1.5 }, 'quantity'],
       [{ limit_price: '0.001' }, 'limit_price'],
-      [{ time_in_force: 'ioc' }, 'time_in_force'],
+      [{ time_in_force: 'week' }, 'time_in_force'],
       [{ side: 'sell' }, 'side'],
     ] as const) {
       const answer = await patch(id, body);
@@ -338,6 +339,30 @@ describe('amending a stop (stop_price) and the expiry of a time in force amend',
       loc: ['body', 'stop_price'],
       msg: 'Providing a `stop_price` is prohibited for type `limit`',
     });
+  });
+
+  it('-> ioc on a resting order: the venue decides it at once, the filled part kept and the rest cancelled (no client cancel)', {
+    timeout: 120_000,
+  }, async () => {
+    const id = await restingOrder(uniqueInstrument('AI'), 10);
+    await venueControl('/control/fill', { order_id: id, qty: 3, px: '0.0100' });
+
+    const amended = await patch(id, { time_in_force: 'ioc' });
+    expect(amended.status).toBe(200);
+    // Its limit (0.01) is far below the price: nothing more can fill at once, the rest is cancelled.
+    const ended = await waitFor(async () => {
+      const current = await orderOf(id);
+      return current.status === 'cancelled' ? current : undefined;
+    }, 30_000);
+    expect(ended).toMatchObject({ time_in_force: 'ioc', filled_quantity: 3, quantity: 10 });
+    const venue = await venueView(id);
+    expect(venue.status).toBe('cancelled');
+    expect(venue.cum_qty).toBe(3);
+    expect(venue.executions.map((e) => e.exec_type)).toEqual(['new', 'partial_fill', 'replaced', 'cancelled']);
+    // Its history: the amend by the caller, then the venue's cancel, no cancel asked by a client.
+    expect(amendEvents(ended)).toHaveLength(1);
+    const cancelled = (ended.events as { status: string; actor: string }[]).filter((event) => event.status === 'cancelled');
+    expect(cancelled).toEqual([expect.objectContaining({ actor: SYSTEM_ACTOR })]);
   });
 
   it('gtc -> day: orders.expires_at becomes the venue’s expiry (as the 200 said); day -> gtc: null again', {
