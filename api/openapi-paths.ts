@@ -320,7 +320,7 @@ export function buildPaths(): ZodOpenApiPathsObject {
         description:
           'Amends an order the venue works (`placed`, `partially_filled`), FIX cancel/replace style: any of `quantity`, ' +
           '`limit_price` (`limit`, `stop_limit`), `stop_price` (`stop`, `stop_limit`, while the venue still holds the stop), ' +
-          '`time_in_force` (`day`, `gtc`), each checked as on `POST /orders`. The order keeps its id and its ' +
+          '`time_in_force` (`ioc`, `fok`: the venue decides the working order at once), each checked as on `POST /orders`. The order keeps its id and its ' +
           "fills (filled before and after the amend all count). The order's workflow decides and the venue applies the replace " +
           'atomically against its book; the answer waits for the decision at most `CANCEL_BUDGET_MS` (5 s by default): 200 the ' +
           "order as amended (a `day` order's new `expires_at` the venue's); 409 naming why not (final, not working at the venue " +

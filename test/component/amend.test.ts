@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { buildOpenApiDocument } from '../../api/openapi.js';
 import { SYSTEM_ACTOR } from '../../domain/accounts.js';
 import { AccountsRepository } from '../../prisma/accounts-repository.js';
 import { createPrismaClient } from '../../prisma/client.js';
@@ -42,6 +43,22 @@ async function restingOrder(instrument: string, quantity: number): Promise<strin
     instrument,
     limit_price: '0.01',
     quantity,
+    time_in_force: 'gtc',
+  });
+  expect(created.status).toBe(201);
+  const id = created.body.id as string;
+  await waitFor(async () => (reachedExchange((await request(`${stack.api.url}/orders/${id}`)).body.status) ? true : undefined), 60_000);
+  return id;
+}
+
+/** A buy stop far above any price (the venue holds it), placed at the venue. */
+async function heldStop(instrument: string): Promise<string> {
+  const created = await postJson(`${stack.api.url}/orders`, {
+    type: 'stop',
+    side: 'buy',
+    instrument,
+    stop_price: '99999.00',
+    quantity: 10,
     time_in_force: 'gtc',
   });
   expect(created.status).toBe(201);
@@ -133,6 +150,23 @@ describe('PATCH /orders/{id}', () => {
     expect((await patch(id, { quantity: 70 }, { 'Idempotency-Key': key })).status).toBe(422);
     const venue = await venueView(id);
     expect(venue.executions.filter((e) => e.exec_type === 'replaced')).toHaveLength(1);
+  });
+});
+
+describe('the documented PATCH examples', () => {
+  it('each is answered 200 by the live API on a working order of a type it fits, the order as amended', {
+    timeout: 180_000,
+  }, async () => {
+    const examples = buildOpenApiDocument().paths['/orders/{id}']?.patch?.requestBody?.content['application/json']?.examples ?? {};
+    expect(Object.keys(examples).length).toBeGreaterThan(0);
+    for (const [name, example] of Object.entries(examples)) {
+      const body = example.value as Record<string, unknown>;
+      const id = body.stop_price === undefined ? await restingOrder(uniqueInstrument('AX'), 100) : await heldStop(uniqueInstrument('AX'));
+      const answer = await patch(id, body);
+      expect(answer.status, `${name}: ${answer.text}`).toBe(200);
+      for (const [field, value] of Object.entries(body))
+        expect(String(answer.body[field]), `${name}: ${field}`).toBe(String(Number(value) || value));
+    }
   });
 });
 
