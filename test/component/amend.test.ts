@@ -230,7 +230,9 @@ describe('amends racing fills', () => {
         const filling = fillUntilDone(id, () => stop);
         await sleep(Math.random() * 600);
         // Down towards or below what may be filled by now, or up: either may lose to the fills.
-        const quantity = 20 + Math.floor(Math.random() * 120);
+        // Never the quantity it has: that amend changes nothing, and the venue reports nothing for it.
+        const drawn = 20 + Math.floor(Math.random() * 119);
+        const quantity = drawn >= QUANTITY ? drawn + 1 : drawn;
         const amend = await patch(id, { quantity });
         await sleep(Math.random() * 300);
         stop = true;
