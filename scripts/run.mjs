@@ -148,17 +148,33 @@ function exec(cmd, args, { lifeline = false, env = process.env, onExit = () => {
 // nothing in its tail to say why). The suite also writes its results as JSON, and a failed run
 // ends by naming what failed.
 const TEST_RESULTS = path.join(root, '.vitest-results.json');
+// Errors no test owned, which the JSON results leave out (test/support/unhandled-errors-reporter.ts).
+const UNHANDLED_ERRORS = path.join(root, '.vitest-unhandled.json');
 function vitestWithSummary(args) {
   rmSync(TEST_RESULTS, { force: true });
-  return ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${TEST_RESULTS}`, ...args];
+  rmSync(UNHANDLED_ERRORS, { force: true });
+  return [
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${TEST_RESULTS}`,
+    '--reporter=./test/support/unhandled-errors-reporter.ts',
+    ...args,
+  ];
+}
+
+function readJson(file) {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 function summariseFailures(status) {
   if (status === 0) return;
-  let results;
-  try {
-    results = JSON.parse(readFileSync(TEST_RESULTS, 'utf8'));
-  } catch {
+  const results = readJson(TEST_RESULTS);
+  if (!results) {
     log(`vitest exited ${status} and wrote no results: it failed before or after the tests (global setup or teardown); see above`);
     return;
   }
@@ -169,12 +185,29 @@ function summariseFailures(status) {
     if (tests.length === 0 && file.status === 'failed') failed.push(`${name}: ${firstLine(file.message)}`);
     for (const test of tests) failed.push(`${name} > ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
   }
-  if (failed.length === 0) {
-    log(`vitest exited ${status} with every test passed: an unhandled error (search above for "Unhandled") or the global teardown failed`);
-    return;
+  const unhandled = readJson(UNHANDLED_ERRORS) ?? [];
+  if (failed.length > 0) {
+    log(`vitest exited ${status}; what failed (${failed.length}):`);
+    for (const line of failed) log(`  ${line}`);
   }
-  log(`vitest exited ${status}; what failed (${failed.length}):`);
-  for (const line of failed) log(`  ${line}`);
+  if (unhandled.length > 0) {
+    log(`vitest exited ${status}; errors no test caught (${unhandled.length}):`);
+    for (const error of unhandled) {
+      const where = error.testFile
+        ? ` (while ${path.relative(root, error.testFile)}${error.testName ? ` > ${error.testName}` : ''} ran)`
+        : '';
+      log(`  ${error.name}: ${firstLine(error.message)}${where}`);
+      for (const line of String(error.stack ?? '')
+        .split('\n')
+        .slice(1, 6))
+        log(`      ${line.trim()}`);
+    }
+  }
+  if (failed.length === 0 && unhandled.length === 0) {
+    log(
+      `vitest exited ${status} with every test passed and no uncaught error: the global setup's teardown failed (its replay check?); see above`,
+    );
+  }
 }
 
 function firstLine(text) {

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../workflows/path.js';
 
 // The suite's last check (global-setup.ts, before the servers stop): every workflow of the
@@ -26,6 +26,7 @@ export interface ReplayCheck {
 const WORKFLOW_TYPES = ['placeOrderWorkflow', 'staleOrderSweeperWorkflow', 'sweepStaleOrdersWorkflow'];
 
 export async function replayWorkflows(options: { address: string; namespace?: string; startedSince: Date }): Promise<ReplayCheck> {
+  quietReplayLogs();
   const connection = await Connection.connect({ address: options.address });
   try {
     const client = new Client({ connection, namespace: options.namespace ?? 'default' });
@@ -71,6 +72,19 @@ export async function replayWorkflows(options: { address: string; namespace?: st
     return { replayed, problems };
   } finally {
     await connection.close();
+  }
+}
+
+/**
+ * Replaying the suite's histories logs every workflow task a test made fail on purpose (a WARN of
+ * several lines each) and the replay worker's state changes: hundreds of lines at the end of the
+ * run, where a CI log is read from. What the check finds it returns; only errors are logged.
+ */
+function quietReplayLogs(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+  } catch {
+    // A runtime is installed in this process already (a test file's, test/support/quiet-temporal.ts).
   }
 }
 
