@@ -118,7 +118,6 @@ export class OrderNotCancellableError extends ClientError {
   }
 }
 
-/** GET /events: a Last-Event-ID (the header, or `last_event_id`) that no event of the stream has. */
 /** An amend the order's workflow (or the API, for an order not working at the venue) refused. */
 export class OrderNotAmendableError extends ClientError {
   constructor(
@@ -134,6 +133,7 @@ export class OrderNotAmendableError extends ClientError {
   }
 }
 
+/** GET /events: a Last-Event-ID (the header, or `last_event_id`) that no event of the stream has. */
 export class InvalidLastEventIdError extends ClientError {
   constructor(source: string) {
     super(400, `Invalid ${source}: it must be the id of an event of this stream (a decimal integer), as received`);
