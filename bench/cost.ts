@@ -118,7 +118,8 @@ async function idleCores(read: () => PerProcess, seconds: number): Promise<PerPr
   return mapProcesses((name) => (used[name] === null ? null : used[name] / elapsedS));
 }
 
-function perOrder(used: PerProcess, idle: PerProcess, windowS: number, orders: number): PerProcess {
+/** (CPU seconds in the window − idle rate × window) ÷ orders, in ms; null where a reading is missing. */
+export function perOrder(used: PerProcess, idle: PerProcess, windowS: number, orders: number): PerProcess {
   return mapProcesses((name) => {
     const [cpuS, idleRate] = [used[name], idle[name]];
     if (cpuS === null || idleRate === null || orders === 0) return null;
