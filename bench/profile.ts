@@ -28,6 +28,11 @@ export interface Profile {
   rssWindowS: number;
   /** The sustained-rate search: arrival rates probed (from, step, up to), each for probeS, then the best held for confirmS (0: not confirmed). */
   sustained: { fromRate: number; step: number; toRate: number; probeS: number; confirmS: number };
+  /**
+   * CPU per order (bench/cost.ts): each process's idle CPU measured for idleS first; then `rate`
+   * orders/s for `seconds` through the API; at most waitS for them all to end.
+   */
+  cost: { rate: number; seconds: number; idleS: number; waitS: number };
 }
 
 export const PROFILES: Record<Profile['name'], Profile> = {
@@ -50,6 +55,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     rssSettleS: 30,
     rssWindowS: 60,
     sustained: { fromRate: 10, step: 5, toRate: 150, probeS: 30, confirmS: 300 },
+    cost: { rate: 20, seconds: 30, idleS: 10, waitS: 300 },
   },
   short: {
     name: 'short',
@@ -71,5 +77,6 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     rssSettleS: 3,
     rssWindowS: 3,
     sustained: { fromRate: 40, step: 20, toRate: 60, probeS: 5, confirmS: 0 },
+    cost: { rate: 10, seconds: 10, idleS: 5, waitS: 120 },
   },
 };

@@ -1,6 +1,8 @@
 // The one table `npm run bench` prints: the machine, every figure, the issue's targets next to
 // them, and whether each is met. Markdown, so it can be pasted into docs/benchmarks.md as is.
 import { AUTH_TOLERANCE, type AuthResult, roundTripsPerRequest } from './auth.js';
+import type { CostResult } from './cost.js';
+import { costRows } from './cost-report.js';
 import type { FloorResult } from './floor.js';
 import type { LatencySummary } from './histogram.js';
 import type { HistorySummary } from './history.js';
@@ -48,6 +50,8 @@ export interface Results {
   burstInstant?: Outcome<BurstResult>;
   burstOne?: Outcome<BurstResult>;
   burstTwo?: Outcome<BurstResult>;
+  costHealthy?: Outcome<CostResult>;
+  costFirstAttemptFails?: Outcome<CostResult>;
   steady?: Outcome<SteadyResult>;
   sse?: Outcome<SseResult>;
   ingest?: Outcome<IngestResult>;
@@ -124,7 +128,7 @@ function httpFigure(result: LoadResult & { serverErrors?: Record<string, number>
 
 const verdict = (met: boolean | undefined) => (met === undefined ? 'n/a' : met ? 'met' : '**NOT met**');
 
-interface Row {
+export interface Row {
   measure: string;
   figure: string;
   cpu?: string;
@@ -424,6 +428,10 @@ export function renderTable(results: Results): string {
     if (st.runS > st.lagWindowS)
       rows.push({ measure: `  the same over the whole ${num(st.runS / 60, 0)} min run`, figure: lag(st.lagAll) });
   } else failed('steady arrivals', results.steady);
+
+  // CPU per order per process (issue #24), the server's next to the floor (e)
+  if (results.costHealthy || results.costFirstAttemptFails)
+    costRows({ healthy: results.costHealthy, firstAttemptFails: results.costFirstAttemptFails }, floor, rows, section, failed);
 
   // 4. scale-out
   section('Scale-out (2 cores: the shape, not a doubling)');

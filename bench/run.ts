@@ -4,13 +4,14 @@
 // ONE table (Markdown) on stdout; progress goes to stderr.
 //
 // Options (`--help` lists them): --short; --json FILE (the raw figures and the timelines `npm run bench:charts` draws); --only LIST (comma-separated scenarios:
-// limits, post, down, spike, burst, sustained, steady, sse, ingest, auth); --temporal-db file|memory (default file, as `npm start`);
+// limits, post, down, spike, burst, cost, sustained, steady, sse, ingest, auth); --temporal-db file|memory (default file, as `npm start`);
 // --temporal-address HOST:PORT uses a Temporal server started by hand (to try its settings);
 // for exploring, --burst-orders N, --spike-requests N, --steady-rate N, --steady-seconds N override the mode's values
 // (the table then shows those, and says so in the run row).
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { authScenario } from './auth.js';
+import { costScenario } from './cost.js';
 import { limitEmptyWorkflow } from './floor.js';
 import { type Infra, machineInfo, startInfra } from './infra.js';
 import { ingestScenario } from './ingest.js';
@@ -36,7 +37,7 @@ import { stopAllServices } from './services.js';
 import { sseFanOut } from './sse-fanout.js';
 import { sustainedScenario } from './sustained.js';
 
-const SCENARIOS = ['limits', 'post', 'down', 'spike', 'burst', 'sustained', 'steady', 'sse', 'ingest', 'auth'] as const;
+const SCENARIOS = ['limits', 'post', 'down', 'spike', 'burst', 'cost', 'sustained', 'steady', 'sse', 'ingest', 'auth'] as const;
 
 const OPTIONS = {
   help: { type: 'boolean', default: false },
@@ -199,6 +200,12 @@ async function main(): Promise<void> {
     results.burstInstant = await attempt('burst (instant exchange)', () => burst(b, { workers: 1, exchange: 'instant' }));
     results.burstOne = await attempt('burst (1 worker)', () => burst(b, { workers: 1, exchange: 'default' }));
     results.burstTwo = await attempt('burst (2 workers)', () => burst(b, { workers: 2, exchange: 'default' }));
+  }
+  // CPU per order, healthy and with a failed first attempt: after the backlogs, before the
+  // sustained and steady runs leave orders behind that would busy the venue and the ingest.
+  if (only.has('cost')) {
+    results.costHealthy = await attempt('cost (healthy)', () => costScenario(b, 'healthy'));
+    results.costFirstAttemptFails = await attempt('cost (first attempt fails)', () => costScenario(b, 'firstAttemptFails'));
   }
   if (only.has('sustained')) results.sustained = await attempt('sustained', () => sustainedScenario(b));
   // Last: at 100 orders/s the steady run leaves tens of thousands of orders unplaced.

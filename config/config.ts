@@ -60,6 +60,9 @@ const envSchema = z.object({
   // venue's own EXCHANGE_FAILURE_RATE / EXCHANGE_LATENCY_MS (a test hook; unset in production).
   EXCHANGE_FAILURE_RATE: z.coerce.number().min(0).max(1).optional(),
   EXCHANGE_LATENCY_MS: z.coerce.number().int().min(0).optional(),
+  // Set on a worker: the venue fails the first placement of each of its orders, so that every
+  // order costs one retry (a test and bench hook, as above; unset in production).
+  EXCHANGE_FIRST_ATTEMPT_FAILS: boolean.optional(),
   STALE_ORDER_AFTER_MS: z.coerce.number().int().min(1000).default(60_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   IDEMPOTENCY_KEY_TTL_HOURS: z.coerce.number().min(24).default(24),

@@ -183,11 +183,14 @@ export type ExecutionReport = z.infer<typeof executionReport>;
  * Order entry, a test hook of the simulation: this connection's failure rate and latency instead
  * of the venue's (EXCHANGE_FAILURE_RATE, EXCHANGE_LATENCY_MS), so one venue serves tests that
  * each need their own. No answer; it applies to the requests after it on the connection.
+ * `first_attempt_fails`: the first new_order of each order id fails (OrderPlacementError), later
+ * ones do not on that account, so that benches and tests get one retry per order, deterministically.
  */
 export const entryOptionsMessage = z.object({
   type: z.literal('entry_options'),
   failure_rate: z.number().min(0).max(1).optional(),
   latency_ms: z.number().int().min(0).max(600_000).optional(),
+  first_attempt_fails: z.boolean().optional(),
 });
 
 /** What a client of the venue may send. */

@@ -25,6 +25,8 @@ export interface VenueClientOptions {
   /** Test hooks: this connection's failure rate and latency at the venue instead of the venue's own. */
   failureRate?: number;
   latencyMs?: number;
+  /** Test hook: the venue fails the first new_order of each order id (one retry per order). */
+  firstAttemptFails?: boolean;
   /**
    * Test hook: the process kills itself (SIGKILL) right after the venue answered its n-th
    * acceptance, before the caller hears of it: the ambiguous failure that must not lead to a
@@ -100,11 +102,12 @@ export function createVenueClient(options: VenueClientOptions): VenueClient {
       const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), options.connectTimeoutMs ?? 2_000);
       socket.once('connect', () => {
         clearTimeout(timer);
-        if (options.failureRate !== undefined || options.latencyMs !== undefined) {
+        if (options.failureRate !== undefined || options.latencyMs !== undefined || options.firstAttemptFails !== undefined) {
           const entryOptions: ClientMessage = {
             type: 'entry_options',
             ...(options.failureRate !== undefined ? { failure_rate: options.failureRate } : {}),
             ...(options.latencyMs !== undefined ? { latency_ms: options.latencyMs } : {}),
+            ...(options.firstAttemptFails !== undefined ? { first_attempt_fails: options.firstAttemptFails } : {}),
           };
           socket.write(encodeLine(entryOptions));
         }

@@ -45,6 +45,7 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
         requestTimeoutMs: config.VENUE_REQUEST_TIMEOUT_MS,
         failureRate: config.EXCHANGE_FAILURE_RATE,
         latencyMs: config.EXCHANGE_LATENCY_MS,
+        firstAttemptFails: config.EXCHANGE_FIRST_ATTEMPT_FAILS,
         crashAfterAccepts: config.EXCHANGE_TEST_CRASH_AFTER_ACCEPTS,
       });
   const exchange: Exchange = overrides.exchange ?? venue!;

@@ -87,6 +87,7 @@ export function createVenueListener(deps: ConnectionDeps): VenueListener {
         case 'entry_options':
           if (message.failure_rate !== undefined) options.failureRate = message.failure_rate;
           if (message.latency_ms !== undefined) options.latencyMs = message.latency_ms;
+          if (message.first_attempt_fails !== undefined) options.firstAttemptFails = message.first_attempt_fails;
           return;
         case 'new_order':
           entryConnections.add(socket);

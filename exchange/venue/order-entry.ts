@@ -9,6 +9,35 @@ import type { Simulation } from './simulation.js';
 export interface EntryOptions {
   failureRate: number;
   latencyMs: number;
+  /**
+   * A test and bench hook: the first new_order of each order id fails as a random failure does,
+   * later ones are worked (subject to failureRate), so that every order costs one retry.
+   */
+  firstAttemptFails?: boolean;
+}
+
+/** How many order ids the venue remembers having failed once on purpose (firstAttemptFails). */
+export const FAILED_ONCE_LIMIT = 100_000;
+
+/**
+ * The ids whose first new_order was failed on purpose. Bounded: past `limit` ids the oldest is
+ * forgotten (a Set keeps insertion order), so a long bench never grows the venue's memory; an id
+ * forgotten that way would fail once more, a second retry, harmless for a hook.
+ */
+function failedOnceIds(limit: number) {
+  const ids = new Set<string>();
+  return {
+    /** True the first time an id is asked about (and from then on remembered), false later. */
+    isFirst(id: string): boolean {
+      if (ids.has(id)) return false;
+      if (ids.size >= limit) {
+        const oldest = ids.values().next();
+        if (!oldest.done) ids.delete(oldest.value);
+      }
+      ids.add(id);
+      return true;
+    },
+  };
 }
 
 export interface OrderEntryDeps {
@@ -18,6 +47,8 @@ export interface OrderEntryDeps {
   random: () => number;
   /** When a day order accepted at `acceptedAt` expires. */
   dayExpiry: (acceptedAt: Date) => Date;
+  /** How many ids failed once to remember (FAILED_ONCE_LIMIT unless a test needs fewer). */
+  failedOnceLimit?: number;
 }
 
 /** Runs calls for the same key one after another (a new_order and a cancel of one id never interleave). */
@@ -43,6 +74,7 @@ function keyedSerial() {
  */
 export function createOrderEntry(deps: OrderEntryDeps) {
   const serial = keyedSerial();
+  const failedOnce = failedOnceIds(deps.failedOnceLimit ?? FAILED_ONCE_LIMIT);
 
   const expiresAt = (order: VenueOrder, acceptedAt: Date) =>
     order.time_in_force === 'gtc' ? null : deps.dayExpiry(acceptedAt).toISOString();
@@ -50,7 +82,8 @@ export function createOrderEntry(deps: OrderEntryDeps) {
   return {
     async newOrder(reqId: string, order: VenueOrder | undefined, options: EntryOptions): Promise<NewOrderResult | ErrorMessage> {
       if (!order) return { type: 'error', req_id: reqId, error: 'MissingOrderError', message: new MissingOrderError().message };
-      if (deps.random() >= 1 - options.failureRate) {
+      const failsOnPurpose = options.firstAttemptFails === true && failedOnce.isFirst(order.id);
+      if (failsOnPurpose || deps.random() >= 1 - options.failureRate) {
         return { type: 'error', req_id: reqId, error: 'OrderPlacementError', message: new OrderPlacementError().message };
       }
       await sleep(options.latencyMs);
