@@ -60,6 +60,7 @@ function variantRow(result: CostResult, floor: FloorResult | undefined): Row {
       `CPU ms per order: ${perProcessFigure(result.msPerOrder, floor)}` +
       ` (${result.orders} orders at ${result.rate}/s, window ${num(result.windowS, 1)} s to the last workflow's end` +
       (refused > 0 ? `; ${refused} POSTs not answered 2xx` : '') +
+      `; ${result.histories.firstAttemptFailed} of ${result.histories.sampled} sampled histories with a failed first attempt` +
       (result.complete ? ')' : '; stopped waiting: NOT all ended, a part of their cost missing)'),
     cpu: idleFigure(result),
   };

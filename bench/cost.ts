@@ -6,9 +6,10 @@
 // final and its workflow ended.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FINAL_STATUSES } from '../domain/order.js';
+import { readHistories } from './history.js';
 import { httpLoad, type LoadResult } from './load.js';
 import { machineCpu, treeCpuSeconds } from './proc.js';
-import { type Bench, countOrders, instrumentFor, orderBody, queueFor, serviceEnv } from './scenarios.js';
+import { type Bench, countOrders, instrumentFor, orderBody, queueFor, sampleOrders, serviceEnv } from './scenarios.js';
 import { type Service, startApi, startWorker } from './services.js';
 
 export const COST_PROCESSES = ['api', 'worker', 'temporal', 'postgres', 'venue', 'ingest'] as const;
@@ -36,7 +37,12 @@ export interface CostResult {
   msPerOrder: PerProcess;
   /** How busy the whole machine was during the window (other work runs on it too). */
   machineBusyPct: number;
+  /** Of a sample of the window's orders, read after it: how many histories show a failed first exchange attempt. */
+  histories: { sampled: number; firstAttemptFailed: number };
 }
+
+/** How many of the window's orders' histories are read back to check the variant did what it says. */
+const HISTORY_SAMPLE = 30;
 
 /** What makes the variant's orders differ, set on its worker. */
 const WORKER_ENV: Record<CostVariantName, Record<string, string>> = {
@@ -65,7 +71,10 @@ export async function costScenario(bench: Bench, variant: CostVariantName): Prom
     const { post, complete } = await sendAndWait(bench, api, queue, instrument, cost.seconds);
     const windowS = (performance.now() - t0) / 1000;
     const used = minus(read(), before);
+    const machineBusy = busyPct(machineBefore, machineCpu());
     const orders = (await countOrders(bench, instrument)).total;
+    // Read after the window, so not in its CPU: the variant's orders must all be alike.
+    const histories = await readHistories(bench.temporal, await sampleOrders(bench, instrument, HISTORY_SAMPLE));
     return {
       variant,
       rate: cost.rate,
@@ -76,7 +85,8 @@ export async function costScenario(bench: Bench, variant: CostVariantName): Prom
       idleS: cost.idleS,
       idleCores: idle,
       msPerOrder: perOrder(used, idle, windowS, orders),
-      machineBusyPct: busyPct(machineBefore, machineCpu()),
+      machineBusyPct: machineBusy,
+      histories: { sampled: histories.length, firstAttemptFailed: histories.filter((h) => h.firstExchangeAttemptFailed).length },
     };
   } finally {
     await Promise.all([api.stop(), worker.stop()]);

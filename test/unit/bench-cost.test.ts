@@ -36,6 +36,7 @@ function result(variant: CostResult['variant'], msPerOrder: PerProcess): CostRes
     idleCores: processes({ api: 0.01, worker: 0.01, temporal: 0.02, postgres: 0.01, venue: 0, ingest: 0 }),
     msPerOrder,
     machineBusyPct: 50,
+    histories: { sampled: 30, firstAttemptFailed: 0 },
   };
 }
 
