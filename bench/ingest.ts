@@ -73,6 +73,8 @@ export interface LatencyResult {
   committedPerS: number;
   /** The ingest's histogram over the phase; percentiles interpolated within its buckets. */
   socketToCommit: BucketSummary;
+  /** The phase's batches: how many, their mean size and the mean time of their write (what a report waits on besides the queue). */
+  batches: { count: number; meanReports: number; meanCommitMs: number };
   /** venue_time → received_at of the phase's executions (ms precision both). */
   madeToTxStart: LatencySummary;
   drained: boolean;
@@ -139,6 +141,10 @@ interface Scrape {
   buckets: [number, number][];
   count: number;
   sumS: number;
+  /** Batches committed, the reports in them, and the seconds their writes took (BEGIN → COMMIT acknowledged). */
+  batches: number;
+  batchReports: number;
+  commitS: number;
 }
 
 async function scrape(bench: Bench): Promise<Scrape> {
@@ -158,6 +164,9 @@ async function scrape(bench: Bench): Promise<Scrape> {
   return {
     reports: scrapeValue('ingest_reports_total'),
     buckets,
+    batches: scrapeValue('ingest_batch_reports_count'),
+    batchReports: scrapeValue('ingest_batch_reports_sum'),
+    commitS: scrapeValue('ingest_batch_commit_seconds_sum'),
     count: scrapeValue('ingest_socket_to_commit_seconds_count'),
     sumS: scrapeValue('ingest_socket_to_commit_seconds_sum'),
   };
@@ -181,6 +190,15 @@ function bucketPercentile(before: Scrape, after: Scrape, q: number): { ms: numbe
     below = cumulative;
   }
   return { ms: Number.NaN, bucket: [Number.NaN, Number.NaN] };
+}
+
+function batchesBetween(before: Scrape, after: Scrape): LatencyResult['batches'] {
+  const count = after.batches - before.batches;
+  return {
+    count,
+    meanReports: count > 0 ? (after.batchReports - before.batchReports) / count : Number.NaN,
+    meanCommitMs: count > 0 ? ((after.commitS - before.commitS) / count) * 1000 : Number.NaN,
+  };
 }
 
 function summariseBuckets(before: Scrape, after: Scrape): BucketSummary {
@@ -403,6 +421,7 @@ async function latency(
     committed: after.reports - before.reports,
     committedPerS: (after.reports - before.reports) / elapsedS,
     socketToCommit: summariseBuckets(before, after),
+    batches: batchesBetween(before, after),
     madeToTxStart: summariseMs(rows.map((row) => Math.max(0, row.ms))),
     drained,
     cpu: cpuUse,

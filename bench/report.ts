@@ -549,7 +549,8 @@ function ingestRows(
       figure:
         `p50 ${beyond(s2c.p50Ms, s2c.p50Bucket)} / p99 ${beyond(s2c.p99Ms, s2c.p99Bucket)} ms (p99 in the bucket ${ms(s2c.p99Bucket[0])}–${Number.isFinite(upper) ? ms(upper) : '∞'} ms), mean ${ms(s2c.meanMs)} ms, ${s2c.count} reports; ` +
         `venue report time → its batch's transaction start (executions.venue_time → received_at, ms; includes the socket buffers): p50 ${ms(lat.madeToTxStart.p50Ms)} / p99 ${ms(lat.madeToTxStart.p99Ms)} / max ${ms(lat.madeToTxStart.maxMs)} ms; ` +
-        `made ${num(lat.madePerS)}/s, ${lat.committed} committed (${num(lat.committedPerS)}/s over the offer and its drain)${lat.drained ? '' : ' (not drained)'}`,
+        `made ${num(lat.madePerS)}/s, ${lat.committed} committed (${num(lat.committedPerS)}/s over the offer and its drain)${lat.drained ? '' : ' (not drained)'}; ` +
+        `${lat.batches.count} batches of ${num(lat.batches.meanReports)} reports on average, each written in ${num(lat.batches.meanCommitMs, 1)} ms on average`,
       cpu: ingestCpu(lat.cpu),
       ...(atTarget
         ? {
