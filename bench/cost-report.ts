@@ -48,7 +48,7 @@ function idleFigure(result: CostResult): string {
   const idle = COST_PROCESSES.filter((name) => result.idleCores[name] !== null)
     .map((name) => `${LABELS[name]} ${result.idleCores[name]!.toFixed(3)}`)
     .join(', ');
-  return `idle (taken off): ${idle}; machine ${num(result.machineBusyPct)}% busy in the window`;
+  return `idle (taken off, the lower of a reading before and after): ${idle}; machine ${num(result.machineBusyPct)}% busy in the window`;
 }
 
 function variantRow(result: CostResult, floor: FloorResult | undefined): Row {

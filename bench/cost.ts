@@ -31,8 +31,14 @@ export interface CostResult {
   /** False when the wait for the orders' end was given up: the figures then hold a part of their cost only. */
   complete: boolean;
   idleS: number;
-  /** Each process's background (idle) CPU, cores: taken off the window at this rate. */
+  /**
+   * Each process's background (idle) CPU, cores, taken off the window at this rate: the lower of
+   * two readings, before the window and after it. One reading alone was at times not idle (a
+   * worker just started, or still settling the warm-up, read 0.1 core, a fifth of its whole
+   * cost at this rate).
+   */
   idleCores: PerProcess;
+  idleReadings: { before: PerProcess; after: PerProcess };
   /** CPU ms per order: (CPU seconds in the window − idle rate × window) ÷ orders. */
   msPerOrder: PerProcess;
   /** How busy the whole machine was during the window (other work runs on it too). */
@@ -62,7 +68,7 @@ export async function costScenario(bench: Bench, variant: CostVariantName): Prom
     await sendAndWait(bench, api, queue, instrumentFor(`${code}w`), bench.profile.warmupS);
     const read = cpuReader(bench, api, worker);
     bench.log(`cost, ${variant}: idle CPU for ${cost.idleS} s`);
-    const idle = await idleCores(read, cost.idleS);
+    const idleBefore = await idleCores(read, cost.idleS);
     bench.log(`cost, ${variant}: ${cost.rate} orders/s for ${cost.seconds} s, then until every order's workflow ended`);
     const before = read();
     const machineBefore = machineCpu();
@@ -72,6 +78,9 @@ export async function costScenario(bench: Bench, variant: CostVariantName): Prom
     const windowS = (performance.now() - t0) / 1000;
     const used = minus(read(), before);
     const machineBusy = busyPct(machineBefore, machineCpu());
+    bench.log(`cost, ${variant}: idle CPU again for ${cost.idleS} s`);
+    const idleAfter = await idleCores(read, cost.idleS);
+    const idle = lower(idleBefore, idleAfter);
     const orders = (await countOrders(bench, instrument)).total;
     // Read after the window, so not in its CPU: the variant's orders must all be alike.
     const histories = await readHistories(bench.temporal, await sampleOrders(bench, instrument, HISTORY_SAMPLE));
@@ -84,6 +93,7 @@ export async function costScenario(bench: Bench, variant: CostVariantName): Prom
       complete,
       idleS: cost.idleS,
       idleCores: idle,
+      idleReadings: { before: idleBefore, after: idleAfter },
       msPerOrder: perOrder(used, idle, windowS, orders),
       machineBusyPct: machineBusy,
       histories: { sampled: histories.length, firstAttemptFailed: histories.filter((h) => h.firstExchangeAttemptFailed).length },
@@ -115,6 +125,13 @@ function minus(after: PerProcess, before: PerProcess): PerProcess {
   return mapProcesses((name) => {
     const [a, b] = [after[name], before[name]];
     return a === null || b === null ? null : a - b;
+  });
+}
+
+function lower(a: PerProcess, b: PerProcess): PerProcess {
+  return mapProcesses((name) => {
+    const [x, y] = [a[name], b[name]];
+    return x === null || y === null ? null : Math.min(x, y);
   });
 }
 

@@ -29,7 +29,7 @@ export interface Profile {
   /** The sustained-rate search: arrival rates probed (from, step, up to), each for probeS, then the best held for confirmS (0: not confirmed). */
   sustained: { fromRate: number; step: number; toRate: number; probeS: number; confirmS: number };
   /**
-   * CPU per order (bench/cost.ts): each process's idle CPU measured for idleS first; then `rate`
+   * CPU per order (bench/cost.ts): each process's idle CPU measured for idleS before and after; then `rate`
    * orders/s for `seconds` through the API; at most waitS for them all to end.
    */
   cost: { rate: number; seconds: number; idleS: number; waitS: number };
@@ -77,6 +77,6 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     rssSettleS: 3,
     rssWindowS: 3,
     sustained: { fromRate: 40, step: 20, toRate: 60, probeS: 5, confirmS: 0 },
-    cost: { rate: 10, seconds: 10, idleS: 5, waitS: 120 },
+    cost: { rate: 20, seconds: 10, idleS: 5, waitS: 120 },
   },
 };

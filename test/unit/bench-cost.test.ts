@@ -34,6 +34,10 @@ function result(variant: CostResult['variant'], msPerOrder: PerProcess): CostRes
     complete: true,
     idleS: 5,
     idleCores: processes({ api: 0.01, worker: 0.01, temporal: 0.02, postgres: 0.01, venue: 0, ingest: 0 }),
+    idleReadings: {
+      before: processes({ api: 0.01, worker: 0.1, temporal: 0.02, postgres: 0.01, venue: 0, ingest: 0 }),
+      after: processes({ api: 0.02, worker: 0.01, temporal: 0.03, postgres: 0.01, venue: 0, ingest: 0 }),
+    },
     msPerOrder,
     machineBusyPct: 50,
     histories: { sampled: 30, firstAttemptFailed: 0 },
