@@ -83,6 +83,7 @@ export async function createOrderWorker(config: Config, overrides: OrderWorkerOv
     ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : { workflowsPath: WORKFLOWS_PATH }),
     // On shutdown, running activities get this long to finish before they are cancelled.
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_WORKFLOW_TASK_SLOTS,
     interceptors: { activity: [activityInterceptors(metrics)] },
     activities: {
       ...createOrderActivities({ orders: new PlacementStore(placementDb), exchange }),
