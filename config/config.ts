@@ -120,7 +120,7 @@ const envSchema = z.object({
   // Workflow tasks a worker runs at once (the SDK's maxConcurrentWorkflowTaskExecutions). A healthy
   // order's first task holds its slot while the exchange call runs in it (a local activity), so
   // slots ÷ the exchange's latency bounds the placements per second of one worker.
-  WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(10_000).default(40),
+  WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(10_000).default(100),
   // The worker's own Prometheus metrics (and /health/live) on this port; unset: no such server.
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   // The Temporal SDK's own Prometheus exporter (host:port); unset: the SDK exports no metrics.
