@@ -26,14 +26,18 @@ export interface ReadinessProbe {
 
 class CheckTimeoutError extends Error {}
 
-/** Resolves or rejects as `work` does, but rejects after `timeoutMs` at the latest. */
-async function bounded<T>(work: () => Promise<T>, timeoutMs: number): Promise<T> {
+/**
+ * Resolves or rejects as `work` does, but rejects after `timeoutMs` at the latest. `track` is
+ * given the work, which may go on after that (see ReadinessProbe.settled).
+ */
+async function bounded<T>(work: () => Promise<T>, timeoutMs: number, track?: (running: Promise<unknown>) => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new CheckTimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
   });
   const running = work();
   running.catch(() => {}); // its failure after the timeout has nobody to tell
+  track?.(running);
   try {
     return await Promise.race([running, timeout]);
   } finally {
@@ -48,11 +52,15 @@ function describe(error: unknown): string {
   return (message.split('\n').find((line) => line.trim() !== '') ?? 'failed').trim().slice(0, 300);
 }
 
-async function timed(work: () => Promise<string | undefined>, timeoutMs: number): Promise<CheckResult> {
+async function timed(
+  work: () => Promise<string | undefined>,
+  timeoutMs: number,
+  track?: (running: Promise<unknown>) => void,
+): Promise<CheckResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   try {
-    const message = await bounded(work, timeoutMs);
+    const message = await bounded(work, timeoutMs, track);
     return { status: 'pass', duration_ms: elapsed(), ...(message ? { message } : {}) };
   } catch (error) {
     return { status: 'fail', duration_ms: elapsed(), message: describe(error) };
@@ -75,8 +83,23 @@ export interface ReadinessDeps {
  * Temporal answers. The checks run in parallel, each bounded by `timeoutMs`, so an answer never
  * takes much longer than that whatever hangs.
  */
-export function createReadinessProbe({ db, temporal, timeoutMs, migrationsDir, warmUp }: ReadinessDeps): ReadinessProbe {
+export function createReadinessProbe({ db, temporal, timeoutMs, migrationsDir, warmUp }: ReadinessDeps): ReadinessProbe & {
+  /**
+   * Resolves once no check runs any more, those past their bound included (each ends by its own
+   * deadline). The API's close awaits it before it closes the Temporal connection: a Temporal
+   * check that timed out may still be waiting to retry (UNAVAILABLE is retried), and a retry on a
+   * closed connection throws 'Channel has been shut down' from the client's timer, an uncaught
+   * exception.
+   */
+  settled(): Promise<void>;
+} {
   let draining = false;
+  const running = new Set<Promise<unknown>>();
+  const track = (work: Promise<unknown>) => {
+    running.add(work);
+    const done = () => running.delete(work);
+    work.then(done, done);
+  };
   let warm = warmUp === undefined;
   void warmUp?.then(
     () => {
@@ -93,6 +116,9 @@ export function createReadinessProbe({ db, temporal, timeoutMs, migrationsDir, w
     drain() {
       draining = true;
     },
+    async settled() {
+      await Promise.allSettled([...running]);
+    },
     async check() {
       if (draining) {
         return { status: 'unready', checks: { shutdown: { status: 'fail', duration_ms: 0, message: 'shutting down' } } };
@@ -103,10 +129,14 @@ export function createReadinessProbe({ db, temporal, timeoutMs, migrationsDir, w
       const [databaseCheck, migrationsCheck, temporalCheck] = await Promise.all([
         timed(async () => void (await schema), timeoutMs),
         timed(async () => checkMigrations(await schema), timeoutMs),
-        timed(async () => {
-          await temporal.connection.withDeadline(Date.now() + timeoutMs, () => temporal.connection.workflowService.getSystemInfo({}));
-          return undefined;
-        }, timeoutMs),
+        timed(
+          async () => {
+            await temporal.connection.withDeadline(Date.now() + timeoutMs, () => temporal.connection.workflowService.getSystemInfo({}));
+            return undefined;
+          },
+          timeoutMs,
+          track,
+        ),
       ]);
       const checks: Record<string, CheckResult> = { database: databaseCheck, migrations: migrationsCheck, temporal: temporalCheck };
       if (!warm) checks.warmup = { status: 'fail', duration_ms: 0, message: 'warming up the connections to PostgreSQL and Temporal' };

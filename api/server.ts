@@ -183,6 +183,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
         await new Promise((resolve) => management.close(resolve));
         openOutcomes.stop();
         await warmUp.stop();
+        await readiness.settled(); // a Temporal check past its bound may still retry on the connection
         await Promise.allSettled([db.$disconnect(), fenceDb.$disconnect(), streamDb.end(), connection.close(), access.close()]);
       })();
       return closing;

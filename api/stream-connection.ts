@@ -14,7 +14,20 @@ export class StreamConnection extends NodeHttp1Connection {
     super(req, out, { statusCode: 200 });
   }
 
+  // A write to a response that is ended (by end(): the API's close) but not yet closed is a write
+  // after end: Node reports it as an 'error' event of the response, which nobody listens to (an
+  // uncaught exception). better-sse's heartbeat timer writes through sendChunk until the
+  // response's 'close' event, so a beat can fall in that window. Nothing is written once gone.
+  override sendHead = (): void => {
+    if (!this.gone) this.out.writeHead(this.response.status, Object.fromEntries(this.response.headers));
+  };
+
+  override sendChunk = (chunk: string): void => {
+    if (!this.gone) this.out.write(chunk);
+  };
+
   write(chunk: Buffer | string): void {
+    if (this.gone) return;
     this.full = !this.out.write(chunk);
   }
 

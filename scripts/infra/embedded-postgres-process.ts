@@ -27,6 +27,9 @@ export async function startEmbeddedPostgresProcess(options: { dataDir: string; p
     // by closing stdin, which also happens when the parent dies.
     detached: true,
   });
+  // Ending stdin is how the child is told to stop; if it is already gone, the pipe's end can fail
+  // (EPIPE), an 'error' event that with no listener is an uncaught exception. Its exit says it all.
+  child.stdin?.on('error', () => {});
   const url = await firstLine(child);
   return {
     url,

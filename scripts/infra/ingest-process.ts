@@ -52,10 +52,18 @@ export async function startIngestProcess(env: Record<string, string>): Promise<I
       }
     };
     child.stdout?.on('data', check);
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`ingest exited before it was ready:\n${output}`));
-    });
+    // Both outcomes handled: once() rejects on the child's 'error' (a failed spawn), which would
+    // otherwise be an unhandled rejection of this derived promise; it fails the start instead.
+    exited.then(
+      () => {
+        clearTimeout(timer);
+        reject(new Error(`ingest exited before it was ready:\n${output}`));
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
   return {
     pid: child.pid,

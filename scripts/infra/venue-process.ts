@@ -47,10 +47,18 @@ export async function startVenueProcess(env: Record<string, string>): Promise<Ve
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`the venue exited before it was ready:\n${output}`));
-    });
+    // Both outcomes handled: once() rejects on the child's 'error' (a failed spawn), which would
+    // otherwise be an unhandled rejection of this derived promise; it fails the start instead.
+    exited.then(
+      () => {
+        clearTimeout(timer);
+        reject(new Error(`the venue exited before it was ready:\n${output}`));
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
   await ready;
   const host = env.VENUE_HOST ?? '127.0.0.1';

@@ -41,6 +41,7 @@ async function raceCancels(options: { instrument: string; latencyMs: number; fai
   const config = testConfig({ EXCHANGE_LATENCY_MS: String(options.latencyMs), EXCHANGE_FAILURE_RATE: String(options.failureRate) });
   const worker = await createOrderWorker(config);
   const running = worker.run();
+  running.catch(() => {}); // awaited at clean-up, which throws its error; until then a failure must not count as an unhandled rejection
   const api = await startApiServer(config, createLogger('api', 'error'));
   try {
     const races: Race[] = await Promise.all(

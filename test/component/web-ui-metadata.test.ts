@@ -48,6 +48,7 @@ beforeAll(async () => {
     },
   });
   running = worker.run();
+  running.catch(() => {}); // awaited at clean-up, which throws its error; until then a failure must not count as an unhandled rejection
   api = await startApiServer(config, createLogger('api', 'silent'));
   client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }) });
   const db = createPrismaClient({ url: config.DATABASE_URL, poolSize: 1, connectTimeoutMs: 5000, queryTimeoutMs: 10_000 });

@@ -41,6 +41,9 @@ export function methodRequest(method: string, url: string, { contract = true } =
     const outgoing = http.request(url, { method }, (incoming) => {
       let text = '';
       incoming.setEncoding('utf8');
+      // A response cut short (the server closed the connection mid-body) emits 'error': with no
+      // listener that is an uncaught exception of no test, and this promise would never settle.
+      incoming.on('error', reject);
       incoming.on('data', (chunk: string) => (text += chunk));
       incoming.on('end', () => {
         const headers = new Headers();

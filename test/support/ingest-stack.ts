@@ -61,6 +61,12 @@ export async function startIngestStack(options: {
     ...options.venueEnv,
   };
   const db = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  // An idle connection the server ends makes the pool emit 'error' (it discards that connection);
+  // with no listener that is an uncaught exception of no test. Kept and thrown by close().
+  let dbError: Error | undefined;
+  db.on('error', (error) => {
+    dbError ??= error;
+  });
   const stack: IngestStack = {
     databaseUrl,
     db,
@@ -97,6 +103,7 @@ export async function startIngestStack(options: {
       await stack.venue.stop('SIGKILL');
       await db.end();
       await rm(dataDir, { recursive: true, force: true });
+      if (dbError) throw new Error(`an idle connection of the ingest stack's pool failed: ${dbError.message}`, { cause: dbError });
     },
   };
   return stack;

@@ -52,6 +52,9 @@ export async function startService(kind: 'api' | 'worker', env: Record<string, s
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exit = once(child, 'exit').then(() => undefined);
+  // once() rejects on the child's 'error' (a failed spawn or kill); kill() and exited() await it
+  // and throw that error, but until one of them is called it would be an unhandled rejection.
+  exit.catch(() => {});
   const url = `http://127.0.0.1:${port}`;
   const service: ServiceProcess = {
     child,
@@ -113,6 +116,8 @@ export function startNpmScript(script: string, env: NodeJS.ProcessEnv): NpmScrip
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = once(child, 'exit');
+  // Rejects on the child's 'error'; stop() awaits it (and throws), until then it must not count as unhandled.
+  exited.catch(() => {});
   const running = () => child.exitCode === null && child.signalCode === null;
   return {
     script,

@@ -38,6 +38,7 @@ export function useStack(overrides: Record<string, string> = {}, options: StackO
   let workerRun: Promise<void> | undefined;
   let temporal: Client | undefined;
   let db: pg.Client | undefined;
+  let dbError: Error | undefined;
   const started = <T>(part: T | undefined, name: string): T => {
     if (part === undefined) throw new Error(`the stack's ${name} is not running (read it inside a test or hook)`);
     return part;
@@ -46,9 +47,17 @@ export function useStack(overrides: Record<string, string> = {}, options: StackO
   beforeAll(async () => {
     worker = await createOrderWorker(config, options.worker);
     workerRun = worker.run();
+    // Awaited only in afterAll, which throws its error: a worker that fails mid-file would
+    // otherwise be an unhandled rejection of no test, reported when it happens.
+    workerRun.catch(() => {});
     if (options.api !== false) api = await startApiServer(config, createLogger('api', 'silent'), options.api?.faults);
     temporal = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }) });
     db = new pg.Client({ connectionString: config.DATABASE_URL });
+    // An idle client whose connection the server ends emits 'error'; with no listener that is an
+    // uncaught exception of no test. Kept and thrown by afterAll (the next query fails as well).
+    db.on('error', (error) => {
+      dbError ??= error;
+    });
     await db.connect();
   });
 
@@ -62,6 +71,7 @@ export function useStack(overrides: Record<string, string> = {}, options: StackO
       .catch(() => {});
     await temporal?.connection.close();
     await db?.end();
+    if (dbError) throw new Error(`the stack's database connection failed: ${dbError.message}`, { cause: dbError });
   });
 
   const diagnose = diagnosis({

@@ -35,6 +35,9 @@ export async function startTimeSkippingServer(): Promise<TimeSkippingServer> {
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit');
+  // Rejects on the child's 'error' (a failed spawn); stop() awaits it and throws, but until then it
+  // must not count as an unhandled rejection.
+  exited.catch(() => {});
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;

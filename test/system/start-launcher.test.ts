@@ -66,7 +66,11 @@ function launch(dataDir: string, ports: Record<string, number>, settings: Record
     output += chunk.toString();
   });
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return { child, stdout: () => stdout, output: () => output, exited: once(child, 'exit') as Launch['exited'] };
+  const exited = once(child, 'exit') as Launch['exited'];
+  // Rejects on the child's 'error' (a failed spawn or kill); the tests await it and throw, but
+  // until then it must not count as an unhandled rejection.
+  exited.catch(() => {});
+  return { child, stdout: () => stdout, output: () => output, exited };
 }
 
 async function waitForReady(run: Launch): Promise<void> {
