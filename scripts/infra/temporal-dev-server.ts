@@ -57,10 +57,10 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   // The exchange activity goes back to the worker with the workflow task's completion instead of
   // through the task queue (+10–40% placements/s, docs/benchmarks.md).
   args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
-  // The dev server turns this on so that a search attribute added at run time is seen at once;
-  // on, every lookup re-reads the cluster metadata and the namespace from SQLite under a lock.
-  // The service's attributes are all given at the server's start (--search-attribute above).
-  args.push('--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=false');
+  // Left on (the dev server's default): system.forceSearchAttributesCacheRefreshOnRead=false
+  // gave +34% bare starts but no more placements, and an API that registers the attributes on a
+  // namespace that lacks them (a fresh cluster) then started workflows without them, AccountId
+  // lost, until the server's cache refreshed (docs/benchmarks.md, "What was tuned", 8).
   if (options.uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort));
   // WAL with synchronous=OFF: a commit is handed to the operating system before it is
