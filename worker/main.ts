@@ -6,6 +6,9 @@ import { type MetricsServer, startMetricsServer } from './metrics.js';
 import { temporalLogger } from './temporal-logger.js';
 import { createOrderWorker } from './worker.js';
 
+/** How long past WORKER_SHUTDOWN_GRACE_MS a shutting-down worker may take before it exits anyway. */
+const SHUTDOWN_MARGIN_MS = 10_000;
+
 try {
   const config = loadConfig();
   const logger = createLogger('worker', config.LOG_LEVEL);
@@ -46,8 +49,18 @@ try {
       live: () => orderWorker.worker.getState() === 'RUNNING',
     });
   }
-  process.once('SIGTERM', () => logger.info({ signal: 'SIGTERM', graceMs: config.WORKER_SHUTDOWN_GRACE_MS }, 'worker shutting down'));
-  process.once('SIGINT', () => logger.info({ signal: 'SIGINT', graceMs: config.WORKER_SHUTDOWN_GRACE_MS }, 'worker shutting down'));
+  const shuttingDown = (signal: string) => {
+    logger.info({ signal, graceMs: config.WORKER_SHUTDOWN_GRACE_MS }, 'worker shutting down');
+    // The SDK's graceful shutdown waits for the tasks in hand to be reported to Temporal; with
+    // Temporal gone too (npm start's launcher killed: every process stops at once) it could wait
+    // for ever, and a worker outlived its launcher. Past the grace and a margin, the process ends.
+    setTimeout(() => {
+      logger.error({ signal, afterMs: config.WORKER_SHUTDOWN_GRACE_MS + SHUTDOWN_MARGIN_MS }, 'worker did not stop in time: exiting');
+      process.exit(1);
+    }, config.WORKER_SHUTDOWN_GRACE_MS + SHUTDOWN_MARGIN_MS).unref();
+  };
+  process.once('SIGTERM', () => shuttingDown('SIGTERM'));
+  process.once('SIGINT', () => shuttingDown('SIGINT'));
   logger.info(
     {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
