@@ -3,7 +3,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, type RetryPolicy } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderActivities } from '../../activities/order-activities.js';
 import { createPlacementAttempt, type PlacementSteps } from '../../activities/placement-attempt.js';
@@ -150,17 +150,25 @@ let worker: Worker | undefined;
 let workerRun: Promise<void> | undefined;
 const taskQueue = `order-workflow-ts-${Math.random().toString(36).slice(2, 10)}`;
 
+/** A real Worker on the test server, running the workflow bundle built once for the file. */
+async function createWorker(queue: string, options: { maxCachedWorkflows?: number } = {}): Promise<Worker> {
+  workflowBundle ??= await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  return Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue: queue,
+    workflowBundle,
+    activities,
+    ...options,
+  });
+}
+let workflowBundle: WorkflowBundleWithSourceMap | undefined;
+
 beforeAll(async () => {
   server = await startTimeSkippingServer();
   env = server.env;
   await registerSearchAttributes(env.connection, 'default');
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    workflowsPath: WORKFLOWS_PATH,
-    activities,
-  });
+  worker = await createWorker(taskQueue);
   workerRun = worker.run();
   workerRun.catch(() => {}); // awaited at clean-up, which throws its error; until then a failure must not count as an unhandled rejection
 });
@@ -460,20 +468,36 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
   });
 
   it("follows a placed order until the venue's terminal event, and takes a repeated relay of it once", async () => {
+    // Its own worker, stopped before the two relays, so both are in the history before a worker
+    // takes the first: with one running, a busy machine could end the workflow on the first relay
+    // before the second arrived (refused as "completed", and nothing of the repeat tested).
+    const queue = `${taskQueue}-relay`;
+    // No cache, so no sticky queue: a task for the next worker goes to the queue it polls.
+    let ownWorker = await createWorker(queue, { maxCachedWorkflows: 0 });
+    let ownRun = ownWorker.run();
     const { ticket, scenario } = newOrder('placing');
     scenario.venue = 'works';
-    const handle = await env.client.workflow.start(placeOrderWorkflow, { taskQueue, workflowId: workflowIdFor(ticket.id), args: [ticket] });
+    const handle = await env.client.workflow.start(placeOrderWorkflow, { taskQueue: queue, workflowId: workflowIdFor(ticket.id), args: [ticket] });
     await waitFor(async () => ((await handle.query(orderStatusQuery)) === 'placed' ? true : undefined), 30_000, 'the order placed');
     await env.sleep('3 days'); // a gtc order works for as long as it takes; nothing happens meanwhile
     expect(await handle.query(orderStatusQuery)).toBe('placed');
     expect((await handle.describe()).status.name).toBe('RUNNING');
+    ownWorker.shutdown();
+    await ownRun;
 
     const event: TerminalEvent = { status: 'filled', filledQuantity: 10 };
     // The relay repeats after a crash (signalled, not yet marked relayed): a second signal, taken
-    // in the same workflow task as the first here, and no second effect.
+    // in the same workflow task as the first, and no second effect.
     await relayTerminal(ticket.id, event);
     await relayTerminal(ticket.id, event);
-    expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'filled' });
+    ownWorker = await createWorker(queue, { maxCachedWorkflows: 0 });
+    ownRun = ownWorker.run();
+    try {
+      expect(await handle.result()).toEqual({ orderId: ticket.id, status: 'filled' });
+    } finally {
+      ownWorker.shutdown();
+      await ownRun;
+    }
     expect(scenario.cancelReasons).toEqual([]);
     expect(await eventsWith(handle, 'workflowExecutionSignaledEventAttributes')).toHaveLength(2);
     const statusUpserts = (await eventsWith(handle, 'upsertWorkflowSearchAttributesEventAttributes')).map((e) => {
