@@ -477,7 +477,11 @@ describe('placeOrderWorkflow on the time-skipping test server', () => {
     let ownRun = ownWorker.run();
     const { ticket, scenario } = newOrder('placing');
     scenario.venue = 'works';
-    const handle = await env.client.workflow.start(placeOrderWorkflow, { taskQueue: queue, workflowId: workflowIdFor(ticket.id), args: [ticket] });
+    const handle = await env.client.workflow.start(placeOrderWorkflow, {
+      taskQueue: queue,
+      workflowId: workflowIdFor(ticket.id),
+      args: [ticket],
+    });
     await waitFor(async () => ((await handle.query(orderStatusQuery)) === 'placed' ? true : undefined), 30_000, 'the order placed');
     await env.sleep('3 days'); // a gtc order works for as long as it takes; nothing happens meanwhile
     expect(await handle.query(orderStatusQuery)).toBe('placed');
