@@ -12,7 +12,7 @@ import { AccountsRepository } from '../prisma/accounts-repository.js';
 import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { ExecutionsQuery } from '../prisma/executions-query.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
-import { OrderStreamQuery } from '../prisma/order-stream.js';
+import { OrderStreamQuery, STREAM_SESSION_OPTIONS } from '../prisma/order-stream.js';
 import { OrdersQuery } from '../prisma/orders-query.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
 import { PositionsQuery } from '../prisma/positions-query.js';
@@ -99,6 +99,7 @@ export async function startApiServer(config: Config, logger: Logger, faults?: Fa
     query_timeout: config.DB_QUERY_TIMEOUT_MS,
     statement_timeout: config.DB_QUERY_TIMEOUT_MS,
     application_name: 'api:events',
+    options: STREAM_SESSION_OPTIONS,
   });
   // An idle connection's error (the server went away) is the pool's to discard, not a crash.
   streamDb.on('error', (error) => logger.warn({ err: error }, 'idle event stream database connection failed'));
