@@ -2,7 +2,7 @@
 // when it wins it (run as many as you like: the others stand by), persists the reports in
 // batches, relays terminal events to the orders' workflows.
 import { createLogger } from '../config/logger.js';
-import { startMetricsServer } from '../worker/metrics.js';
+import { startMetricsServer } from '../metrics/metrics-server.js';
 import { startIngest } from './ingest.js';
 import { IngestConfigError, loadIngestConfig } from './ingest-config.js';
 
