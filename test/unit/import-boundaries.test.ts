@@ -20,6 +20,7 @@ const SOURCE_FOLDERS = [
   'exchange',
   'temporal',
   'metrics',
+  'lifecycle',
   'prisma',
   'config',
   'domain',
@@ -47,7 +48,7 @@ function partOf(file: string): Part {
   if (top === 'worker' || top === 'workflows' || top === 'activities') return { kind: 'process', name: 'worker' };
   if (top === 'ingest') return { kind: 'process', name: 'ingest' };
   if (file === 'exchange/main.ts' || file.startsWith('exchange/venue/')) return { kind: 'process', name: 'venue' };
-  if (['exchange', 'temporal', 'metrics', 'prisma', 'config'].includes(top)) return { kind: 'shared', name: top };
+  if (['exchange', 'temporal', 'metrics', 'lifecycle', 'prisma', 'config'].includes(top)) return { kind: 'shared', name: top };
   if (top === 'scripts') return { kind: 'scripts' };
   if (top === 'test') return { kind: 'test' };
   if (top === 'bench') return { kind: 'bench' };
