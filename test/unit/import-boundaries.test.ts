@@ -72,14 +72,6 @@ function refusal(from: Part, to: Part): string | undefined {
   return undefined;
 }
 
-/**
- * Imports left as they are, each with why. `npm run chaos` runs the chaos harness that
- * test/system/chaos.test.ts runs; the harness checks every answer against the OpenAPI contract
- * and faults PostgreSQL through test/support's proxy, both test tools many other tests use, so
- * moving it out of test/ would move them too, or leave a non-test home importing test/.
- */
-const ACCEPTED = new Set(['scripts/chaos.ts → test/support/chaos.js', 'scripts/chaos.ts → test/support/chaos-infra.js']);
-
 /** Relative specifiers of static imports, re-exports and dynamic imports. */
 const IMPORT_PATTERN = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g;
 
@@ -118,9 +110,7 @@ describe('import boundaries', () => {
   it('no process imports another, no shared layer imports a process, domain/ imports only itself', () => {
     const files = new Map(SOURCE_FOLDERS.flatMap(sourceFiles).map((file) => [file, readFileSync(path.join(ROOT, file), 'utf8')]));
     expect(files.size).toBeGreaterThan(100);
-    const found = offences(files)
-      .filter(({ file, target }) => !ACCEPTED.has(`${file} → ${target}`))
-      .map(({ file, target, reason }) => `${file} → ${target}: ${reason}`);
+    const found = offences(files).map(({ file, target, reason }) => `${file} → ${target}: ${reason}`);
     expect(found).toEqual([]);
   });
 
