@@ -70,6 +70,9 @@ COPY --from=build /app/prisma ./prisma
 COPY --from=build /app/workflows ./workflows
 COPY --from=build /app/worker ./worker
 COPY --from=build /app/ingest ./ingest
+COPY --from=build /app/temporal ./temporal
+COPY --from=build /app/metrics ./metrics
+COPY --from=build /app/lifecycle ./lifecycle
 COPY --from=build /app/scripts/migrate.ts /app/scripts/healthcheck.mjs /app/scripts/keys.ts /app/scripts/smoke.mjs ./scripts/
 # What scripts/keys.ts imports of scripts/infra/ (DATABASE_URL is set in the stack: no embedded PostgreSQL is started).
 COPY --from=build /app/scripts/infra/local-postgres.ts /app/scripts/infra/embedded-postgres-process.ts /app/scripts/infra/embedded-postgres-url.ts ./scripts/infra/

@@ -2,7 +2,7 @@ import { log } from '@temporalio/activity';
 import { REJECTION_REASONS } from '../domain/order.js';
 import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
-import { decidePendingOrder, type OrderWorkflowProbe } from './pending-orders.js';
+import { decidePendingOrder, type OrderWorkflowProbe } from '../temporal/pending-orders.js';
 
 // One sweep decides at most this many orders; the next sweep takes the rest.
 const SWEEP_BATCH = 500;

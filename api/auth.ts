@@ -5,7 +5,7 @@ import type { Logger } from '../config/logger.js';
 import { DEMO_ACCOUNT_ID } from '../domain/accounts.js';
 import { parseApiKey } from '../domain/api-keys.js';
 import type { StoredApiKey } from '../prisma/accounts-repository.js';
-import { hashSecret, secretMatches } from './api-key-secrets.js';
+import { hashSecret, secretMatches } from '../prisma/api-key-secrets.js';
 import { TooManyRequestsError, UnauthorizedError } from './errors.js';
 import { noteRefusal } from './request-context.js';
 

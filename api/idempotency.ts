@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { decidePendingOrder, type OrderWorkflowProbe } from '../activities/pending-orders.js';
 import { type NewOrder, type Order, REJECTION_REASONS } from '../domain/order.js';
 import type { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
+import { decidePendingOrder, type OrderWorkflowProbe } from '../temporal/pending-orders.js';
 import { ClientError } from './errors.js';
 import { orderJson } from './order-response.js';
 

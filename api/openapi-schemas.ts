@@ -11,7 +11,7 @@ import {
   TRANSITIONS,
 } from '../domain/order.js';
 import { EXEC_TYPES, VENUE_ORDER_STATUSES } from '../exchange/protocol.js';
-import { AMEND_REFUSALS } from '../workflows/messages.js';
+import { AMEND_REFUSALS } from '../temporal/messages.js';
 import { CANCEL_INTERNAL_ERROR_BODY, INTERNAL_ERROR_BODY } from './errors.js';
 import { STREAM_EVENT_KINDS, type StreamEventKind } from './event-frames.js';
 

@@ -11,7 +11,6 @@ import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { DEMO_ACCOUNT_ID } from '../domain/accounts.js';
 import { isFinal, type OrderTicket, workflowIdFor } from '../domain/order.js';
 import { orderSummary } from '../domain/order-summary.js';
-import { registerSearchAttributes } from '../worker/search-attributes.js';
 import {
   AMEND_REFUSALS,
   type AmendOutcome,
@@ -20,9 +19,10 @@ import {
   amendOrderUpdate,
   cancelRequestedSignal,
   type FinalStatus,
-} from '../workflows/messages.js';
-import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
-import { ACCOUNT_ID, ORDER_SEARCH_ATTRIBUTES, orderStartAttributes } from '../workflows/search-attributes.js';
+  type PlaceOrderWorkflow,
+} from '../temporal/messages.js';
+import { registerSearchAttributes } from '../temporal/search-attribute-registration.js';
+import { ACCOUNT_ID, ORDER_SEARCH_ATTRIBUTES, orderStartAttributes } from '../temporal/search-attributes.js';
 import { createTurnQueue, TurnMissedError } from './turn-queue.js';
 
 // Less than this left of a request's budget when its turn comes: the start is not sent.
@@ -67,7 +67,7 @@ export function createPlacementStarter(client: Client, taskQueue: string, concur
     return registration;
   };
   const startWorkflow = (ticket: OrderTicket, workflowId: string, withAttributes: boolean) =>
-    client.workflow.start<typeof placeOrderWorkflow>('placeOrderWorkflow', {
+    client.workflow.start<PlaceOrderWorkflow>('placeOrderWorkflow', {
       workflowId,
       taskQueue,
       args: [ticket],
@@ -159,7 +159,7 @@ export interface OrderCancellation {
 }
 
 export function createOrderCancellation(client: Client): OrderCancellation {
-  const handleOf = (orderId: string) => client.workflow.getHandle<typeof placeOrderWorkflow>(workflowIdFor(orderId));
+  const handleOf = (orderId: string) => client.workflow.getHandle<PlaceOrderWorkflow>(workflowIdFor(orderId));
   return {
     async request(orderId, deadline) {
       try {
@@ -174,7 +174,7 @@ export function createOrderCancellation(client: Client): OrderCancellation {
       try {
         // The workflow's result, long-polled from the server: no message to the workflow, so
         // nothing a worker must take in while the placement's local activities run (an Update
-        // did that until now; messages.ts says why that is avoided).
+        // did that until now; temporal/messages.ts says why that is avoided).
         const { status } = await client.withDeadline(deadline, () => handleOf(orderId).result());
         // `placed` ends only workflows from before orders were followed to their end.
         return isFinal(status) ? { decided: true, status } : { decided: false };
@@ -204,7 +204,7 @@ export interface OrderAmendment {
 export function createOrderAmendment(client: Client): OrderAmendment {
   return {
     async amend(orderId, request, deadline, updateId) {
-      const handle = client.workflow.getHandle<typeof placeOrderWorkflow>(workflowIdFor(orderId));
+      const handle = client.workflow.getHandle<PlaceOrderWorkflow>(workflowIdFor(orderId));
       let update: WorkflowUpdateHandle<AmendOutcome>;
       try {
         update = await client.withDeadline(deadline, () =>

@@ -3,7 +3,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import pRetry from 'p-retry';
 import pg from 'pg';
-import { createOrderWorkflowProbe } from '../activities/pending-orders.js';
 import type { Config } from '../config/config.js';
 import { annotateLog } from '../config/log-context.js';
 import type { Logger } from '../config/logger.js';
@@ -16,6 +15,7 @@ import { OrderStreamQuery, STREAM_SESSION_OPTIONS } from '../prisma/order-stream
 import { OrdersQuery } from '../prisma/orders-query.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
 import { PositionsQuery } from '../prisma/positions-query.js';
+import { createOrderWorkflowProbe } from '../temporal/pending-orders.js';
 import { createAccessControl } from './access.js';
 import { createApp } from './app.js';
 import { createEventHub, EVENT_STREAM_CONNECTIONS, type EventHub } from './event-stream.js';

@@ -36,7 +36,8 @@ function packageOf(url: string, name: string): string {
   if (modules) return modules[1]!;
   if (url.startsWith('node:')) return 'node:internals';
   if (/workflow-bundle|\/workflows?\//.test(url)) return `workflow bundle (${url.split('/').at(-1)})`;
-  const project = /\/(api|worker|workflows|activities|domain|config|prisma|exchange|bench|scripts)\//.exec(url);
+  const project =
+    /\/(api|worker|workflows|activities|ingest|temporal|metrics|lifecycle|domain|config|prisma|exchange|bench|scripts)\//.exec(url);
   return project ? `project ${project[1]}/` : url;
 }
 

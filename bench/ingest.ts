@@ -20,7 +20,7 @@ import { FINAL_STATUSES, workflowIdFor } from '../domain/order.js';
 import type { ExecutionReport } from '../exchange/protocol.js';
 import { copyExecutions } from '../ingest/batch-rows.js';
 import { loadIngestConfig } from '../ingest/ingest-config.js';
-import { orderTerminalSignal, orderTerminalUpdate } from '../workflows/messages.js';
+import { orderTerminalSignal, orderTerminalUpdate } from '../temporal/messages.js';
 import { type LatencySummary, summariseMs } from './histogram.js';
 import { machineCpu, treeCpuSeconds } from './proc.js';
 import { type Bench, instrumentFor, newOrder, queueFor, serviceEnv } from './scenarios.js';

@@ -10,7 +10,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { generateApiKey } from '../api/api-key-secrets.js';
+import { generateApiKey } from '../prisma/api-key-secrets.js';
 import { type LatencySummary, newHistogram, recordMs, summarise } from './histogram.js';
 import { cpuSeconds, loadAverage, machineCpu, treeCpuSeconds } from './proc.js';
 import type { Bench } from './scenarios.js';

@@ -5,7 +5,7 @@
  *   key_id  12 characters of lowercase base32 (RFC 4648 alphabet a–z, 2–7; 60 random bits): the
  *           key's public name, stored as is, shown by `npm run keys -- list`, recorded as the actor
  *   secret  32 random bytes in base64url without padding (43 characters; it may contain `_`):
- *           only its SHA-256 is stored (api/api-key-secrets.ts)
+ *           only its SHA-256 is stored (prisma/api-key-secrets.ts)
  * The key is shown once, when created.
  */
 export const API_KEY_PREFIX = 'obk_';

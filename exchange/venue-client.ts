@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { OrderTicket } from '../domain/order.js';
+import { parseAddress } from './address.js';
 import { DuplicateOrderError, MissingOrderError, OrderCancelledAtExchangeError, OrderPlacementError } from './errors.js';
 import type { Exchange } from './exchange.js';
 import { onLines, parseLine } from './lines.js';
@@ -63,12 +64,6 @@ export function toVenueOrder(ticket: OrderTicket): VenueOrder {
     quantity: ticket.quantity,
     time_in_force: ticket.timeInForce ?? 'day',
   };
-}
-
-export function parseAddress(address: string): { host: string; port: number } {
-  const match = /^(.+):(\d{1,5})$/.exec(address);
-  if (!match) throw new RangeError(`not host:port: ${address}`);
-  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(match[2]) };
 }
 
 /**

@@ -2,7 +2,8 @@
 // when it wins it (run as many as you like: the others stand by), persists the reports in
 // batches, relays terminal events to the orders' workflows.
 import { createLogger } from '../config/logger.js';
-import { startMetricsServer } from '../worker/metrics.js';
+import { stopOnSignal } from '../lifecycle/stop-on-signal.js';
+import { startMetricsServer } from '../metrics/metrics-server.js';
 import { startIngest } from './ingest.js';
 import { IngestConfigError, loadIngestConfig } from './ingest-config.js';
 
@@ -23,25 +24,8 @@ try {
     { venue: config.VENUE_ADDRESS, session: config.VENUE_SESSION, metricsPort: metricsServer?.port ?? null, pid: process.pid },
     'ingest started',
   );
-  let stopping = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'ingest stopping');
-      // The batch in flight commits or rolls back before the session's lock is released.
-      Promise.all([ingest.close(), metricsServer?.close()]).then(
-        () => {
-          logger.info('ingest stopped');
-          process.exit(0);
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, 'ingest stop failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
+  // The batch in flight commits or rolls back before the session's lock is released.
+  stopOnSignal('ingest', logger, () => Promise.all([ingest.close(), metricsServer?.close()]));
 } catch (error) {
   if (error instanceof IngestConfigError) {
     process.stderr.write(`${error.message}\n`);

@@ -4,7 +4,7 @@ import PQueue from 'p-queue';
 import type pg from 'pg';
 import type { Logger } from '../config/logger.js';
 import { type FinalStatus, workflowIdFor } from '../domain/order.js';
-import { orderTerminalSignal } from '../workflows/messages.js';
+import { orderTerminalSignal } from '../temporal/messages.js';
 import type { IngestMetrics } from './metrics.js';
 
 export interface RelayOptions {

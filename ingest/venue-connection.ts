@@ -1,8 +1,8 @@
 import net from 'node:net';
 import type { Logger } from '../config/logger.js';
+import { parseAddress } from '../exchange/address.js';
 import { type LineEvent, onLines } from '../exchange/lines.js';
 import { encodeLine } from '../exchange/protocol.js';
-import { parseAddress } from '../exchange/venue-client.js';
 
 export interface VenueConnection {
   /** Sends a message, unless the connection is closed. */

@@ -1,4 +1,4 @@
-import { generateApiKey } from '../api/api-key-secrets.js';
+import { generateApiKey } from './api-key-secrets.js';
 import type { PrismaClient } from './client.js';
 
 /** What authentication needs of a key (api/auth.ts). */

@@ -27,8 +27,8 @@ import { createPlacementAttempt, type PlacementSteps } from '../activities/place
 import { createPlacementStarter } from '../api/placement-client.js';
 import { type OrderTicket, workflowIdFor } from '../domain/order.js';
 import { OrderPlacementError } from '../exchange/exchange.js';
-import { registerSearchAttributes } from '../worker/search-attributes.js';
-import { amendOrderUpdate, orderStatusQuery, orderTerminalSignal } from '../workflows/messages.js';
+import { amendOrderUpdate, orderStatusQuery, orderTerminalSignal } from '../temporal/messages.js';
+import { registerSearchAttributes } from '../temporal/search-attribute-registration.js';
 import type { placeOrderWorkflow } from '../workflows/order-workflow.js';
 import { WORKFLOWS_PATH } from '../workflows/path.js';
 

@@ -239,7 +239,7 @@ const COMMANDS = {
     // Like the benchmark: its own PostgreSQL and Temporal dev server for each fault scenario.
     ensureTemporalCli();
     ensurePrismaClient();
-    exec(process.execPath, ['--import', 'tsx', 'scripts/chaos.ts', ...rest]);
+    exec(process.execPath, ['--import', 'tsx', 'test/chaos.ts', ...rest]);
   },
   test() {
     ensureTestTools();

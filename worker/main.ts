@@ -2,7 +2,7 @@
 import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
-import { type MetricsServer, startMetricsServer } from './metrics.js';
+import { type MetricsServer, startMetricsServer } from '../metrics/metrics-server.js';
 import { temporalLogger } from './temporal-logger.js';
 import { createOrderWorker } from './worker.js';
 

@@ -2,7 +2,6 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import pg from 'pg';
 import { createOrderActivities } from '../activities/order-activities.js';
-import { createOrderWorkflowProbe } from '../activities/pending-orders.js';
 import { createSweepActivities } from '../activities/sweep-activities.js';
 import type { Config } from '../config/config.js';
 import type { Exchange } from '../exchange/exchange.js';
@@ -11,9 +10,10 @@ import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrdersRepository } from '../prisma/orders-repository.js';
 import { PlacementStore } from '../prisma/placement-store.js';
+import { createOrderWorkflowProbe } from '../temporal/pending-orders.js';
+import { registerSearchAttributes } from '../temporal/search-attribute-registration.js';
 import { WORKFLOWS_PATH } from '../workflows/path.js';
 import { activityInterceptors, createWorkerMetrics, type WorkerMetrics } from './metrics.js';
-import { registerSearchAttributes } from './search-attributes.js';
 import { ensureSweeper } from './sweeper.js';
 
 export interface OrderWorker {

@@ -23,10 +23,12 @@ import {
   orderStatusQuery,
   orderTerminalSignal,
   orderTerminalUpdate,
+  type PlacementOutcome,
+  type PlaceOrderWorkflow,
   type TerminalEvent,
-} from './messages.js';
+} from '../temporal/messages.js';
+import { ORDER_STATUS, orderStartAttributes } from '../temporal/search-attributes.js';
 import { amendAtExchange, amendOutcome, cancelAtExchange, cancelWon, placeInOneAttempt, placementSteps } from './placement-steps.js';
-import { ORDER_STATUS, orderStartAttributes } from './search-attributes.js';
 
 // The workflow's versions, each a patch (placement-steps.ts has the steps each one takes).
 // The order store's steps as local activities (histories before: scheduled ones).
@@ -59,13 +61,7 @@ const PLACEMENT_IN_ONE_ATTEMPT = 'placement-in-one-local-attempt';
 // as before, whichever version started it; an order placed before this version is amendable too.
 const AMEND_ORDER = 'amend-order';
 
-export type { FinalStatus } from './messages.js';
-
-export interface PlacementOutcome {
-  orderId: string;
-  /** The order's final status; `placed` for a workflow from before orders were followed to the end. */
-  status: FinalStatus | 'placed';
-}
+export type { FinalStatus, PlacementOutcome } from '../temporal/messages.js';
 
 /**
  * Places one order at the exchange. Started by the API with the order as input and an id
@@ -113,7 +109,7 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
     return status as FinalStatus;
   });
   // The venue's terminal event, relayed once it is committed (the fills themselves never come here):
-  // as a signal now, as an Update by the version before (messages.ts says why). Handlers are no
+  // as a signal now, as an Update by the version before (temporal/messages.ts says why). Handlers are no
   // commands: histories of either kind replay unchanged.
   let terminal: TerminalEvent | undefined;
   const onTerminal = (event: TerminalEvent) => {
@@ -123,7 +119,7 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   setHandler(orderTerminalUpdate, onTerminal);
 
   // Amend (PATCH /orders/{id}): only while the order works at the venue and this workflow waits
-  // for its end (no local activity then: see messages.ts). The validator refuses before anything
+  // for its end (no local activity then: see temporal/messages.ts). The validator refuses before anything
   // is recorded; an accepted amend is an event of the history, its outcome too.
   let atVenue = false;
   let expiresAt: string | null = null;
@@ -233,6 +229,10 @@ export async function placeOrderWorkflow(ticket: OrderTicket): Promise<Placement
   logDecided(final.status);
   return { orderId: ticket.id, status: final.status };
 }
+
+// Clients type their starts and handles by temporal/messages.ts's signature, not by this module
+// (which they must not load): this keeps the two the same.
+placeOrderWorkflow satisfies PlaceOrderWorkflow;
 
 /**
  * The order works at the venue; its reports (fills, the end) go to the ingestion process. Here

@@ -12,6 +12,7 @@ import type { OrderStoreActivities } from '../activities/order-store-activities.
 import type { PlacementAttempt, PlacementAttemptActivities } from '../activities/placement-attempt.js';
 import type { OrderStatus, OrderTicket } from '../domain/order.js';
 import type { ReplaceAnswer } from '../exchange/exchange.js';
+import type { AmendOutcome } from '../temporal/messages.js';
 import {
   AMEND_ACTIVITY,
   DATABASE_ACTIVITY,
@@ -20,7 +21,6 @@ import {
   EXCHANGE_LOCAL_ATTEMPT,
   PLACEMENT_LOCAL_ATTEMPT,
 } from './activity-options.js';
-import type { AmendOutcome } from './messages.js';
 
 // The order workflow's steps, as each version of the workflow takes them (order-workflow.ts
 // decides which from the history's patches).

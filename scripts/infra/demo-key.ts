@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { secretMatches } from '../../api/api-key-secrets.js';
 import { DEMO_ACCOUNT_NAME } from '../../domain/accounts.js';
 import { parseApiKey } from '../../domain/api-keys.js';
 import { AccountsRepository } from '../../prisma/accounts-repository.js';
+import { secretMatches } from '../../prisma/api-key-secrets.js';
 import { createPrismaClient } from '../../prisma/client.js';
 
 /** The file of DATA_DIR that keeps `npm start`'s demo key between runs. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../../workflows/search-attributes.js';
+import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../../temporal/search-attributes.js';
 import { TOOLS } from '../tools.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateApiKey } from '../../api/api-key-secrets.js';
 import type { ApiServer } from '../../api/server.js';
+import { generateApiKey } from '../../prisma/api-key-secrets.js';
 import { testConfig } from '../support/config.js';
 import { uniqueInstrument } from '../support/orders.js';
 import { type EventStream, openEventStream } from '../support/sse.js';

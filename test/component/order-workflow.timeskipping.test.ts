@@ -10,8 +10,6 @@ import { createPlacementAttempt, type PlacementSteps } from '../../activities/pl
 import type { OrderStatus, OrderTicket } from '../../domain/order.js';
 import { workflowIdFor } from '../../domain/order.js';
 import { MissingOrderError, OrderPlacementError } from '../../exchange/exchange.js';
-import { registerSearchAttributes } from '../../worker/search-attributes.js';
-import { EXCHANGE_ACTIVITY } from '../../workflows/activity-options.js';
 import {
   cancelOrderUpdate,
   cancelRequestedSignal,
@@ -20,7 +18,9 @@ import {
   orderTerminalUpdate,
   type TerminalEvent,
   terminalUpdateId,
-} from '../../workflows/messages.js';
+} from '../../temporal/messages.js';
+import { registerSearchAttributes } from '../../temporal/search-attribute-registration.js';
+import { EXCHANGE_ACTIVITY } from '../../workflows/activity-options.js';
 import { placeOrderWorkflow } from '../../workflows/order-workflow.js';
 import { WORKFLOWS_PATH } from '../../workflows/path.js';
 import { startTimeSkippingServer, type TimeSkippingServer } from '../support/time-skipping-server.js';

@@ -3,7 +3,7 @@
 // of its order. Each request carries an instrument of its own, so that even a request answered
 // without an order id (the 500) can be found again in the orders table and in the exchange's
 // ledger. The orders are market orders: the venue (scripted) fills them at once and the
-// ingestion process brings them to `filled`. Used by test/system/chaos.test.ts and by `npm run chaos` (scripts/chaos.ts).
+// ingestion process brings them to `filled`. Used by test/system/chaos.test.ts and by `npm run chaos` (test/chaos.ts).
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

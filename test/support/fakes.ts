@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import type { WorkflowState } from '../../activities/pending-orders.js';
 import { type AppDeps, createApp } from '../../api/app.js';
 import type { OrderCancellation, PlacementStarter } from '../../api/placement-client.js';
 import { createLogger } from '../../config/logger.js';
@@ -18,6 +17,7 @@ import {
 } from '../../domain/order.js';
 import type { IdempotencyRepository, StoredKey } from '../../prisma/idempotency-repository.js';
 import type { OrdersRepository } from '../../prisma/orders-repository.js';
+import type { WorkflowState } from '../../temporal/pending-orders.js';
 import { postJson } from './http.js';
 
 // In-memory stand-ins for PostgreSQL and Temporal, for tests of the API's and the activities'

@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { DEMO_ACCOUNT_ID } from '../../domain/accounts.js';
 import { AT_VENUE_STATUSES, type NewOrder, NOTHING_DECIDED, type Order } from '../../domain/order.js';
-import { orderStatusQuery } from '../../workflows/messages.js';
+import { orderStatusQuery } from '../../temporal/messages.js';
 import { waitFor } from './wait.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { inject } from 'vitest';
 import { workflowIdFor } from '../../domain/order.js';
-import { orderTerminalSignal } from '../../workflows/messages.js';
+import { orderTerminalSignal } from '../../temporal/messages.js';
 
 /**
  * Stand-ins for orders' workflows, to count the terminal signals the ingest's relay sends them:

@@ -1,7 +1,7 @@
 import net from 'node:net';
+import { parseAddress } from '../../exchange/address.js';
 import { onLines } from '../../exchange/lines.js';
 import { type VenueMessage, venueMessage } from '../../exchange/protocol.js';
-import { parseAddress } from '../../exchange/venue-client.js';
 import { waitFor } from './wait.js';
 
 /** A raw line connection to the venue, for tests of the wire: what was received, in order, each checked by the protocol. */

@@ -7,7 +7,7 @@ import { createLogger } from '../../config/logger.js';
 import { workflowIdFor } from '../../domain/order.js';
 import { createIngestMetrics, type IngestMetrics } from '../../ingest/metrics.js';
 import { type Relay, startRelay } from '../../ingest/relay.js';
-import { orderTerminalSignal } from '../../workflows/messages.js';
+import { orderTerminalSignal } from '../../temporal/messages.js';
 import { createDatabase, insertOrders } from '../support/ingest-stack.js';
 import { waitFor } from '../support/wait.js';
 

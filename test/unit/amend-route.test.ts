@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AmendResult, OrderAmendment } from '../../api/placement-client.js';
-import type { AmendRequest } from '../../workflows/messages.js';
+import type { AmendRequest } from '../../temporal/messages.js';
 import { amendOutcome } from '../../workflows/placement-steps.js';
 import { FakeOrders, startAppWithFakes } from '../support/fakes.js';
 import { type JsonResponse, request } from '../support/http.js';

@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { WorkflowState } from '../../activities/pending-orders.js';
 import { ClientError } from '../../api/errors.js';
 import { amendFingerprint, fingerprint, type IdempotencyDeps, withIdempotencyKey } from '../../api/idempotency.js';
 import type { NewOrder, Order } from '../../domain/order.js';
+import type { WorkflowState } from '../../temporal/pending-orders.js';
 import { rejectionOf } from '../support/errors.js';
 import { FakeKeys, FakeOrders, fakeProbe } from '../support/fakes.js';
 import { storedOrder } from '../support/orders.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { ReadinessProbe } from '../../api/health.js';
 import { createManagementApp } from '../../api/management.js';
 import { createApiMetrics } from '../../api/metrics.js';
-import { startMetricsServer } from '../../worker/metrics.js';
+import { startMetricsServer } from '../../metrics/metrics-server.js';
 import { useAppWithFakes } from '../support/fakes.js';
 import { methodRequest, request } from '../support/http.js';
 import { LIMIT_BODY, MARKET_BODY } from '../support/orders.js';

@@ -1,10 +1,19 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { FinalStatus, OrderStatus, TimeInForce } from '../domain/order.js';
+import type { FinalStatus, OrderStatus, OrderTicket, TimeInForce } from '../domain/order.js';
 
 // The order workflow's messages, defined once: the workflow sets their handlers, the API sends
 // them. This module loads no activity proxies, so the API can import it outside the sandbox.
 
 export type { FinalStatus };
+
+export interface PlacementOutcome {
+  orderId: string;
+  /** The order's final status; `placed` for a workflow from before orders were followed to the end. */
+  status: FinalStatus | 'placed';
+}
+
+/** The order workflow's signature, so that a client types its start and handles without loading the workflow code. */
+export type PlaceOrderWorkflow = (ticket: OrderTicket) => Promise<PlacementOutcome>;
 
 /** The workflow's live view of its order: the same status the database holds once a step completed. */
 export const orderStatusQuery = defineQuery<OrderStatus>('orderStatus');

@@ -1,3 +1,6 @@
+// Beside the repository that stores keys: the stored form of a secret (api_keys.secret_hash) is
+// the repository's, and the API's check reads it from here, downward, as the repository does.
+
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { BASE32_ALPHABET, formatApiKey, KEY_ID_LENGTH, SECRET_BYTES } from '../domain/api-keys.js';
 

@@ -1,6 +1,6 @@
 import type { ConnectionLike } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { ORDER_SEARCH_ATTRIBUTES } from './search-attributes.js';
 
 const GRPC_ALREADY_EXISTS = 6;
 const GRPC_UNIMPLEMENTED = 12;

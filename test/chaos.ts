@@ -15,8 +15,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type ChaosResult, FAULT_NAMES, FAULTS, type FaultName, renderTable, runChaos, violations } from '../test/support/chaos.js';
-import { prepareWorkflowBundle, stopAllStacks } from '../test/support/chaos-infra.js';
+import { type ChaosResult, FAULT_NAMES, FAULTS, type FaultName, renderTable, runChaos, violations } from './support/chaos.js';
+import { prepareWorkflowBundle, stopAllStacks } from './support/chaos-infra.js';
 
 const { values } = parseArgs({
   options: {
