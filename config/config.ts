@@ -136,7 +136,7 @@ const envSchema = z.object({
   // How long an API process trusts what it looked up about a key, found or not: the bound on how
   // long a revoked key still works there (api/auth.ts).
   AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(5000),
-  // Per account, across all API processes (api/rate-limit.ts): requests a minute, and the extra
+  // Per account, across all API processes (api/account-rate-limiter.ts): requests a minute, and the extra
   // requests a burst may take beyond that (per 10 minutes). Failed authentications per client address a minute.
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(200),
   RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(50),
