@@ -1,5 +1,6 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { EXCHANGE_ERRORS } from '../exchange/errors.js';
+import { withProcessMetrics } from '../metrics/process-metrics.js';
 
 export interface WorkerMetrics {
   registry: Registry;
@@ -7,16 +8,6 @@ export interface WorkerMetrics {
   exchangeAttempts: Counter;
   exchangeFailures: Counter<'reason'>;
   placementLag: Histogram;
-}
-
-let processRegistry: Registry | undefined;
-
-function processMetrics(): Registry {
-  if (!processRegistry) {
-    processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry });
-  }
-  return processRegistry;
 }
 
 export function createWorkerMetrics(): WorkerMetrics {
@@ -45,5 +36,5 @@ export function createWorkerMetrics(): WorkerMetrics {
     registers: [own],
   });
   exchangeFailures.inc({ reason: EXCHANGE_ERRORS.OrderPlacementError }, 0);
-  return { registry: Registry.merge([own, processMetrics()]), placements, exchangeAttempts, exchangeFailures, placementLag };
+  return { registry: withProcessMetrics(own), placements, exchangeAttempts, exchangeFailures, placementLag };
 }
