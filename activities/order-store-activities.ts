@@ -43,7 +43,7 @@ export function createOrderStoreActivities({ orders, now = () => new Date() }: O
 
     /**
      * placing -> placed. `createdAt` is the order's creation time from the workflow's input: the
-     * worker's placement-lag metric reads it from the call (worker/metrics.ts), not from the database.
+     * worker's placement-lag metric reads it from the call (worker/activity-interceptors.ts), not from the database.
      */
     async markOrderPlaced(orderId: string, _createdAt?: string, expiresAt?: string | null): Promise<void> {
       const status = await orders.markPlaced(orderId, now(), expiresAt ? new Date(expiresAt) : null);

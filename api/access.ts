@@ -4,8 +4,11 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import type { AccountsRepository } from '../prisma/accounts-repository.js';
+import { AccountRateLimiter } from './account-rate-limiter.js';
 import { type AuthState, authenticate, createAuthMetrics } from './auth.js';
-import { AccountRateLimiter, createAuthFailureLimiter, createRateLimitMetrics, rateLimit } from './rate-limit.js';
+import { createAuthFailureLimiter } from './auth-failure-limiter.js';
+import { createRateLimitMetrics } from './rate-limit-metrics.js';
+import { rateLimit } from './rate-limit-middleware.js';
 
 export interface AccessControl {
   /** Authentication, then the per-account limit: createApp's `access`. */
@@ -17,7 +20,7 @@ export interface AccessControl {
 
 /**
  * Who may do what on the public port: authentication from the API key (api/auth.ts) and the
- * per-account rate limit shared by every API process (api/rate-limit.ts). The limiter's counters
+ * per-account rate limit shared by every API process (api/account-rate-limiter.ts). The limiter's counters
  * live in PostgreSQL, through a small pool of its own so that they never wait behind orders'
  * inserts, and a failing limiter lets requests through (fail open). With AUTH_REQUIRED=false
  * requests without a key (the local demo's) are not limited unless RATE_LIMIT_KEYLESS=true.

@@ -28,7 +28,7 @@ export type AppDeps = OrdersRouteDeps & {
   /** Aggregates the request lines of floods of 401s and 429s (closed by the server at shutdown); one of the app's own when not given. */
   refusals?: RefusalLog;
   /**
-   * Authentication, then the per-account rate limit (api/auth.ts, api/rate-limit.ts): run before
+   * Authentication, then the per-account rate limit (api/auth.ts, api/account-rate-limiter.ts): run before
    * every route that reads or writes orders, not before health or docs. Without it (apps built
    * with fakes in tests) every request acts as the demo account.
    */

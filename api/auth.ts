@@ -23,7 +23,7 @@ export interface ApiKeyStore {
   touchKey?(keyId: string): Promise<void>;
 }
 
-/** Decides whether a client address has failed authentication too often (api/rate-limit.ts). */
+/** Decides whether a client address has failed authentication too often (api/auth-failure-limiter.ts). */
 export interface AuthFailureLimiter {
   /** Counts one failure of `address`; says whether it is over its limit, and the headers to send. */
   fail(address: string): Promise<{ limited: boolean; retryAfterSeconds: number; headers: Record<string, string> }>;

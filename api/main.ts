@@ -1,5 +1,6 @@
 // Production entry point of the API: one process; run as many as needed behind a balancer.
-import { ConfigError, loadConfig } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
+import { exitOnConfigError } from '../config/env.js';
 import { createLogger } from '../config/logger.js';
 import { startApiServer } from './server.js';
 
@@ -23,6 +24,7 @@ try {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
+  exitOnConfigError(error);
+  console.error(error);
   process.exit(1);
 }

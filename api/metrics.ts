@@ -1,5 +1,6 @@
 import Router from '@koa/router';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { withProcessMetrics } from '../metrics/process-metrics.js';
 import { EXACT_PATHS } from './routing.js';
 
 /** Why a request answered 500: the dependency that failed, or something else. */
@@ -14,17 +15,6 @@ export interface ApiMetrics {
   ordersCreated: Counter;
   internalErrors: Counter<'cause'>;
   openOutcomes: Counter<'outcome'>;
-}
-
-let processRegistry: Registry | undefined;
-
-/** The process's own metrics, collected once per process however many APIs it runs (tests run several). */
-function processMetrics(): Registry {
-  if (!processRegistry) {
-    processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry });
-  }
-  return processRegistry;
 }
 
 /** A fresh set of the API's series, in a registry of their own (never prom-client's global one). */
@@ -64,7 +54,7 @@ export function createApiMetrics(): ApiMetrics {
   // Every label present from the start, so a rate() over it works before the first event.
   for (const cause of INTERNAL_ERROR_CAUSES) internalErrors.inc({ cause }, 0);
   for (const outcome of ['open', 'rejected', 'started']) openOutcomes.inc({ outcome }, 0);
-  return { registry: Registry.merge([own, processMetrics()]), requests, requestDuration, ordersCreated, internalErrors, openOutcomes };
+  return { registry: withProcessMetrics(own), requests, requestDuration, ordersCreated, internalErrors, openOutcomes };
 }
 
 /** GET /metrics: the series in Prometheus' text format (mount with publicRoutes, api/routing.ts). */

@@ -10,7 +10,7 @@ export interface RefusalLine {
   method: string;
   route: string;
   status: number;
-  /** Why (api/auth.ts, api/rate-limit.ts): missing, malformed, unknown or revoked key; account or auth_failures limit. */
+  /** Why (api/auth.ts, api/rate-limit-middleware.ts, api/auth-failure-limiter.ts): missing, malformed, unknown or revoked key; account or auth_failures limit. */
   reason?: string;
 }
 

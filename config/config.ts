@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { ConfigError, envBoolean, envDatabaseUrl, envLogLevel, envPort, parseEnv, presentEnv } from './env.js';
+
+export { ConfigError };
 
 /** Defaults of the HTTP_*_TIMEOUT_MS settings, also used by apps built without a configuration (tests with fakes). */
 export const HTTP_TIMEOUT_DEFAULTS = { headersMs: 5_000, bodyIdleMs: 5_000, requestMs: 10_000 } as const;
 
 /** REFUSAL_LOG_INTERVAL_MS's default, also used by apps built without a configuration (tests with fakes). */
 export const REFUSAL_LOG_INTERVAL_DEFAULT_MS = 10_000;
-
-const boolean = z.enum(['true', 'false'], 'must be true or false').transform((text) => text === 'true');
 
 function isOrigin(text: string): boolean {
   try {
@@ -22,14 +23,14 @@ function isOrigin(text: string): boolean {
  * a message naming the variable; nothing else reads process.env.
  */
 const envSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: envPort.default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   // The API's management port (GET /metrics, and the health routes again): off the public port, so
   // a balancer that routes PORT never exposes the metrics. Loopback by default; a scraper in
   // another container needs MANAGEMENT_HOST=0.0.0.0 (and the port left unpublished).
-  MANAGEMENT_PORT: z.coerce.number().int().min(0).max(65535).default(9463),
+  MANAGEMENT_PORT: envPort.default(9463),
   MANAGEMENT_HOST: z.string().min(1).default('127.0.0.1'),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
+  DATABASE_URL: envDatabaseUrl,
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(1).default(1000),
   DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(1).default(2000),
@@ -62,7 +63,7 @@ const envSchema = z.object({
   EXCHANGE_LATENCY_MS: z.coerce.number().int().min(0).optional(),
   // Set on a worker: the venue fails the first placement of each of its orders, so that every
   // order costs one retry (a test and bench hook, as above; unset in production).
-  EXCHANGE_FIRST_ATTEMPT_FAILS: boolean.optional(),
+  EXCHANGE_FIRST_ATTEMPT_FAILS: envBoolean.optional(),
   STALE_ORDER_AFTER_MS: z.coerce.number().int().min(1000).default(60_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   IDEMPOTENCY_KEY_TTL_HOURS: z.coerce.number().min(24).default(24),
@@ -104,7 +105,7 @@ const envSchema = z.object({
   // Test hooks for fault-injection tests with real processes; unset in any real deployment.
   EXCHANGE_TEST_CRASH_AFTER_ACCEPTS: z.coerce.number().int().min(1).optional(),
   API_TEST_CRASH_AT: z.enum(['afterInsert', 'afterStart', 'beforeAnswer']).optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: envLogLevel,
   // The API's request lines of 401s and 429s (api/refusal-log.ts): the first of each kind (status,
   // method, route, reason) at once, then one summary line per kind this often with the count of
   // the others (each of those at debug); every request is counted in the metrics regardless.
@@ -122,7 +123,7 @@ const envSchema = z.object({
   // slots ÷ the exchange's latency bounds the placements per second of one worker.
   WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(10_000).default(100),
   // The worker's own Prometheus metrics (and /health/live) on this port; unset: no such server.
-  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  WORKER_METRICS_PORT: envPort.optional(),
   // The Temporal SDK's own Prometheus exporter (host:port); unset: the SDK exports no metrics.
   TEMPORAL_METRICS_BIND_ADDRESS: z
     .string()
@@ -132,18 +133,18 @@ const envSchema = z.object({
   WORKFLOW_BUNDLE_PATH: z.string().min(1).refine(existsSync, 'no such file').optional(),
   // Requests must carry `Authorization: Bearer <api_key>` (api/auth.ts). `false` (the local demo of
   // `npm start` only): a request without the header acts as the demo account; a bad key is still 401.
-  AUTH_REQUIRED: boolean.default(true),
+  AUTH_REQUIRED: envBoolean.default(true),
   // How long an API process trusts what it looked up about a key, found or not: the bound on how
   // long a revoked key still works there (api/auth.ts).
   AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(5000),
-  // Per account, across all API processes (api/rate-limit.ts): requests a minute, and the extra
+  // Per account, across all API processes (api/account-rate-limiter.ts): requests a minute, and the extra
   // requests a burst may take beyond that (per 10 minutes). Failed authentications per client address a minute.
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(200),
   RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(50),
   // With AUTH_REQUIRED=false (the local demo): whether requests without a key, the demo account's,
   // are rate limited too. Off: only requests with a key are. No effect with AUTH_REQUIRED=true,
   // where a request without a key is refused.
-  RATE_LIMIT_KEYLESS: boolean.default(false),
+  RATE_LIMIT_KEYLESS: envBoolean.default(false),
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(100),
   // A call to the limiter's storage slower than this counts as failed: the request goes on unlimited.
   RATE_LIMIT_STORAGE_TIMEOUT_MS: z.coerce.number().int().min(1).default(500),
@@ -171,17 +172,6 @@ const configSchema = envSchema
     message: `must be at least ORDER_BUDGET_MS + ${STALE_ORDER_MARGIN_MS} ms`,
   });
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  // Empty strings count as unset, as they do for most shells' `VAR= cmd`.
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const parsed = configSchema.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
-  }
-  return parsed.data;
+  return parseEnv(configSchema, presentEnv(env), 'configuration', (message) => new ConfigError(message));
 }

@@ -1,9 +1,10 @@
 // Entry point of the simulated venue: one process, its own TCP port (order entry and the
 // execution stream) and control port (docs/executions.md).
+import { exitOnConfigError } from '../config/env.js';
 import { createLogger } from '../config/logger.js';
 import { stopOnSignal } from '../lifecycle/stop-on-signal.js';
 import { startVenue } from './venue/venue.js';
-import { loadVenueConfig, VenueConfigError } from './venue-config.js';
+import { loadVenueConfig } from './venue-config.js';
 
 try {
   const config = loadVenueConfig();
@@ -16,9 +17,6 @@ try {
   // Every report made is written before the process ends (close flushes the log).
   stopOnSignal('venue', logger, () => venue.close());
 } catch (error) {
-  if (error instanceof VenueConfigError) {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(2);
-  }
+  exitOnConfigError(error);
   throw error;
 }

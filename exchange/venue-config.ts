@@ -1,7 +1,6 @@
 import { z } from 'zod';
+import { ConfigError, envDatabaseUrl, envLogLevel, envPort, parseEnv, presentEnv } from '../config/env.js';
 import { isPrice } from '../domain/decimal.js';
-
-const port = z.coerce.number().int().min(0).max(65535);
 
 /**
  * Every setting of the venue process (exchange/main.ts), validated once at start; a bad value
@@ -9,8 +8,8 @@ const port = z.coerce.number().int().min(0).max(65535);
  */
 const venueEnv = z.object({
   VENUE_HOST: z.string().min(1).default('0.0.0.0'),
-  VENUE_PORT: port.default(7300),
-  VENUE_CONTROL_PORT: port.default(7301),
+  VENUE_PORT: envPort.default(7300),
+  VENUE_CONTROL_PORT: envPort.default(7301),
   VENUE_DATA_DIR: z.string().min(1).default('.data/venue'),
   VENUE_SEED: z.coerce.number().int().default(1),
   VENUE_MODE: z.enum(['random', 'scripted']).default('random'),
@@ -39,23 +38,16 @@ const venueEnv = z.object({
   EXCHANGE_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.1),
   EXCHANGE_LATENCY_MS: z.coerce.number().int().min(0).default(500),
   // The ledger of accepted orders (schema exchange_sim).
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: envDatabaseUrl,
+  LOG_LEVEL: envLogLevel,
 });
 
 export type VenueConfig = z.infer<typeof venueEnv>;
 
-export class VenueConfigError extends Error {
+export class VenueConfigError extends ConfigError {
   override readonly name = 'VenueConfigError';
 }
 
 export function loadVenueConfig(env: NodeJS.ProcessEnv = process.env): VenueConfig {
-  // Empty strings count as unset, as config/config.ts treats them.
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const parsed = venueEnv.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new VenueConfigError(`Invalid venue configuration:\n${problems.join('\n')}`);
-  }
-  return parsed.data;
+  return parseEnv(venueEnv, presentEnv(env), 'venue configuration', (message) => new VenueConfigError(message));
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { ConfigError, envDatabaseUrl, envLogLevel, envPort, parseEnv, presentEnv } from '../config/env.js';
 
-const port = z.coerce.number().int().min(0).max(65535);
 const positiveMs = z.coerce.number().int().min(1);
 
 /**
@@ -8,7 +8,7 @@ const positiveMs = z.coerce.number().int().min(1);
  * stops it with a message naming the variable (as the venue's exchange/venue-config.ts does).
  */
 const ingestEnv = z.object({
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
+  DATABASE_URL: envDatabaseUrl,
   VENUE_ADDRESS: z
     .string()
     .regex(/^.+:\d{1,5}$/, 'must be host:port')
@@ -18,7 +18,7 @@ const ingestEnv = z.object({
   INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(100_000).default(2000),
   INGEST_BATCH_MS: z.coerce.number().int().min(0).max(10_000).default(5),
   // Unset: no metrics server.
-  INGEST_METRICS_PORT: port.optional(),
+  INGEST_METRICS_PORT: envPort.optional(),
   HOST: z.string().min(1).default('0.0.0.0'),
   // A standby process tries the session's lock this often.
   INGEST_LEADER_RETRY_MS: positiveMs.default(1000),
@@ -42,26 +42,20 @@ const ingestEnv = z.object({
   RELAY_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   RELAY_TIMEOUT_MS: positiveMs.default(10_000),
   RELAY_RETRY_MS: positiveMs.default(5000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: envLogLevel,
 });
 
 export type IngestConfig = z.infer<typeof ingestEnv>;
 
-export class IngestConfigError extends Error {
+export class IngestConfigError extends ConfigError {
   override readonly name = 'IngestConfigError';
 }
 
 export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
-  // Empty strings count as unset, as config/config.ts treats them.
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const present = presentEnv(env);
   // The name of the version that relayed by Update, still taken when the new one is not set.
   if (present.RELAY_TIMEOUT_MS === undefined && present.RELAY_UPDATE_TIMEOUT_MS !== undefined) {
     present.RELAY_TIMEOUT_MS = present.RELAY_UPDATE_TIMEOUT_MS;
   }
-  const parsed = ingestEnv.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new IngestConfigError(`Invalid ingest configuration:\n${problems.join('\n')}`);
-  }
-  return parsed.data;
+  return parseEnv(ingestEnv, present, 'ingest configuration', (message) => new IngestConfigError(message));
 }

@@ -1,11 +1,12 @@
 // Entry point of the ingestion process (docs/executions.md): holds the venue's execution session
 // when it wins it (run as many as you like: the others stand by), persists the reports in
 // batches, relays terminal events to the orders' workflows.
+import { exitOnConfigError } from '../config/env.js';
 import { createLogger } from '../config/logger.js';
 import { stopOnSignal } from '../lifecycle/stop-on-signal.js';
 import { startMetricsServer } from '../metrics/metrics-server.js';
 import { startIngest } from './ingest.js';
-import { IngestConfigError, loadIngestConfig } from './ingest-config.js';
+import { loadIngestConfig } from './ingest-config.js';
 
 try {
   const config = loadIngestConfig();
@@ -27,9 +28,6 @@ try {
   // The batch in flight commits or rolls back before the session's lock is released.
   stopOnSignal('ingest', logger, () => Promise.all([ingest.close(), metricsServer?.close()]));
 } catch (error) {
-  if (error instanceof IngestConfigError) {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(2);
-  }
+  exitOnConfigError(error);
   throw error;
 }

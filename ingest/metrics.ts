@@ -1,5 +1,6 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { REJECT_REASONS } from '../domain/fills.js';
+import { withProcessMetrics } from '../metrics/process-metrics.js';
 
 export interface IngestMetrics {
   registry: Registry;
@@ -17,7 +18,7 @@ export interface IngestMetrics {
   relayed: Counter<'outcome'>;
 }
 
-/** The ingestion process's series (worker/metrics.ts's conventions: one registry, process metrics merged in). */
+/** The ingestion process's series (in a registry of their own, the process's merged in: metrics/process-metrics.ts). */
 export function createIngestMetrics(): IngestMetrics {
   const own = new Registry();
   const registers = [own];
@@ -79,7 +80,5 @@ export function createIngestMetrics(): IngestMetrics {
     }),
   };
   for (const reason of Object.values(REJECT_REASONS)) metrics.rejects.inc({ reason }, 0);
-  const processRegistry = new Registry();
-  collectDefaultMetrics({ register: processRegistry });
-  return { registry: Registry.merge([own, processRegistry]), ...metrics };
+  return { registry: withProcessMetrics(own), ...metrics };
 }

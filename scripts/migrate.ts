@@ -2,7 +2,8 @@
 // migrations job of a deployment (docker-compose.yml's `migrate` service). Safe to run from
 // several places at once (advisory lock).
 //   node --import tsx scripts/migrate.ts
-import { ConfigError, loadConfig } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
+import { exitOnConfigError } from '../config/env.js';
 import { createLogger } from '../config/logger.js';
 import { applyMigrations } from '../prisma/migrate.js';
 
@@ -17,6 +18,7 @@ try {
     process.exitCode = 1;
   }
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
+  exitOnConfigError(error);
+  console.error(error);
   process.exitCode = 1;
 }

@@ -20,6 +20,7 @@ import proto from '@temporalio/proto';
 import { prettyFactory } from 'pino-pretty';
 import { z } from 'zod';
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
+import { parseEnv, presentEnv } from '../config/env.js';
 import { applyMigrations } from '../prisma/migrate.js';
 import { DEMO_KEY_FILE, ensureDemoKey } from './infra/demo-key.js';
 import { startEmbeddedPostgresProcess } from './infra/embedded-postgres-process.js';
@@ -197,13 +198,7 @@ async function waitUntil(what: string, condition: () => Promise<boolean>): Promi
 }
 
 async function main(): Promise<void> {
-  // Empty strings count as unset, as config/config.ts treats them.
-  const present = Object.fromEntries(Object.entries(process.env).filter(([, value]) => value !== ''));
-  const parsed = launcherEnv.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(`Invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
-  }
-  const env = parsed.data;
+  const env = parseEnv(launcherEnv, presentEnv(process.env), 'configuration', (message) => new ConfigError(message));
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stopAll(signal, 0));
   const dataDir = path.resolve(ROOT, env.DATA_DIR);
   mkdirSync(dataDir, { recursive: true });

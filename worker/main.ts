@@ -1,6 +1,7 @@
 // Production entry point of the worker: one process; run as many as needed on one task queue.
 import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
+import { exitOnConfigError } from '../config/env.js';
 import { createLogger } from '../config/logger.js';
 import { type MetricsServer, startMetricsServer } from '../metrics/metrics-server.js';
 import { temporalLogger } from './temporal-logger.js';
@@ -78,6 +79,7 @@ try {
   }
   logger.info('worker stopped');
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
+  exitOnConfigError(error);
+  console.error(error);
   process.exit(1);
 }

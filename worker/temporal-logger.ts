@@ -12,8 +12,8 @@ const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
 /**
  * The SDK's lines that are written at debug whatever level the SDK gives them:
  * - 'Activity failed', with the error's whole stack and cause chain: the worker's activity
- *   interceptor writes one WARN line of its own per failed attempt (worker/metrics.ts), with the
- *   order, the attempt and the reason; this line stays at debug for whoever needs the stack.
+ *   interceptor writes one WARN line of its own per failed attempt (worker/attempt-failure-log.ts),
+ *   with the order, the attempt and the reason; this line stays at debug for whoever needs the stack.
  * - the workflow bundler's webpack statistics and its 'Workflow bundle created' line.
  */
 function demoted(message: string, meta: LogMetadata | undefined): boolean {

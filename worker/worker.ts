@@ -13,7 +13,8 @@ import { PlacementStore } from '../prisma/placement-store.js';
 import { createOrderWorkflowProbe } from '../temporal/pending-orders.js';
 import { registerSearchAttributes } from '../temporal/search-attribute-registration.js';
 import { WORKFLOWS_PATH } from '../workflows/path.js';
-import { activityInterceptors, createWorkerMetrics, type WorkerMetrics } from './metrics.js';
+import { activityInterceptors } from './activity-interceptors.js';
+import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { ensureSweeper } from './sweeper.js';
 
 export interface OrderWorker {

@@ -4,14 +4,11 @@ import type { Middleware } from 'koa';
 import pg from 'pg';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type AccountLimitOptions, AccountRateLimiter } from '../../api/account-rate-limiter.js';
 import { authenticate } from '../../api/auth.js';
-import {
-  type AccountLimitOptions,
-  AccountRateLimiter,
-  createAuthFailureLimiter,
-  createRateLimitMetrics,
-  rateLimit,
-} from '../../api/rate-limit.js';
+import { createAuthFailureLimiter } from '../../api/auth-failure-limiter.js';
+import { createRateLimitMetrics } from '../../api/rate-limit-metrics.js';
+import { rateLimit } from '../../api/rate-limit-middleware.js';
 import type { ApiServer } from '../../api/server.js';
 import { createLogger } from '../../config/logger.js';
 import { AccountsRepository } from '../../prisma/accounts-repository.js';

@@ -1,72 +1,12 @@
-import type { Middleware } from 'koa';
 import { LRUCache } from 'lru-cache';
-import type pg from 'pg';
-import { Counter, type Registry } from 'prom-client';
-import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Logger } from '../config/logger.js';
-import type { AuthFailureLimiter, AuthState } from './auth.js';
-import { TooManyRequestsError } from './errors.js';
-import { noteRefusal } from './request-context.js';
+import { RateLimiterPostgres, type RateLimiterRes } from 'rate-limiter-flexible';
+import { quoted, seconds } from './rate-limit-headers.js';
+import { consume, FailOpen, RATE_LIMIT_TABLE, type StorageOptions, WINDOW_SECONDS } from './rate-limit-storage.js';
 
-/** The table of migration 20261202010000_accounts, in rate-limiter-flexible's layout. */
-export const RATE_LIMIT_TABLE = 'rate_limits';
 /** A burst's extra requests are counted over this window, ten of the per-minute windows. */
 export const BURST_WINDOW_SECONDS = 600;
-const WINDOW_SECONDS = 60;
 const ACCOUNT_POLICY = 'per-account';
 const BURST_POLICY = 'per-account-burst';
-const AUTH_FAILURE_POLICY = 'auth-failures-per-address';
-
-export type LimiterName = 'account' | 'auth_failures';
-
-export interface RateLimitMetrics {
-  /** Calls to the limiter's storage that failed or took too long: the requests went on unlimited. */
-  failures: Counter<'limiter'>;
-  /** Requests answered 429. */
-  limited: Counter<'limiter'>;
-  /** Calls made to the limiter's storage (database round trips), answered or not. */
-  storageCalls: Counter<'limiter'>;
-}
-
-export function createRateLimitMetrics(registry: Registry): RateLimitMetrics {
-  const failures = new Counter({
-    name: 'rate_limiter_failures_total',
-    help: 'Calls to the rate limiter storage (PostgreSQL) that failed or timed out; the requests concerned were let through (fail open).',
-    labelNames: ['limiter'] as const,
-    registers: [registry],
-  });
-  const limited = new Counter({
-    name: 'rate_limited_requests_total',
-    help: 'Requests answered 429, by limiter: account (per-account limit) or auth_failures (failed authentications per address).',
-    labelNames: ['limiter'] as const,
-    registers: [registry],
-  });
-  const storageCalls = new Counter({
-    name: 'rate_limiter_storage_calls_total',
-    help: 'Calls to the rate limiter storage (PostgreSQL round trips), by limiter: account (one per lease of points) or auth_failures.',
-    labelNames: ['limiter'] as const,
-    registers: [registry],
-  });
-  for (const limiter of ['account', 'auth_failures'] as const) {
-    failures.inc({ limiter }, 0);
-    limited.inc({ limiter }, 0);
-    storageCalls.inc({ limiter }, 0);
-  }
-  return { failures, limited, storageCalls };
-}
-
-export interface StorageOptions {
-  /** The PostgreSQL pool the counters live in (a small one of its own is best: it is on every request's path). */
-  pool: pg.Pool;
-  logger: Logger;
-  metrics: RateLimitMetrics;
-  /** RATE_LIMIT_STORAGE_TIMEOUT_MS: a storage call slower than this counts as failed. */
-  storageTimeoutMs: number;
-  /** After a storage failure, the limiter lets requests through without asking it for this long (no pile-up on a dead database). */
-  failOpenMs?: number;
-  /** Prefix of the counters' keys (tests use their own). */
-  keyPrefix?: string;
-}
 
 export interface AccountLimitOptions extends StorageOptions {
   /** RATE_LIMIT_PER_MINUTE, per account across all API processes. */
@@ -84,60 +24,9 @@ export interface RateDecision {
   headers: Record<string, string>;
 }
 
-class StorageTimeoutError extends Error {
-  override readonly name = 'StorageTimeoutError';
-}
-
-/** The storage's answer, a RateLimiterRes also when over the limit; rejects only when the storage failed. */
-async function consume(limiter: RateLimiterPostgres, key: string, points: number, timeoutMs: number): Promise<RateLimiterRes> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StorageTimeoutError(`rate limiter storage did not answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([limiter.consume(key, points), timeout]);
-  } catch (error) {
-    if (error instanceof RateLimiterRes) return error;
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** How many of `asked` points the shared counter granted: all, or what was left before this call went over. */
 function granted(limit: number, asked: number, res: RateLimiterRes): number {
   return Math.max(0, Math.min(asked, limit - (res.consumedPoints - asked)));
-}
-
-const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
-
-function quoted(name: string): string {
-  return `"${name}"`;
-}
-
-/** Fail-open bookkeeping shared by both limiters: one warning per outage window, every failure counted. */
-class FailOpen {
-  private until = 0;
-
-  constructor(
-    private readonly limiter: LimiterName,
-    private readonly options: StorageOptions,
-  ) {}
-
-  get active(): boolean {
-    return Date.now() < this.until;
-  }
-
-  record(error: unknown): void {
-    this.options.metrics.failures.inc({ limiter: this.limiter });
-    if (!this.active) {
-      this.options.logger.warn(
-        { err: error, limiter: this.limiter },
-        'rate limiter storage failed: requests go on without the limit until it answers again',
-      );
-    }
-    this.until = Date.now() + (this.options.failOpenMs ?? 1000);
-  }
 }
 
 interface Bucket {
@@ -286,75 +175,4 @@ export class AccountRateLimiter {
       },
     };
   }
-}
-
-/**
- * The per-account limit as a middleware, after authentication (it reads ctx.state.accountId):
- * every answer carries RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers);
- * over the limit, 429 with Retry-After.
- */
-export function rateLimit(limiter: AccountRateLimiter, metrics?: RateLimitMetrics): Middleware {
-  return async (ctx, next) => {
-    const { accountId } = ctx.state as Partial<AuthState>;
-    if (accountId === undefined) throw new Error('rateLimit() must be mounted after authenticate()');
-    const decision = await limiter.take(accountId);
-    ctx.set(decision.headers);
-    if (!decision.allowed) {
-      metrics?.limited.inc({ limiter: 'account' });
-      noteRefusal(ctx, 'account');
-      throw new TooManyRequestsError('Rate limit exceeded for this account: try again later', decision.retryAfterSeconds);
-    }
-    await next();
-  };
-}
-
-export interface AuthFailureLimitOptions extends StorageOptions {
-  /** AUTH_FAILURES_PER_MINUTE per client address, across all API processes. */
-  perMinute: number;
-}
-
-/**
- * Failed authentications per client address (shared by the API processes, one round trip per
- * failure; an address over its limit is refused locally until its window ends). Passed to
- * authenticate() as `failures`.
- */
-export function createAuthFailureLimiter(options: AuthFailureLimitOptions): AuthFailureLimiter {
-  const limiter = new RateLimiterPostgres({
-    storeClient: options.pool,
-    storeType: 'pool',
-    tableName: RATE_LIMIT_TABLE,
-    tableCreated: true,
-    clearExpiredByTimeout: false,
-    keyPrefix: `${options.keyPrefix ?? 'rl'}:authfail`,
-    points: options.perMinute,
-    duration: WINDOW_SECONDS,
-  });
-  const policy = `${quoted(AUTH_FAILURE_POLICY)};q=${options.perMinute};w=${WINDOW_SECONDS}`;
-  const blocked = new LRUCache<string, number>({ max: 100_000, ttl: WINDOW_SECONDS * 1000 });
-  const failOpen = new FailOpen('auth_failures', options);
-  const verdict = (limited: boolean, remaining: number, resetMs: number) => {
-    if (limited) options.metrics.limited.inc({ limiter: 'auth_failures' });
-    return {
-      limited,
-      retryAfterSeconds: Math.max(1, seconds(resetMs)),
-      headers: { 'RateLimit-Policy': policy, RateLimit: `${quoted(AUTH_FAILURE_POLICY)};r=${remaining};t=${seconds(resetMs)}` },
-    };
-  };
-  return {
-    async fail(address) {
-      const until = blocked.get(address);
-      if (until !== undefined && until > Date.now()) return verdict(true, 0, until - Date.now());
-      if (failOpen.active) return { limited: false, retryAfterSeconds: 0, headers: { 'RateLimit-Policy': policy } };
-      try {
-        options.metrics.storageCalls.inc({ limiter: 'auth_failures' });
-        const res = await consume(limiter, address, 1, options.storageTimeoutMs);
-        const limited = res.consumedPoints > options.perMinute;
-        if (limited) blocked.set(address, Date.now() + res.msBeforeNext);
-        return verdict(limited, res.remainingPoints, res.msBeforeNext);
-      } catch (error) {
-        failOpen.record(error);
-        return { limited: false, retryAfterSeconds: 0, headers: { 'RateLimit-Policy': policy } };
-      }
-    },
-  };
 }
