@@ -8,7 +8,7 @@ import type { JsonSchema, OpenApiDocument } from './openapi-types.js';
 import { assertRepresented } from './openapi-validation.js';
 import { TIMESTAMP_PATTERN } from './timestamp.js';
 
-export { ORDER_STATUS_DESCRIPTIONS, transitionsText } from './openapi-schemas.js';
+export { ORDER_STATUS_DESCRIPTIONS, transitionsText } from './openapi-order-schemas.js';
 export * from './openapi-types.js';
 
 /**
