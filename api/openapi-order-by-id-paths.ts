@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { oas31, ZodOpenApiPathsObject } from 'zod-openapi';
 import { LIST_LIMIT } from '../domain/limits.js';
+import { amendRequestSchema } from './amend-request.js';
 import { IDEMPOTENCY_HEADER } from './idempotency.js';
 import { MAX_BODY_BYTES } from './json-body.js';
 import {
@@ -14,7 +15,6 @@ import {
   orderIdParameter,
 } from './openapi-helpers.js';
 import { responseSchemas as schemas } from './openapi-schemas.js';
-import { amendRequestSchema } from './order-request.js';
 
 /** An order answered with its `events` (GET and DELETE of /orders/{id}), `status` narrowed if given. */
 const orderWithEvents = (status?: z.ZodType) =>

@@ -8,6 +8,7 @@ import { hasLimitPrice, isFinal, isStopType, type NewOrder, type Order, type Ord
 import type { ExecutionsQuery } from '../prisma/executions-query.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
+import { type AmendOrder, parseAmendRequest } from './amend-request.js';
 import { callerOf } from './caller.js';
 import { cancelAllOrders } from './cancel-all.js';
 import { parseCancelAllQuery } from './cancel-all-query.js';
@@ -33,7 +34,8 @@ import {
 import { readJsonBody } from './json-body.js';
 import type { CursorCodec } from './list-cursor.js';
 import { listOrdersRoute } from './list-orders.js';
-import { type AmendOrder, parseAmendRequest, parseOrderRequest, priceProhibited } from './order-request.js';
+import { parseOrderRequest } from './order-request.js';
+import { priceProhibited } from './order-request-fields.js';
 import { orderJson } from './order-response.js';
 import type { OrderAmendment, OrderCancellation, PlacementStarter } from './placement-client.js';
 import { type FaultInjector, type OpenOutcomeReporter, type SubmitOrderDeps, submitOrder } from './submit-order.js';
