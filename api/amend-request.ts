@@ -18,7 +18,7 @@ export const AMEND_EMPTY = 'At least one of `quantity`, `limit_price`, `stop_pri
 /**
  * The amend's body: each field checked by POST's own rules (the same validators and messages),
  * unknown fields refused. Whether the order's type has a limit or a stop price is checked against
- * the order (api/orders-routes.ts), whether its stop has triggered by the venue.
+ * the order (api/amend-order.ts), whether its stop has triggered by the venue.
  */
 export const amendRequestSchema = z
   .strictObject(
