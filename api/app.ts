@@ -3,7 +3,7 @@ import Koa, { type Middleware } from 'koa';
 import { type Config, HTTP_TIMEOUT_DEFAULTS, REFUSAL_LOG_INTERVAL_DEFAULT_MS } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import { docsRoutes } from './docs.js';
-import { errorResponder } from './errors.js';
+import { errorResponder } from './error-responder.js';
 import type { EventHub } from './event-stream.js';
 import { eventsRouter } from './events-routes.js';
 import { createExecutionCursorCodec } from './execution-cursor.js';
