@@ -1,16 +1,5 @@
-import {
-  isGrpcServiceError,
-  ServiceError,
-  TemporalFailure,
-  WorkflowFailedError,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-} from '@temporalio/client';
-import type { Context, Next } from 'koa';
-import pg from 'pg';
-import type { Logger } from '../config/logger.js';
-import { DuplicateClientOrderIdError } from '../prisma/orders-repository.js';
-import type { InternalErrorCause } from './metrics.js';
+// The API's errors are values: each class carries its status, body and headers, and
+// api/error-responder.ts is the one place they become HTTP answers.
 
 /** One entry of a 422 answer, in the shape FastAPI gave the seed's clients. */
 export interface ValidationDetail {
@@ -163,97 +152,6 @@ export class CancelNotRecordedError extends Error {
 /** The seed's exact answer to an internal error of POST /orders (and of every read). */
 export const INTERNAL_ERROR_BODY = { message: 'Internal server error while placing the order' } as const;
 export const CANCEL_INTERNAL_ERROR_BODY = { message: 'Internal server error while cancelling the order' } as const;
-
-/**
- * The one place where errors become HTTP answers. Client errors keep their status and message;
- * everything else is logged and answered with the fixed 500 body, so no internal text leaks.
- * Each 500 is classified by its cause (`onInternalError`, for the metrics); the line is written
- * with the request's logger (`ctx.state.logger`) when there is one.
- */
-export function errorResponder(logger: Logger, onInternalError?: (cause: InternalErrorCause) => void) {
-  return async (ctx: Context, next: Next): Promise<void> => {
-    try {
-      await next();
-      if (ctx.body === undefined || ctx.body === null) {
-        // Nothing answered: no route (404), or the router's 405/501 with its Allow header set.
-        if (ctx.status === 404) throw new ClientError(404, `No route for ${ctx.method} ${ctx.path}`);
-        if (ctx.status >= 400) ctx.body = { message: ctx.message };
-      }
-    } catch (caught) {
-      const error =
-        caught instanceof DuplicateClientOrderIdError ? new ClientOrderIdTakenError(caught.clientOrderId, caught.existingOrderId) : caught;
-      if (error instanceof ClientError) {
-        ctx.status = error.status;
-        ctx.set(error.headers());
-        ctx.body = error.body();
-        return;
-      }
-      const httpStatus = httpErrorStatus(error);
-      if (httpStatus !== undefined && httpStatus < 500) {
-        // Koa's own client errors (the router's 405, for example): keep status and message.
-        ctx.status = httpStatus;
-        ctx.body = { message: (error as Error).message };
-        return;
-      }
-      const cause = internalErrorCause(error);
-      const log: Logger = (ctx.state as { logger?: Logger }).logger ?? logger;
-      log.error({ err: error, cause, method: ctx.method, path: ctx.path }, 'request failed');
-      onInternalError?.(cause);
-      ctx.status = 500;
-      ctx.body = ctx.method === 'DELETE' ? CANCEL_INTERNAL_ERROR_BODY : INTERNAL_ERROR_BODY;
-    }
-  };
-}
-
-/**
- * What made a request fail: the first error along its `cause` chain (outermost first) that comes
- * from PostgreSQL or from Temporal decides; anything else is 'unexpected' (a bug, or a dependency
- * failing in a way not recognised here, which is worth a look either way).
- */
-export function internalErrorCause(error: unknown): InternalErrorCause {
-  const seen = new Set<unknown>();
-  for (let current: unknown = error; current instanceof Error && !seen.has(current); current = current.cause) {
-    seen.add(current);
-    if (isDatabaseError(current)) return 'database';
-    if (isTemporalError(current)) return 'temporal';
-  }
-  return 'unexpected';
-}
-
-// Node's socket errors, as the pg driver passes them on when the server is away.
-const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
-
-function isDatabaseError(error: Error): boolean {
-  if (error instanceof pg.DatabaseError) return true;
-  // Prisma's errors (PrismaClientKnownRequestError, …InitializationError, …) and its driver adapter's.
-  if (error.name.startsWith('PrismaClient') || error.name === 'DriverAdapterError') return true;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) return true;
-  // node-postgres' own connection failures are plain Errors.
-  return /^Connection terminated|timeout exceeded when trying to connect|Query read timeout|^Client was closed/i.test(error.message);
-}
-
-function isTemporalError(error: Error): boolean {
-  return (
-    error instanceof ServiceError ||
-    error instanceof TemporalFailure ||
-    error instanceof WorkflowFailedError ||
-    error instanceof WorkflowUpdateFailedError ||
-    error instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
-    isGrpcServiceError(error) ||
-    error.name === 'TransportError' ||
-    // Waited for Temporal's pace (api/placement-client.ts): Temporal is slow or away.
-    error.name === 'StartNotSentError'
-  );
-}
-
-function httpErrorStatus(error: unknown): number | undefined {
-  if (typeof error === 'object' && error !== null && 'expose' in error && (error as { expose: unknown }).expose === true) {
-    const status = (error as { status?: unknown }).status;
-    return typeof status === 'number' ? status : undefined;
-  }
-  return undefined;
-}
 
 /** The message of a value outside an enum, as pydantic writes it: "Input should be 'a', 'b' or 'c'". */
 export function expectedOneOf(values: readonly string[]): string {

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject, ZodOpenApiResponseObject } from 'zod-openapi';
-import { INTERNAL_ERROR_BODY } from './errors.js';
+import { CANCEL_INTERNAL_ERROR_BODY, INTERNAL_ERROR_BODY } from './errors.js';
 import { responseSchemas } from './openapi-schemas.js';
 import { HTTP_METHODS } from './openapi-types.js';
 
-// Building blocks of the document's paths (api/openapi-paths.ts), in zod-openapi's terms.
+// Building blocks of the document's paths (api/openapi-paths.ts and the api/openapi-*-paths.ts it assembles), in zod-openapi's terms.
 
 export const JSON_TYPE = 'application/json';
 
@@ -24,6 +24,13 @@ export const internalErrorResponse = json(
   `Internal failure. Exactly \`${JSON.stringify(INTERNAL_ERROR_BODY)}\`; nothing internal leaks.`,
   responseSchemas.InternalError,
 );
+
+/** A cancel's 500: `what` could not be recorded; its fixed body. */
+export const cancelInternalError = (what: string) =>
+  json(
+    `${what} could not be recorded, or the database failed. Exactly \`${JSON.stringify(CANCEL_INTERNAL_ERROR_BODY)}\`; nothing internal leaks.`,
+    responseSchemas.CancelInternalError,
+  );
 
 /** The `{id}` of /orders/{id}. */
 export const orderIdParameter = z

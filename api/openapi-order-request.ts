@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ORDER_TYPES, type OrderType } from '../domain/order.js';
-import { orderRequestSchema, PRICE_FIELD_TYPES, PRICE_FIELDS, type PriceField, priceProhibited } from './order-request.js';
+import { orderRequestSchema } from './order-request.js';
+import { PRICE_FIELD_TYPES, PRICE_FIELDS, type PriceField, priceProhibited } from './order-request-fields.js';
 
 // The documented request body: the validator's own fields (api/order-request.ts), one closed
 // schema per order type, as a `oneOf` with a discriminator on `type`. The validator itself stays

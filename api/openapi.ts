@@ -8,7 +8,7 @@ import type { JsonSchema, OpenApiDocument } from './openapi-types.js';
 import { assertRepresented } from './openapi-validation.js';
 import { TIMESTAMP_PATTERN } from './timestamp.js';
 
-export { ORDER_STATUS_DESCRIPTIONS, transitionsText } from './openapi-schemas.js';
+export { ORDER_STATUS_DESCRIPTIONS, transitionsText } from './openapi-order-schemas.js';
 export * from './openapi-types.js';
 
 /**
@@ -78,7 +78,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
     },
     {
       // The validator's fields are z.custom() transforms, which JSON Schema cannot express: each
-      // says its schema in .meta() (api/order-request.ts); assertRepresented finds any that does not.
+      // says its schema in .meta() (api/order-request-fields.ts); assertRepresented finds any that does not.
       allowEmptySchema: { custom: true },
       override: ({ jsonSchema }) => {
         // zod adds its own regex to these formats; the format alone is the standard, readable contract.

@@ -1,25 +1,20 @@
 import { createHash, randomUUID } from 'node:crypto';
 import Router from '@koa/router';
-import type { Context, Middleware } from 'koa';
-import { z } from 'zod';
+import type { Context } from 'koa';
 import type { Logger } from '../config/logger.js';
 import { CANCEL_ALL_LIMIT } from '../domain/limits.js';
-import { hasLimitPrice, isFinal, isStopType, type NewOrder, type Order, type OrderStatus } from '../domain/order.js';
+import type { NewOrder } from '../domain/order.js';
 import type { ExecutionsQuery } from '../prisma/executions-query.js';
 import type { OrdersQuery } from '../prisma/orders-query.js';
 import type { OrdersRepository } from '../prisma/orders-repository.js';
+import { amendOrder } from './amend-order.js';
+import { parseAmendRequest } from './amend-request.js';
 import { callerOf } from './caller.js';
 import { cancelAllOrders } from './cancel-all.js';
 import { parseCancelAllQuery } from './cancel-all-query.js';
 import { cancelAllAnswer } from './cancel-all-response.js';
 import { cancelOrder, verdictOf } from './cancel-order.js';
-import {
-  OrderNotAmendableError,
-  OrderNotCancellableError,
-  OrderNotFoundError,
-  RequestValidationError,
-  type ValidationDetail,
-} from './errors.js';
+import { OrderNotCancellableError } from './errors.js';
 import { createExecutionCursorCodec, type ExecutionCursorCodec } from './execution-cursor.js';
 import { executionsRoute } from './executions-route.js';
 import {
@@ -33,7 +28,8 @@ import {
 import { readJsonBody } from './json-body.js';
 import type { CursorCodec } from './list-cursor.js';
 import { listOrdersRoute } from './list-orders.js';
-import { type AmendOrder, parseAmendRequest, parseOrderRequest, priceProhibited } from './order-request.js';
+import { findOrder, parseOrderId } from './order-id.js';
+import { parseOrderRequest } from './order-request.js';
 import { orderJson } from './order-response.js';
 import type { OrderAmendment, OrderCancellation, PlacementStarter } from './placement-client.js';
 import { type FaultInjector, type OpenOutcomeReporter, type SubmitOrderDeps, submitOrder } from './submit-order.js';
@@ -68,41 +64,6 @@ export interface OrdersRouteDeps {
   cursors?: CursorCodec;
   executionCursors?: ExecutionCursorCodec;
   faults?: FaultInjector;
-}
-
-const orderId = z.uuid();
-
-/** The `{id}` of a path: a UUID, or RequestValidationError (422) naming it. */
-function parseOrderId(rawId: string | undefined): string {
-  const id = orderId.safeParse(rawId);
-  if (!id.success) {
-    throw new RequestValidationError([{ loc: ['path', 'id'], msg: 'Input should be a valid UUID', type: 'uuid_parsing' }]);
-  }
-  return id.data;
-}
-
-async function findOrder(orders: Pick<OrdersRepository, 'find'>, rawId: string | undefined): Promise<Order> {
-  const id = parseOrderId(rawId);
-  const order = await orders.find(id);
-  if (!order) throw new OrderNotFoundError(id);
-  return order;
-}
-
-/**
- * OPTIONS on a path of `router` with a malformed `{id}` answers as GET there does, 422 naming the
- * id, not 200 with `Allow`: the path names no order there could be. A well-formed id goes on to
- * the router's answer whether or not the order exists (OPTIONS reads nothing and needs no key).
- * A CORS preflight is answered before (api/app.ts).
- */
-export function orderIdOnOptions(router: Router): Middleware {
-  const withId = router.stack.filter((layer) => layer.paramNames.some((key) => key.name === 'id'));
-  return async (ctx, next) => {
-    if (ctx.method === 'OPTIONS') {
-      const layer = withId.find((candidate) => candidate.match(ctx.path));
-      if (layer) parseOrderId(layer.params(ctx.path, layer.captures(ctx.path)).id);
-    }
-    await next();
-  };
 }
 
 export function ordersRouter(deps: OrdersRouteDeps): Router {
@@ -220,71 +181,6 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
   });
 
   return router;
-}
-
-/** Statuses in which the venue works the order: the ones an amend is sent to its workflow in. */
-const AMENDABLE_STATUSES: readonly OrderStatus[] = ['placed', 'partially_filled'];
-
-async function amendOrder(
-  deps: OrdersRouteDeps,
-  orders: AccountOrders,
-  rawId: string | undefined,
-  request: AmendOrder,
-  keyId: string | null | undefined,
-  updateId: string,
-): Promise<{ status: number; body: string; orderId: string; store: boolean }> {
-  const order = await findOrder(orders, rawId);
-  // The order's type never changes: a limit or stop price of a type without one is refused as on POST.
-  const prohibited: ValidationDetail[] = [];
-  if (request.limitPrice !== undefined && !hasLimitPrice(order.type))
-    prohibited.push({ loc: ['body', 'limit_price'], msg: priceProhibited('limit_price', order.type), type: 'value_error' });
-  if (request.stopPrice !== undefined && !isStopType(order.type))
-    prohibited.push({ loc: ['body', 'stop_price'], msg: priceProhibited('stop_price', order.type), type: 'value_error' });
-  if (prohibited.length > 0) throw new RequestValidationError(prohibited);
-  if (isFinal(order.status)) throw new OrderNotAmendableError(order.id, 'final', `it is ${order.status}`);
-  if (!AMENDABLE_STATUSES.includes(order.status)) {
-    throw new OrderNotAmendableError(
-      order.id,
-      'not_working_yet',
-      `it is not working at the venue yet (${order.status}); try again once placed`,
-    );
-  }
-  if (!deps.amendment) throw new Error('amendments are not configured');
-  // The amend's event, written when the venue's report of it is applied, names the key that asked.
-  if (keyId && orders.recordAmendRequest) await orders.recordAmendRequest(order.id, keyId).catch(() => {});
-  let result: Awaited<ReturnType<OrderAmendment['amend']>>;
-  try {
-    result = await deps.amendment.amend(order.id, request, Date.now() + deps.budgets.cancelMs, updateId);
-  } catch (error) {
-    // The workflow ended between the read above and the Update (its order became final): 409, not 500.
-    const current = await orders.find(order.id).catch(() => null);
-    if (current && isFinal(current.status)) throw new OrderNotAmendableError(order.id, 'final', `it is ${current.status}`);
-    throw error;
-  }
-  const now = (await orders.find(order.id).catch(() => null)) ?? order;
-  if (result === null) throw new OrderNotAmendableError(order.id, 'final', `it is ${now.status} and its workflow has ended`);
-  if (!result.decided) {
-    return { status: 202, body: orderJson(now, await orders.events(order.id).catch(() => [])), orderId: order.id, store: false };
-  }
-  const outcome = result.outcome;
-  if (outcome.outcome === 'refused') throw new OrderNotAmendableError(order.id, outcome.reason, outcome.message);
-  // The venue's word: the order as amended, whether or not the ingestion has applied its report yet.
-  const amended: Order = {
-    ...now,
-    quantity: outcome.quantity,
-    limitPrice: outcome.limitPrice === null ? null : normalPrice(outcome.limitPrice),
-    // An outcome of a worker of the version before lacks the stop price: the order's as read.
-    ...(outcome.stopPrice !== undefined && { stopPrice: outcome.stopPrice === null ? null : normalPrice(outcome.stopPrice) }),
-    timeInForce: outcome.timeInForce,
-    expiresAt: outcome.expiresAt === null ? null : new Date(outcome.expiresAt),
-  };
-  return { status: 200, body: orderJson(amended, await orders.events(order.id)), orderId: order.id, store: true };
-}
-
-/** A venue price ("187.2500") as the orders table keeps it ("187.25"). */
-function normalPrice(price: string): string {
-  const [whole, fraction = ''] = price.split('.');
-  return `${whole}.${fraction.padEnd(2, '0').slice(0, 2)}`;
 }
 
 function respond(ctx: Context, status: number, json: string): void {

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import Koa from 'koa';
-import { errorResponder } from '../api/errors.js';
+import { errorResponder } from '../api/error-responder.js';
 import { readJsonBody } from '../api/json-body.js';
 import { parseOrderRequest } from '../api/order-request.js';
 import { orderJson } from '../api/order-response.js';

@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import Koa, { type Middleware } from 'koa';
 import getRawBody from 'raw-body';
-import { errorResponder } from '../../api/errors.js';
+import { errorResponder } from '../../api/error-responder.js';
 import { createLogger } from '../../config/logger.js';
 
 /**
- * A tiny Koa app for middleware tests: the error mapping of the API (api/errors.ts), the
+ * A tiny Koa app for middleware tests: the error mapping of the API (api/error-responder.ts), the
  * middlewares under test, then GET /whoami (ctx.state as JSON) and POST /echo (reads the body).
  * `bodyReads` counts the requests whose body the route started to read.
  */
