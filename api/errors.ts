@@ -42,7 +42,7 @@ export class UnauthorizedError extends ClientError {
   }
 }
 
-/** Over a rate limit (api/rate-limit.ts): 429, and when to try again. */
+/** Over a rate limit (api/account-rate-limiter.ts, api/auth-failure-limiter.ts): 429, and when to try again. */
 export class TooManyRequestsError extends ClientError {
   constructor(
     message: string,
