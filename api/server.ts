@@ -1,14 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import pRetry from 'p-retry';
+import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
 import { annotateLog } from '../config/log-context.js';
 import type { Logger } from '../config/logger.js';
 import { workflowIdFor } from '../domain/order.js';
 import { AccountsRepository } from '../prisma/accounts-repository.js';
-import { createPrismaClient, type PrismaClient } from '../prisma/client.js';
+import { createPrismaClient } from '../prisma/client.js';
 import { ExecutionsQuery } from '../prisma/executions-query.js';
 import { IdempotencyRepository } from '../prisma/idempotency-repository.js';
 import { OrderStreamQuery, STREAM_SESSION_OPTIONS } from '../prisma/order-stream.js';
@@ -27,6 +26,7 @@ import { createOrderAmendment, createOrderCancellation, createPlacementStarter }
 import { createRefusalLog } from './refusal-log.js';
 import type { FaultInjector } from './submit-order.js';
 import { createTurnQueue } from './turn-queue.js';
+import { warmConnections } from './warm-up.js';
 
 // Longer than any request can take (see docs/api.md, "Bounded time"), so only a dead request's key is stale.
 const IDEMPOTENCY_STALE_LOCK_MS = 30_000;
@@ -223,46 +223,4 @@ async function closeGracefully(server: Server, timeoutMs: number): Promise<void>
     clearInterval(sweep);
     clearTimeout(deadline);
   }
-}
-
-/**
- * The first calls of a fresh process are slow (connections to open, the client's code paths to
- * load), and under load its first workflow starts used to miss their deadline for seconds. So
- * before the API reports ready it opens its database pool and walks the path of a workflow call
- * once (asking for a workflow that does not exist), retrying until both work.
- */
-function warmConnections(
-  pools: { db: PrismaClient; connections: number }[],
-  client: Client,
-  config: Config,
-  alsoWarm: () => Promise<void>,
-): { done: Promise<void>; stop(): Promise<void> } {
-  const stopping = new AbortController();
-  let current: Promise<unknown> = Promise.resolve();
-  const attempt = async () => {
-    const run = (async () => {
-      await Promise.all([
-        ...pools.flatMap(({ db, connections }) => Array.from({ length: connections }, () => db.$queryRaw`SELECT 1`)),
-        alsoWarm(),
-      ]);
-      await client
-        .withDeadline(Date.now() + config.TEMPORAL_RPC_TIMEOUT_MS, () => client.workflow.getHandle('warm-up-never-started').describe())
-        .catch((error: unknown) => {
-          if (!(error instanceof WorkflowNotFoundError)) throw error;
-        });
-    })();
-    current = run.catch(() => {});
-    await run;
-  };
-  const done = pRetry(attempt, { forever: true, minTimeout: 200, maxTimeout: 5000, signal: stopping.signal });
-  done.catch(() => {}); // stopped at shutdown
-  return {
-    done,
-    // Waits for the attempt in flight (bounded by its deadline): closing a connection under a
-    // call that the client still retries throws from the client's retry timer.
-    async stop() {
-      stopping.abort();
-      await current;
-    },
-  };
 }
