@@ -1,5 +1,4 @@
 import { averagePrice, notionalUnits, priceText, priceUnits } from '../../domain/decimal.js';
-import { hasLimitPrice, isStopType, type TimeInForce } from '../../domain/order.js';
 import {
   type ExecType,
   type ExecutionReport,
@@ -10,17 +9,10 @@ import {
 } from '../protocol.js';
 import { execIdSeq, type OrderRecord, orderLine, reportLine } from './log-lines.js';
 import { finished, isWorking, leavesOf, type OrderState, type WorkingOrder } from './orders.js';
+import { applyReplaced, type ReplaceChanges, replacement } from './replace.js';
 import type { LogEntry, ReportLog } from './report-log.js';
 
 export type BookError = 'unknown_order' | 'not_working' | 'too_much' | 'unknown_exec' | 'not_a_fill';
-
-/** What a replace asks to change (each field optional; at least one differs, or nothing is reported). */
-export interface ReplaceChanges {
-  quantity?: number | undefined;
-  limitPrice?: string | undefined;
-  stopPrice?: string | undefined;
-  timeInForce?: TimeInForce | undefined;
-}
 
 export interface BookMemory {
   orders_working: number;
@@ -58,7 +50,7 @@ export class Book {
     const order = this.orders.get(report.order_id);
     // A report of an order the log does not know (or of a finished one) cannot come from this venue.
     if (!order || !isWorking(order)) return;
-    if (report.exec_type === 'replaced') this.applyReplaced(order, report);
+    if (report.exec_type === 'replaced') applyReplaced(order, report, this.dayExpiry);
     let notional = order.notional;
     if (report.exec_type === 'partial_fill' || report.exec_type === 'fill') notional += notionalUnits(report.last_qty, report.last_px!);
     else if (report.exec_type === 'trade_bust') notional -= notionalUnits(report.last_qty, report.last_px!);
@@ -132,32 +124,9 @@ export class Book {
     const order = this.orders.get(orderId);
     if (!order) return 'unknown_order';
     if (!isWorking(order)) return 'not_working';
-    const current = order.record.order;
-    if (changes.limitPrice !== undefined && !hasLimitPrice(current.type)) return 'limit_price_not_for_market';
-    if (changes.stopPrice !== undefined && !isStopType(current.type)) return 'stop_price_not_for_type';
-    if (changes.stopPrice !== undefined && order.triggered === true) return 'already_triggered';
-    if (changes.quantity !== undefined && changes.quantity <= order.cumQty) return 'quantity_not_above_filled';
-    const limitPrice = changes.limitPrice === undefined ? current.limit_price : priceText(priceUnits(changes.limitPrice));
-    const stopPrice = changes.stopPrice === undefined ? (current.stop_price ?? null) : priceText(priceUnits(changes.stopPrice));
-    const next = {
-      ...current,
-      quantity: changes.quantity ?? current.quantity,
-      limit_price: limitPrice,
-      time_in_force: changes.timeInForce ?? current.time_in_force,
-      ...(stopPrice !== null && { stop_price: stopPrice }),
-    };
-    const samePrice = (a: string | null, b: string | null) => (a === null ? b === null : b !== null && priceUnits(a) === priceUnits(b));
-    if (
-      next.quantity === current.quantity &&
-      samePrice(next.limit_price, current.limit_price) &&
-      samePrice(next.stop_price ?? null, current.stop_price ?? null) &&
-      next.time_in_force === current.time_in_force
-    )
-      return 'unchanged';
-    let expiresAt = order.expiresAt;
-    if (next.time_in_force !== current.time_in_force)
-      expiresAt = next.time_in_force === 'gtc' ? null : (this.dayExpiry?.(this.now()).toISOString() ?? null);
-    return this.emit(order, 'replaced', 0, null, null, null, undefined, { order: next, expiresAt });
+    const replaced = replacement(order, changes, () => this.dayExpiry?.(this.now()).toISOString() ?? null);
+    if (typeof replaced === 'string') return replaced;
+    return this.emit(order, 'replaced', 0, null, null, null, undefined, replaced);
   }
 
   /** Ends a working order for its open quantity (what was filled stays filled). */
@@ -238,7 +207,7 @@ export class Book {
         expires_at: replaced.expiresAt,
       }),
     };
-    if (replaced) this.applyReplaced(order, report);
+    if (replaced) applyReplaced(order, report, this.dayExpiry);
     this.settle(order, report, notional);
     this.log.append(seq, reportLine(report), record ? orderLine(record) : undefined);
     this.made.set(execType, (this.made.get(execType) ?? 0) + 1);
@@ -263,30 +232,5 @@ export class Book {
       this.working -= 1;
       this.orders.set(order.id, finished(order));
     }
-  }
-
-  /**
-   * A `replaced` report's order as amended, onto the working order (made, or read back from the
-   * log at start): the order record the venue works it by, and its expiry as the report says it
-   * (a report of the version before carries none: a changed time in force's, at the close after
-   * the report's time).
-   */
-  private applyReplaced(order: WorkingOrder, report: ExecutionReport): void {
-    const before = order.record.order;
-    const timeInForce: TimeInForce = report.time_in_force ?? before.time_in_force;
-    const stopPrice = report.stop_price === undefined ? before.stop_price : report.stop_price;
-    const next = {
-      ...before,
-      quantity: report.order_qty ?? before.quantity,
-      limit_price: report.limit_price === undefined ? before.limit_price : report.limit_price,
-      time_in_force: timeInForce,
-      ...(stopPrice !== undefined && stopPrice !== null && { stop_price: stopPrice }),
-    };
-    let expiresAt = order.record.expires_at;
-    if (report.expires_at !== undefined) expiresAt = report.expires_at;
-    else if (timeInForce !== before.time_in_force)
-      expiresAt = timeInForce === 'gtc' ? null : (this.dayExpiry?.(new Date(report.transact_time)).toISOString() ?? null);
-    order.record = { ...order.record, order: next, expires_at: expiresAt };
-    order.expiresAt = expiresAt;
   }
 }
